@@ -1,0 +1,85 @@
+//! `cleanup`, for cron: removes what hooks leave behind, only in our own directories, and only
+//! files we wrote. Quiet when there is nothing to do, since cron mails any output.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use super::{Cleanup, Run};
+use crate::store::{self, Store};
+use crate::{config, project, util};
+
+/// A temp file this old belongs to a writer that died, whatever its pid says.
+const TEMP_GRACE: Duration = Duration::from_secs(600);
+/// Above this many removals, something is producing garbage: say so on stderr.
+const WARN_ABOVE: usize = 10;
+
+impl Run for Cleanup {
+    fn run(&self) -> Result<u8, String> {
+        let store = Store::open()?;
+        let doomed = store_garbage(&store)?;
+        if self.dry_run {
+            for (path, why) in &doomed {
+                println!("would remove {} ({why})", path.display());
+            }
+            return Ok(0);
+        }
+        let mut removed = 0;
+        for (path, why) in &doomed {
+            match fs::remove_file(path) {
+                Ok(()) => removed += 1,
+                Err(e) => eprintln!(
+                    "claude-session: cannot remove {} ({why}): {e}",
+                    path.display()
+                ),
+            }
+        }
+        if removed > 0 {
+            println!(
+                "removed {removed} file{}",
+                if removed == 1 { "" } else { "s" }
+            );
+        }
+        if removed > WARN_ABOVE {
+            eprintln!(
+                "claude-session: warning: cleanup removed {removed} files; is something writing bad session files?"
+            );
+        }
+        Ok(0)
+    }
+}
+
+/// Stale, corrupt and foreign session files, and temp files of writers that died.
+fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
+    let (now, ttl) = (util::now(), config::ttl());
+    let names = store
+        .names()
+        .map_err(|e| format!("store {}: {e}", store.dir.display()))?;
+    let mut doomed = Vec::new();
+    for name in names {
+        let path = store.path(&name);
+        if project::is_key(&name) {
+            let entry = store.read(&name, ttl, now);
+            if entry.is_removable() {
+                doomed.push((path, store::describe(&entry)));
+            }
+        } else if util::is_temp_name(&name) && abandoned(&name, &path) {
+            doomed.push((path, "temp file of a writer that died".into()));
+        }
+    }
+    Ok(doomed)
+}
+
+/// A temp file (`.<name>.<pid>.<n>.tmp`) whose writer is gone or which is too old to be live.
+fn abandoned(name: &str, path: &std::path::Path) -> bool {
+    let pid = name.rsplit('.').nth(2).and_then(|p| p.parse::<i32>().ok());
+    let dead = pid.is_some_and(|pid| {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+            == Err(nix::errno::Errno::ESRCH)
+    });
+    let old = fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .map(|t| SystemTime::now().duration_since(t).unwrap_or_default() > TEMP_GRACE)
+        .unwrap_or(false);
+    dead || old
+}

@@ -1,0 +1,33 @@
+//! What `session-start`, `pre-tool` and `post-tool` do: read the payload, resolve the session,
+//! record the event. Silent on stdout and exit 0 whatever happens.
+
+use nix::sys::signal::{SigHandler, Signal, signal};
+
+use crate::payload::Payload;
+use crate::project::Project;
+use crate::{config, session, util};
+
+pub fn run(default_event: &'static str) -> u8 {
+    // A file-size limit must fail a write with EFBIG, not kill the hook with SIGXFSZ.
+    // SAFETY: setting a signal to ignored installs no handler code.
+    let _ = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) };
+
+    let now = util::now();
+    let payload = Payload::from_stdin(config::log_field_max());
+    if let Some(problem) = payload.problem {
+        crate::debug!(
+            "payload {problem} ({} bytes); recording it anyway",
+            payload.len
+        );
+    }
+    let event = payload.str("hook_event_name").unwrap_or(default_event);
+    let project = Project::resolve(payload.str("cwd"));
+    let session = session::resolve(payload.str("session_id"), &project, now);
+    crate::debug!(
+        "{event} in {}: session {} ({})",
+        project.dir.display(),
+        session.id,
+        session.source.as_str()
+    );
+    0
+}

@@ -1,0 +1,88 @@
+//! claude-session: one multi-call binary that Claude Code runs as its hooks.
+
+pub mod cmd;
+pub mod config;
+pub mod payload;
+pub mod project;
+pub mod session;
+pub mod store;
+pub mod util;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use argh::FromArgs;
+
+use cmd::{Cli, Run};
+
+/// Applets reachable by argv[0] (as `pre-tool` or `claude-session-pre-tool`).
+const APPLETS: &[&str] = &["session-start", "pre-tool", "post-tool", "cleanup", "show"];
+const HOOKS: &[&str] = &["session-start", "pre-tool", "post-tool"];
+
+pub fn main() -> ExitCode {
+    let mut argv = std::env::args_os();
+    let argv0 = argv.next().unwrap_or_default();
+    let args: Vec<String> = argv.map(|a| a.to_string_lossy().into_owned()).collect();
+
+    let applet = applet_name(&argv0);
+    // Hooks, by argv[0] or subcommand, must exit 0 whatever happens, even on a bug.
+    let hook = applet
+        .or(args.first().map(String::as_str))
+        .and_then(|a| HOOKS.iter().find(|h| **h == a));
+    if let Some(&name) = hook {
+        util::set_applet(name);
+        std::panic::set_hook(Box::new(|info| {
+            util::debug(format_args!("bug: {info}"));
+            std::process::exit(0);
+        }));
+    }
+
+    let parsed = match applet {
+        Some(name) => {
+            let mut full = vec![name];
+            full.extend(args.iter().map(String::as_str));
+            Cli::from_args(&["claude-session"], &full)
+        }
+        None if args.is_empty() => {
+            return fail(
+                "no command given; one of: session-start, pre-tool, post-tool, show, cleanup (see --help)",
+            );
+        }
+        None => Cli::from_args(
+            &["claude-session"],
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ),
+    };
+    match parsed {
+        Ok(cli) => match cli.cmd.run() {
+            Ok(code) => ExitCode::from(code),
+            Err(message) => fail(&message),
+        },
+        Err(exit) if exit.status.is_ok() => {
+            // --help: argh's text, then the environment every command reads.
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{}", exit.output);
+            let _ = writeln!(out, "\nEnvironment:");
+            for (name, what) in config::VARS {
+                let _ = writeln!(out, "  {name:<30} {what}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(exit) => fail(exit.output.lines().next().unwrap_or("bad arguments")),
+    }
+}
+
+/// `file_stem(argv[0])` when it names an applet, with or without a `claude-session-` prefix.
+fn applet_name(argv0: &OsString) -> Option<&'static str> {
+    let stem = Path::new(argv0).file_stem()?.to_str()?;
+    let stem = stem.strip_prefix("claude-session-").unwrap_or(stem);
+    APPLETS.iter().copied().find(|a| *a == stem)
+}
+
+/// One line on stderr, exit 1: never 2, which would block a tool call.
+fn fail(message: &str) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "claude-session: {message}");
+    ExitCode::from(1)
+}

@@ -1,0 +1,118 @@
+//! Which session an event belongs to: the payload's id, else the environment's, else the one
+//! stored for the project, else `unknown`. An id seen in a payload or the environment is stored,
+//! so the store always names the project's most recent session.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::config;
+use crate::project::Project;
+use crate::store::{self, Entry, Record, Store};
+use crate::util;
+
+pub const UNKNOWN: &str = "unknown";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Source {
+    Payload,
+    Env,
+    Store,
+    Unknown,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Payload => "payload",
+            Source::Env => "env",
+            Source::Store => "store",
+            Source::Unknown => "unknown",
+        }
+    }
+}
+
+pub struct Session {
+    pub id: String,
+    pub source: Source,
+}
+
+/// How often an unchanged id's time is rewritten: often enough that an active session never
+/// goes stale, rarely enough that the tool-call hot path almost never writes.
+pub fn refresh_interval(ttl: Duration) -> Duration {
+    (ttl / 8).min(Duration::from_secs(3600))
+}
+
+/// Resolves the id for a hook and updates the store when the id is new or its time is due.
+pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime) -> Session {
+    let claimed = claimed(payload_id);
+    let store = match Store::open() {
+        Ok(store) => Some(store),
+        Err(why) => {
+            crate::debug!("{why}; carrying on without the store");
+            None
+        }
+    };
+    let ttl = config::ttl();
+    let stored = store
+        .as_ref()
+        .map_or(Entry::Missing, |s| s.load(&project.key, ttl, now));
+    match claimed {
+        Some((id, source)) => {
+            let current = matches!(&stored, Entry::Fresh(r)
+                if r.id == id && util::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
+            if let (false, Some(store)) = (current, &store) {
+                let record = Record {
+                    id: id.clone(),
+                    time: now,
+                    project_dir: Some(project.dir.clone()),
+                };
+                if let Err(e) = store.save(&project.key, &record) {
+                    crate::debug!("cannot store session {id} in {}: {e}", store.dir.display());
+                }
+            }
+            Session { id, source }
+        }
+        None => match stored {
+            Entry::Fresh(record) => Session {
+                id: record.id,
+                source: Source::Store,
+            },
+            _ => Session {
+                id: UNKNOWN.into(),
+                source: Source::Unknown,
+            },
+        },
+    }
+}
+
+/// What `show` reports: the environment's id, else the store's; never writes.
+pub fn current(project: &Project, now: OffsetDateTime) -> Result<Session, String> {
+    if let Some((id, source)) = claimed(None) {
+        return Ok(Session { id, source });
+    }
+    let store = Store::open()?;
+    Ok(match store.load(&project.key, config::ttl(), now) {
+        Entry::Fresh(record) => Session {
+            id: record.id,
+            source: Source::Store,
+        },
+        _ => Session {
+            id: UNKNOWN.into(),
+            source: Source::Unknown,
+        },
+    })
+}
+
+/// The payload's id, else `$CLAUDE_CODE_SESSION_ID`, when valid.
+fn claimed(payload_id: Option<&str>) -> Option<(String, Source)> {
+    let valid = |id: &str| store::check_id(id).is_ok();
+    payload_id
+        .filter(|id| valid(id))
+        .map(|id| (id.to_owned(), Source::Payload))
+        .or_else(|| {
+            config::env_session_id()
+                .filter(|id| valid(id))
+                .map(|id| (id, Source::Env))
+        })
+}

@@ -1,0 +1,156 @@
+//! The hook contract and multi-call dispatch, on the real binary.
+
+mod common;
+
+use std::os::unix::fs::symlink;
+
+use common::*;
+
+const PROJ: &str = "/home/dev/src/proj";
+
+#[test]
+fn every_fixture_under_every_hook_is_silent_and_stores_its_id() {
+    for (name, bytes) in fixture_files() {
+        let id = json(&bytes)["session_id"].as_str().unwrap().to_owned();
+        for applet in HOOKS {
+            let env = TestEnv::new();
+            let out = env.hook(applet, &bytes);
+            assert!(
+                out.stderr.is_empty(),
+                "{applet} < {name}: stderr without debug: {}",
+                stderr(&out)
+            );
+            assert_eq!(env.show(PROJ), (id.clone(), 0), "{applet} < {name}");
+            let (_, text) = env.only_session_file();
+            assert!(text.starts_with(&format!("{id}\n")), "{text}");
+        }
+    }
+}
+
+#[test]
+fn bad_input_never_fails_a_hook() {
+    let huge = {
+        let mut v =
+            br#"{"session_id":"big","hook_event_name":"PostToolUse","tool_response":""#.to_vec();
+        v.extend(std::iter::repeat_n(b'z', 50 << 20));
+        v.extend_from_slice(b"\"}\n");
+        v
+    };
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", fixture("PreToolUse-Bash.json")[..90].to_vec()),
+        ("not json", b"hello world\n".to_vec()),
+        ("array", b"[1,2,3]\n".to_vec()),
+        ("non-utf8", b"{\"session_id\":\"\xff\xfe\"}\n".to_vec()),
+        ("binary", (0..=255u8).cycle().take(10_000).collect()),
+        (
+            "wrong types",
+            br#"{"session_id":42,"cwd":["x"],"hook_event_name":null}"#.to_vec(),
+        ),
+        ("50 MiB", huge),
+    ];
+    for (what, input) in &inputs {
+        for applet in HOOKS {
+            let env = TestEnv::new();
+            let out = env.hook(applet, input);
+            assert!(out.stderr.is_empty(), "{applet} < {what}: {}", stderr(&out));
+        }
+    }
+}
+
+#[test]
+fn applet_by_argv0_prefix_or_subcommand() {
+    let env = TestEnv::new();
+    symlink(BIN, env.bin.join("claude-session-session-start")).unwrap();
+    let start = fixture("SessionStart-startup.json");
+    env.hook("claude-session-session-start", &start);
+    assert_eq!(env.show(PROJ).0, "a3008a2b-25c3-4791-b916-3ad5effae209");
+
+    let env = TestEnv::new();
+    let mut cmd = env.command(BIN);
+    cmd.arg("session-start");
+    let out = feed(cmd, &start);
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    assert_eq!(env.show(PROJ).0, "a3008a2b-25c3-4791-b916-3ad5effae209");
+}
+
+#[test]
+fn unknown_names_are_one_line_errors_with_exit_1() {
+    let env = TestEnv::new();
+    symlink(BIN, env.bin.join("frobnicate")).unwrap();
+    for (program, args) in [
+        ("claude-session", vec!["frobnicate"]),
+        ("frobnicate", vec![]),
+        ("claude-session", vec![]),
+    ] {
+        let out = env.run(program, &args, b"");
+        assert_eq!(out.status.code(), Some(1), "{program} {args:?}");
+        assert!(out.stdout.is_empty());
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("claude-session: "), "{err}");
+    }
+}
+
+#[test]
+fn every_help_lists_the_environment() {
+    let env = TestEnv::new();
+    let mut runs: Vec<(String, Vec<&str>)> = vec![("claude-session".into(), vec!["--help"])];
+    for applet in APPLETS {
+        runs.push((applet.to_string(), vec!["--help"]));
+        runs.push(("claude-session".into(), vec![applet, "--help"]));
+    }
+    for (program, args) in runs {
+        let out = env.run(&program, &args, b"");
+        assert_eq!(out.status.code(), Some(0), "{program} {args:?}");
+        let text = stdout(&out);
+        assert!(text.starts_with("Usage: "), "{text}");
+        for var in [
+            "CLAUDE_SESSION_DIR",
+            "CLAUDE_SESSION_TTL",
+            "CLAUDE_SESSION_DEBUG",
+            "CLAUDE_PROJECT_DIR",
+        ] {
+            assert!(text.contains(var), "{program} {args:?} lacks {var}");
+        }
+    }
+}
+
+#[test]
+fn debug_speaks_on_stderr_only() {
+    for var in [("CLAUDE_SESSION_DEBUG", "1"), ("HOOK_DEBUG", "true")] {
+        let mut env = TestEnv::new();
+        env.set(var.0, var.1);
+        let out = env.hook("pre-tool", b"garbage");
+        let err = stderr(&out);
+        assert!(
+            err.contains("claude-session: pre-tool: payload not a JSON object"),
+            "{err}"
+        );
+        assert!(
+            err.lines().all(|l| l.starts_with("claude-session: ")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_does_not_fail_a_hook() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_DEBUG", "1");
+    let mut cmd = env.command("/bin/sh");
+    cmd.args(["-c", "ulimit -f 0; exec pre-tool"]);
+    let out = feed(cmd, &fixture("PreToolUse-Bash.json"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("cannot store session"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        env.store_names().is_empty(),
+        "temp file left: {:?}",
+        env.store_names()
+    );
+}

@@ -1,0 +1,240 @@
+//! The test environment: each test gets its own temp directories, a clean environment, and the
+//! real binary symlinked under every applet name, as Claude Code and cron run it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_claude-session");
+pub const APPLETS: &[&str] = &["session-start", "pre-tool", "post-tool", "cleanup", "show"];
+pub const HOOKS: &[&str] = &["session-start", "pre-tool", "post-tool"];
+
+/// The directory of real Claude Code payloads, beside the project.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/claude-code-2.1.330")
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    fs::read(fixtures().join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// Every single-event fixture, by file name.
+pub fn fixture_files() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some(OsStr::new("json")))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "fixtures missing");
+    files
+}
+
+pub fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
+}
+
+pub struct TestEnv {
+    pub root: PathBuf,
+    pub home: PathBuf,
+    /// `$XDG_RUNTIME_DIR`: the store is `run/claude-session`.
+    pub run: PathBuf,
+    /// `$XDG_STATE_HOME`: the journal is `state/claude-session/logs`.
+    pub state: PathBuf,
+    pub bin: PathBuf,
+    /// The working directory commands start in (a project with no git).
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "claude-session-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&root);
+        let env = TestEnv {
+            home: root.join("home"),
+            run: root.join("run"),
+            state: root.join("state"),
+            bin: root.join("bin"),
+            cwd: root.join("work"),
+            root,
+            env: BTreeMap::new(),
+        };
+        for dir in [&env.home, &env.run, &env.state, &env.bin, &env.cwd] {
+            fs::create_dir_all(dir).unwrap();
+        }
+        fs::set_permissions(&env.run, fs::Permissions::from_mode(0o700)).unwrap();
+        for applet in APPLETS {
+            symlink(BIN, env.bin.join(applet)).unwrap();
+        }
+        symlink(BIN, env.bin.join("claude-session")).unwrap();
+        env
+    }
+
+    pub fn set(&mut self, key: &str, value: impl AsRef<OsStr>) -> &mut Self {
+        self.env
+            .insert(key.into(), value.as_ref().to_string_lossy().into_owned());
+        self
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.env
+            .get("CLAUDE_SESSION_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.run.join("claude-session"))
+    }
+
+    pub fn journal_dir(&self) -> PathBuf {
+        self.env
+            .get("CLAUDE_SESSION_LOG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.state.join("claude-session/logs"))
+    }
+
+    /// A clean environment: only what a hook would see from Claude Code, plus `self.env`.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear()
+            .env(
+                "PATH",
+                format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin.display()),
+            )
+            .env("HOME", &self.home)
+            .env("USER", "tester")
+            .env("XDG_RUNTIME_DIR", &self.run)
+            .env("XDG_STATE_HOME", &self.state)
+            .envs(&self.env)
+            .current_dir(&self.cwd);
+        cmd
+    }
+
+    /// Runs an applet by its symlink (as Claude Code does) with `stdin` piped in.
+    pub fn run(&self, applet: &str, args: &[&str], stdin: &[u8]) -> Output {
+        let mut cmd = self.command(self.bin.join(applet));
+        cmd.args(args);
+        feed(cmd, stdin)
+    }
+
+    /// Runs a hook and checks the contract: exit 0, nothing on stdout.
+    pub fn hook(&self, applet: &str, stdin: &[u8]) -> Output {
+        let out = self.run(applet, &[], stdin);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{applet}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{applet} printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out
+    }
+
+    /// `show` for a project directory: (stdout without the newline, exit code).
+    pub fn show(&self, project_dir: &str) -> (String, i32) {
+        let mut cmd = self.command(self.bin.join("show"));
+        cmd.env("CLAUDE_PROJECT_DIR", project_dir);
+        let out = feed(cmd, b"");
+        (
+            String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
+            out.status.code().unwrap_or(-1),
+        )
+    }
+
+    /// Names in the store directory, sorted.
+    pub fn store_names(&self) -> Vec<String> {
+        list(&self.store())
+    }
+
+    /// The only session file in the store, as text.
+    pub fn only_session_file(&self) -> (PathBuf, String) {
+        let names: Vec<_> = self
+            .store_names()
+            .into_iter()
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let path = self.store().join(&names[0]);
+        let text = fs::read_to_string(&path).unwrap();
+        (path, text)
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+pub fn list(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match fs::read_dir(dir) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+/// Runs `cmd` with `stdin` written from a thread, so a big input cannot deadlock the pipes.
+pub fn feed(mut cmd: Command, stdin: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// A payload of one event.
+pub fn payload(event: &str, session: Option<&str>, cwd: &str, extra: serde_json::Value) -> Vec<u8> {
+    let mut v = serde_json::json!({ "hook_event_name": event, "cwd": cwd });
+    if let Some(id) = session {
+        v["session_id"] = id.into();
+    }
+    if let serde_json::Value::Object(extra) = extra {
+        for (k, x) in extra {
+            v[k] = x;
+        }
+    }
+    let mut bytes = serde_json::to_vec(&v).unwrap();
+    bytes.push(b'\n');
+    bytes
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
