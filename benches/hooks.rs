@@ -20,7 +20,12 @@ fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let bench = Bench::setup();
-    println!("claude-session {} ({} bytes), empty static binary ({} bytes)", bench.hook.display(), size(&bench.hook), size(&bench.empty));
+    println!(
+        "claude-session {} ({} bytes), empty static binary ({} bytes)",
+        bench.hook.display(),
+        size(&bench.hook),
+        size(&bench.empty)
+    );
     if wanted("latency") {
         bench.latency();
     }
@@ -56,7 +61,18 @@ impl Bench {
         fs::write(&source, "fn main() {}\n").unwrap();
         let empty = root.join("bin/empty");
         let status = Command::new("rustc")
-            .args(["--edition", "2024", "-C", "opt-level=3", "-C", "panic=abort", "-C", "strip=symbols", "-C", "lto=fat"])
+            .args([
+                "--edition",
+                "2024",
+                "-C",
+                "opt-level=3",
+                "-C",
+                "panic=abort",
+                "-C",
+                "strip=symbols",
+                "-C",
+                "lto=fat",
+            ])
             .args(["-C", "codegen-units=1"])
             .args(["-C", "target-feature=+crt-static", "--target", TARGET, "-o"])
             .arg(&empty)
@@ -129,13 +145,20 @@ fn run_once(mut cmd: Command, input: &[u8]) -> Duration {
     let _ = err.read_to_end(&mut sink);
     let status = child.wait().unwrap();
     let took = start.elapsed();
-    assert!(status.success() && sink.is_empty(), "a hook failed or printed: {status} {:?}", String::from_utf8_lossy(&sink));
+    assert!(
+        status.success() && sink.is_empty(),
+        "a hook failed or printed: {status} {:?}",
+        String::from_utf8_lossy(&sink)
+    );
     took
 }
 
 fn section(title: &str) {
     println!("\n## {title}");
-    println!("{:<14} {:<28} {:>10} {:>10} {:>10} {:>10} {:>7}", "hook", "input", "empty p50", "empty p99", "hook p50", "hook p99", "ratio");
+    println!(
+        "{:<14} {:<28} {:>10} {:>10} {:>10} {:>10} {:>7}",
+        "hook", "input", "empty p50", "empty p99", "hook p50", "hook p99", "ratio"
+    );
 }
 
 fn report(name: &str, input: &str, base: &mut [Duration], ours: &mut [Duration]) {

@@ -12,50 +12,26 @@ pub const VARS: &[(&str, &str)] = &[
         "CLAUDE_SESSION_DIR",
         "session store directory (default $XDG_RUNTIME_DIR/claude-session, else /tmp/claude-session-<uid>)",
     ),
-    (
-        "CLAUDE_SESSION_TTL",
-        "how long a stored session id stays valid: 3600, 90m, 24h, 2d (default 24h)",
-    ),
+    ("CLAUDE_SESSION_TTL", "how long a stored session id stays valid: 3600, 90m, 24h, 2d (default 24h)"),
     (
         "CLAUDE_SESSION_LOG_DIR",
         "journal directory (default $XDG_STATE_HOME/claude-session/logs, else ~/.local/state/claude-session/logs)",
     ),
-    (
-        "CLAUDE_SESSION_LOG_DAYS",
-        "days of journal that `cleanup` keeps (default 30)",
-    ),
-    (
-        "CLAUDE_SESSION_LOG_FIELD_MAX",
-        "bytes a journaled value may have before it is cut to its head (default 16384)",
-    ),
+    ("CLAUDE_SESSION_LOG_DAYS", "days of journal that `cleanup` keeps (default 30)"),
+    ("CLAUDE_SESSION_LOG_FIELD_MAX", "bytes a journaled value may have before it is cut to its head (default 16384)"),
     (
         "CLAUDE_SESSION_SERVER_URL",
         "observability server endpoint, a full .../events URL (default: none, nothing is sent)",
     ),
-    (
-        "OBSERVABILITY_SERVER_URL",
-        "the original design's base URL; /events is appended (used when the above is unset)",
-    ),
-    (
-        "CLAUDE_SESSION_SOURCE_APP",
-        "source_app sent to the server (default: the project name)",
-    ),
-    (
-        "CLAUDE_SESSION_OUTBOX_MAX",
-        "undelivered events kept before the oldest are dropped (default 100000)",
-    ),
-    (
-        "CLAUDE_SESSION_DEBUG",
-        "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)",
-    ),
+    ("OBSERVABILITY_SERVER_URL", "the original design's base URL; /events is appended (used when the above is unset)"),
+    ("CLAUDE_SESSION_SOURCE_APP", "source_app sent to the server (default: the project name)"),
+    ("CLAUDE_SESSION_OUTBOX_MAX", "undelivered events kept before the oldest are dropped (default 100000)"),
+    ("CLAUDE_SESSION_DEBUG", "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)"),
     (
         "CLAUDE_PROJECT_DIR",
         "project directory, set by Claude Code (else the payload's cwd, else the working directory)",
     ),
-    (
-        "CLAUDE_CODE_SESSION_ID",
-        "session id, set by Claude Code (used when the payload has none)",
-    ),
+    ("CLAUDE_CODE_SESSION_ID", "session id, set by Claude Code (used when the payload has none)"),
 ];
 
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -81,9 +57,7 @@ pub fn session_dir() -> Option<PathBuf> {
 
 /// A TTL that does not parse falls back to the default rather than failing a hook.
 pub fn ttl() -> Duration {
-    var_str("CLAUDE_SESSION_TTL")
-        .and_then(|v| parse_duration(&v))
-        .unwrap_or(DEFAULT_TTL)
+    var_str("CLAUDE_SESSION_TTL").and_then(|v| parse_duration(&v)).unwrap_or(DEFAULT_TTL)
 }
 
 pub fn log_dir() -> Option<PathBuf> {
@@ -95,9 +69,7 @@ pub fn log_days() -> u64 {
 }
 
 pub fn log_field_max() -> usize {
-    number("CLAUDE_SESSION_LOG_FIELD_MAX")
-        .map(|n| n.clamp(64, 1 << 30) as usize)
-        .unwrap_or(DEFAULT_FIELD_MAX)
+    number("CLAUDE_SESSION_LOG_FIELD_MAX").map(|n| n.clamp(64, 1 << 30) as usize).unwrap_or(DEFAULT_FIELD_MAX)
 }
 
 /// The events endpoint: our own variable as given, or the original design's base URL + `/events`.
@@ -105,8 +77,7 @@ pub fn server_url() -> Option<String> {
     if let Some(url) = var_str("CLAUDE_SESSION_SERVER_URL") {
         return Some(url.trim().to_owned());
     }
-    var_str("OBSERVABILITY_SERVER_URL")
-        .map(|base| format!("{}/events", base.trim().trim_end_matches('/')))
+    var_str("OBSERVABILITY_SERVER_URL").map(|base| format!("{}/events", base.trim().trim_end_matches('/')))
 }
 
 pub fn source_app() -> Option<String> {
@@ -114,15 +85,12 @@ pub fn source_app() -> Option<String> {
 }
 
 pub fn outbox_max() -> usize {
-    number("CLAUDE_SESSION_OUTBOX_MAX")
-        .map(|n| n.max(1) as usize)
-        .unwrap_or(DEFAULT_OUTBOX_MAX)
+    number("CLAUDE_SESSION_OUTBOX_MAX").map(|n| n.max(1) as usize).unwrap_or(DEFAULT_OUTBOX_MAX)
 }
 
 pub fn debug() -> bool {
     let on = |name: &str| {
-        var_str(name)
-            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+        var_str(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
     };
     on("CLAUDE_SESSION_DEBUG") || on("HOOK_DEBUG")
 }
@@ -152,17 +120,13 @@ pub fn home() -> Option<PathBuf> {
 /// The user's name without an NSS lookup (a static glibc binary must not make one): `$USER`,
 /// `$LOGNAME`, else the numeric uid.
 pub fn user() -> String {
-    var_str("USER")
-        .or_else(|| var_str("LOGNAME"))
-        .unwrap_or_else(|| nix::unistd::geteuid().to_string())
+    var_str("USER").or_else(|| var_str("LOGNAME")).unwrap_or_else(|| nix::unistd::geteuid().to_string())
 }
 
 /// `3600`, `3600s`, `90m`, `24h`, `2d`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits.parse().ok()?;
     let scale = match unit.trim() {

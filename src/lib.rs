@@ -2,10 +2,13 @@
 
 pub mod cmd;
 pub mod config;
+pub mod event;
+pub mod journal;
 pub mod payload;
 pub mod project;
 pub mod session;
 pub mod store;
+pub mod timeline;
 pub mod util;
 
 use std::ffi::OsString;
@@ -28,9 +31,7 @@ pub fn main() -> ExitCode {
 
     let applet = applet_name(&argv0);
     // Hooks, by argv[0] or subcommand, must exit 0 whatever happens, even on a bug.
-    let hook = applet
-        .or(args.first().map(String::as_str))
-        .and_then(|a| HOOKS.iter().find(|h| **h == a));
+    let hook = applet.or(args.first().map(String::as_str)).and_then(|a| HOOKS.iter().find(|h| **h == a));
     if let Some(&name) = hook {
         util::set_applet(name);
         std::panic::set_hook(Box::new(|info| {
@@ -46,14 +47,9 @@ pub fn main() -> ExitCode {
             Cli::from_args(&["claude-session"], &full)
         }
         None if args.is_empty() => {
-            return fail(
-                "no command given; one of: session-start, pre-tool, post-tool, show, cleanup (see --help)",
-            );
+            return fail("no command given; one of: session-start, pre-tool, post-tool, show, cleanup (see --help)");
         }
-        None => Cli::from_args(
-            &["claude-session"],
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        ),
+        None => Cli::from_args(&["claude-session"], &args.iter().map(String::as_str).collect::<Vec<_>>()),
     };
     match parsed {
         Ok(cli) => match cli.cmd.run() {

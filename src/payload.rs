@@ -39,15 +39,8 @@ impl Payload {
         let len = bytes.len();
         match serde_json::from_slice::<BTreeMap<String, &RawValue>>(bytes) {
             Ok(map) => {
-                let fields = map
-                    .into_iter()
-                    .map(|(k, v)| (k, cut(v.get(), max)))
-                    .collect();
-                Payload {
-                    fields,
-                    len,
-                    problem: None,
-                }
+                let fields = map.into_iter().map(|(k, v)| (k, cut(v.get(), max))).collect();
+                Payload { fields, len, problem: None }
             }
             Err(_) => {
                 let mut fields = Map::new();
@@ -58,11 +51,7 @@ impl Payload {
                     fields.insert("raw".into(), Value::String(text_head(&text, max, len)));
                     "not a JSON object"
                 };
-                Payload {
-                    fields,
-                    len,
-                    problem: Some(problem),
-                }
+                Payload { fields, len, problem: Some(problem) }
             }
         }
     }
@@ -91,12 +80,9 @@ fn cut_at(raw: &str, max: usize, depth: u8) -> Value {
     match raw.as_bytes()[0] {
         b'"' => Value::String(string_head(raw, max)),
         b'{' if depth < 3 => match serde_json::from_str::<BTreeMap<String, &RawValue>>(raw) {
-            Ok(members) if members.len() <= 64 => Value::Object(
-                members
-                    .into_iter()
-                    .map(|(k, v)| (k, cut_at(v.get(), max, depth + 1)))
-                    .collect(),
-            ),
+            Ok(members) if members.len() <= 64 => {
+                Value::Object(members.into_iter().map(|(k, v)| (k, cut_at(v.get(), max, depth + 1))).collect())
+            }
             _ => Value::String(text_head(raw, max, raw.len())),
         },
         _ => Value::String(text_head(raw, max, raw.len())),
@@ -145,10 +131,7 @@ mod tests {
 
     #[test]
     fn small_values_pass_untouched() {
-        let p = Payload::parse(
-            br#"{"session_id":"abc","tool_input":{"command":"ls"},"n":3}"#,
-            100,
-        );
+        let p = Payload::parse(br#"{"session_id":"abc","tool_input":{"command":"ls"},"n":3}"#, 100);
         assert_eq!(p.str("session_id"), Some("abc"));
         assert_eq!(p.get("tool_input").unwrap()["command"], "ls");
         assert_eq!(p.get("n").unwrap(), 3);
@@ -168,11 +151,7 @@ mod tests {
     #[test]
     fn cut_never_splits_an_escape() {
         for pad in 0..8 {
-            let body = format!(
-                "{}{}",
-                "a".repeat(pad),
-                "\\n\\u00e9\\ud83d\\ude00\\\\".repeat(500)
-            );
+            let body = format!("{}{}", "a".repeat(pad), "\\n\\u00e9\\ud83d\\ude00\\\\".repeat(500));
             let value = cut(&format!("\"{body}\""), 50);
             let s = value.as_str().unwrap();
             assert!(s.contains("…[cut: "), "{s}");
@@ -181,19 +160,11 @@ mod tests {
 
     #[test]
     fn nested_object_cut_member_by_member() {
-        let json = format!(
-            r#"{{"tool_input":{{"file_path":"/a","content":"{}"}}}}"#,
-            "y".repeat(5000)
-        );
+        let json = format!(r#"{{"tool_input":{{"file_path":"/a","content":"{}"}}}}"#, "y".repeat(5000));
         let p = Payload::parse(json.as_bytes(), 200);
         let input = p.get("tool_input").unwrap();
         assert_eq!(input["file_path"], "/a");
-        assert!(
-            input["content"]
-                .as_str()
-                .unwrap()
-                .contains("…[cut: 5002 bytes]")
-        );
+        assert!(input["content"].as_str().unwrap().contains("…[cut: 5002 bytes]"));
     }
 
     #[test]

@@ -27,17 +27,9 @@ impl Project {
     }
 
     pub fn at(dir: &Path) -> Project {
-        let name = dir
-            .file_name()
-            .unwrap_or(OsStr::new("/"))
-            .to_string_lossy()
-            .into_owned();
+        let name = dir.file_name().unwrap_or(OsStr::new("/")).to_string_lossy().into_owned();
         let key = key(dir);
-        Project {
-            dir: dir.to_path_buf(),
-            name,
-            key,
-        }
+        Project { dir: dir.to_path_buf(), name, key }
     }
 }
 
@@ -47,23 +39,14 @@ fn absolute(path: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(path)
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
     };
-    joined
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect()
+    joined.components().filter(|c| !matches!(c, Component::CurDir)).collect()
 }
 
 /// The nearest ancestor holding `.git` (a directory, or a file in worktrees and submodules).
 fn git_root(start: &Path) -> PathBuf {
-    start
-        .ancestors()
-        .find(|dir| dir.join(".git").symlink_metadata().is_ok())
-        .unwrap_or(start)
-        .to_path_buf()
+    start.ancestors().find(|dir| dir.join(".git").symlink_metadata().is_ok()).unwrap_or(start).to_path_buf()
 }
 
 /// `<name>-<16 hex digits>`: the name made safe for a file name (only `[A-Za-z0-9_-]`, at most
@@ -74,13 +57,7 @@ pub fn key(dir: &Path) -> String {
         .as_bytes()
         .iter()
         .take(48)
-        .map(|&b| {
-            if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
-                b as char
-            } else {
-                '_'
-            }
-        })
+        .map(|&b| if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' { b as char } else { '_' })
         .collect();
     if safe.is_empty() {
         safe.push_str("root");
@@ -95,18 +72,14 @@ pub fn is_key(name: &str) -> bool {
     };
     !safe.is_empty()
         && safe.len() <= 48
-        && safe
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && safe.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && hash.len() == 16
         && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// FNV-1a, 64 bits: stable across builds and releases, unlike std's hasher.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]

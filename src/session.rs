@@ -54,19 +54,13 @@ pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime)
         }
     };
     let ttl = config::ttl();
-    let stored = store
-        .as_ref()
-        .map_or(Entry::Missing, |s| s.load(&project.key, ttl, now));
+    let stored = store.as_ref().map_or(Entry::Missing, |s| s.load(&project.key, ttl, now));
     match claimed {
         Some((id, source)) => {
             let current = matches!(&stored, Entry::Fresh(r)
                 if r.id == id && util::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
             if let (false, Some(store)) = (current, &store) {
-                let record = Record {
-                    id: id.clone(),
-                    time: now,
-                    project_dir: Some(project.dir.clone()),
-                };
+                let record = Record { id: id.clone(), time: now, project_dir: Some(project.dir.clone()) };
                 if let Err(e) = store.save(&project.key, &record) {
                     crate::debug!("cannot store session {id} in {}: {e}", store.dir.display());
                 }
@@ -74,14 +68,8 @@ pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime)
             Session { id, source }
         }
         None => match stored {
-            Entry::Fresh(record) => Session {
-                id: record.id,
-                source: Source::Store,
-            },
-            _ => Session {
-                id: UNKNOWN.into(),
-                source: Source::Unknown,
-            },
+            Entry::Fresh(record) => Session { id: record.id, source: Source::Store },
+            _ => Session { id: UNKNOWN.into(), source: Source::Unknown },
         },
     }
 }
@@ -93,14 +81,8 @@ pub fn current(project: &Project, now: OffsetDateTime) -> Result<Session, String
     }
     let store = Store::open()?;
     Ok(match store.load(&project.key, config::ttl(), now) {
-        Entry::Fresh(record) => Session {
-            id: record.id,
-            source: Source::Store,
-        },
-        _ => Session {
-            id: UNKNOWN.into(),
-            source: Source::Unknown,
-        },
+        Entry::Fresh(record) => Session { id: record.id, source: Source::Store },
+        _ => Session { id: UNKNOWN.into(), source: Source::Unknown },
     })
 }
 
@@ -110,9 +92,5 @@ fn claimed(payload_id: Option<&str>) -> Option<(String, Source)> {
     payload_id
         .filter(|id| valid(id))
         .map(|id| (id.to_owned(), Source::Payload))
-        .or_else(|| {
-            config::env_session_id()
-                .filter(|id| valid(id))
-                .map(|id| (id, Source::Env))
-        })
+        .or_else(|| config::env_session_id().filter(|id| valid(id)).map(|id| (id, Source::Env)))
 }

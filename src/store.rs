@@ -47,10 +47,7 @@ pub enum Entry {
 impl Entry {
     /// Stale, corrupt and foreign files are removed on sight.
     pub fn is_removable(&self) -> bool {
-        matches!(
-            self,
-            Entry::Stale(_) | Entry::Corrupt(_) | Entry::Foreign(_)
-        )
+        matches!(self, Entry::Stale(_) | Entry::Corrupt(_) | Entry::Foreign(_))
     }
 }
 
@@ -59,9 +56,7 @@ impl Store {
     pub fn location() -> PathBuf {
         config::session_dir()
             .or_else(|| config::runtime_dir().map(|d| d.join("claude-session")))
-            .unwrap_or_else(|| {
-                PathBuf::from(format!("/tmp/claude-session-{}", nix::unistd::geteuid()))
-            })
+            .unwrap_or_else(|| PathBuf::from(format!("/tmp/claude-session-{}", nix::unistd::geteuid())))
     }
 
     /// Creates the directory (0700) if needed and refuses one that another user could enter or
@@ -99,9 +94,8 @@ impl Store {
 
     /// Every file in the store directory, by name (hidden temp files included).
     pub fn names(&self) -> io::Result<Vec<String>> {
-        let mut names: Vec<String> = fs::read_dir(&self.dir)?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
+        let mut names: Vec<String> =
+            fs::read_dir(&self.dir)?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
         names.sort();
         Ok(names)
     }
@@ -120,29 +114,15 @@ pub fn describe(entry: &Entry) -> String {
 /// Makes `dir` if missing (0700) and checks it is a real directory of ours that nobody else can
 /// enter: no symlink, our uid, no group or other bits.
 pub fn private_dir(dir: &Path) -> Result<(), String> {
-    let made = match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => true,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+    // One lstat on the hot path; mkdir only when the directory is missing.
+    let meta = match fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let parent = dir.parent().unwrap_or(Path::new("/"));
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-                .map_err(|e| e.to_string())?;
-            fs::DirBuilder::new()
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| e.to_string())?;
-            true
+            make_private_dir(dir)?;
+            fs::symlink_metadata(dir).map_err(|e| e.to_string())?
         }
         Err(e) => return Err(e.to_string()),
     };
-    if made {
-        // mkdir's mode passes through the umask; be exact.
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
-    }
-    let meta = fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
     if meta.file_type().is_symlink() {
         return Err("is a symlink".into());
     }
@@ -154,12 +134,22 @@ pub fn private_dir(dir: &Path) -> Result<(), String> {
         return Err(format!("owned by uid {}, not {uid}", meta.uid()));
     }
     if meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "mode {:o} lets other users in (want 700)",
-            meta.mode() & 0o777
-        ));
+        return Err(format!("mode {:o} lets other users in (want 700)", meta.mode() & 0o777));
     }
     Ok(())
+}
+
+/// `mkdir -p` whose last component is exactly 0700 (mkdir's mode passes through the umask).
+/// Losing a race to another hook creating it is fine.
+pub fn make_private_dir(dir: &Path) -> Result<(), String> {
+    if let Some(parent) = dir.parent() {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| e.to_string())?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn read_entry(path: &Path, ttl: Duration, now: OffsetDateTime) -> Entry {
@@ -192,17 +182,11 @@ fn read_entry(path: &Path, ttl: Duration, now: OffsetDateTime) -> Entry {
         return Entry::Corrupt("larger than 8 KiB");
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    if (&mut file)
-        .take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .is_err()
-    {
+    if (&mut file).take(MAX_FILE + 1).read_to_end(&mut bytes).is_err() {
         return Entry::Foreign("unreadable");
     }
     match parse(&bytes, now, ttl) {
-        Ok(record) if util::age_secs(record.time, now) > ttl.as_secs() as i64 => {
-            Entry::Stale(record)
-        }
+        Ok(record) if util::age_secs(record.time, now) > ttl.as_secs() as i64 => Entry::Stale(record),
         Ok(record) => Entry::Fresh(record),
         Err(why) => Entry::Corrupt(why),
     }
@@ -223,11 +207,7 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime, ttl: Duration) -> Result<Record,
         return Err("time in the future");
     }
     let project_dir = lines.next().filter(|l| !l.is_empty()).map(decode_path);
-    Ok(Record {
-        id: id.to_owned(),
-        time,
-        project_dir,
-    })
+    Ok(Record { id: id.to_owned(), time, project_dir })
 }
 
 pub fn format(record: &Record) -> Vec<u8> {
@@ -283,9 +263,7 @@ fn decode_path(line: &str) -> PathBuf {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(b)) => {
                 out.push(b);

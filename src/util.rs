@@ -14,10 +14,7 @@ use time::format_description::well_known::Rfc3339;
 /// `mode`), write, fsync, rename over the target, fsync the directory. A symlink or foreign file
 /// at the target is replaced, never followed. The temp file is removed on any error.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = dir.join(temp_name(path));
     let result = (|| {
         let mut file = OpenOptions::new()
@@ -40,10 +37,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// `.<name>.<pid>.<n>.tmp`: hidden, unique per writer, and recognisable by `cleanup`.
 fn temp_name(path: &Path) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(".{name}.{}.{n}.tmp", std::process::id())
 }

@@ -15,11 +15,7 @@ fn every_fixture_under_every_hook_is_silent_and_stores_its_id() {
         for applet in HOOKS {
             let env = TestEnv::new();
             let out = env.hook(applet, &bytes);
-            assert!(
-                out.stderr.is_empty(),
-                "{applet} < {name}: stderr without debug: {}",
-                stderr(&out)
-            );
+            assert!(out.stderr.is_empty(), "{applet} < {name}: stderr without debug: {}", stderr(&out));
             assert_eq!(env.show(PROJ), (id.clone(), 0), "{applet} < {name}");
             let (_, text) = env.only_session_file();
             assert!(text.starts_with(&format!("{id}\n")), "{text}");
@@ -30,8 +26,7 @@ fn every_fixture_under_every_hook_is_silent_and_stores_its_id() {
 #[test]
 fn bad_input_never_fails_a_hook() {
     let huge = {
-        let mut v =
-            br#"{"session_id":"big","hook_event_name":"PostToolUse","tool_response":""#.to_vec();
+        let mut v = br#"{"session_id":"big","hook_event_name":"PostToolUse","tool_response":""#.to_vec();
         v.extend(std::iter::repeat_n(b'z', 50 << 20));
         v.extend_from_slice(b"\"}\n");
         v
@@ -43,10 +38,7 @@ fn bad_input_never_fails_a_hook() {
         ("array", b"[1,2,3]\n".to_vec()),
         ("non-utf8", b"{\"session_id\":\"\xff\xfe\"}\n".to_vec()),
         ("binary", (0..=255u8).cycle().take(10_000).collect()),
-        (
-            "wrong types",
-            br#"{"session_id":42,"cwd":["x"],"hook_event_name":null}"#.to_vec(),
-        ),
+        ("wrong types", br#"{"session_id":42,"cwd":["x"],"hook_event_name":null}"#.to_vec()),
         ("50 MiB", huge),
     ];
     for (what, input) in &inputs {
@@ -78,11 +70,8 @@ fn applet_by_argv0_prefix_or_subcommand() {
 fn unknown_names_are_one_line_errors_with_exit_1() {
     let env = TestEnv::new();
     symlink(BIN, env.bin.join("frobnicate")).unwrap();
-    for (program, args) in [
-        ("claude-session", vec!["frobnicate"]),
-        ("frobnicate", vec![]),
-        ("claude-session", vec![]),
-    ] {
+    for (program, args) in [("claude-session", vec!["frobnicate"]), ("frobnicate", vec![]), ("claude-session", vec![])]
+    {
         let out = env.run(program, &args, b"");
         assert_eq!(out.status.code(), Some(1), "{program} {args:?}");
         assert!(out.stdout.is_empty());
@@ -105,12 +94,7 @@ fn every_help_lists_the_environment() {
         assert_eq!(out.status.code(), Some(0), "{program} {args:?}");
         let text = stdout(&out);
         assert!(text.starts_with("Usage: "), "{text}");
-        for var in [
-            "CLAUDE_SESSION_DIR",
-            "CLAUDE_SESSION_TTL",
-            "CLAUDE_SESSION_DEBUG",
-            "CLAUDE_PROJECT_DIR",
-        ] {
+        for var in ["CLAUDE_SESSION_DIR", "CLAUDE_SESSION_TTL", "CLAUDE_SESSION_DEBUG", "CLAUDE_PROJECT_DIR"] {
             assert!(text.contains(var), "{program} {args:?} lacks {var}");
         }
     }
@@ -123,14 +107,8 @@ fn debug_speaks_on_stderr_only() {
         env.set(var.0, var.1);
         let out = env.hook("pre-tool", b"garbage");
         let err = stderr(&out);
-        assert!(
-            err.contains("claude-session: pre-tool: payload not a JSON object"),
-            "{err}"
-        );
-        assert!(
-            err.lines().all(|l| l.starts_with("claude-session: ")),
-            "{err}"
-        );
+        assert!(err.contains("claude-session: pre-tool: payload not a JSON object"), "{err}");
+        assert!(err.lines().all(|l| l.starts_with("claude-session: ")), "{err}");
     }
 }
 
@@ -143,14 +121,6 @@ fn a_full_disk_does_not_fail_a_hook() {
     let out = feed(cmd, &fixture("PreToolUse-Bash.json"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    assert!(
-        stderr(&out).contains("cannot store session"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        env.store_names().is_empty(),
-        "temp file left: {:?}",
-        env.store_names()
-    );
+    assert!(stderr(&out).contains("cannot store session"), "{}", stderr(&out));
+    assert!(env.store_names().is_empty(), "temp file left: {:?}", env.store_names());
 }

@@ -15,24 +15,15 @@ use time::format_description::well_known::Rfc3339;
 const PROJ: &str = "/home/dev/src/proj";
 
 fn ago(secs: i64) -> String {
-    (OffsetDateTime::now_utc() - time::Duration::seconds(secs))
-        .format(&Rfc3339)
-        .unwrap()
+    (OffsetDateTime::now_utc() - time::Duration::seconds(secs)).format(&Rfc3339).unwrap()
 }
 
 /// Stores `id` for `dir` through the real hook and returns the file's path.
 fn store_id(env: &TestEnv, dir: &str, id: &str) -> std::path::PathBuf {
     let before = env.store_names();
-    env.hook(
-        "session-start",
-        &payload("SessionStart", Some(id), dir, serde_json::json!({})),
-    );
+    env.hook("session-start", &payload("SessionStart", Some(id), dir, serde_json::json!({})));
     let after = env.store_names();
-    let name = after
-        .iter()
-        .find(|n| !before.contains(n))
-        .or(after.first())
-        .unwrap();
+    let name = after.iter().find(|n| !before.contains(n)).or(after.first()).unwrap();
     env.store().join(name)
 }
 
@@ -75,10 +66,7 @@ fn replaying_recorded_sessions_names_each_session_in_turn() {
             seen.push(id.to_owned());
         }
     }
-    assert!(
-        seen.len() >= 3,
-        "the recording holds several sessions: {seen:?}"
-    );
+    assert!(seen.len() >= 3, "the recording holds several sessions: {seen:?}");
 }
 
 #[test]
@@ -86,19 +74,9 @@ fn the_newest_id_wins_and_an_unchanged_id_is_not_rewritten() {
     let env = TestEnv::new();
     let path = store_id(&env, PROJ, "first");
     let inode = fs::metadata(&path).unwrap().ino();
-    env.hook(
-        "pre-tool",
-        &payload("PreToolUse", Some("first"), PROJ, serde_json::json!({})),
-    );
-    assert_eq!(
-        fs::metadata(&path).unwrap().ino(),
-        inode,
-        "same id within the refresh interval: no write"
-    );
-    env.hook(
-        "pre-tool",
-        &payload("PreToolUse", Some("second"), PROJ, serde_json::json!({})),
-    );
+    env.hook("pre-tool", &payload("PreToolUse", Some("first"), PROJ, serde_json::json!({})));
+    assert_eq!(fs::metadata(&path).unwrap().ino(), inode, "same id within the refresh interval: no write");
+    env.hook("pre-tool", &payload("PreToolUse", Some("second"), PROJ, serde_json::json!({})));
     assert_eq!(env.show(PROJ).0, "second");
     assert_ne!(fs::metadata(&path).unwrap().ino(), inode);
 }
@@ -109,41 +87,15 @@ fn ids_come_from_payload_then_env_then_store() {
     store_id(&env, PROJ, "stored");
     env.set("CLAUDE_SESSION_DEBUG", "1");
     // No id in the payload: the store's.
-    let out = env.hook(
-        "pre-tool",
-        &payload("PreToolUse", None, PROJ, serde_json::json!({})),
-    );
-    assert!(
-        stderr(&out).contains("session stored (store)"),
-        "{}",
-        stderr(&out)
-    );
+    let out = env.hook("pre-tool", &payload("PreToolUse", None, PROJ, serde_json::json!({})));
+    assert!(stderr(&out).contains("session stored (store)"), "{}", stderr(&out));
     // The environment's, which then becomes the stored one.
     env.set("CLAUDE_CODE_SESSION_ID", "from-env");
-    let out = env.hook(
-        "pre-tool",
-        &payload("PreToolUse", None, PROJ, serde_json::json!({})),
-    );
-    assert!(
-        stderr(&out).contains("session from-env (env)"),
-        "{}",
-        stderr(&out)
-    );
+    let out = env.hook("pre-tool", &payload("PreToolUse", None, PROJ, serde_json::json!({})));
+    assert!(stderr(&out).contains("session from-env (env)"), "{}", stderr(&out));
     // The payload's beats the environment's.
-    let out = env.hook(
-        "pre-tool",
-        &payload(
-            "PreToolUse",
-            Some("from-payload"),
-            PROJ,
-            serde_json::json!({}),
-        ),
-    );
-    assert!(
-        stderr(&out).contains("session from-payload (payload)"),
-        "{}",
-        stderr(&out)
-    );
+    let out = env.hook("pre-tool", &payload("PreToolUse", Some("from-payload"), PROJ, serde_json::json!({})));
+    assert!(stderr(&out).contains("session from-payload (payload)"), "{}", stderr(&out));
     env.env.remove("CLAUDE_CODE_SESSION_ID");
     assert_eq!(env.show(PROJ).0, "from-payload");
 }
@@ -152,9 +104,7 @@ fn ids_come_from_payload_then_env_then_store() {
 fn concurrent_writers_and_readers_never_see_a_torn_file() {
     let env = TestEnv::new();
     // Ids of different lengths, so a mix of two files could not pass for one.
-    let ids: Vec<String> = (0..10)
-        .map(|i| format!("session-{i}-{}", "x".repeat(i * 7)))
-        .collect();
+    let ids: Vec<String> = (0..10).map(|i| format!("session-{i}-{}", "x".repeat(i * 7))).collect();
     // With a session stored before the storm, an atomic store never lets a reader see anything
     // but a whole id: a torn file would read as corrupt, i.e. `unknown`.
     store_id(&env, PROJ, &ids[0]);
@@ -181,17 +131,11 @@ fn concurrent_writers_and_readers_never_see_a_torn_file() {
                 })
             })
             .collect();
-        readers
-            .into_iter()
-            .flat_map(|r| r.join().unwrap())
-            .collect::<Vec<_>>()
+        readers.into_iter().flat_map(|r| r.join().unwrap()).collect::<Vec<_>>()
     });
     assert!(seen.len() > 50, "too few reads: {}", seen.len());
     for (out, code) in &seen {
-        assert!(
-            ids.contains(out) && *code == 0,
-            "torn or foreign read: {out:?} (exit {code})"
-        );
+        assert!(ids.contains(out) && *code == 0, "torn or foreign read: {out:?} (exit {code})");
     }
     let names = env.store_names();
     assert_eq!(names.len(), 1, "temp files left behind: {names:?}");
@@ -222,18 +166,12 @@ fn a_stale_file_is_unknown_and_removed() {
 fn the_original_python_time_format_is_read() {
     let env = TestEnv::new();
     let path = store_id(&env, PROJ, "x");
-    let naive = (OffsetDateTime::now_utc() - time::Duration::seconds(5))
-        .format(&Rfc3339)
-        .unwrap();
+    let naive = (OffsetDateTime::now_utc() - time::Duration::seconds(5)).format(&Rfc3339).unwrap();
     let naive = naive.trim_end_matches('Z');
     plant(&path, format!("py-session\n{}\n", &naive[..26]).as_bytes());
     assert_eq!(env.show(PROJ), ("py-session".into(), 0));
     plant(&path, b"py-session\n2025-09-24T12:52:51.430382\n");
-    assert_eq!(
-        env.show(PROJ),
-        ("unknown".into(), 1),
-        "a 2025 time is stale"
-    );
+    assert_eq!(env.show(PROJ), ("unknown".into(), 1), "a 2025 time is stale");
 }
 
 #[test]
@@ -246,31 +184,12 @@ fn corrupt_files_are_unknown_and_removed() {
         ("missing time line", b"abc".to_vec()),
         ("missing time", b"abc\n".to_vec()),
         ("empty id", format!("\n{now}\n").into_bytes()),
-        (
-            "control character",
-            format!("ab\x07c\n{now}\n").into_bytes(),
-        ),
-        (
-            "id over 256 bytes",
-            format!("{}\n{now}\n", "a".repeat(257)).into_bytes(),
-        ),
+        ("control character", format!("ab\x07c\n{now}\n").into_bytes()),
+        ("id over 256 bytes", format!("{}\n{now}\n", "a".repeat(257)).into_bytes()),
         ("bad time", b"abc\nyesterday\n".to_vec()),
-        (
-            "far future",
-            format!("abc\n{}\n", ago(-3 * 86400)).into_bytes(),
-        ),
-        (
-            "not utf-8",
-            format!("a\u{0}\n{now}\n")
-                .into_bytes()
-                .into_iter()
-                .chain([0xff])
-                .collect(),
-        ),
-        (
-            "over a few KiB",
-            format!("abc\n{now}\n{}\n", "p".repeat(9000)).into_bytes(),
-        ),
+        ("far future", format!("abc\n{}\n", ago(-3 * 86400)).into_bytes()),
+        ("not utf-8", format!("a\u{0}\n{now}\n").into_bytes().into_iter().chain([0xff]).collect()),
+        ("over a few KiB", format!("abc\n{now}\n{}\n", "p".repeat(9000)).into_bytes()),
     ];
     for (what, content) in corrupt {
         plant(&path, &content);
@@ -288,10 +207,7 @@ fn a_hook_without_an_id_removes_a_corrupt_file() {
     let env = TestEnv::new();
     let path = store_id(&env, PROJ, "x");
     plant(&path, b"garbage");
-    env.hook(
-        "pre-tool",
-        &payload("PreToolUse", None, PROJ, serde_json::json!({})),
-    );
+    env.hook("pre-tool", &payload("PreToolUse", None, PROJ, serde_json::json!({})));
     assert!(!path.exists());
 }
 
@@ -312,10 +228,7 @@ fn a_planted_symlink_is_never_followed() {
 
     // Write: replaces the link, never writes through it.
     symlink(&target, &path).unwrap();
-    env.hook(
-        "session-start",
-        &payload("SessionStart", Some("new"), PROJ, serde_json::json!({})),
-    );
+    env.hook("session-start", &payload("SessionStart", Some("new"), PROJ, serde_json::json!({})));
     assert!(fs::symlink_metadata(&path).unwrap().is_file());
     assert_eq!(env.show(PROJ).0, "new");
     assert_eq!(fs::read_to_string(&target).unwrap(), victim);
@@ -346,17 +259,12 @@ fn foreign_files_are_unknown_and_removed() {
 fn an_unsafe_store_directory_is_refused() {
     let mut env = TestEnv::new();
     let store = env.root.join("shared-store");
-    env.set("CLAUDE_SESSION_DIR", &store)
-        .set("CLAUDE_SESSION_DEBUG", "1");
+    env.set("CLAUDE_SESSION_DIR", &store).set("CLAUDE_SESSION_DEBUG", "1");
 
     fs::create_dir(&store).unwrap();
     fs::set_permissions(&store, fs::Permissions::from_mode(0o777)).unwrap();
     let out = env.hook("session-start", &fixture("SessionStart-startup.json"));
-    assert!(
-        stderr(&out).contains("lets other users in"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("lets other users in"), "{}", stderr(&out));
     assert!(list(&store).is_empty(), "wrote into a 0777 directory");
     let out = env.run("show", &[], b"");
     assert_eq!(out.status.code(), Some(1));
@@ -374,11 +282,7 @@ fn an_unsafe_store_directory_is_refused() {
         fs::set_permissions(&store, fs::Permissions::from_mode(0o700)).unwrap();
         nix::unistd::chown(&store, Some(nix::unistd::Uid::from_raw(4242)), None).unwrap();
         let out = env.hook("session-start", &fixture("SessionStart-startup.json"));
-        assert!(
-            stderr(&out).contains("owned by uid 4242"),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains("owned by uid 4242"), "{}", stderr(&out));
         assert!(list(&store).is_empty());
     }
 }
@@ -398,31 +302,17 @@ fn the_store_directory_is_chosen_and_created_private() {
     cmd.env_remove("XDG_RUNTIME_DIR").arg("--all").arg("--json");
     let out = feed(cmd, b"");
     let uid = nix::unistd::geteuid();
-    assert_eq!(
-        json(&out.stdout)["store"],
-        format!("/tmp/claude-session-{uid}")
-    );
+    assert_eq!(json(&out.stdout)["store"], format!("/tmp/claude-session-{uid}"));
 }
 
 #[test]
 fn hostile_project_names_stay_inside_the_store() {
     let env = TestEnv::new();
     let long = format!("/x/{}", "n".repeat(300));
-    let names = [
-        "/x/..",
-        "/",
-        "/x/new\nline",
-        "/x/sp ace/../..",
-        "/x/.hidden",
-        "/x/%2F",
-        long.as_str(),
-    ];
+    let names = ["/x/..", "/", "/x/new\nline", "/x/sp ace/../..", "/x/.hidden", "/x/%2F", long.as_str()];
     for (i, dir) in names.iter().enumerate() {
         let id = format!("id-{i}");
-        env.hook(
-            "session-start",
-            &payload("SessionStart", Some(&id), dir, serde_json::json!({})),
-        );
+        env.hook("session-start", &payload("SessionStart", Some(&id), dir, serde_json::json!({})));
         assert_eq!(env.show(dir), (id, 0), "{dir:?}");
     }
     // Non-UTF-8 bytes arrive through CLAUDE_PROJECT_DIR.
@@ -430,10 +320,7 @@ fn hostile_project_names_stay_inside_the_store() {
     let raw = std::ffi::OsStr::from_bytes(b"/x/\xff\xfe");
     let mut cmd = env.command(env.bin.join("session-start"));
     cmd.env("CLAUDE_PROJECT_DIR", raw);
-    feed(
-        cmd,
-        &payload("SessionStart", Some("bytes"), "/", serde_json::json!({})),
-    );
+    feed(cmd, &payload("SessionStart", Some("bytes"), "/", serde_json::json!({})));
     let mut cmd = env.command(env.bin.join("show"));
     cmd.env("CLAUDE_PROJECT_DIR", raw);
     assert_eq!(stdout(&feed(cmd, b"")).trim(), "bytes");
@@ -441,10 +328,7 @@ fn hostile_project_names_stay_inside_the_store() {
     let files = env.store_names();
     assert_eq!(files.len(), names.len() + 1, "{files:?}");
     for f in &files {
-        assert!(
-            !f.starts_with('.') && f.len() <= 65 && !f.contains('\n'),
-            "{f:?}"
-        );
+        assert!(!f.starts_with('.') && f.len() <= 65 && !f.contains('\n'), "{f:?}");
     }
     assert!(!env.root.join("x").exists() && !env.run.join("x").exists());
 }
@@ -465,15 +349,7 @@ fn the_project_is_the_enclosing_git_root() {
     fs::create_dir_all(repo.join(".git")).unwrap();
     fs::create_dir_all(repo.join("src/deep")).unwrap();
     let deep = repo.join("src/deep");
-    env.hook(
-        "session-start",
-        &payload(
-            "SessionStart",
-            Some("git-id"),
-            deep.to_str().unwrap(),
-            serde_json::json!({}),
-        ),
-    );
+    env.hook("session-start", &payload("SessionStart", Some("git-id"), deep.to_str().unwrap(), serde_json::json!({})));
     assert_eq!(env.show(repo.to_str().unwrap()).0, "git-id");
     // The working directory is the last resort.
     let mut cmd = env.command(env.bin.join("show"));
@@ -488,29 +364,16 @@ fn show_json_and_all() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out.stdout)["session_id"], "unknown");
     let out = env.run("show", &["--all"], b"");
-    assert_eq!(
-        (
-            out.status.code(),
-            stdout(&out).starts_with("no sessions stored")
-        ),
-        (Some(0), true)
-    );
+    assert_eq!((out.status.code(), stdout(&out).starts_with("no sessions stored")), (Some(0), true));
 
     store_id(&env, "/a/one", "id-one");
     let stale = store_id(&env, "/b/two", "id-two");
-    plant(
-        &stale,
-        format!("id-two\n{}\n/b/two\n", ago(2 * 86400)).as_bytes(),
-    );
+    plant(&stale, format!("id-two\n{}\n/b/two\n", ago(2 * 86400)).as_bytes());
     let mut cmd = env.command(env.bin.join("show"));
     cmd.env("CLAUDE_PROJECT_DIR", "/a/one").arg("--json");
     let v = json(&feed(cmd, b"").stdout);
     assert_eq!(
-        (
-            v["session_id"].as_str(),
-            v["source"].as_str(),
-            v["project"].as_str()
-        ),
+        (v["session_id"].as_str(), v["source"].as_str(), v["project"].as_str()),
         (Some("id-one"), Some("store"), Some("one"))
     );
 
@@ -518,28 +381,16 @@ fn show_json_and_all() {
     let text = stdout(&out);
     assert!(text.starts_with("PROJECT"), "{text}");
     let one = text.lines().find(|l| l.contains("id-one")).unwrap();
-    assert!(
-        one.contains(" fresh ")
-            && one.contains("/a/one")
-            && one.contains(env.store().to_str().unwrap()),
-        "{one}"
-    );
+    assert!(one.contains(" fresh ") && one.contains("/a/one") && one.contains(env.store().to_str().unwrap()), "{one}");
     let two = text.lines().find(|l| l.contains("id-two")).unwrap();
     assert!(two.contains(" stale ") && two.contains(" 2d "), "{two}");
 
     let v = json(&env.run("show", &["--all", "--json"], b"").stdout);
     let sessions = v["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
-    let two = sessions
-        .iter()
-        .find(|s| s["session_id"] == "id-two")
-        .unwrap();
+    let two = sessions.iter().find(|s| s["session_id"] == "id-two").unwrap();
     assert_eq!(
-        (
-            two["state"].as_str(),
-            two["project"].as_str(),
-            two["project_dir"].as_str()
-        ),
+        (two["state"].as_str(), two["project"].as_str(), two["project_dir"].as_str()),
         (Some("stale"), Some("two"), Some("/b/two"))
     );
     assert!(two["age_secs"].as_i64().unwrap() >= 2 * 86400);
@@ -556,10 +407,7 @@ fn cleanup_removes_only_our_garbage_and_is_quiet_otherwise() {
     plant(&corrupt, b"\n\n");
     let dead_temp = env.store().join(".proj-0123456789abcdef.999999999.0.tmp");
     plant(&dead_temp, b"half");
-    let live_temp = env.store().join(format!(
-        ".proj-0123456789abcdef.{}.0.tmp",
-        std::process::id()
-    ));
+    let live_temp = env.store().join(format!(".proj-0123456789abcdef.{}.0.tmp", std::process::id()));
     plant(&live_temp, b"being written");
     let theirs = env.store().join("notes.txt");
     plant(&theirs, b"not ours");
@@ -573,23 +421,12 @@ fn cleanup_removes_only_our_garbage_and_is_quiet_otherwise() {
     }
 
     let out = env.run("cleanup", &[], b"");
-    assert_eq!(
-        (
-            out.status.code(),
-            stdout(&out).as_str(),
-            stderr(&out).as_str()
-        ),
-        (Some(0), "removed 3 files\n", "")
-    );
+    assert_eq!((out.status.code(), stdout(&out).as_str(), stderr(&out).as_str()), (Some(0), "removed 3 files\n", ""));
     assert!(fresh.exists() && live_temp.exists() && theirs.exists());
     assert!(!stale.exists() && !corrupt.exists() && !dead_temp.exists());
 
     let out = env.run("cleanup", &[], b"");
-    assert_eq!(
-        (out.status.code(), out.stdout.len(), out.stderr.len()),
-        (Some(0), 0, 0),
-        "quiet when nothing to do"
-    );
+    assert_eq!((out.status.code(), out.stdout.len(), out.stderr.len()), (Some(0), 0, 0), "quiet when nothing to do");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Run};
 use crate::store::{self, Store};
-use crate::{config, project, util};
+use crate::{config, journal, project, util};
 
 /// A temp file this old belongs to a writer that died, whatever its pid says.
 const TEMP_GRACE: Duration = Duration::from_secs(600);
@@ -17,7 +17,8 @@ const WARN_ABOVE: usize = 10;
 impl Run for Cleanup {
     fn run(&self) -> Result<u8, String> {
         let store = Store::open()?;
-        let doomed = store_garbage(&store)?;
+        let mut doomed = store_garbage(&store)?;
+        doomed.extend(old_journals());
         if self.dry_run {
             for (path, why) in &doomed {
                 println!("would remove {} ({why})", path.display());
@@ -28,17 +29,11 @@ impl Run for Cleanup {
         for (path, why) in &doomed {
             match fs::remove_file(path) {
                 Ok(()) => removed += 1,
-                Err(e) => eprintln!(
-                    "claude-session: cannot remove {} ({why}): {e}",
-                    path.display()
-                ),
+                Err(e) => eprintln!("claude-session: cannot remove {} ({why}): {e}", path.display()),
             }
         }
         if removed > 0 {
-            println!(
-                "removed {removed} file{}",
-                if removed == 1 { "" } else { "s" }
-            );
+            println!("removed {removed} file{}", if removed == 1 { "" } else { "s" });
         }
         if removed > WARN_ABOVE {
             eprintln!(
@@ -52,9 +47,7 @@ impl Run for Cleanup {
 /// Stale, corrupt and foreign session files, and temp files of writers that died.
 fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
     let (now, ttl) = (util::now(), config::ttl());
-    let names = store
-        .names()
-        .map_err(|e| format!("store {}: {e}", store.dir.display()))?;
+    let names = store.names().map_err(|e| format!("store {}: {e}", store.dir.display()))?;
     let mut doomed = Vec::new();
     for name in names {
         let path = store.path(&name);
@@ -70,12 +63,24 @@ fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
     Ok(doomed)
 }
 
+/// Journal files of days older than `CLAUDE_SESSION_LOG_DAYS`; nothing else in that directory.
+fn old_journals() -> Vec<(PathBuf, String)> {
+    let days = config::log_days();
+    let Some(dir) = journal::dir() else { return Vec::new() };
+    let Some(oldest) = util::now().date().checked_sub(time::Duration::days(days as i64)) else { return Vec::new() };
+    let files = journal::files(&dir).unwrap_or_default();
+    files
+        .into_iter()
+        .filter(|(date, _)| *date < oldest)
+        .map(|(_, path)| (path, format!("journal older than {days} days")))
+        .collect()
+}
+
 /// A temp file (`.<name>.<pid>.<n>.tmp`) whose writer is gone or which is too old to be live.
 fn abandoned(name: &str, path: &std::path::Path) -> bool {
     let pid = name.rsplit('.').nth(2).and_then(|p| p.parse::<i32>().ok());
     let dead = pid.is_some_and(|pid| {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
-            == Err(nix::errno::Errno::ESRCH)
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
     });
     let old = fs::symlink_metadata(path)
         .and_then(|m| m.modified())

@@ -3,9 +3,10 @@
 
 use nix::sys::signal::{SigHandler, Signal, signal};
 
+use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
-use crate::{config, session, util};
+use crate::{config, journal, session, util};
 
 pub fn run(default_event: &'static str) -> u8 {
     // A file-size limit must fail a write with EFBIG, not kill the hook with SIGXFSZ.
@@ -15,19 +16,22 @@ pub fn run(default_event: &'static str) -> u8 {
     let now = util::now();
     let payload = Payload::from_stdin(config::log_field_max());
     if let Some(problem) = payload.problem {
-        crate::debug!(
-            "payload {problem} ({} bytes); recording it anyway",
-            payload.len
-        );
+        crate::debug!("payload {problem} ({} bytes); recording it anyway", payload.len);
     }
     let event = payload.str("hook_event_name").unwrap_or(default_event);
     let project = Project::resolve(payload.str("cwd"));
     let session = session::resolve(payload.str("session_id"), &project, now);
-    crate::debug!(
-        "{event} in {}: session {} ({})",
-        project.dir.display(),
-        session.id,
-        session.source.as_str()
-    );
+    crate::debug!("{event} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
+
+    let event = Event { time: now, name: event, session: &session, project: &project, payload: &payload };
+    let line = event.journal_line();
+    match journal::dir() {
+        Some(dir) => {
+            if let Err(e) = journal::append(&dir, now, &line) {
+                crate::debug!("journal {}: {e}; lost this {} event ({} bytes)", dir.display(), event.name, line.len());
+            }
+        }
+        None => crate::debug!("no journal directory (no HOME); lost this {} event", event.name),
+    }
     0
 }

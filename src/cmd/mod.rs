@@ -60,21 +60,35 @@ pub struct PostTool {}
 
 #[derive(FromArgs)]
 #[argh(subcommand, name = "show")]
-/// Print the current project's session id (exit 1 and `unknown` when there is none), or every
-/// stored session with --all.
+/// Print the current project's session id (exit 1 and `unknown` when there is none), every
+/// stored session (--all), a session's timeline from the journal (--timeline), or the sessions
+/// in the journal (--sessions).
 pub struct Show {
     /// list every stored session: project, directory, id, age, state, file
     #[argh(switch)]
     pub all: bool,
+    /// print the events of SESSION_ID (default: the current project's session) with paired tool
+    /// calls, their durations and outcomes, and a summary
+    #[argh(switch)]
+    pub timeline: bool,
+    /// list the sessions in the journal: id, project, first and last event, tool calls
+    #[argh(switch)]
+    pub sessions: bool,
+    /// how many days of journal to read (default: 7 for --sessions, all for --timeline)
+    #[argh(option)]
+    pub days: Option<u64>,
     /// print JSON instead of text
     #[argh(switch)]
     pub json: bool,
+    /// the session for --timeline
+    #[argh(positional)]
+    pub session_id: Option<String>,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand, name = "cleanup")]
-/// Remove stale and corrupt session files and crashed writers' temp files. Prints nothing when
-/// there was nothing to do (for cron).
+/// Remove stale and corrupt session files, crashed writers' temp files, and journal files older
+/// than CLAUDE_SESSION_LOG_DAYS. Prints nothing when there was nothing to do (for cron).
 pub struct Cleanup {
     /// list what would be removed, remove nothing
     #[argh(switch)]

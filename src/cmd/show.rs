@@ -7,15 +7,89 @@ use serde_json::{Value, json};
 use super::{Run, Show};
 use crate::project::{self, Project};
 use crate::store::{self, Entry, Store};
-use crate::{config, session, util};
+use crate::{config, journal, session, timeline, util};
 
 impl Run for Show {
     fn run(&self) -> Result<u8, String> {
-        if self.all { self.all() } else { self.current() }
+        match (self.all, self.timeline, self.sessions) {
+            (false, false, false) if self.session_id.is_none() => self.current(),
+            (true, false, false) if self.session_id.is_none() => self.all(),
+            (false, true, false) => self.timeline(),
+            (false, false, true) if self.session_id.is_none() => self.sessions(),
+            _ => Err("show: use one of --all, --timeline [SESSION_ID], --sessions".into()),
+        }
     }
 }
 
 impl Show {
+    fn timeline(&self) -> Result<u8, String> {
+        let id = match &self.session_id {
+            Some(id) => id.clone(),
+            None => {
+                let current = session::current(&Project::resolve(None), util::now())?;
+                if current.source == session::Source::Unknown {
+                    return Err("no current session here; name one (claude-session show --sessions lists them)".into());
+                }
+                current.id
+            }
+        };
+        let dir = journal_dir()?;
+        let timeline =
+            timeline::load(&dir, &id, self.since(None)).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+        if timeline.events == 0 {
+            return Err(format!("no events of session {id} in {}", dir.display()));
+        }
+        if self.json {
+            print_json(&timeline.to_json());
+        } else {
+            print!("{}", timeline.render());
+        }
+        Ok(0)
+    }
+
+    fn sessions(&self) -> Result<u8, String> {
+        let dir = journal_dir()?;
+        let sessions = match timeline::sessions(&dir, self.since(Some(7))) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("journal {}: {e}", dir.display())),
+        };
+        if self.json {
+            let rows: Vec<Value> = sessions
+                .iter()
+                .map(|s| {
+                    json!({"session_id": s.id, "project": s.project, "first": s.first, "last": s.last,
+                           "events": s.events, "tool_calls": s.tool_calls})
+                })
+                .collect();
+            print_json(&json!({ "journal": dir.to_string_lossy(), "sessions": rows }));
+            return Ok(0);
+        }
+        if sessions.is_empty() {
+            println!("no sessions in {}", dir.display());
+            return Ok(0);
+        }
+        let header = ["SESSION", "PROJECT", "FIRST", "LAST", "EVENTS", "TOOL CALLS"].map(String::from).to_vec();
+        let rows = sessions.iter().map(|s| {
+            vec![
+                s.id.clone(),
+                s.project.clone(),
+                short_time(&s.first),
+                short_time(&s.last),
+                s.events.to_string(),
+                s.tool_calls.to_string(),
+            ]
+        });
+        print_columns(std::iter::once(header).chain(rows).collect());
+        Ok(0)
+    }
+
+    /// The first day to read: `--days N` back from today, else `default` days, else everything.
+    fn since(&self, default: Option<u64>) -> Option<time::Date> {
+        let days = self.days.or(default)?;
+        let back = time::Duration::days(days.saturating_sub(1).min(100_000) as i64);
+        Some((util::now() - back).date())
+    }
     fn current(&self) -> Result<u8, String> {
         let project = Project::resolve(None);
         let session = session::current(&project, util::now())?;
@@ -36,9 +110,7 @@ impl Show {
     fn all(&self) -> Result<u8, String> {
         let store = Store::open()?;
         let (now, ttl) = (util::now(), config::ttl());
-        let names = store
-            .names()
-            .map_err(|e| format!("store {}: {e}", store.dir.display()))?;
+        let names = store.names().map_err(|e| format!("store {}: {e}", store.dir.display()))?;
         let rows: Vec<Value> = names
             .iter()
             .filter(|name| project::is_key(name))
@@ -78,6 +150,15 @@ fn row(store: &Store, name: &str, entry: Entry, now: time::OffsetDateTime) -> Va
     })
 }
 
+fn journal_dir() -> Result<std::path::PathBuf, String> {
+    journal::dir().ok_or_else(|| "no journal directory: set CLAUDE_SESSION_LOG_DIR or HOME".to_owned())
+}
+
+/// `2026-11-21T19:13:02.123456Z` → `2026-11-21 19:13:02`.
+fn short_time(t: &str) -> String {
+    t.get(..19).unwrap_or(t).replacen('T', " ", 1)
+}
+
 fn print_table(rows: &[Value]) {
     let cell = |row: &Value, key: &str| match &row[key] {
         Value::String(s) => s.clone(),
@@ -88,27 +169,25 @@ fn print_table(rows: &[Value]) {
         .iter()
         .map(|r| {
             let age = r["age_secs"].as_i64().map_or("-".into(), util::human_age);
-            [
-                cell(r, "project"),
-                cell(r, "session_id"),
-                age,
-                cell(r, "state"),
-                cell(r, "project_dir"),
-                cell(r, "file"),
-            ]
+            [cell(r, "project"), cell(r, "session_id"), age, cell(r, "state"), cell(r, "project_dir"), cell(r, "file")]
         })
         .collect();
-    let header = ["PROJECT", "SESSION", "AGE", "STATE", "DIRECTORY", "FILE"].map(String::from);
-    let mut widths = [0; 6];
-    for line in std::iter::once(&header).chain(&table) {
+    let header = ["PROJECT", "SESSION", "AGE", "STATE", "DIRECTORY", "FILE"].map(String::from).to_vec();
+    print_columns(std::iter::once(header).chain(table.into_iter().map(Vec::from)).collect());
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded.
+fn print_columns(lines: Vec<Vec<String>>) {
+    let mut widths = vec![0; lines.first().map_or(0, Vec::len)];
+    for line in &lines {
         for (w, c) in widths.iter_mut().zip(line) {
             *w = (*w).max(c.chars().count());
         }
     }
     let mut out = std::io::stdout().lock();
-    for line in std::iter::once(&header).chain(&table) {
+    for line in &lines {
         let mut text = String::new();
-        for (i, (c, w)) in line.iter().zip(widths).enumerate() {
+        for (i, (c, w)) in line.iter().zip(&widths).enumerate() {
             if i + 1 == line.len() {
                 text.push_str(c);
             } else {

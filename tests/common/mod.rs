@@ -30,12 +30,7 @@ pub fn fixture_files() -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension() == Some(OsStr::new("json")))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                fs::read(&p).unwrap(),
-            )
-        })
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&p).unwrap()))
         .collect();
     files.sort();
     assert!(files.len() >= 15, "fixtures missing");
@@ -43,8 +38,7 @@ pub fn fixture_files() -> Vec<(String, Vec<u8>)> {
 }
 
 pub fn json(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
+    serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
 }
 
 pub struct TestEnv {
@@ -90,16 +84,12 @@ impl TestEnv {
     }
 
     pub fn set(&mut self, key: &str, value: impl AsRef<OsStr>) -> &mut Self {
-        self.env
-            .insert(key.into(), value.as_ref().to_string_lossy().into_owned());
+        self.env.insert(key.into(), value.as_ref().to_string_lossy().into_owned());
         self
     }
 
     pub fn store(&self) -> PathBuf {
-        self.env
-            .get("CLAUDE_SESSION_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.run.join("claude-session"))
+        self.env.get("CLAUDE_SESSION_DIR").map(PathBuf::from).unwrap_or_else(|| self.run.join("claude-session"))
     }
 
     pub fn journal_dir(&self) -> PathBuf {
@@ -113,10 +103,7 @@ impl TestEnv {
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
         cmd.env_clear()
-            .env(
-                "PATH",
-                format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin.display()),
-            )
+            .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", self.bin.display()))
             .env("HOME", &self.home)
             .env("USER", "tester")
             .env("XDG_RUNTIME_DIR", &self.run)
@@ -136,17 +123,8 @@ impl TestEnv {
     /// Runs a hook and checks the contract: exit 0, nothing on stdout.
     pub fn hook(&self, applet: &str, stdin: &[u8]) -> Output {
         let out = self.run(applet, &[], stdin);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{applet}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.stdout.is_empty(),
-            "{applet} printed {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert_eq!(out.status.code(), Some(0), "{applet}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "{applet} printed {:?}", String::from_utf8_lossy(&out.stdout));
         out
     }
 
@@ -155,10 +133,7 @@ impl TestEnv {
         let mut cmd = self.command(self.bin.join("show"));
         cmd.env("CLAUDE_PROJECT_DIR", project_dir);
         let out = feed(cmd, b"");
-        (
-            String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
-            out.status.code().unwrap_or(-1),
-        )
+        (String::from_utf8_lossy(&out.stdout).trim_end().to_owned(), out.status.code().unwrap_or(-1))
     }
 
     /// Names in the store directory, sorted.
@@ -168,11 +143,7 @@ impl TestEnv {
 
     /// The only session file in the store, as text.
     pub fn only_session_file(&self) -> (PathBuf, String) {
-        let names: Vec<_> = self
-            .store_names()
-            .into_iter()
-            .filter(|n| !n.starts_with('.'))
-            .collect();
+        let names: Vec<_> = self.store_names().into_iter().filter(|n| !n.starts_with('.')).collect();
         assert_eq!(names.len(), 1, "{names:?}");
         let path = self.store().join(&names[0]);
         let text = fs::read_to_string(&path).unwrap();
@@ -188,9 +159,7 @@ impl Drop for TestEnv {
 
 pub fn list(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = match fs::read_dir(dir) {
-        Ok(rd) => rd
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect(),
+        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
         Err(_) => Vec::new(),
     };
     names.sort();

@@ -1,0 +1,139 @@
+//! The program's own event: one hook invocation, resolved. It is written to the journal and sent
+//! to the server; the wire format it came from stays in `payload`.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::payload::Payload;
+use crate::project::Project;
+use crate::session::{Session, Source};
+use crate::util;
+
+/// Payload fields the journal line names itself; everything else goes under `extra`, so unknown
+/// fields of unknown events are recorded too.
+const NAMED: &[(&str, &str)] = &[
+    ("tool_name", "tool"),
+    ("tool_use_id", "tool_use_id"),
+    ("agent_id", "agent_id"),
+    ("agent_type", "agent_type"),
+    ("prompt_id", "prompt_id"),
+    ("source", "source"),
+    ("reason", "reason"),
+    ("duration_ms", "duration_ms"),
+    ("error", "error"),
+    ("is_interrupt", "is_interrupt"),
+    ("tool_input", "parameters"),
+    ("tool_response", "tool_response"),
+];
+/// Payload fields the line already carries under its own names.
+const IMPLIED: &[&str] = &["hook_event_name", "cwd"];
+
+pub struct Event<'a> {
+    pub time: OffsetDateTime,
+    pub name: &'a str,
+    pub session: &'a Session,
+    pub project: &'a Project,
+    pub payload: &'a Payload,
+}
+
+impl Event<'_> {
+    /// One JSON object and a newline: our fields first, then the payload's named fields under
+    /// the original design's names (`tool`, `parameters`), then the rest under `extra`.
+    pub fn journal_line(&self) -> Vec<u8> {
+        let fields = &self.payload.fields;
+        let mut line = Map::new();
+        line.insert("timestamp".into(), util::rfc3339(self.time).into());
+        line.insert("event".into(), self.name.into());
+        line.insert("session_id".into(), self.session.id.as_str().into());
+        line.insert("session_source".into(), self.session.source.as_str().into());
+        line.insert("project".into(), self.project.name.as_str().into());
+        line.insert("project_dir".into(), self.project.dir.to_string_lossy().into());
+        line.insert("cwd".into(), fields.get("cwd").cloned().unwrap_or(Value::Null));
+        line.insert("user".into(), crate::config::user().into());
+        line.insert("summary".into(), self.summary().into());
+        for (wire, ours) in NAMED {
+            if let Some(v) = fields.get(*wire) {
+                line.insert((*ours).into(), v.clone());
+            }
+        }
+        let extra: Map<String, Value> = fields
+            .iter()
+            .filter(|(k, _)| !IMPLIED.contains(&k.as_str()) && !NAMED.iter().any(|(w, _)| w == k))
+            // The payload's id is the line's `session_id` unless it was unusable.
+            .filter(|(k, _)| !(k.as_str() == "session_id" && self.session.source == Source::Payload))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !extra.is_empty() {
+            line.insert("extra".into(), Value::Object(extra));
+        }
+        let mut bytes = serde_json::to_vec(&Value::Object(line)).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// The one-line summary the timeline shows and the server receives.
+    pub fn summary(&self) -> String {
+        summarize(self.name, &self.payload.fields)
+    }
+}
+
+/// What a person wants to see of an event in one line: the Bash command, the file, the pattern,
+/// the prompt, the error.
+pub fn summarize(event: &str, fields: &Map<String, Value>) -> String {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    let input = fields.get("tool_input");
+    let at = |key: &str| s(input.and_then(|i| i.get(key)));
+    let text = match event {
+        "PreToolUse" | "PostToolUse" | "PostToolUseFailure" | "PermissionRequest" => {
+            let tool = fields.get("tool_name").and_then(Value::as_str).unwrap_or("");
+            let described = match tool {
+                "Bash" => at("command"),
+                "Read" | "Write" | "Edit" | "MultiEdit" => at("file_path"),
+                "NotebookEdit" | "NotebookRead" => at("notebook_path"),
+                "Grep" | "Glob" => at("pattern").map(|p| match at("path") {
+                    Some(path) => format!("{p} in {path}"),
+                    None => p,
+                }),
+                "WebFetch" => at("url"),
+                "WebSearch" => at("query"),
+                "Agent" | "Task" => at("description"),
+                "TodoWrite" => {
+                    input.and_then(|i| i.get("todos")).and_then(Value::as_array).map(|t| format!("{} todos", t.len()))
+                }
+                _ => None,
+            };
+            described.or_else(|| first_string(input))
+        }
+        "UserPromptSubmit" => s(fields.get("prompt")),
+        "SessionStart" => s(fields.get("source")),
+        "SessionEnd" => s(fields.get("reason")),
+        "Stop" | "SubagentStop" => s(fields.get("last_assistant_message")),
+        "MessageDisplay" => s(fields.get("delta")),
+        "PreCompact" | "PostCompact" => s(fields.get("trigger")),
+        "Notification" => s(fields.get("message")),
+        "PostToolBatch" => {
+            fields.get("tool_calls").and_then(Value::as_array).map(|c| format!("{} tool calls", c.len()))
+        }
+        _ => None,
+    };
+    one_line(&text.unwrap_or_default(), 160)
+}
+
+/// The first short string in a tool's input: good enough for tools we have never heard of.
+fn first_string(input: Option<&Value>) -> Option<String> {
+    input?.as_object()?.values().find_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+}
+
+/// `1 event`, `2 events`.
+pub fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Whitespace runs folded to one space, cut to `max` characters with an ellipsis.
+pub fn one_line(text: &str, max: usize) -> String {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &folded[..i]),
+        None => folded,
+    }
+}

@@ -1,0 +1,275 @@
+//! Reading the journal back: one session's timeline, with each tool call paired from
+//! PreToolUse to its PostToolUse or PostToolUseFailure, and the list of sessions.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use crate::event::{one_line, plural};
+use crate::journal;
+
+/// One row of a timeline: an event, or a whole tool call.
+pub struct Row {
+    pub time: String,
+    pub event: String,
+    pub tool: Option<String>,
+    pub summary: String,
+    pub duration_ms: Option<u64>,
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub agent: Option<String>,
+    pub tool_use_id: Option<String>,
+}
+
+pub struct Timeline {
+    pub session_id: String,
+    pub project: Option<String>,
+    pub project_dir: Option<String>,
+    pub events: usize,
+    pub rows: Vec<Row>,
+}
+
+/// Every journal line of `session_id`, in order, from `since` on.
+pub fn load(dir: &Path, session_id: &str, since: Option<Date>) -> std::io::Result<Timeline> {
+    // Only lines that mention the id are parsed: a month of journal is mostly other sessions.
+    let needle = serde_json::to_string(session_id).unwrap_or_default();
+    let mut lines = Vec::new();
+    journal::for_each_line(dir, since, |line| {
+        if line.contains(&needle)
+            && let Ok(Value::Object(v)) = serde_json::from_str(line)
+            && v.get("session_id").and_then(Value::as_str) == Some(session_id)
+        {
+            lines.push(v);
+        }
+    })?;
+    Ok(build(session_id, &lines))
+}
+
+/// Pairs tool calls by `tool_use_id`: a call is shown where it started, with its end's duration
+/// and outcome. A PreToolUse without an end is `no result`; an end without a start stands alone.
+pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
+    let s = |v: &Map<String, Value>, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut open: HashMap<String, (usize, Option<OffsetDateTime>)> = HashMap::new();
+    for line in lines {
+        let event = s(line, "event").unwrap_or_default();
+        let time = s(line, "timestamp").unwrap_or_default();
+        let at = OffsetDateTime::parse(&time, &Rfc3339).ok();
+        let tool_use_id = s(line, "tool_use_id");
+        let agent = s(line, "agent_id").map(|id| match s(line, "agent_type").filter(|t| !t.is_empty()) {
+            Some(kind) => format!("{kind} {id}"),
+            None => id,
+        });
+        let row = Row {
+            time,
+            tool: s(line, "tool"),
+            summary: s(line, "summary").unwrap_or_default(),
+            duration_ms: None,
+            status: "",
+            error: None,
+            agent,
+            tool_use_id: tool_use_id.clone(),
+            event: event.clone(),
+        };
+        match (event.as_str(), tool_use_id) {
+            ("PreToolUse", Some(id)) => {
+                open.insert(id, (rows.len(), at));
+                rows.push(Row { status: "no result", ..row });
+            }
+            ("PostToolUse" | "PostToolUseFailure", id) => {
+                let failed = event == "PostToolUseFailure";
+                let interrupted = line.get("is_interrupt").and_then(Value::as_bool) == Some(true);
+                let status = match (failed, interrupted) {
+                    (_, true) => "interrupted",
+                    (true, false) => "failed",
+                    (false, false) => "ok",
+                };
+                let error = s(line, "error").map(|e| one_line(&e, 120));
+                let started = id.and_then(|id| open.remove(&id));
+                let measured = line.get("duration_ms").and_then(Value::as_u64);
+                let duration = measured.or_else(|| {
+                    let (start, end) = (started.and_then(|(_, t)| t)?, at?);
+                    u64::try_from((end - start).whole_milliseconds()).ok()
+                });
+                match started {
+                    Some((i, _)) => {
+                        let call = &mut rows[i];
+                        call.status = status;
+                        call.error = error;
+                        call.duration_ms = duration;
+                    }
+                    None => rows.push(Row { status, error, duration_ms: duration, ..row }),
+                }
+            }
+            _ => rows.push(row),
+        }
+    }
+    let first = lines.first();
+    Timeline {
+        session_id: session_id.to_owned(),
+        project: first.and_then(|l| s(l, "project")),
+        project_dir: first.and_then(|l| s(l, "project_dir")),
+        events: lines.len(),
+        rows,
+    }
+}
+
+impl Timeline {
+    fn calls(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.tool.is_some() && !r.status.is_empty())
+    }
+
+    /// Tool calls per tool, busiest first.
+    fn per_tool(&self) -> Vec<(String, usize)> {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for row in self.calls() {
+            *counts.entry(row.tool.as_deref().unwrap_or("?")).or_default() += 1;
+        }
+        let mut counts: Vec<(String, usize)> = counts.into_iter().map(|(t, n)| (t.to_owned(), n)).collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        counts
+    }
+
+    fn slowest(&self) -> Option<&Row> {
+        self.calls().filter(|r| r.duration_ms.is_some()).max_by_key(|r| r.duration_ms)
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = format!("session {}", self.session_id);
+        if let (Some(p), Some(d)) = (&self.project, &self.project_dir) {
+            out.push_str(&format!("  {p} ({d})"));
+        }
+        out.push('\n');
+        let mut day = "";
+        for row in &self.rows {
+            let (date, clock) = split_time(&row.time);
+            if date != day {
+                out.push_str(&format!("\n{date} (UTC)\n"));
+                day = date;
+            }
+            let label = row.tool.as_deref().unwrap_or(&row.event);
+            let mut parts = vec![format!("  {clock}  {label:<17}"), row.summary.clone()];
+            if let Some(ms) = row.duration_ms {
+                parts.push(format!("({ms} ms)"));
+            }
+            match row.status {
+                "failed" => parts.push(format!("FAILED: {}", row.error.as_deref().unwrap_or("?"))),
+                "interrupted" => parts.push("INTERRUPTED".into()),
+                "no result" => parts.push("(no result)".into()),
+                _ => {}
+            }
+            if let Some(agent) = &row.agent {
+                parts.push(format!("[subagent {agent}]"));
+            }
+            parts.retain(|p| !p.is_empty());
+            let line = parts.join("  ");
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        let per_tool: Vec<String> = self.per_tool().iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let total: u64 = self.calls().filter_map(|r| r.duration_ms).sum();
+        out.push_str(&format!(
+            "\n{}, {}{}{}, tool time {total} ms",
+            plural(self.events, "event"),
+            plural(self.calls().count(), "tool call"),
+            if per_tool.is_empty() { "" } else { ": " },
+            per_tool.join(", ")
+        ));
+        if let Some(slow) = self.slowest() {
+            let tool = slow.tool.as_deref().unwrap_or("?");
+            out.push_str(&format!(", slowest {tool} {} ms ({})", slow.duration_ms.unwrap_or(0), slow.summary));
+        }
+        out.push('\n');
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "timestamp": r.time, "event": r.event, "tool": r.tool, "summary": r.summary,
+                    "duration_ms": r.duration_ms, "status": if r.status.is_empty() { None } else { Some(r.status) },
+                    "error": r.error, "agent": r.agent, "tool_use_id": r.tool_use_id,
+                })
+            })
+            .collect();
+        let slowest =
+            self.slowest().map(|r| json!({"tool": r.tool, "duration_ms": r.duration_ms, "summary": r.summary}));
+        json!({
+            "session_id": self.session_id,
+            "project": self.project,
+            "project_dir": self.project_dir,
+            "rows": rows,
+            "summary": {
+                "events": self.events,
+                "tool_calls": self.calls().count(),
+                "per_tool": self.per_tool().into_iter().map(|(t, n)| (t, Value::from(n))).collect::<Map<String, Value>>(),
+                "tool_time_ms": self.calls().filter_map(|r| r.duration_ms).sum::<u64>(),
+                "slowest": slowest,
+            },
+        })
+    }
+}
+
+/// `2026-11-21T19:13:02.123Z` → (`2026-11-21`, `19:13:02.123`).
+fn split_time(t: &str) -> (&str, &str) {
+    match t.split_once('T') {
+        Some((date, rest)) => (date, rest.get(..12).unwrap_or(rest).trim_end_matches('Z')),
+        None => ("", t),
+    }
+}
+
+/// A session as the journal knows it.
+pub struct SessionSummary {
+    pub id: String,
+    pub project: String,
+    pub first: String,
+    pub last: String,
+    pub events: usize,
+    pub tool_calls: usize,
+    call_ids: HashSet<String>,
+}
+
+/// Every session in the journal from `since` on, in order of first appearance. Lines are parsed
+/// to raw values only, so long tool inputs and responses cost a scan, not an allocation.
+pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<Vec<SessionSummary>> {
+    let mut order: Vec<SessionSummary> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    journal::for_each_line(dir, since, |line| {
+        let Ok(fields) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(line) else { return };
+        let text = |k: &str| fields.get(k).and_then(|r| serde_json::from_str::<String>(r.get()).ok());
+        let Some(id) = text("session_id") else { return };
+        let time = text("timestamp").unwrap_or_default();
+        let i = *index.entry(id.clone()).or_insert_with(|| {
+            order.push(SessionSummary {
+                id,
+                project: text("project").unwrap_or_default(),
+                first: time.clone(),
+                last: String::new(),
+                events: 0,
+                tool_calls: 0,
+                call_ids: HashSet::new(),
+            });
+            order.len() - 1
+        });
+        let s = &mut order[i];
+        s.last = time;
+        s.events += 1;
+        // A call counts once, whether its start, its end or both were recorded.
+        let event = text("event").unwrap_or_default();
+        if matches!(event.as_str(), "PreToolUse" | "PostToolUse" | "PostToolUseFailure") {
+            match text("tool_use_id") {
+                Some(call) => s.tool_calls += usize::from(s.call_ids.insert(call)),
+                None if event == "PreToolUse" => s.tool_calls += 1,
+                None => {}
+            }
+        }
+    })?;
+    Ok(order)
+}

@@ -1,0 +1,376 @@
+//! The journal: every event recorded with the right session id, whole lines under concurrency,
+//! big values cut, the timeline and session list read back, retention.
+
+mod common;
+
+use std::fs;
+use std::time::Instant;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn applet_for(event: &str) -> &'static str {
+    match event {
+        "PreToolUse" => "pre-tool",
+        "PostToolUse" | "PostToolUseFailure" => "post-tool",
+        _ => "session-start",
+    }
+}
+
+fn recorded() -> Vec<Value> {
+    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
+    text.lines().map(|l| json(l.as_bytes())).collect()
+}
+
+/// Every journal line of every file, parsed.
+fn journal(env: &TestEnv) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for name in list(&env.journal_dir()) {
+        let text = fs::read_to_string(env.journal_dir().join(name)).unwrap();
+        assert!(text.is_empty() || text.ends_with('\n'), "torn tail");
+        lines.extend(text.lines().map(|l| json(l.as_bytes())));
+    }
+    lines
+}
+
+fn replay(env: &TestEnv, events: &[Value]) {
+    for event in events {
+        let mut bytes = serde_json::to_vec(event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+}
+
+#[test]
+fn replaying_the_recording_gives_every_line_its_session() {
+    let env = TestEnv::new();
+    let events = recorded();
+    replay(&env, &events);
+    let lines = journal(&env);
+    assert_eq!(lines.len(), events.len());
+    for (line, event) in lines.iter().zip(&events) {
+        assert_eq!(line["session_id"], event["session_id"], "{line}");
+        assert_eq!(line["session_source"], "payload");
+        assert_eq!(line["event"], event["hook_event_name"]);
+    }
+    let files = list(&env.journal_dir());
+    assert_eq!(files.len(), 1);
+    assert!(files[0].ends_with(".jsonl") && files[0].len() == "2026-11-21.jsonl".len(), "{files:?}");
+}
+
+#[test]
+fn tool_events_without_ids_take_the_stored_session() {
+    let env = TestEnv::new();
+    let mut events = recorded();
+    let originals: Vec<Value> = events.iter().map(|e| e["session_id"].clone()).collect();
+    let tool_events = ["PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch"];
+    for event in &mut events {
+        if tool_events.contains(&event["hook_event_name"].as_str().unwrap()) {
+            event.as_object_mut().unwrap().remove("session_id");
+        }
+    }
+    replay(&env, &events);
+    let lines = journal(&env);
+    let mut stripped = 0;
+    for ((line, event), original) in lines.iter().zip(&events).zip(&originals) {
+        assert_eq!(&line["session_id"], original, "{line}");
+        let expected = if event.get("session_id").is_some() { "payload" } else { "store" };
+        assert_eq!(line["session_source"], expected, "{line}");
+        stripped += (expected == "store") as usize;
+    }
+    assert!(stripped >= 8, "{stripped}");
+}
+
+#[test]
+fn two_interleaved_sessions_keep_their_ids() {
+    let env = TestEnv::new();
+    let cwd = "/home/dev/src/proj";
+    for i in 0..10 {
+        for id in ["session-A", "session-B"] {
+            let call = json!({"tool_name": "Bash", "tool_input": {"command": format!("echo {i}")},
+                              "tool_use_id": format!("{id}-{i}")});
+            env.hook("pre-tool", &payload("PreToolUse", Some(id), cwd, call.clone()));
+            env.hook("post-tool", &payload("PostToolUse", Some(id), cwd, call));
+        }
+    }
+    let lines = journal(&env);
+    assert_eq!(lines.len(), 40);
+    for line in &lines {
+        let call = line["tool_use_id"].as_str().unwrap();
+        assert!(call.starts_with(line["session_id"].as_str().unwrap()), "{line}");
+    }
+}
+
+#[test]
+fn lines_carry_the_original_fields_with_real_values() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_PROJECT_DIR", "/home/dev/src/proj");
+    env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+    env.hook("post-tool", &fixture("PostToolUse-Bash.json"));
+    env.hook("post-tool", &fixture("PostToolUseFailure-Bash.json"));
+    env.hook("pre-tool", &fixture("PreToolUse-subagent-Agent.json"));
+    env.hook("session-start", &fixture("SessionStart-resume.json"));
+    env.hook("session-start", &fixture("SessionEnd.json"));
+    let lines = journal(&env);
+    let [pre, post, failed, sub, resume, end] = lines.as_slice() else { panic!("{lines:?}") };
+
+    let t =
+        time::OffsetDateTime::parse(pre["timestamp"].as_str().unwrap(), &time::format_description::well_known::Rfc3339);
+    assert!(t.is_ok() && pre["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(pre["tool"], "Bash");
+    assert_eq!(pre["parameters"], json!({"command": "echo hello", "description": "say hello"}));
+    assert_eq!(pre["tool_use_id"], "toolu_fake0001132657d176d1");
+    assert_eq!(pre["prompt_id"], "6ae7dcc3-8e57-4bb4-b899-272c374b24d4");
+    assert_eq!((pre["project"].as_str(), pre["project_dir"].as_str()), (Some("proj"), Some("/home/dev/src/proj")));
+    assert_eq!((pre["cwd"].as_str(), pre["user"].as_str()), (Some("/home/dev/src/proj"), Some("tester")));
+    assert_eq!(pre["summary"], "echo hello");
+    assert!(pre.get("tool_response").is_none());
+    assert_eq!(post["tool_response"]["stdout"], "hello");
+    assert_eq!(post["duration_ms"], 18);
+    assert_eq!((failed["error"].as_str(), failed["is_interrupt"].as_bool()), (Some("Exit code 3"), Some(false)));
+    assert_eq!(
+        (sub["agent_id"].as_str(), sub["agent_type"].as_str()),
+        (Some("a3f7f0963b7f0d067"), Some("general-purpose"))
+    );
+    assert_eq!(resume["source"], "resume");
+    assert_eq!(resume["extra"]["context_tokens"], 60, "unknown fields are kept: {resume}");
+    assert_eq!(end["reason"], "other");
+}
+
+#[test]
+fn unknown_events_and_fields_are_recorded() {
+    let env = TestEnv::new();
+    let body = payload("FileChanged", Some("s1"), "/p", json!({"file": "a.rs", "nested": {"x": [1, 2]}}));
+    env.hook("session-start", &body);
+    env.hook("post-tool", b"definitely not json");
+    let lines = journal(&env);
+    assert_eq!(lines[0]["event"], "FileChanged");
+    assert_eq!(lines[0]["extra"], json!({"file": "a.rs", "nested": {"x": [1, 2]}}));
+    assert_eq!(lines[1]["event"], "PostToolUse", "the applet's event when the payload names none");
+    assert_eq!(lines[1]["extra"]["raw"], "definitely not json");
+}
+
+#[test]
+fn sixty_four_concurrent_writers_of_100_kb_lines_never_tear() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_LOG_FIELD_MAX", "200000");
+    let per_writer = 4;
+    std::thread::scope(|s| {
+        for w in 0..64 {
+            let env = &env;
+            s.spawn(move || {
+                for n in 0..per_writer {
+                    let fill = char::from(b'a' + (w % 26) as u8).to_string().repeat(100_000);
+                    let body = payload(
+                        "PreToolUse",
+                        Some(&format!("w{w}")),
+                        "/p",
+                        json!({
+                        "tool_name": "Write", "tool_use_id": format!("w{w}-{n}"), "tool_input": {"content": fill}}),
+                    );
+                    env.hook("pre-tool", &body);
+                }
+            });
+        }
+    });
+    let lines = journal(&env);
+    assert_eq!(lines.len(), 64 * per_writer);
+    let mut ids: Vec<&str> = lines.iter().map(|l| l["tool_use_id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 64 * per_writer, "every line once");
+    for line in &lines {
+        let content = line["parameters"]["content"].as_str().unwrap();
+        assert_eq!(content.len(), 100_000);
+        assert!(content.bytes().all(|b| b == content.as_bytes()[0]), "mixed line");
+    }
+}
+
+#[test]
+fn a_50_mib_payload_is_cut_to_a_small_line() {
+    let mut env = TestEnv::new();
+    let big = "Z".repeat(50 << 20);
+    let body = payload(
+        "PostToolUse",
+        Some("big"),
+        "/p",
+        json!({
+        "tool_name": "Read", "tool_input": {"file_path": "/big.txt"}, "tool_response": {"content": big, "lines": 1}}),
+    );
+    drop(big);
+    let started = Instant::now();
+    env.hook("post-tool", &body);
+    eprintln!("50 MiB post-tool (debug build): {:?}", started.elapsed());
+    let lines = journal(&env);
+    let text = serde_json::to_string(&lines[0]).unwrap();
+    assert!(text.len() < 20_000, "{} bytes", text.len());
+    let content = lines[0]["tool_response"]["content"].as_str().unwrap();
+    assert!(content.starts_with(&"Z".repeat(16384)), "the head is kept");
+    assert!(content.ends_with(&format!("…[cut: {} bytes]", (50 << 20) + 2)), "{}", &content[16384..]);
+    assert_eq!(lines[0]["tool_response"]["lines"], 1);
+    assert_eq!(lines[0]["parameters"]["file_path"], "/big.txt");
+
+    env.set("CLAUDE_SESSION_LOG_FIELD_MAX", "1000");
+    env.hook("post-tool", &payload("PostToolUse", Some("s"), "/p", json!({"tool_response": "y".repeat(5000)})));
+    let lines = journal(&env);
+    assert_eq!(lines[1]["tool_response"].as_str().unwrap(), format!("{}…[cut: 5002 bytes]", "y".repeat(1000)));
+}
+
+#[test]
+fn a_torn_tail_is_cut_before_the_next_line() {
+    let env = TestEnv::new();
+    env.hook("session-start", &payload("SessionStart", Some("s"), "/p", json!({})));
+    let file = env.journal_dir().join(&list(&env.journal_dir())[0]);
+    let mut text = fs::read(&file).unwrap();
+    text.extend_from_slice(b"{\"timestamp\":\"half a line from a killed wri");
+    fs::write(&file, &text).unwrap();
+    env.hook("session-start", &payload("Stop", Some("s"), "/p", json!({})));
+    let lines = journal(&env);
+    assert_eq!(lines.iter().map(|l| l["event"].as_str().unwrap()).collect::<Vec<_>>(), ["SessionStart", "Stop"]);
+}
+
+#[test]
+fn an_unwritable_journal_or_full_disk_loses_the_line_whole_and_says_so() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_DEBUG", "1");
+    let blocker = env.root.join("a-file");
+    fs::write(&blocker, "").unwrap();
+    env.set("CLAUDE_SESSION_LOG_DIR", blocker.join("logs"));
+    let out = env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+    assert!(stderr(&out).contains("lost this PreToolUse event"), "{}", stderr(&out));
+
+    // A file size limit (RLIMIT_FSIZE, 1 KiB) that the next line would cross.
+    env.env.remove("CLAUDE_SESSION_LOG_DIR");
+    env.hook("session-start", &payload("SessionStart", Some("s"), "/p", json!({})));
+    let file = env.journal_dir().join(&list(&env.journal_dir())[0]);
+    let before = fs::read(&file).unwrap();
+    assert!(before.len() < 1024);
+    let mut cmd = env.command("/bin/sh");
+    cmd.args(["-c", "ulimit -f 2; exec post-tool"]);
+    let out = feed(cmd, &fixture("PostToolUse-subagent-Agent.json"));
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("lost this PostToolUse event"), "{}", stderr(&out));
+    assert_eq!(fs::read(&file).unwrap(), before, "no partial line");
+}
+
+fn replayed_env() -> TestEnv {
+    let env = TestEnv::new();
+    replay(&env, &recorded());
+    env
+}
+
+#[test]
+fn timeline_pairs_calls_and_marks_failures_and_subagents() {
+    let env = replayed_env();
+    let out = env.run("show", &["--timeline", "a54e25b9-f0d1-4ec4-8ff1-4a35ea48258b"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let call = text.lines().find(|l| l.contains(" Bash ")).unwrap();
+    assert!(call.contains("exit 3") && call.contains("(18 ms)") && call.contains("FAILED: Exit code 3"), "{call}");
+    let rows = text.lines().filter(|l| l.starts_with("  ") && l.contains(" Bash ")).count();
+    assert_eq!(rows, 1, "pre and post are one row:\n{text}");
+    assert!(text.contains("8 events, 1 tool call: Bash 1, tool time 18 ms, slowest Bash 18 ms (exit 3)"), "{text}");
+
+    let out = env.run("show", &["--timeline", "b58b8352-cb65-4938-89b1-ca08fc4358de"], b"");
+    let text = stdout(&out);
+    let sub = text.lines().find(|l| l.contains("Agent") && l.contains("(320 ms)")).unwrap();
+    assert!(sub.contains("[subagent general-purpose a3f7f0963b7f0d067]") && sub.contains("greet"), "{sub}");
+
+    let v = json(&env.run("show", &["--timeline", "--json", "b58b8352-cb65-4938-89b1-ca08fc4358de"], b"").stdout);
+    assert_eq!(v["summary"]["tool_calls"], 2);
+    assert_eq!(v["summary"]["per_tool"], json!({"Agent": 2}));
+    assert_eq!(v["summary"]["tool_time_ms"], 337);
+    assert_eq!(v["summary"]["slowest"]["duration_ms"], 320);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["event"] != "PostToolUse"), "posts fold into their calls");
+
+    // The default is the current project's session: the last one recorded there.
+    let mut cmd = env.command(env.bin.join("show"));
+    cmd.env("CLAUDE_PROJECT_DIR", "/home/dev/src/proj").arg("--timeline");
+    let text = stdout(&feed(cmd, b""));
+    assert!(text.starts_with("session a54e25b9-f0d1-4ec4-8ff1-4a35ea48258b"), "{text}");
+
+    let out = env.run("show", &["--timeline", "no-such-session"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no events of session no-such-session"));
+}
+
+#[test]
+fn timeline_measures_calls_without_duration_and_flags_open_ones() {
+    let env = TestEnv::new();
+    let call =
+        |id: &str| json!({"tool_name": "Grep", "tool_use_id": id, "tool_input": {"pattern": "fn main", "path": "src"}});
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/p", call("c1")));
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    env.hook("post-tool", &payload("PostToolUse", Some("s"), "/p", call("c1")));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/p", call("c2")));
+    env.hook(
+        "post-tool",
+        &payload(
+            "PostToolUseFailure",
+            Some("s"),
+            "/p",
+            json!({"tool_name": "Bash",
+        "tool_use_id": "c3", "is_interrupt": true, "error": "interrupted by user"}),
+        ),
+    );
+    let v = json(&env.run("show", &["--timeline", "--json", "s"], b"").stdout);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["summary"], "fn main in src");
+    assert!(rows[0]["duration_ms"].as_u64().unwrap() >= 30, "{}", rows[0]);
+    assert_eq!((rows[1]["status"].as_str(), rows[1]["duration_ms"].as_u64()), (Some("no result"), None));
+    assert_eq!(rows[2]["status"], "interrupted");
+}
+
+#[test]
+fn sessions_lists_the_journal() {
+    let env = replayed_env();
+    let v = json(&env.run("show", &["--sessions", "--json"], b"").stdout);
+    let sessions = v["sessions"].as_array().unwrap();
+    let ids: Vec<&str> = sessions.iter().map(|s| s["session_id"].as_str().unwrap()).collect();
+    let mut expected: Vec<String> = Vec::new();
+    for e in recorded() {
+        let id = e["session_id"].as_str().unwrap().to_owned();
+        if !expected.contains(&id) {
+            expected.push(id);
+        }
+    }
+    assert_eq!(ids, expected);
+    let failing = sessions.iter().find(|s| s["session_id"] == "a54e25b9-f0d1-4ec4-8ff1-4a35ea48258b").unwrap();
+    assert_eq!((failing["events"].as_u64(), failing["tool_calls"].as_u64()), (Some(8), Some(1)));
+    assert_eq!(failing["project"], "proj");
+    assert!(failing["first"].as_str().unwrap() <= failing["last"].as_str().unwrap());
+
+    let text = stdout(&env.run("show", &["--sessions"], b""));
+    assert!(text.starts_with("SESSION"), "{text}");
+    assert_eq!(text.lines().count(), expected.len() + 1);
+}
+
+#[test]
+fn cleanup_keeps_log_days_of_journal() {
+    let mut env = TestEnv::new();
+    env.hook("session-start", &payload("SessionStart", Some("s"), "/p", json!({})));
+    let dir = env.journal_dir();
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |back: i64| {
+        let d = today - time::Duration::days(back);
+        format!("{:04}-{:02}-{:02}.jsonl", d.year(), d.month() as u8, d.day())
+    };
+    for back in [5, 29, 31, 400] {
+        fs::write(dir.join(day(back)), "{}\n").unwrap();
+    }
+    fs::write(dir.join("notes.jsonl"), "mine\n").unwrap();
+    let out = env.run("cleanup", &[], b"");
+    assert_eq!(stdout(&out), "removed 2 files\n", "{}", stderr(&out));
+    let mut left = list(&dir);
+    left.sort();
+    let mut expected = vec![day(0), day(5), day(29), "notes.jsonl".into()];
+    expected.sort();
+    assert_eq!(left, expected);
+
+    env.set("CLAUDE_SESSION_LOG_DAYS", "3");
+    let out = env.run("cleanup", &["--dry-run"], b"");
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    assert!(stdout(&out).contains(&day(5)) && stdout(&out).contains("older than 3 days"));
+}
