@@ -3,6 +3,7 @@
 //!
 //!     cargo bench                  # everything
 //!     cargo bench -- latency       # only sections whose name contains "latency"
+//!     cargo bench -- server flush  # several sections
 //!
 //! Each run spawns the process with its payload on a pipe and stops the clock when stdout and
 //! stderr have both reached EOF (what Claude Code waits for) and the process has exited.
@@ -12,6 +13,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/server.rs"]
+mod server;
+use server::{Mode, TestServer};
 
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 const STATIC: &str = "-C target-feature=+crt-static";
@@ -28,6 +33,12 @@ fn main() {
     );
     if wanted("latency") {
         bench.latency();
+    }
+    if wanted("server") {
+        bench.server();
+    }
+    if wanted("flush") {
+        bench.flush();
     }
 }
 
@@ -85,6 +96,63 @@ impl Bench {
         }
         let fixtures = manifest.join("../shared/fixtures/claude-code-2.1.330");
         Bench { root, hook, empty, fixtures }
+    }
+
+    /// `post-tool` with the observability server up, refusing connections, and hung.
+    fn server(&self) {
+        let runs = 1000;
+        let input = self.fixture("PostToolUse-Bash.json");
+        let hook = self.root.join("bin/post-tool");
+        let up = TestServer::start();
+        let hung = TestServer::start();
+        hung.set(Mode::Hang);
+        let down = format!("http://127.0.0.1:{}/events", TestServer::closed_port());
+        section("server: post-tool, whole process, with the server in each state");
+        for (name, url) in
+            [("none", None), ("up", Some(up.url.clone())), ("down", Some(down)), ("hung", Some(hung.url.clone()))]
+        {
+            let (mut base, mut ours) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                base.push(run_once(self.command(&self.empty), &input));
+                let mut cmd = self.command(&hook);
+                if let Some(url) = &url {
+                    cmd.env("CLAUDE_SESSION_SERVER_URL", url)
+                        .env("CLAUDE_SESSION_LOG_DIR", self.root.join(format!("logs-{name}")));
+                }
+                ours.push(run_once(cmd, &input));
+            }
+            report("post-tool", &format!("server {name}"), &mut base, &mut ours);
+        }
+        let delivered = up.wait_for(runs, Duration::from_secs(30)).len();
+        println!("server up: {delivered} of {runs} events delivered");
+        hung.set(Mode::Up);
+    }
+
+    /// How fast `flush` empties an outbox of events queued while the server was down.
+    fn flush(&self) {
+        let events = 5000;
+        let port = TestServer::closed_port();
+        let url = format!("http://127.0.0.1:{port}/events");
+        let logs = self.root.join("logs-flush");
+        let input = self.fixture("PostToolUse-Bash.json");
+        let queue = |cmd: &mut Command| {
+            cmd.env("CLAUDE_SESSION_SERVER_URL", &url).env("CLAUDE_SESSION_LOG_DIR", &logs);
+        };
+        for _ in 0..events {
+            let mut cmd = self.command(&self.root.join("bin/post-tool"));
+            queue(&mut cmd);
+            run_once(cmd, &input);
+        }
+        let server = TestServer::start_on(port);
+        let mut cmd = self.command(&self.hook);
+        queue(&mut cmd);
+        let started = Instant::now();
+        let out = cmd.arg("flush").output().unwrap();
+        let took = started.elapsed();
+        println!("\n## flush: {events} queued events to a local server");
+        println!("{}", String::from_utf8_lossy(&out.stdout).trim());
+        let accepted = server.accepted().len();
+        println!("{accepted} accepted in {took:.2?}: {:.0} events/s", accepted as f64 / took.as_secs_f64());
     }
 
     fn command(&self, program: &Path) -> Command {

@@ -24,6 +24,7 @@ pub const VARS: &[(&str, &str)] = &[
         "observability server endpoint, a full .../events URL (default: none, nothing is sent)",
     ),
     ("OBSERVABILITY_SERVER_URL", "the original design's base URL; /events is appended (used when the above is unset)"),
+    ("CLAUDE_SESSION_SERVER_TIMEOUT", "connect and answer timeout for each POST, e.g. 500ms, 5s (default 5s)"),
     ("CLAUDE_SESSION_SOURCE_APP", "source_app sent to the server (default: the project name)"),
     ("CLAUDE_SESSION_OUTBOX_MAX", "undelivered events kept before the oldest are dropped (default 100000)"),
     ("CLAUDE_SESSION_DEBUG", "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)"),
@@ -38,6 +39,7 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 pub const DEFAULT_LOG_DAYS: u64 = 30;
 pub const DEFAULT_FIELD_MAX: usize = 16 * 1024;
 pub const DEFAULT_OUTBOX_MAX: usize = 100_000;
+pub const DEFAULT_SERVER_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn var(name: &str) -> Option<OsString> {
     env::var_os(name).filter(|v| !v.is_empty())
@@ -78,6 +80,10 @@ pub fn server_url() -> Option<String> {
         return Some(url.trim().to_owned());
     }
     var_str("OBSERVABILITY_SERVER_URL").map(|base| format!("{}/events", base.trim().trim_end_matches('/')))
+}
+
+pub fn server_timeout() -> Duration {
+    var_str("CLAUDE_SESSION_SERVER_TIMEOUT").and_then(|v| parse_duration(&v)).unwrap_or(DEFAULT_SERVER_TIMEOUT)
 }
 
 pub fn source_app() -> Option<String> {
@@ -123,12 +129,15 @@ pub fn user() -> String {
     var_str("USER").or_else(|| var_str("LOGNAME")).unwrap_or_else(|| nix::unistd::geteuid().to_string())
 }
 
-/// `3600`, `3600s`, `90m`, `24h`, `2d`.
+/// `3600`, `3600s`, `250ms`, `90m`, `24h`, `2d`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits.parse().ok()?;
+    if unit.trim() == "ms" {
+        return Some(Duration::from_millis(n));
+    }
     let scale = match unit.trim() {
         "" | "s" => 1,
         "m" => 60,
@@ -150,6 +159,7 @@ mod tests {
         assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86400)));
         assert_eq!(parse_duration(" 2d "), Some(Duration::from_secs(172800)));
         assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("10y"), None);
         assert_eq!(parse_duration("-5"), None);

@@ -34,9 +34,21 @@ pub struct Event<'a> {
     pub session: &'a Session,
     pub project: &'a Project,
     pub payload: &'a Payload,
+    /// The one-line summary the timeline shows and the server receives.
+    pub summary: String,
 }
 
-impl Event<'_> {
+impl<'a> Event<'a> {
+    pub fn new(
+        time: OffsetDateTime,
+        name: &'a str,
+        session: &'a Session,
+        project: &'a Project,
+        payload: &'a Payload,
+    ) -> Event<'a> {
+        Event { time, name, session, project, payload, summary: summarize(name, &payload.fields) }
+    }
+
     /// One JSON object and a newline: our fields first, then the payload's named fields under
     /// the original design's names (`tool`, `parameters`), then the rest under `extra`.
     pub fn journal_line(&self) -> Vec<u8> {
@@ -50,7 +62,7 @@ impl Event<'_> {
         line.insert("project_dir".into(), self.project.dir.to_string_lossy().into());
         line.insert("cwd".into(), fields.get("cwd").cloned().unwrap_or(Value::Null));
         line.insert("user".into(), crate::config::user().into());
-        line.insert("summary".into(), self.summary().into());
+        line.insert("summary".into(), self.summary.as_str().into());
         for (wire, ours) in NAMED {
             if let Some(v) = fields.get(*wire) {
                 line.insert((*ours).into(), v.clone());
@@ -71,9 +83,20 @@ impl Event<'_> {
         bytes
     }
 
-    /// The one-line summary the timeline shows and the server receives.
-    pub fn summary(&self) -> String {
-        summarize(self.name, &self.payload.fields)
+    /// The observability server's `POST /events` body: the id exactly as journaled, the event
+    /// name, the payload cut as in the journal, and the time in integer milliseconds.
+    pub fn server_body(&self, source_app: &str) -> Vec<u8> {
+        let mut body = Map::new();
+        body.insert("source_app".into(), source_app.into());
+        body.insert("session_id".into(), self.session.id.as_str().into());
+        body.insert("hook_event_type".into(), self.name.into());
+        body.insert("payload".into(), Value::Object(self.payload.fields.clone()));
+        body.insert("timestamp".into(), ((self.time.unix_timestamp_nanos() / 1_000_000) as i64).into());
+        body.insert("summary".into(), self.summary.as_str().into());
+        if let Some(model) = self.payload.str("model") {
+            body.insert("model_name".into(), model.into());
+        }
+        serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod cmd;
 pub mod config;
+pub mod delivery;
 pub mod event;
 pub mod journal;
 pub mod payload;
@@ -47,7 +48,9 @@ pub fn main() -> ExitCode {
             Cli::from_args(&["claude-session"], &full)
         }
         None if args.is_empty() => {
-            return fail("no command given; one of: session-start, pre-tool, post-tool, show, cleanup (see --help)");
+            return fail(
+                "no command given; one of: session-start, pre-tool, post-tool, show, cleanup, flush (see --help)",
+            );
         }
         None => Cli::from_args(&["claude-session"], &args.iter().map(String::as_str).collect::<Vec<_>>()),
     };

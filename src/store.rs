@@ -89,7 +89,7 @@ impl Store {
     }
 
     pub fn save(&self, key: &str, record: &Record) -> io::Result<()> {
-        util::write(&self.path(key), &format(record), 0o600)
+        util::write(&self.path(key), &format(record), 0o600, util::Durability::Fsync)
     }
 
     /// Every file in the store directory, by name (hidden temp files included).

@@ -10,10 +10,21 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// How far [`write`] goes to make a file survive.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Durability {
+    /// fsync the file and its directory: survives a power cut.
+    Fsync,
+    /// Atomic, not synced: survives any crash of ours, costs no disk flush (the outbox spool,
+    /// which is on the hook's hot path).
+    Atomic,
+}
+
 /// Replaces `path` with `bytes` atomically: a new temp file beside it (`O_EXCL`, `O_NOFOLLOW`,
 /// `mode`), write, fsync, rename over the target, fsync the directory. A symlink or foreign file
 /// at the target is replaced, never followed. The temp file is removed on any error.
-pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub fn write(path: &Path, bytes: &[u8], mode: u32, durability: Durability) -> io::Result<()> {
+    let sync = durability == Durability::Fsync;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let tmp = dir.join(temp_name(path));
     let result = (|| {
@@ -24,9 +35,14 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_CLOEXEC)
             .open(&tmp)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if sync {
+            file.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        if sync {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

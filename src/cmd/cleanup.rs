@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Run};
+use crate::delivery::{self, Outbox, Report};
 use crate::store::{self, Store};
 use crate::{config, journal, project, util};
 
@@ -19,6 +20,7 @@ impl Run for Cleanup {
         let store = Store::open()?;
         let mut doomed = store_garbage(&store)?;
         doomed.extend(old_journals());
+        doomed.extend(outbox_temp_files());
         if self.dry_run {
             for (path, why) in &doomed {
                 println!("would remove {} ({why})", path.display());
@@ -34,6 +36,14 @@ impl Run for Cleanup {
         }
         if removed > 0 {
             println!("removed {removed} file{}", if removed == 1 { "" } else { "s" });
+        }
+        if let Some(r) = deliver()
+            && r.delivered + r.set_aside + r.dropped > 0
+        {
+            println!(
+                "delivered {} events, set aside {}, dropped {}, pending {}",
+                r.delivered, r.set_aside, r.dropped, r.pending
+            );
         }
         if removed > WARN_ABOVE {
             eprintln!(
@@ -74,6 +84,27 @@ fn old_journals() -> Vec<(PathBuf, String)> {
         .filter(|(date, _)| *date < oldest)
         .map(|(_, path)| (path, format!("journal older than {days} days")))
         .collect()
+}
+
+/// Temp files of hooks that died while putting an event in the outbox.
+fn outbox_temp_files() -> Vec<(PathBuf, String)> {
+    let Some(dir) = Outbox::location() else { return Vec::new() };
+    let names = fs::read_dir(&dir).map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect());
+    let names: Vec<String> = names.unwrap_or_default();
+    names
+        .into_iter()
+        .filter(|n| util::is_temp_name(n) && abandoned(n, &dir.join(n)))
+        .map(|n| (dir.join(n), "outbox temp file of a writer that died".into()))
+        .collect()
+}
+
+/// Delivers the outbox if a server is configured and no deliverer is running. Failures are
+/// recorded in the outbox's state for `show --all`, not printed: cron would mail them hourly.
+fn deliver() -> Option<Report> {
+    let url = config::server_url()?;
+    let outbox = Outbox::open().ok()?;
+    let lock = outbox.try_lock().ok()??;
+    Some(delivery::run_deliverer(&outbox, &url, lock))
 }
 
 /// A temp file (`.<name>.<pid>.<n>.tmp`) whose writer is gone or which is too old to be live.

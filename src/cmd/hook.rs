@@ -3,6 +3,7 @@
 
 use nix::sys::signal::{SigHandler, Signal, signal};
 
+use crate::delivery::{self, Outbox};
 use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
@@ -23,7 +24,7 @@ pub fn run(default_event: &'static str) -> u8 {
     let session = session::resolve(payload.str("session_id"), &project, now);
     crate::debug!("{event} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
 
-    let event = Event { time: now, name: event, session: &session, project: &project, payload: &payload };
+    let event = Event::new(now, event, &session, &project, &payload);
     let line = event.journal_line();
     match journal::dir() {
         Some(dir) => {
@@ -32,6 +33,19 @@ pub fn run(default_event: &'static str) -> u8 {
             }
         }
         None => crate::debug!("no journal directory (no HOME); lost this {} event", event.name),
+    }
+
+    if let Some(url) = config::server_url() {
+        let app = config::source_app().unwrap_or_else(|| project.name.clone());
+        let body = event.server_body(&app);
+        let queued = Outbox::open().and_then(|outbox| {
+            outbox.enqueue(now, &body).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
+            Ok(outbox)
+        });
+        match queued {
+            Ok(outbox) => delivery::kick(&outbox, &url),
+            Err(e) => crate::debug!("{e}; this {} event will not reach the server", event.name),
+        }
     }
     0
 }

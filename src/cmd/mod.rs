@@ -1,6 +1,7 @@
 //! The commands: their arguments (argh) here, one file each for what they do.
 
 mod cleanup;
+mod flush;
 mod hook;
 mod show;
 
@@ -26,6 +27,7 @@ pub enum Command {
     PostTool(PostTool),
     Show(Show),
     Cleanup(Cleanup),
+    Flush(Flush),
 }
 
 impl Run for Command {
@@ -36,6 +38,7 @@ impl Run for Command {
             Command::PostTool(c) => c.run(),
             Command::Show(c) => c.run(),
             Command::Cleanup(c) => c.run(),
+            Command::Flush(c) => c.run(),
         }
     }
 }
@@ -88,12 +91,19 @@ pub struct Show {
 #[derive(FromArgs)]
 #[argh(subcommand, name = "cleanup")]
 /// Remove stale and corrupt session files, crashed writers' temp files, and journal files older
-/// than CLAUDE_SESSION_LOG_DAYS. Prints nothing when there was nothing to do (for cron).
+/// than CLAUDE_SESSION_LOG_DAYS; deliver the outbox. Prints nothing when there was nothing to do
+/// (for cron).
 pub struct Cleanup {
     /// list what would be removed, remove nothing
     #[argh(switch)]
     pub dry_run: bool,
 }
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "flush")]
+/// Deliver the events waiting in the outbox to the observability server now, oldest first, and
+/// report what was done. Exit 1 when events are still pending.
+pub struct Flush {}
 
 /// Hook applets share one implementation; they differ in the event name they assume when the
 /// payload has none.

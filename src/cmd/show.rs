@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::{Run, Show};
+use crate::delivery::Outbox;
 use crate::project::{self, Project};
 use crate::store::{self, Entry, Store};
 use crate::{config, journal, session, timeline, util};
@@ -116,12 +117,29 @@ impl Show {
             .filter(|name| project::is_key(name))
             .map(|name| row(&store, name, store.read(name, ttl, now), now))
             .collect();
+        let outbox = Outbox::location().filter(|d| d.is_dir()).map(|dir| Outbox { dir }.status());
         if self.json {
-            print_json(&json!({ "store": store.dir.to_string_lossy(), "sessions": rows }));
-        } else if rows.is_empty() {
+            print_json(&json!({ "store": store.dir.to_string_lossy(), "sessions": rows, "outbox": outbox }));
+            return Ok(0);
+        }
+        if rows.is_empty() {
             println!("no sessions stored in {}", store.dir.display());
         } else {
             print_table(&rows);
+        }
+        if let Some(o) = outbox {
+            let n = |k: &str| o[k].as_u64().unwrap_or(0);
+            println!(
+                "\noutbox {}: {} pending, {} delivered, {} set aside, {} dropped",
+                o["dir"].as_str().unwrap_or(""),
+                n("pending"),
+                n("delivered"),
+                n("set_aside"),
+                n("dropped")
+            );
+            if let (Some(error), Some(at)) = (o["last_error"].as_str(), o["last_error_at"].as_str()) {
+                println!("last error at {}: {error}", short_time(at));
+            }
         }
         Ok(0)
     }

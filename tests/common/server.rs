@@ -1,0 +1,227 @@
+//! A real HTTP/1.1 server on 127.0.0.1 (port chosen by the OS) that checks `POST /events` bodies
+//! by the observability server's rules and records what it accepted. It can be switched to hang,
+//! fail with 500s or reset connections, to test delivery under faults. Standard library only.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Mode {
+    /// Validate, record, answer 200 with the event echoed.
+    Up,
+    /// Read the request and never answer while the mode lasts.
+    Hang,
+    /// Answer every request with 500.
+    Fail,
+    /// Read the request and close the connection without answering.
+    Reset,
+}
+
+struct Shared {
+    mode: Mutex<Mode>,
+    accepted: Mutex<Vec<Value>>,
+    /// Events whose payload contains this text are refused with 400.
+    refuse: Mutex<Option<String>>,
+    requests: AtomicUsize,
+    stop: AtomicBool,
+}
+
+pub struct TestServer {
+    pub port: u16,
+    /// The full events URL.
+    pub url: String,
+    shared: Arc<Shared>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::bind(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    /// Starts on a given port (a port that was closed a moment ago, for "down then up").
+    pub fn start_on(port: u16) -> TestServer {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match TcpListener::bind(("127.0.0.1", port)) {
+                Ok(listener) => return TestServer::bind(listener),
+                Err(e) if Instant::now() > deadline => panic!("bind {port}: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// A loopback port with nothing listening: connections are refused.
+    pub fn closed_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    fn bind(listener: TcpListener) -> TestServer {
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Shared {
+            mode: Mutex::new(Mode::Up),
+            accepted: Mutex::new(Vec::new()),
+            refuse: Mutex::new(None),
+            requests: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+        });
+        let s = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let s = s.clone();
+                    std::thread::spawn(move || serve(stream, &s));
+                }
+            }
+        });
+        TestServer { port, url: format!("http://127.0.0.1:{port}/events"), shared }
+    }
+
+    pub fn set(&self, mode: Mode) {
+        *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    pub fn refuse(&self, marker: &str) {
+        *self.shared.refuse.lock().unwrap() = Some(marker.to_owned());
+    }
+
+    pub fn accepted(&self) -> Vec<Value> {
+        self.shared.accepted.lock().unwrap().clone()
+    }
+
+    pub fn requests(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `n` events were accepted (or the deadline passes) and returns them.
+    pub fn wait_for(&self, n: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        while self.shared.accepted.lock().unwrap().len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.accepted()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        *self.shared.mode.lock().unwrap() = Mode::Reset;
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// One connection: requests one after another (keep-alive), each answered by the mode of the
+/// moment it arrived.
+fn serve(stream: TcpStream, s: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    loop {
+        let Some(body) = read_request(&mut reader) else { return };
+        s.requests.fetch_add(1, Ordering::SeqCst);
+        let mode = *s.mode.lock().unwrap();
+        let (status, answer) = match mode {
+            Mode::Hang => {
+                while *s.mode.lock().unwrap() == Mode::Hang && !s.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let _ = out.shutdown(Shutdown::Both);
+                return;
+            }
+            Mode::Reset => {
+                let _ = out.shutdown(Shutdown::Both);
+                return;
+            }
+            Mode::Fail => (500, r#"{"error":"boom"}"#.to_owned()),
+            Mode::Up => check(&body, s),
+        };
+        let reason = match status {
+            200 => "OK",
+            400 => "Bad Request",
+            _ => "Internal Server Error",
+        };
+        // One write per response: head and body in two would meet the client's delayed ACK.
+        let response = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if out.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// The server's rules: 400 for a body that is not JSON or lacks a field; otherwise stored.
+fn check(body: &[u8], s: &Shared) -> (u16, String) {
+    let Ok(Value::Object(event)) = serde_json::from_slice::<Value>(body) else {
+        return (400, r#"{"error":"Invalid request"}"#.into());
+    };
+    let present = |k: &str| match event.get(k) {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    };
+    if !["source_app", "session_id", "hook_event_type", "payload"].iter().all(|k| present(k)) {
+        return (400, r#"{"error":"Missing required fields"}"#.into());
+    }
+    if let Some(marker) = s.refuse.lock().unwrap().as_deref()
+        && event["payload"].to_string().contains(marker)
+    {
+        return (400, r#"{"error":"refused by the test"}"#.into());
+    }
+    let mut accepted = s.accepted.lock().unwrap();
+    let mut echo = event.clone();
+    echo.insert("id".into(), (accepted.len() + 1).into());
+    accepted.push(Value::Object(event));
+    (200, Value::Object(echo).to_string())
+}
+
+/// Reads one request's body (Content-Length or chunked); None at EOF or on garbage.
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        line.clear();
+        r.read_line(&mut line).ok()?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse().ok()?,
+            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+            _ => {}
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            line.clear();
+            r.read_line(&mut line).ok()?;
+            let size = usize::from_str_radix(line.trim().split(';').next()?, 16).ok()?;
+            let mut chunk = vec![0; size + 2];
+            r.read_exact(&mut chunk).ok()?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        body.resize(length, 0);
+        r.read_exact(&mut body).ok()?;
+    }
+    Some(body)
+}
