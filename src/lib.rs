@@ -8,6 +8,7 @@ pub mod journal;
 pub mod payload;
 pub mod project;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod timeline;
 pub mod util;

@@ -39,6 +39,14 @@ fn env_for(url: &str) -> TestEnv {
     env
 }
 
+/// Waits until no deliverer holds the outbox lock, so the next step starts from a quiet outbox.
+fn settle(env: &TestEnv) {
+    let lock = fs::File::options().read(true).write(true).create(true).open(env.journal_dir().join("outbox/.lock"));
+    let lock = lock.unwrap();
+    lock.lock().unwrap();
+    lock.unlock().unwrap();
+}
+
 fn outbox_pending(env: &TestEnv) -> usize {
     list(&env.journal_dir().join("outbox")).iter().filter(|n| n.ends_with(".json") && n.len() == 41).count()
 }
@@ -90,6 +98,7 @@ fn server_down_then_up() {
     assert_eq!(status["pending"], events.len());
     assert!(status["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{status}");
 
+    settle(&env);
     let server = TestServer::start_on(port);
     let (code, report) = flush(&env);
     assert_eq!(
@@ -186,6 +195,7 @@ fn the_outbox_is_bounded_and_drops_are_counted() {
     assert!(report.ends_with("pending 5\n"), "{report}");
     let status = json(&env.run("show", &["--all", "--json"], b"").stdout)["outbox"].clone();
     assert_eq!((status["dropped"].as_u64(), status["pending"].as_u64()), (Some(3), Some(5)));
+    settle(&env);
     let server = TestServer::start_on(port);
     assert_eq!(flush(&env).0, 0);
     let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
@@ -234,6 +244,7 @@ fn cleanup_delivers_the_outbox() {
         (Some(0), 0, 0),
         "a down server is not cron mail"
     );
+    settle(&env);
     let server = TestServer::start_on(port);
     let out = env.run("cleanup", &[], b"");
     assert_eq!(stdout(&out), "delivered 3 events, set aside 0, dropped 0, pending 0\n");

@@ -3,7 +3,10 @@
 mod cleanup;
 mod flush;
 mod hook;
+mod hooks;
 mod show;
+
+use std::path::PathBuf;
 
 use argh::FromArgs;
 
@@ -28,6 +31,7 @@ pub enum Command {
     Show(Show),
     Cleanup(Cleanup),
     Flush(Flush),
+    Hooks(Hooks),
 }
 
 impl Run for Command {
@@ -39,6 +43,7 @@ impl Run for Command {
             Command::Show(c) => c.run(),
             Command::Cleanup(c) => c.run(),
             Command::Flush(c) => c.run(),
+            Command::Hooks(c) => c.run(),
         }
     }
 }
@@ -104,6 +109,62 @@ pub struct Cleanup {
 /// Deliver the events waiting in the outbox to the observability server now, oldest first, and
 /// report what was done. Exit 1 when events are still pending.
 pub struct Flush {}
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "hooks")]
+/// Wire claude-session into Claude Code's settings, take it out again, or check the wiring.
+pub struct Hooks {
+    #[argh(subcommand)]
+    pub action: HooksAction,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+pub enum HooksAction {
+    Install(HooksInstall),
+    Uninstall(HooksUninstall),
+    Status(HooksStatus),
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "install")]
+/// Add our hooks to ~/.claude/settings.json (or a project's .claude/settings.json), keeping
+/// everything else; a second run changes nothing. The previous file is kept as
+/// settings.json.claude-session.bak.
+pub struct HooksInstall {
+    /// wire this project's .claude/settings.json instead of the user's
+    #[argh(option)]
+    pub project: Option<PathBuf>,
+    /// directory of the applet symlinks (default ~/.claude/hooks/claude-session)
+    #[argh(option)]
+    pub hook_dir: Option<PathBuf>,
+    /// observability server events URL, set as CLAUDE_SESSION_SERVER_URL in the settings' env
+    #[argh(option)]
+    pub server: Option<String>,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "uninstall")]
+/// Remove exactly what `hooks install` added; the file is restored byte for byte when nothing
+/// else in it changed.
+pub struct HooksUninstall {
+    /// unwire this project's .claude/settings.json instead of the user's
+    #[argh(option)]
+    pub project: Option<PathBuf>,
+    /// directory of the applet symlinks (default ~/.claude/hooks/claude-session)
+    #[argh(option)]
+    pub hook_dir: Option<PathBuf>,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "status")]
+/// Which of our hooks are wired in the user's and the project's settings, whether their
+/// commands exist, and whether the store, journal and server are usable. Exit 1 if not all is well.
+pub struct HooksStatus {
+    /// print JSON instead of text
+    #[argh(switch)]
+    pub json: bool,
+}
 
 /// Hook applets share one implementation; they differ in the event name they assume when the
 /// payload has none.

@@ -1,0 +1,221 @@
+//! Claude Code's settings files: wiring our hooks in and out without touching anything else.
+//!
+//! The merge keeps every key, hook and value of the user's file (in order), adds each of our
+//! hooks exactly once, and writes atomically after keeping the previous file as `.bak`. The first
+//! install also keeps the untouched original as `.orig` (empty when there was no file), so that an
+//! uninstall which leaves the same values restores it byte for byte.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::util::{self, Durability};
+
+/// Which applet each event runs.
+pub const WIRING: &[(&str, &str)] = &[
+    ("SessionStart", "session-start"),
+    ("UserPromptSubmit", "session-start"),
+    ("Stop", "session-start"),
+    ("SubagentStop", "session-start"),
+    ("SessionEnd", "session-start"),
+    ("PreCompact", "session-start"),
+    ("PreToolUse", "pre-tool"),
+    ("PostToolUse", "post-tool"),
+    ("PostToolUseFailure", "post-tool"),
+];
+
+/// Seconds Claude Code gives one of our hooks; they take about a millisecond.
+pub const TIMEOUT: u64 = 10;
+pub const SERVER_VAR: &str = "CLAUDE_SESSION_SERVER_URL";
+const APPLETS: &[&str] = &["session-start", "pre-tool", "post-tool"];
+
+pub struct Settings {
+    pub path: PathBuf,
+    /// The file's text, or None when there is no file.
+    original: Option<String>,
+    pub value: Value,
+}
+
+impl Settings {
+    /// Reads a settings file; a missing one is `{}`; one that is not a JSON object is refused.
+    pub fn load(path: &Path) -> Result<Settings, String> {
+        let original = match fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let value = match &original {
+            None => json!({}),
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                format!("{} is not valid JSON ({e}); fix it first, it was left untouched", path.display())
+            })?,
+        };
+        let settings = Settings { path: path.to_path_buf(), original, value };
+        settings.check_shape()?;
+        Ok(settings)
+    }
+
+    fn check_shape(&self) -> Result<(), String> {
+        let bad = |what: &str| Err(format!("{}: {what}; it was left untouched", self.path.display()));
+        let Some(top) = self.value.as_object() else { return bad("the top level is not an object") };
+        if let Some(hooks) = top.get("hooks") {
+            let Some(hooks) = hooks.as_object() else { return bad("\"hooks\" is not an object") };
+            if hooks.values().any(|groups| !groups.is_array()) {
+                return bad("a \"hooks\" event is not a list");
+            }
+        }
+        if top.get("env").is_some_and(|env| !env.is_object()) {
+            return bad("\"env\" is not an object");
+        }
+        Ok(())
+    }
+
+    /// Adds our hooks (those not yet present) and the server URL. Returns whether anything changed.
+    pub fn wire(&mut self, hook_dir: &Path, server: Option<&str>) -> bool {
+        let top = self.value.as_object_mut().expect("checked");
+        let mut changed = false;
+        let hooks = top.entry("hooks").or_insert_with(|| json!({})).as_object_mut().expect("checked");
+        for (event, applet) in WIRING {
+            let command = hook_dir.join(applet).to_string_lossy().into_owned();
+            let groups = hooks.entry(*event).or_insert_with(|| json!([])).as_array_mut().expect("checked");
+            if !groups.iter().any(|g| commands(g).any(|c| c == command)) {
+                groups.push(
+                    json!({"matcher": "", "hooks": [{"type": "command", "command": command, "timeout": TIMEOUT}]}),
+                );
+                changed = true;
+            }
+        }
+        if let Some(url) = server {
+            let env = top.entry("env").or_insert_with(|| json!({})).as_object_mut().expect("checked");
+            if env.get(SERVER_VAR).and_then(Value::as_str) != Some(url) {
+                env.insert(SERVER_VAR.into(), url.into());
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Removes exactly our hooks (commands in `hook_dir`) and the server URL, and the lists and
+    /// objects that only they filled. Returns whether anything changed.
+    pub fn unwire(&mut self, hook_dir: &Path) -> bool {
+        let ours: Vec<String> = APPLETS.iter().map(|a| hook_dir.join(a).to_string_lossy().into_owned()).collect();
+        let top = self.value.as_object_mut().expect("checked");
+        let mut changed = false;
+        if let Some(Value::Object(hooks)) = top.get_mut("hooks") {
+            for groups in hooks.values_mut() {
+                let Some(groups) = groups.as_array_mut() else { continue };
+                for group in groups.iter_mut() {
+                    if let Some(Value::Array(list)) = group.get_mut("hooks") {
+                        let before = list.len();
+                        list.retain(|h| !h["command"].as_str().is_some_and(|c| ours.iter().any(|o| o == c)));
+                        changed |= list.len() != before;
+                    }
+                }
+                groups.retain(|g| !matches!(g.get("hooks"), Some(Value::Array(l)) if l.is_empty()));
+            }
+            hooks.retain(|_, groups| !matches!(groups, Value::Array(g) if g.is_empty()));
+        }
+        remove_if_empty(top, "hooks");
+        if let Some(Value::Object(env)) = top.get_mut("env") {
+            changed |= env.shift_remove(SERVER_VAR).is_some();
+        }
+        remove_if_empty(top, "env");
+        changed
+    }
+
+    /// Writes the value back: atomically, keeping the previous file as `.bak`, the very first one
+    /// as `.orig`, and the file's mode. A symlinked settings file (dotfile managers) is written
+    /// through to its target, which stays a regular file.
+    pub fn save(&self) -> Result<(), String> {
+        let err = |e: io::Error| format!("{}: {e}", self.path.display());
+        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        if let Some(dir) = target.parent() {
+            fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mode = fs::metadata(&target).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600);
+        let previous = self.original.as_deref().unwrap_or("");
+        let orig = sibling(&target, "orig");
+        if !orig.exists() {
+            util::write(&orig, previous.as_bytes(), mode, Durability::Fsync).map_err(err)?;
+        }
+        if self.original.is_some() {
+            util::write(&sibling(&target, "bak"), previous.as_bytes(), mode, Durability::Fsync).map_err(err)?;
+        }
+        let mut text = serde_json::to_string_pretty(&self.value).map_err(|e| e.to_string())?;
+        text.push('\n');
+        util::write(&target, text.as_bytes(), mode, Durability::Fsync).map_err(err)
+    }
+
+    /// After an uninstall: if what is left equals the file as it was before the first install,
+    /// put that file back byte for byte (or remove the file if there was none). Returns whether
+    /// it did.
+    pub fn restore_original(&self) -> Result<bool, String> {
+        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let orig = sibling(&target, "orig");
+        let Ok(text) = fs::read_to_string(&orig) else { return Ok(false) };
+        let err = |e: io::Error| format!("{}: {e}", self.path.display());
+        if text.is_empty() {
+            if self.value != json!({}) {
+                return Ok(false);
+            }
+            fs::remove_file(&target).map_err(err)?;
+        } else {
+            if serde_json::from_str::<Value>(&text).ok().as_ref() != Some(&self.value) {
+                return Ok(false);
+            }
+            let mode = fs::metadata(&target).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600);
+            util::write(&target, text.as_bytes(), mode, Durability::Fsync).map_err(err)?;
+        }
+        let _ = fs::remove_file(&orig);
+        Ok(true)
+    }
+
+    /// Forgets the original once the file has diverged from it for good (uninstall done).
+    pub fn forget_original(&self) {
+        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let _ = fs::remove_file(sibling(&target, "orig"));
+    }
+}
+
+/// Every hook command of one matcher group.
+fn commands(group: &Value) -> impl Iterator<Item = &str> {
+    group["hooks"].as_array().into_iter().flatten().filter_map(|h| h["command"].as_str())
+}
+
+fn remove_if_empty(top: &mut Map<String, Value>, key: &str) {
+    if matches!(top.get(key), Some(Value::Object(o)) if o.is_empty()) {
+        top.shift_remove(key);
+    }
+}
+
+/// `settings.json` → `settings.json.claude-session.<what>`.
+fn sibling(path: &Path, what: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".claude-session.{what}"));
+    path.with_file_name(name)
+}
+
+/// For `hooks status`: per event, the commands of ours it runs (any path whose file name is one
+/// of our applets, with or without the `claude-session-` prefix).
+pub fn wired(value: &Value) -> Vec<(&'static str, Vec<String>)> {
+    WIRING
+        .iter()
+        .map(|(event, applet)| {
+            let found = value["hooks"][event]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(commands)
+                .filter(|c| {
+                    let name = Path::new(c).file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    name.strip_prefix("claude-session-").unwrap_or(name) == *applet
+                })
+                .map(str::to_owned)
+                .collect();
+            (*event, found)
+        })
+        .collect()
+}

@@ -1,0 +1,268 @@
+//! Wiring into Claude Code's settings (`hooks install|uninstall|status`) and `install.sh` end to
+//! end, with a temp HOME, the real binary and the real script.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use serde_json::{Value, json};
+
+const EVENTS: &[(&str, &str)] = &[
+    ("SessionStart", "session-start"),
+    ("UserPromptSubmit", "session-start"),
+    ("Stop", "session-start"),
+    ("SubagentStop", "session-start"),
+    ("SessionEnd", "session-start"),
+    ("PreCompact", "session-start"),
+    ("PreToolUse", "pre-tool"),
+    ("PostToolUse", "post-tool"),
+    ("PostToolUseFailure", "post-tool"),
+];
+
+/// A user's own settings, formatted their way.
+const USERS_OWN: &str = r#"{
+    "model": "opus",
+    "permissions": { "allow": ["Bash(ls)"], "deny": [] },
+    "hooks": {
+        "PreToolUse": [
+            { "matcher": "Bash", "hooks": [ { "type": "command", "command": "/usr/local/bin/audit" } ] }
+        ]
+    },
+    "env": { "FOO": "bar" },
+    "zeta": 1
+}
+"#;
+
+fn hooks(env: &TestEnv, args: &[&str]) -> Output {
+    let mut full = vec!["hooks"];
+    full.extend_from_slice(args);
+    env.run("claude-session", &full, b"")
+}
+
+fn user_settings(env: &TestEnv) -> PathBuf {
+    env.home.join(".claude/settings.json")
+}
+
+fn hook_dir(env: &TestEnv) -> PathBuf {
+    env.home.join(".claude/hooks/claude-session")
+}
+
+fn read_json(path: &Path) -> Value {
+    json(&fs::read(path).unwrap())
+}
+
+/// Each of our events runs its applet exactly once, with a match-all matcher and a timeout.
+fn assert_wired(settings: &Value, dir: &Path) {
+    for (event, applet) in EVENTS {
+        let command = dir.join(applet).to_string_lossy().into_owned();
+        let ours: Vec<&Value> = settings["hooks"][event]
+            .as_array()
+            .unwrap_or_else(|| panic!("{event} missing"))
+            .iter()
+            .filter(|g| g["hooks"].as_array().unwrap().iter().any(|h| h["command"] == command.as_str()))
+            .collect();
+        assert_eq!(ours.len(), 1, "{event}: {settings}");
+        assert_eq!(ours[0]["matcher"], "");
+        assert_eq!(ours[0]["hooks"][0]["type"], "command");
+        assert_eq!(ours[0]["hooks"][0]["timeout"], 10);
+    }
+}
+
+#[test]
+fn into_no_settings_file_and_back() {
+    let env = TestEnv::new();
+    let out = hooks(&env, &["install"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let path = user_settings(&env);
+    assert_wired(&read_json(&path), &hook_dir(&env));
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let out = hooks(&env, &["uninstall"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!path.exists(), "there was no file before");
+    assert!(list(&env.home.join(".claude")).is_empty(), "{:?}", list(&env.home.join(".claude")));
+}
+
+#[test]
+fn the_users_own_settings_are_kept_and_restored_byte_for_byte() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, USERS_OWN).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+
+    assert_eq!(hooks(&env, &["install"]).status.code(), Some(0));
+    let v = read_json(&path);
+    assert_wired(&v, &hook_dir(&env));
+    assert_eq!(v["model"], "opus");
+    assert_eq!(v["permissions"], json!({"allow": ["Bash(ls)"], "deny": []}));
+    assert_eq!(v["env"], json!({"FOO": "bar"}));
+    assert_eq!(v["hooks"]["PreToolUse"][0]["hooks"][0]["command"], "/usr/local/bin/audit", "theirs first");
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["model", "permissions", "hooks", "env", "zeta"], "key order kept");
+    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644, "mode kept");
+    let backup = path.with_file_name("settings.json.claude-session.bak");
+    assert_eq!(fs::read_to_string(&backup).unwrap(), USERS_OWN);
+
+    // A second run changes nothing.
+    let before = fs::read(&path).unwrap();
+    let out = hooks(&env, &["install"]);
+    assert!(stdout(&out).contains("nothing changed"), "{}", stdout(&out));
+    assert_eq!(fs::read(&path).unwrap(), before);
+
+    assert_eq!(hooks(&env, &["uninstall"]).status.code(), Some(0));
+    assert_eq!(fs::read_to_string(&path).unwrap(), USERS_OWN, "byte for byte");
+}
+
+#[test]
+fn an_edit_after_install_survives_uninstall() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, USERS_OWN).unwrap();
+    hooks(&env, &["install", "--server", "http://127.0.0.1:4000/events"]);
+    let mut v = read_json(&path);
+    assert_eq!(v["env"], json!({"FOO": "bar", "CLAUDE_SESSION_SERVER_URL": "http://127.0.0.1:4000/events"}));
+    v["theme"] = "dark".into();
+    fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+
+    let out = hooks(&env, &["uninstall"]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut expected = json(USERS_OWN.as_bytes());
+    expected["theme"] = "dark".into();
+    assert_eq!(read_json(&path), expected, "ours removed, theirs kept");
+}
+
+#[test]
+fn project_settings() {
+    let env = TestEnv::new();
+    let project = env.root.join("proj");
+    fs::create_dir_all(&project).unwrap();
+    let out = hooks(&env, &["install", "--project", project.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_wired(&read_json(&project.join(".claude/settings.json")), &hook_dir(&env));
+    assert!(!user_settings(&env).exists());
+    hooks(&env, &["uninstall", "--project", project.to_str().unwrap()]);
+    assert!(!project.join(".claude/settings.json").exists());
+}
+
+#[test]
+fn a_malformed_file_is_refused_and_untouched() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    for bad in ["{\"model\": \"opus\",,}", "[1, 2]", "{\"hooks\": []}", ""] {
+        fs::write(&path, bad).unwrap();
+        for action in ["install", "uninstall"] {
+            let out = hooks(&env, &[action]);
+            assert_eq!(out.status.code(), Some(1), "{bad:?}");
+            assert!(stderr(&out).contains("left untouched"), "{}", stderr(&out));
+            assert_eq!(fs::read_to_string(&path).unwrap(), bad);
+        }
+    }
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"], "no backup of a refused file");
+}
+
+#[test]
+fn status_says_what_is_wired_and_what_works() {
+    let env = TestEnv::new();
+    let out = hooks(&env, &["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("not wired anywhere: SessionStart"), "{}", stdout(&out));
+
+    hooks(&env, &["install"]);
+    let out = hooks(&env, &["status"]);
+    assert_eq!(out.status.code(), Some(1), "symlinks do not exist yet");
+    assert!(stdout(&out).contains("(missing or not executable)"), "{}", stdout(&out));
+
+    fs::create_dir_all(hook_dir(&env)).unwrap();
+    for applet in ["session-start", "pre-tool", "post-tool"] {
+        std::os::unix::fs::symlink(BIN, hook_dir(&env).join(applet)).unwrap();
+    }
+    let out = hooks(&env, &["status"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("every hook event is wired") && text.contains("store") && text.contains(": ok"), "{text}");
+    let v = json(&hooks(&env, &["status", "--json"]).stdout);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["settings"][0]["events"].as_array().unwrap().len(), 9);
+}
+
+/// A `crontab` that keeps the table in a file: tests never touch the machine's real crontab.
+fn fake_crontab(env: &mut TestEnv) -> PathBuf {
+    let table = env.root.join("crontab.txt");
+    let script = env.bin.join("crontab");
+    fs::write(
+        &script,
+        "#!/bin/sh\nf=\"$CRONTAB_FILE\"\ncase \"$1\" in\n  -l) [ -f \"$f\" ] || { echo \"no crontab for $USER\" >&2; exit 1; }; cat \"$f\" ;;\n  -) t=$(cat); printf '%s\\n' \"$t\" > \"$f\" ;;\n  *) exit 2 ;;\nesac\n",
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    env.set("CRONTAB_FILE", &table);
+    table
+}
+
+/// install.sh with the toolchain reachable from a temp HOME.
+fn install_sh(env: &TestEnv, args: &[&str]) -> Output {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let mut cmd = env.command("/bin/sh");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")).args(args);
+    let cargo_bin = Path::new(env!("CARGO")).parent().unwrap().to_path_buf();
+    cmd.env("PATH", format!("{}:{}:/usr/local/bin:/usr/bin:/bin", env.bin.display(), cargo_bin.display()));
+    for (var, default) in [("CARGO_HOME", format!("{home}/.cargo")), ("RUSTUP_HOME", format!("{home}/.rustup"))] {
+        cmd.env(var, std::env::var(var).unwrap_or(default));
+    }
+    if let Ok(toolchain) = std::env::var("RUSTUP_TOOLCHAIN") {
+        cmd.env("RUSTUP_TOOLCHAIN", toolchain);
+    }
+    feed(cmd, b"")
+}
+
+#[test]
+fn install_sh_end_to_end_and_back() {
+    let mut env = TestEnv::new();
+    let table = fake_crontab(&mut env);
+    fs::write(&table, "0 3 * * * backup\n").unwrap();
+    let bin_dir = env.root.join("opt/bin");
+    let bin_dir_s = bin_dir.to_str().unwrap();
+
+    let out = install_sh(&env, &["--bin-dir", bin_dir_s, "--cron", "--server", "http://127.0.0.1:4000/events"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("is not on your PATH"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("claude-session hooks status"), "{}", stdout(&out));
+    let binary = bin_dir.join("claude-session");
+    assert!(binary.is_file());
+    let dir = hook_dir(&env);
+    for applet in ["session-start", "pre-tool", "post-tool", "cleanup", "show"] {
+        assert_eq!(fs::read_link(dir.join(applet)).unwrap(), binary);
+    }
+    let settings = read_json(&user_settings(&env));
+    assert_wired(&settings, &dir);
+    assert_eq!(settings["env"]["CLAUDE_SESSION_SERVER_URL"], "http://127.0.0.1:4000/events");
+    let cron = fs::read_to_string(&table).unwrap();
+    assert!(cron.starts_with("0 3 * * * backup\n") && cron.contains("cleanup # claude-session cleanup"), "{cron}");
+
+    // Twice: nothing doubles.
+    let out = install_sh(&env, &["--bin-dir", bin_dir_s, "--cron"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(&table).unwrap(), cron, "one cron line");
+    assert_wired(&read_json(&user_settings(&env)), &dir);
+
+    // The installed symlinks work as hooks.
+    let mut cmd = env.command(dir.join("pre-tool"));
+    cmd.env_remove("CLAUDE_SESSION_SERVER_URL");
+    let run = feed(cmd, &fixture("PreToolUse-Bash.json"));
+    assert_eq!((run.status.code(), run.stdout.len()), (Some(0), 0));
+    let journal = fs::read_to_string(env.journal_dir().join(&list(&env.journal_dir())[0])).unwrap();
+    assert!(journal.contains("\"tool\":\"Bash\""), "{journal}");
+
+    let out = install_sh(&env, &["--bin-dir", bin_dir_s, "--uninstall"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!binary.exists() && !dir.exists());
+    assert!(!user_settings(&env).exists(), "settings back to what they were: none");
+    assert_eq!(fs::read_to_string(&table).unwrap(), "0 3 * * * backup\n");
+}
