@@ -40,6 +40,21 @@ fn main() {
     if wanted("flush") {
         bench.flush();
     }
+    if wanted("big") {
+        bench.big_payload();
+    }
+    if wanted("concurrency") {
+        bench.concurrency();
+    }
+    if wanted("journal") {
+        bench.journal();
+    }
+    if wanted("cleanup") {
+        bench.cleanup();
+    }
+    if wanted("memory") {
+        bench.memory();
+    }
 }
 
 struct Bench {
@@ -155,6 +170,193 @@ impl Bench {
         println!("{accepted} accepted in {took:.2?}: {:.0} events/s", accepted as f64 / took.as_secs_f64());
     }
 
+    /// A 10 MiB PostToolUse (a big Read), against the empty binary fed the same bytes.
+    fn big_payload(&self) {
+        let input = self.big_input(10 << 20);
+        let hook = self.root.join("bin/post-tool");
+        let (mut base, mut ours) = (Vec::new(), Vec::new());
+        for _ in 0..50 {
+            base.push(run_once(self.command(&self.empty), &input));
+            ours.push(run_once(self.command(&hook), &input));
+        }
+        section("big: a 10 MiB PostToolUse payload");
+        report("post-tool", "10 MiB tool_response", &mut base, &mut ours);
+    }
+
+    fn big_input(&self, size: usize) -> Vec<u8> {
+        let mut event: serde_json::Value = serde_json::from_slice(&self.fixture("PostToolUse-Bash.json")).unwrap();
+        let line = "fn main() { println!(\"hello\"); }\n";
+        event["tool_response"]["stdout"] = line.repeat(size / line.len()).into();
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// 20 workers firing pre-tool and post-tool at one project for 10 s; then the empty binary
+    /// the same way, which is the floor this machine puts under any hook at that load.
+    fn concurrency(&self) {
+        let (workers, length) = (20, Duration::from_secs(10));
+        let inputs = [self.fixture("PreToolUse-Bash.json"), self.fixture("PostToolUse-Bash.json")];
+        let hooks = [self.root.join("bin/pre-tool"), self.root.join("bin/post-tool")];
+        println!("\n## concurrency: {workers} workers for {length:?}, pre-tool and post-tool on one project");
+        self.storm("hooks", workers, length, &hooks, &inputs);
+        self.storm("empty binary", workers, length, &[self.empty.clone(), self.empty.clone()], &inputs);
+        let journal = self.root.join("state/claude-session/logs");
+        let mut lines = 0;
+        for entry in fs::read_dir(&journal).unwrap() {
+            let text = fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+            for line in text.lines() {
+                serde_json::from_str::<serde_json::Value>(line).expect("a torn journal line");
+                lines += 1;
+            }
+        }
+        println!("journal: {lines} lines, all whole");
+    }
+
+    fn storm(&self, name: &str, workers: usize, length: Duration, programs: &[PathBuf; 2], inputs: &[Vec<u8>; 2]) {
+        let deadline = Instant::now() + length;
+        let started = Instant::now();
+        let results: Vec<(Vec<Duration>, usize)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    s.spawn(move || {
+                        let (mut times, mut errors) = (Vec::new(), 0);
+                        let mut i = w;
+                        while Instant::now() < deadline {
+                            match try_once(self.command(&programs[i % 2]), &inputs[i % 2]) {
+                                Ok(took) => times.push(took),
+                                Err(_) => errors += 1,
+                            }
+                            i += 1;
+                        }
+                        (times, errors)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let elapsed = started.elapsed();
+        let mut all: Vec<Duration> = results.iter().flat_map(|(t, _)| t.iter().copied()).collect();
+        let errors: usize = results.iter().map(|(_, e)| e).sum();
+        println!(
+            "{name:<13} {:>6} runs, {:>5.0}/s, p50 {:>8}, p99 {:>8}, max {:>8}, errors {errors}",
+            all.len(),
+            all.len() as f64 / elapsed.as_secs_f64(),
+            us(percentile(&mut all, 50.0)),
+            us(percentile(&mut all, 99.0)),
+            us(percentile(&mut all, 100.0))
+        );
+    }
+
+    /// `show --timeline` and `show --sessions` over 100 000 generated journal lines (30 days,
+    /// 300 sessions), and `show` of one session.
+    fn journal(&self) {
+        let logs = self.root.join("logs-journal");
+        fs::create_dir_all(&logs).unwrap();
+        let template: serde_json::Value = {
+            let mut cmd = self.command(&self.root.join("bin/post-tool"));
+            cmd.env("CLAUDE_SESSION_LOG_DIR", self.root.join("logs-template"));
+            run_once(cmd, &self.fixture("PostToolUse-Bash.json"));
+            let dir = self.root.join("logs-template");
+            let file = fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+            serde_json::from_slice(&fs::read(file).unwrap()).unwrap()
+        };
+        let (lines, days, sessions) = (100_000, 30, 300);
+        let mut files: Vec<String> = vec![String::new(); days];
+        for i in 0..lines {
+            let day = i * days / lines;
+            let mut line = template.clone();
+            let session = format!("session-{:04}", i * sessions / lines);
+            let event = ["PreToolUse", "PostToolUse"][i % 2];
+            line["session_id"] = session.into();
+            line["event"] = event.into();
+            line["tool_use_id"] = format!("toolu_{}", i / 2).into();
+            line["timestamp"] =
+                format!("2026-10-{:02}T12:{:02}:{:02}.{:06}Z", day + 1, (i / 60) % 60, i % 60, i).into();
+            files[day].push_str(&line.to_string());
+            files[day].push('\n');
+        }
+        let mut bytes = 0;
+        for (day, text) in files.iter().enumerate() {
+            bytes += text.len();
+            fs::write(logs.join(format!("2026-10-{:02}.jsonl", day + 1)), text).unwrap();
+        }
+        println!("\n## journal: {lines} lines, {days} files, {sessions} sessions, {:.0} MB", bytes as f64 / 1e6);
+        let show = |args: &[&str]| {
+            let mut times = Vec::new();
+            for _ in 0..5 {
+                let mut cmd = self.command(&self.hook);
+                cmd.env("CLAUDE_SESSION_LOG_DIR", &logs).arg("show").args(args);
+                let started = Instant::now();
+                let out = cmd.output().unwrap();
+                times.push(started.elapsed());
+                assert!(out.status.success(), "show {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            println!("show {:<32} median {}", args.join(" "), ms(percentile(&mut times, 50.0)));
+        };
+        show(&["--sessions", "--days", "100000"]);
+        show(&["--timeline", "session-0150"]);
+        show(&["--timeline", "--json", "session-0150"]);
+    }
+
+    /// `cleanup` over 10 000 session files, half of them stale or corrupt.
+    fn cleanup(&self) {
+        let store = self.root.join("store-cleanup");
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let _ = fs::remove_dir_all(&store);
+            fs::create_dir_all(&store).unwrap();
+            fs::set_permissions(&store, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+            for i in 0..10_000 {
+                let body = match i % 4 {
+                    0 => "stale\n2020-01-01T00:00:00Z\n".to_owned(),
+                    1 => "corrupt".to_owned(),
+                    _ => "fresh\n2099-01-01T00:00:00Z\n".to_owned(),
+                };
+                let path = store.join(format!("project{i}-{:016x}", i));
+                fs::write(&path, body).unwrap();
+                fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            }
+            let mut cmd = self.command(&self.hook);
+            cmd.env("CLAUDE_SESSION_DIR", &store).env("CLAUDE_SESSION_TTL", "100000d").arg("cleanup");
+            let started = Instant::now();
+            let out = cmd.output().unwrap();
+            times.push(started.elapsed());
+            assert!(out.status.success());
+        }
+        println!("\n## cleanup: 10 000 session files (2 500 stale, 2 500 corrupt)");
+        println!("cleanup median {}", ms(percentile(&mut times, 50.0)));
+    }
+
+    /// Peak resident memory of each hook: its own VmHWM, from the debug line it prints.
+    fn memory(&self) {
+        let big = self.big_input(10 << 20);
+        let cases = [
+            ("session-start", "session-start", self.fixture("SessionStart-startup.json")),
+            ("pre-tool", "pre-tool", self.fixture("PreToolUse-Bash.json")),
+            ("post-tool", "post-tool", self.fixture("PostToolUse-subagent-Agent.json")),
+            ("post-tool 10 MiB", "post-tool", big),
+        ];
+        println!("\n## memory: peak RSS (VmHWM) of the hook process");
+        for (name, applet, input) in cases {
+            let mut cmd = self.command(&self.root.join("bin").join(applet));
+            cmd.env("CLAUDE_SESSION_DEBUG", "1").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+            let mut child = cmd.spawn().unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            let writer = std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+            let out = child.wait_with_output().unwrap();
+            writer.join().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            let kib: f64 = err
+                .lines()
+                .find_map(|l| l.split("peak RSS ").nth(1)?.split_whitespace().next()?.parse().ok())
+                .unwrap_or_else(|| panic!("no peak RSS in {err}"));
+            println!("{name:<18} {:>6.2} MiB", kib / 1024.0);
+        }
+    }
+
     fn command(&self, program: &Path) -> Command {
         let mut cmd = Command::new(program);
         cmd.env_clear()
@@ -201,7 +403,12 @@ impl Drop for Bench {
 }
 
 /// One run as Claude Code does it: payload on a pipe, both output pipes read to EOF.
-fn run_once(mut cmd: Command, input: &[u8]) -> Duration {
+fn run_once(cmd: Command, input: &[u8]) -> Duration {
+    try_once(cmd, input).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`run_once`], with a failure (non-zero exit, or anything printed) as an error.
+fn try_once(mut cmd: Command, input: &[u8]) -> Result<Duration, String> {
     let start = Instant::now();
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
@@ -213,12 +420,10 @@ fn run_once(mut cmd: Command, input: &[u8]) -> Duration {
     let _ = err.read_to_end(&mut sink);
     let status = child.wait().unwrap();
     let took = start.elapsed();
-    assert!(
-        status.success() && sink.is_empty(),
-        "a hook failed or printed: {status} {:?}",
-        String::from_utf8_lossy(&sink)
-    );
-    took
+    if !status.success() || !sink.is_empty() {
+        return Err(format!("a hook failed or printed: {status} {:?}", String::from_utf8_lossy(&sink)));
+    }
+    Ok(took)
 }
 
 fn section(title: &str) {
@@ -250,6 +455,10 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 
 fn us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
 fn size(path: &Path) -> u64 {

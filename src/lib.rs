@@ -16,7 +16,6 @@ pub mod util;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
 
 use argh::FromArgs;
 
@@ -26,7 +25,15 @@ use cmd::{Cli, Run};
 const APPLETS: &[&str] = &["session-start", "pre-tool", "post-tool", "cleanup", "show"];
 const HOOKS: &[&str] = &["session-start", "pre-tool", "post-tool"];
 
-pub fn main() -> ExitCode {
+/// Runs the command named by argv[0] or the first argument; returns the exit code.
+pub fn main() -> i32 {
+    let code = dispatch();
+    // Without std's runtime nobody else flushes stdout at exit.
+    let _ = std::io::stdout().flush();
+    code
+}
+
+fn dispatch() -> i32 {
     let mut argv = std::env::args_os();
     let argv0 = argv.next().unwrap_or_default();
     let args: Vec<String> = argv.map(|a| a.to_string_lossy().into_owned()).collect();
@@ -57,7 +64,7 @@ pub fn main() -> ExitCode {
     };
     match parsed {
         Ok(cli) => match cli.cmd.run() {
-            Ok(code) => ExitCode::from(code),
+            Ok(code) => code.into(),
             Err(message) => fail(&message),
         },
         Err(exit) if exit.status.is_ok() => {
@@ -68,7 +75,7 @@ pub fn main() -> ExitCode {
             for (name, what) in config::VARS {
                 let _ = writeln!(out, "  {name:<30} {what}");
             }
-            ExitCode::SUCCESS
+            0
         }
         Err(exit) => fail(exit.output.lines().next().unwrap_or("bad arguments")),
     }
@@ -82,7 +89,7 @@ fn applet_name(argv0: &OsString) -> Option<&'static str> {
 }
 
 /// One line on stderr, exit 1: never 2, which would block a tool call.
-fn fail(message: &str) -> ExitCode {
+fn fail(message: &str) -> i32 {
     let _ = writeln!(std::io::stderr(), "claude-session: {message}");
-    ExitCode::from(1)
+    1
 }

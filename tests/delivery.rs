@@ -41,7 +41,12 @@ fn env_for(url: &str) -> TestEnv {
 
 /// Waits until no deliverer holds the outbox lock, so the next step starts from a quiet outbox.
 fn settle(env: &TestEnv) {
-    let lock = fs::File::options().read(true).write(true).create(true).open(env.journal_dir().join("outbox/.lock"));
+    let lock = fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(env.journal_dir().join("outbox/.lock"));
     let lock = lock.unwrap();
     lock.lock().unwrap();
     lock.unlock().unwrap();

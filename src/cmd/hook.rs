@@ -10,10 +10,13 @@ use crate::project::Project;
 use crate::{config, journal, session, util};
 
 pub fn run(default_event: &'static str) -> u8 {
-    // A file-size limit must fail a write with EFBIG, not kill the hook with SIGXFSZ.
+    // A file-size limit must fail a write with EFBIG, not kill the hook with SIGXFSZ; a closed
+    // pipe must fail a write with EPIPE, not kill it with SIGPIPE.
     // SAFETY: setting a signal to ignored installs no handler code.
     let _ = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) };
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
 
+    let started = std::time::Instant::now();
     let now = util::now();
     let payload = Payload::from_stdin(config::log_field_max());
     if let Some(problem) = payload.problem {
@@ -35,6 +38,10 @@ pub fn run(default_event: &'static str) -> u8 {
         None => crate::debug!("no journal directory (no HOME); lost this {} event", event.name),
     }
 
+    if util::debug_enabled() {
+        crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib().unwrap_or(0));
+    }
+
     if let Some(url) = config::server_url() {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
         let body = event.server_body(&app);
@@ -48,4 +55,11 @@ pub fn run(default_event: &'static str) -> u8 {
         }
     }
     0
+}
+
+/// This process's peak resident set (`VmHWM`), for the debug line.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
