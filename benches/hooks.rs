@@ -3,7 +3,8 @@
 //!
 //!     cargo bench                  # everything
 //!     cargo bench -- latency       # only sections whose name contains "latency"
-//!     cargo bench -- server flush  # several sections
+//!     cargo bench -- server flush  # several sections: latency server flush big concurrency
+//!                                  # journal cleanup memory
 //!
 //! Each run spawns the process with its payload on a pipe and stops the clock when stdout and
 //! stderr have both reached EOF (what Claude Code waits for) and the process has exited.
@@ -22,6 +23,7 @@ const TARGET: &str = "x86_64-unknown-linux-gnu";
 const STATIC: &str = "-C target-feature=+crt-static";
 
 fn main() {
+    // Section names to run (`cargo bench -- server flush`); none: all of them.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let bench = Bench::setup();
@@ -31,31 +33,24 @@ fn main() {
         size(&bench.hook),
         size(&bench.empty)
     );
-    if wanted("latency") {
-        bench.latency();
-    }
-    if wanted("server") {
-        bench.server();
-    }
-    if wanted("flush") {
-        bench.flush();
-    }
-    if wanted("big") {
-        bench.big_payload();
-    }
-    if wanted("concurrency") {
-        bench.concurrency();
-    }
-    if wanted("journal") {
-        bench.journal();
-    }
-    if wanted("cleanup") {
-        bench.cleanup();
-    }
-    if wanted("memory") {
-        bench.memory();
+    let sections: [(&str, Section); 8] = [
+        ("latency", Bench::latency),
+        ("server", Bench::server),
+        ("flush", Bench::flush),
+        ("big", Bench::big_payload),
+        ("concurrency", Bench::concurrency),
+        ("journal", Bench::journal),
+        ("cleanup", Bench::cleanup),
+        ("memory", Bench::memory),
+    ];
+    for (name, run) in sections {
+        if wanted(name) {
+            run(&bench);
+        }
     }
 }
+
+type Section = fn(&Bench);
 
 struct Bench {
     root: PathBuf,

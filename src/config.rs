@@ -109,8 +109,6 @@ pub fn env_session_id() -> Option<String> {
     var_str("CLAUDE_CODE_SESSION_ID")
 }
 
-// Not listed in --help: standard variables every Unix user already knows.
-
 pub fn runtime_dir() -> Option<PathBuf> {
     var("XDG_RUNTIME_DIR").map(PathBuf::from)
 }

@@ -47,6 +47,11 @@ impl Settings {
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
+        Settings::parse(path, original)
+    }
+
+    /// Parses a settings file's text (None: no file). Also the fuzz target's entry.
+    pub fn parse(path: &Path, original: Option<String>) -> Result<Settings, String> {
         let value = match &original {
             None => json!({}),
             Some(text) => serde_json::from_str(text).map_err(|e| {
@@ -218,4 +223,30 @@ pub fn wired(value: &Value) -> Vec<(&'static str, Vec<String>)> {
             (*event, found)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the settings_merge fuzzer (a harness false positive, kept as a regression): a
+    /// value of the user's that merely contains our path is theirs, and stays.
+    #[test]
+    fn text_that_contains_our_path_is_not_ours() {
+        let text = r#"{"model":"opus","hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command/fuzz/hooks/pre-toolcal/bin/audit"}]}]},"env":{"FOO":"bar"}}"#;
+        let mut settings = Settings::parse(Path::new("/x/settings.json"), Some(text.to_owned())).unwrap();
+        let original = settings.value.clone();
+        let dir = Path::new("/fuzz/hooks");
+        assert!(settings.wire(dir, Some("http://127.0.0.1:4000/events")));
+        assert!(!settings.wire(dir, Some("http://127.0.0.1:4000/events")));
+        assert!(settings.unwire(dir));
+        assert_eq!(settings.value, original);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_settings_object() {
+        for bad in ["[]", "1", "{\"hooks\": []}", "{\"hooks\": {\"PreToolUse\": {}}}", "{\"env\": 3}", "{"] {
+            assert!(Settings::parse(Path::new("/x/s.json"), Some(bad.into())).is_err(), "{bad}");
+        }
+    }
 }
