@@ -319,14 +319,10 @@ fn a_hung_server_costs_the_hook_nothing() {
     let none = TestEnv::new();
     let runs = 15;
     let (base, slow) = (median_hook_time(&none, runs), median_hook_time(&hung, runs));
-    let longest = {
-        let started = Instant::now();
-        hung.hook("post-tool", &fixture("PostToolUse-Bash.json"));
-        started.elapsed()
-    };
     eprintln!("post-tool median: no server {base:?}, hung server {slow:?}");
-    assert!(slow.as_secs_f64() < base.as_secs_f64() * 3.0 + 0.005, "hung {slow:?} vs none {base:?}");
-    assert!(longest < Duration::from_secs(5), "the hook waited for the hung server: {longest:?}");
+    // A ratio within one run, not a time: a hook that waited for the network, or a child that
+    // held its pipes, would be thousands of times slower.
+    assert!(slow.as_secs_f64() < base.as_secs_f64() * 3.0, "hung {slow:?} vs none {base:?}");
     assert!(server.requests() >= 1, "a deliverer did try");
     server.set(Mode::Up);
 }
