@@ -58,12 +58,23 @@ impl Outbox {
         journal::dir().map(|d| d.join("outbox"))
     }
 
+    /// The outbox, created if needed.
     pub fn open() -> Result<Outbox, String> {
-        let dir = Outbox::location().ok_or("no outbox directory: set CLAUDE_SESSION_LOG_DIR or HOME")?;
+        Outbox::beside(&journal::require_dir()?)
+    }
+
+    /// The outbox of the journal in `journal_dir`, created if needed.
+    pub fn beside(journal_dir: &Path) -> Result<Outbox, String> {
+        let dir = journal_dir.join("outbox");
         if !dir.is_dir() {
             make_private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
         }
         Ok(Outbox { dir })
+    }
+
+    /// The outbox if one was ever made; never creates it.
+    pub fn existing() -> Option<Outbox> {
+        Outbox::location().filter(|d| d.is_dir()).map(|dir| Outbox { dir })
     }
 
     /// Puts one POST body in the outbox. Atomic but not fsynced: it is on the hook's hot path.
@@ -142,17 +153,15 @@ impl Outbox {
                 break;
             }
             report.newest_seen = names.last().cloned();
+            // Each pass must take something out of the outbox, or the next would repeat it.
+            let mut progressed = false;
             for name in &names {
                 let path = self.dir.join(name);
                 let Ok(body) = fs::read(&path) else { continue };
-                match client.post(&body) {
-                    Ok((200..=299, _)) => {
-                        let _ = fs::remove_file(&path);
-                        report.delivered += 1;
-                    }
+                let outcome = match client.post(&body) {
+                    Ok((200..=299, _)) => fs::remove_file(&path).map(|()| report.delivered += 1),
                     Ok((status @ (400 | 413), answer)) => {
-                        self.set_aside(name, status, &answer);
-                        report.set_aside += 1;
+                        self.set_aside(name, status, &answer).map(|()| report.set_aside += 1)
                     }
                     Ok((status, answer)) => {
                         report.error = Some(format!("HTTP {status}: {}", crate::event::one_line(&answer, 200)));
@@ -162,7 +171,17 @@ impl Outbox {
                         report.error = Some(e);
                         break 'runs;
                     }
+                };
+                if let Err(e) = outcome {
+                    // Sent but still here: stop rather than send it again.
+                    report.error = Some(format!("outbox {}: {e}", path.display()));
+                    break 'runs;
                 }
+                progressed = true;
+            }
+            if !progressed {
+                report.error = Some(format!("outbox {}: {} events cannot be read", self.dir.display(), names.len()));
+                break;
             }
         }
         report.pending = self.pending().map(|p| p.len()).unwrap_or(0);
@@ -184,17 +203,19 @@ impl Outbox {
     }
 
     /// Moves a rejected event to `rejected/` with the server's answer beside it.
-    fn set_aside(&self, name: &str, status: u16, answer: &str) {
+    fn set_aside(&self, name: &str, status: u16, answer: &str) -> io::Result<()> {
         let rejected = self.dir.join("rejected");
-        let _ = make_private_dir(&rejected);
-        let _ = fs::rename(self.dir.join(name), rejected.join(name));
+        make_private_dir(&rejected).map_err(io::Error::other)?;
+        fs::rename(self.dir.join(name), rejected.join(name))?;
         let why = json!({"status": status, "answer": answer, "at": util::rfc3339(util::now())});
+        // The answer is a courtesy: the event is already out of the way.
         let _ = util::write(
             &rejected.join(format!("{name}.answer")),
             why.to_string().as_bytes(),
             0o600,
             Durability::Atomic,
         );
+        Ok(())
     }
 
     pub fn stats(&self) -> Stats {

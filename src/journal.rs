@@ -22,6 +22,11 @@ pub fn dir() -> Option<PathBuf> {
         .or_else(|| config::home().map(|h| h.join(".local/state/claude-session/logs")))
 }
 
+/// [`dir`], or the error commands report when there is none.
+pub fn require_dir() -> Result<PathBuf, String> {
+    dir().ok_or_else(|| "no journal directory: set CLAUDE_SESSION_LOG_DIR or HOME".to_owned())
+}
+
 /// `YYYY-MM-DD.jsonl` for the UTC day of `time`.
 pub fn file_name(time: OffsetDateTime) -> String {
     let d = time.date();

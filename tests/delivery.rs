@@ -326,3 +326,29 @@ fn a_hung_server_costs_the_hook_nothing() {
     assert!(server.requests() >= 1, "a deliverer did try");
     server.set(Mode::Up);
 }
+
+#[test]
+fn an_unreadable_outbox_entry_cannot_make_delivery_spin() {
+    let server = TestServer::start();
+    let port = TestServer::closed_port();
+    let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
+    settle(&env);
+    fs::create_dir(env.journal_dir().join(format!("outbox/{:020}-{:010}-{:04}.json", 1u64, 1, 1))).unwrap();
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
+    let mut flush = env.command(env.bin.join("claude-session"));
+    let mut child = flush.arg("flush").stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // A bound on waiting, not a speed claim: before the fix this never returned.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("flush spins on an entry it cannot read");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "one entry is still pending");
+    assert_eq!(stdout(&out), "delivered 1, set aside 0, dropped 0, pending 1\n");
+    assert_eq!(server.accepted().len(), 1, "the good event went once");
+}

@@ -29,9 +29,10 @@ pub fn run(default_event: &'static str) -> u8 {
 
     let event = Event::new(now, event, &session, &project, &payload);
     let line = event.journal_line();
-    match journal::dir() {
+    let journal_dir = journal::dir();
+    match &journal_dir {
         Some(dir) => {
-            if let Err(e) = journal::append(&dir, now, &line) {
+            if let Err(e) = journal::append(dir, now, &line) {
                 crate::debug!("journal {}: {e}; lost this {} event ({} bytes)", dir.display(), event.name, line.len());
             }
         }
@@ -42,10 +43,10 @@ pub fn run(default_event: &'static str) -> u8 {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib().unwrap_or(0));
     }
 
-    if let Some(url) = config::server_url() {
+    if let (Some(url), Some(journal_dir)) = (config::server_url(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
         let body = event.server_body(&app);
-        let queued = Outbox::open().and_then(|outbox| {
+        let queued = Outbox::beside(&journal_dir).and_then(|outbox| {
             outbox.enqueue(now, &body).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
             Ok(outbox)
         });

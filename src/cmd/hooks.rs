@@ -123,16 +123,16 @@ impl Run for HooksStatus {
             Ok(s) => json!({"path": s.dir.to_string_lossy(), "ok": true}),
             Err(e) => json!({"path": Store::location().to_string_lossy(), "ok": false, "error": e}),
         };
-        let journal = match journal::dir() {
-            None => json!({"ok": false, "error": "no journal directory: set CLAUDE_SESSION_LOG_DIR or HOME"}),
-            Some(dir) => match usable_dir(&dir) {
+        let journal = match journal::require_dir() {
+            Err(e) => json!({"ok": false, "error": e}),
+            Ok(dir) => match usable_dir(&dir) {
                 Ok(()) => json!({"path": dir.to_string_lossy(), "ok": true}),
                 Err(e) => json!({"path": dir.to_string_lossy(), "ok": false, "error": e}),
             },
         };
         healthy &= store["ok"] == true && journal["ok"] == true;
         let server = config::server_url().map(|url| {
-            let outbox = Outbox::location().filter(|d| d.is_dir()).map(|dir| Outbox { dir }.status());
+            let outbox = Outbox::existing().map(|o| o.status());
             json!({"url": url, "outbox": outbox})
         });
 

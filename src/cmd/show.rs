@@ -34,7 +34,7 @@ impl Show {
                 current.id
             }
         };
-        let dir = journal_dir()?;
+        let dir = journal::require_dir()?;
         let timeline =
             timeline::load(&dir, &id, self.since(None)).map_err(|e| format!("journal {}: {e}", dir.display()))?;
         if timeline.events == 0 {
@@ -49,7 +49,7 @@ impl Show {
     }
 
     fn sessions(&self) -> Result<u8, String> {
-        let dir = journal_dir()?;
+        let dir = journal::require_dir()?;
         let sessions = match timeline::sessions(&dir, self.since(Some(7))) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -117,7 +117,7 @@ impl Show {
             .filter(|name| project::is_key(name))
             .map(|name| row(&store, name, store.read(name, ttl, now), now))
             .collect();
-        let outbox = Outbox::location().filter(|d| d.is_dir()).map(|dir| Outbox { dir }.status());
+        let outbox = Outbox::existing().map(|o| o.status());
         if self.json {
             print_json(&json!({ "store": store.dir.to_string_lossy(), "sessions": rows, "outbox": outbox }));
             return Ok(0);
@@ -166,10 +166,6 @@ fn row(store: &Store, name: &str, entry: Entry, now: time::OffsetDateTime) -> Va
         "state": state,
         "file": file,
     })
-}
-
-fn journal_dir() -> Result<std::path::PathBuf, String> {
-    journal::dir().ok_or_else(|| "no journal directory: set CLAUDE_SESSION_LOG_DIR or HOME".to_owned())
 }
 
 /// `2026-11-21T19:13:02.123456Z` → `2026-11-21 19:13:02`.
