@@ -22,6 +22,8 @@ pub struct Row {
     pub status: &'static str,
     pub error: Option<String>,
     pub agent: Option<String>,
+    /// For a call that started a subagent (Agent, Task): the agent it started.
+    pub launched: Option<String>,
     pub tool_use_id: Option<String>,
 }
 
@@ -72,6 +74,7 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
             status: "",
             error: None,
             agent,
+            launched: None,
             tool_use_id: tool_use_id.clone(),
             event: event.clone(),
         };
@@ -89,6 +92,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
                     (false, false) => "ok",
                 };
                 let error = s(line, "error").map(|e| one_line(&e, 120));
+                let launched = line.get("tool_response").and_then(|r| r.get("agentId")).and_then(Value::as_str);
+                let launched = launched.map(str::to_owned);
                 let started = id.and_then(|id| open.remove(&id));
                 let measured = line.get("duration_ms").and_then(Value::as_u64);
                 let duration = measured.or_else(|| {
@@ -101,8 +106,9 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
                         call.status = status;
                         call.error = error;
                         call.duration_ms = duration;
+                        call.launched = launched;
                     }
-                    None => rows.push(Row { status, error, duration_ms: duration, ..row }),
+                    None => rows.push(Row { status, error, duration_ms: duration, launched, ..row }),
                 }
             }
             _ => rows.push(row),
@@ -162,6 +168,9 @@ impl Timeline {
                 "no result" => parts.push("(no result)".into()),
                 _ => {}
             }
+            if let Some(agent) = &row.launched {
+                parts.push(format!("-> agent {agent}"));
+            }
             if let Some(agent) = &row.agent {
                 parts.push(format!("[subagent {agent}]"));
             }
@@ -195,7 +204,7 @@ impl Timeline {
                 json!({
                     "timestamp": r.time, "event": r.event, "tool": r.tool, "summary": r.summary,
                     "duration_ms": r.duration_ms, "status": if r.status.is_empty() { None } else { Some(r.status) },
-                    "error": r.error, "agent": r.agent, "tool_use_id": r.tool_use_id,
+                    "error": r.error, "agent": r.agent, "launched": r.launched, "tool_use_id": r.tool_use_id,
                 })
             })
             .collect();

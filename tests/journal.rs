@@ -275,6 +275,8 @@ fn timeline_pairs_calls_and_marks_failures_and_subagents() {
     let text = stdout(&out);
     let sub = text.lines().find(|l| l.contains("Agent") && l.contains("(320 ms)")).unwrap();
     assert!(sub.contains("[subagent general-purpose a3f7f0963b7f0d067]") && sub.contains("greet"), "{sub}");
+    let launch = text.lines().find(|l| l.contains("Agent") && l.contains("(17 ms)")).unwrap();
+    assert!(launch.contains("-> agent a3f7f0963b7f0d067"), "the call that started the subagent: {launch}");
 
     let v = json(&env.run("show", &["--timeline", "--json", "b58b8352-cb65-4938-89b1-ca08fc4358de"], b"").stdout);
     assert_eq!(v["summary"]["tool_calls"], 2);
