@@ -91,11 +91,8 @@ impl Outbox {
 
     /// Pending events, oldest first.
     pub fn pending(&self) -> io::Result<Vec<String>> {
-        let mut names: Vec<String> = fs::read_dir(&self.dir)?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| is_event_name(n))
-            .collect();
-        names.sort_unstable();
+        let mut names = util::file_names(&self.dir)?;
+        names.retain(|n| is_event_name(n));
         Ok(names)
     }
 
@@ -403,11 +400,6 @@ pub fn loopback_literal(url: &str) -> String {
     }
     out.push_str(path);
     out
-}
-
-/// Whether a path holds an outbox temp or event file, for `cleanup`.
-pub fn is_outbox_file(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(is_event_name)
 }
 
 #[cfg(test)]

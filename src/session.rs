@@ -67,10 +67,7 @@ pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime)
             }
             Session { id, source }
         }
-        None => match stored {
-            Entry::Fresh(record) => Session { id: record.id, source: Source::Store },
-            _ => Session { id: UNKNOWN.into(), source: Source::Unknown },
-        },
+        None => from_store(stored),
     }
 }
 
@@ -80,10 +77,15 @@ pub fn current(project: &Project, now: OffsetDateTime) -> Result<Session, String
         return Ok(Session { id, source });
     }
     let store = Store::open()?;
-    Ok(match store.load(&project.key, config::ttl(), now) {
+    Ok(from_store(store.load(&project.key, config::ttl(), now)))
+}
+
+/// The stored id when fresh, else `unknown`.
+fn from_store(entry: Entry) -> Session {
+    match entry {
         Entry::Fresh(record) => Session { id: record.id, source: Source::Store },
         _ => Session { id: UNKNOWN.into(), source: Source::Unknown },
-    })
+    }
 }
 
 /// The payload's id, else `$CLAUDE_CODE_SESSION_ID`, when valid.

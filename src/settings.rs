@@ -136,11 +136,11 @@ impl Settings {
     /// through to its target, which stays a regular file.
     pub fn save(&self) -> Result<(), String> {
         let err = |e: io::Error| format!("{}: {e}", self.path.display());
-        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let target = self.target();
         if let Some(dir) = target.parent() {
             fs::create_dir_all(dir).map_err(err)?;
         }
-        let mode = fs::metadata(&target).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600);
+        let mode = mode_of(&target);
         let previous = self.original.as_deref().unwrap_or("");
         let orig = sibling(&target, "orig");
         if !orig.exists() {
@@ -158,7 +158,7 @@ impl Settings {
     /// put that file back byte for byte (or remove the file if there was none). Returns whether
     /// it did.
     pub fn restore_original(&self) -> Result<bool, String> {
-        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let target = self.target();
         let orig = sibling(&target, "orig");
         let Ok(text) = fs::read_to_string(&orig) else { return Ok(false) };
         let err = |e: io::Error| format!("{}: {e}", self.path.display());
@@ -171,7 +171,7 @@ impl Settings {
             if serde_json::from_str::<Value>(&text).ok().as_ref() != Some(&self.value) {
                 return Ok(false);
             }
-            let mode = fs::metadata(&target).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600);
+            let mode = mode_of(&target);
             util::write(&target, text.as_bytes(), mode, Durability::Fsync).map_err(err)?;
         }
         let _ = fs::remove_file(&orig);
@@ -180,9 +180,21 @@ impl Settings {
 
     /// Forgets the original once the file has diverged from it for good (uninstall done).
     pub fn forget_original(&self) {
-        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        let target = self.target();
         let _ = fs::remove_file(sibling(&target, "orig"));
     }
+}
+
+impl Settings {
+    /// The file written: through a symlinked settings file to its target.
+    fn target(&self) -> PathBuf {
+        fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone())
+    }
+}
+
+/// The file's permission bits, 0600 for a new file (settings may hold secrets in `env`).
+fn mode_of(path: &Path) -> u32 {
+    fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600)
 }
 
 /// Every hook command of one matcher group.

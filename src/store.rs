@@ -94,10 +94,7 @@ impl Store {
 
     /// Every file in the store directory, by name (hidden temp files included).
     pub fn names(&self) -> io::Result<Vec<String>> {
-        let mut names: Vec<String> =
-            fs::read_dir(&self.dir)?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
-        names.sort();
-        Ok(names)
+        util::file_names(&self.dir)
     }
 }
 

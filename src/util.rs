@@ -58,6 +58,13 @@ fn temp_name(path: &Path) -> String {
     format!(".{name}.{}.{n}.tmp", std::process::id())
 }
 
+/// The names of the files in `dir` that are text, sorted (oldest first for time-named files).
+pub fn file_names(dir: &Path) -> io::Result<Vec<String>> {
+    let mut names: Vec<String> = fs::read_dir(dir)?.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    names.sort_unstable();
+    Ok(names)
+}
+
 /// Whether a file name is one of [`write`]'s temp files.
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(".tmp")
@@ -69,7 +76,6 @@ pub mod libc_flags {
     pub const O_NOFOLLOW: i32 = OFlag::O_NOFOLLOW.bits();
     pub const O_CLOEXEC: i32 = OFlag::O_CLOEXEC.bits();
     pub const O_NONBLOCK: i32 = OFlag::O_NONBLOCK.bits();
-    pub const O_DIRECTORY: i32 = OFlag::O_DIRECTORY.bits();
 }
 
 static APPLET: OnceLock<&'static str> = OnceLock::new();

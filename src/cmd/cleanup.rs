@@ -89,9 +89,8 @@ fn old_journals() -> Vec<(PathBuf, String)> {
 /// Temp files of hooks that died while putting an event in the outbox.
 fn outbox_temp_files() -> Vec<(PathBuf, String)> {
     let Some(dir) = Outbox::location() else { return Vec::new() };
-    let names = fs::read_dir(&dir).map(|rd| rd.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect());
-    let names: Vec<String> = names.unwrap_or_default();
-    names
+    util::file_names(&dir)
+        .unwrap_or_default()
         .into_iter()
         .filter(|n| util::is_temp_name(n) && abandoned(n, &dir.join(n)))
         .map(|n| (dir.join(n), "outbox temp file of a writer that died".into()))
