@@ -104,7 +104,7 @@ impl Bench {
         for applet in ["session-start", "pre-tool", "post-tool", "show", "cleanup"] {
             std::os::unix::fs::symlink(&hook, root.join("bin").join(applet)).unwrap();
         }
-        let fixtures = manifest.join("../shared/fixtures/claude-code-2.1.330");
+        let fixtures = manifest.join("tests/fixtures/claude-code-2.1.330");
         Bench { root, hook, empty, fixtures }
     }
 

@@ -17,9 +17,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_claude-session");
 pub const APPLETS: &[&str] = &["session-start", "pre-tool", "post-tool", "cleanup", "show"];
 pub const HOOKS: &[&str] = &["session-start", "pre-tool", "post-tool"];
 
-/// The directory of real Claude Code payloads, beside the project.
+/// The real Claude Code payloads, vendored into the repository.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/claude-code-2.1.330")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.330")
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
