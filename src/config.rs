@@ -1,38 +1,97 @@
-//! Every environment variable the program reads: one function each, and the table `--help` prints.
-//! Nothing here is read at startup; each command asks for what it needs.
+//! Every variable the program reads: one function each, and the table that `--help` prints and
+//! `hooks status` checks.
+//!
+//! A variable comes from the process environment, else from the `env` block of Claude Code's
+//! settings (the project's `.claude/settings.local.json` and `.claude/settings.json`, then the
+//! user's `~/.claude/settings.json`), which only Claude Code applies itself: so `show`, `flush`,
+//! `cleanup` from cron and `hooks status` see what the hooks see. Under Claude Code the block is
+//! already in the environment, so a hook never reads a settings file.
+//!
+//! A bad value is an error: a hook falls back to the default and says so in one debug line;
+//! `hooks status` names it and exits 1. A relative directory is a bad value.
 
-use std::env;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Shown under "Environment:" in every `--help`.
-pub const VARS: &[(&str, &str)] = &[
-    (
-        "CLAUDE_SESSION_DIR",
-        "session store directory (default $XDG_RUNTIME_DIR/claude-session, else /tmp/claude-session-<uid>)",
+use serde_json::{Map, Value};
+
+/// One variable: its name, what it means (for `--help`), and its check (for `hooks status`).
+pub struct Var {
+    pub name: &'static str,
+    pub about: &'static str,
+    check: fn() -> Result<(), String>,
+}
+
+impl Var {
+    /// The variable's error, if it is set to a value we refuse.
+    pub fn problem(&self) -> Option<String> {
+        (self.check)().err().map(|e| format!("{}: {e}", self.name))
+    }
+}
+
+macro_rules! var {
+    ($name:expr, $about:expr, $check:expr) => {
+        Var { name: $name, about: $about, check: || $check.map(drop) }
+    };
+}
+
+pub const SESSION_DIR: &str = "CLAUDE_SESSION_DIR";
+pub const TTL: &str = "CLAUDE_SESSION_TTL";
+pub const LOG_DIR: &str = "CLAUDE_SESSION_LOG_DIR";
+pub const LOG_DAYS: &str = "CLAUDE_SESSION_LOG_DAYS";
+pub const LOG_FIELD_MAX: &str = "CLAUDE_SESSION_LOG_FIELD_MAX";
+pub const SERVER_URL: &str = "CLAUDE_SESSION_SERVER_URL";
+pub const SERVER_BASE: &str = "OBSERVABILITY_SERVER_URL";
+pub const SERVER_TIMEOUT: &str = "CLAUDE_SESSION_SERVER_TIMEOUT";
+pub const SOURCE_APP: &str = "CLAUDE_SESSION_SOURCE_APP";
+pub const OUTBOX_MAX: &str = "CLAUDE_SESSION_OUTBOX_MAX";
+pub const DEBUG: &str = "CLAUDE_SESSION_DEBUG";
+
+/// Shown under "Environment:" in every `--help`, and checked by `hooks status`.
+pub const VARS: &[Var] = &[
+    var!(
+        SESSION_DIR,
+        "session store directory (default $XDG_RUNTIME_DIR/claude-session, else <state>/sessions)",
+        try_session_dir()
     ),
-    ("CLAUDE_SESSION_TTL", "how long a stored session id stays valid: 3600, 90m, 24h, 2d (default 24h)"),
-    (
-        "CLAUDE_SESSION_LOG_DIR",
+    var!(TTL, "how long a stored session id stays valid: 3600, 90m, 24h, 2d (default 24h)", try_ttl()),
+    var!(
+        LOG_DIR,
         "journal directory (default $XDG_STATE_HOME/claude-session/logs, else ~/.local/state/claude-session/logs)",
+        try_log_dir()
     ),
-    ("CLAUDE_SESSION_LOG_DAYS", "days of journal that `cleanup` keeps (default 30)"),
-    ("CLAUDE_SESSION_LOG_FIELD_MAX", "bytes a journaled value may have before it is cut to its head (default 16384)"),
-    (
-        "CLAUDE_SESSION_SERVER_URL",
-        "observability server endpoint, a full .../events URL (default: none, nothing is sent)",
+    var!(LOG_DAYS, "days of journal that `cleanup` keeps (default 30)", try_log_days()),
+    var!(
+        LOG_FIELD_MAX,
+        "bytes a journaled value may have before it is cut to its head (default 16384)",
+        try_log_field_max()
     ),
-    ("OBSERVABILITY_SERVER_URL", "the original design's base URL; /events is appended (used when the above is unset)"),
-    ("CLAUDE_SESSION_SERVER_TIMEOUT", "connect and answer timeout for each POST, e.g. 500ms, 5s (default 5s)"),
-    ("CLAUDE_SESSION_SOURCE_APP", "source_app sent to the server (default: the project name)"),
-    ("CLAUDE_SESSION_OUTBOX_MAX", "undelivered events kept before the oldest are dropped (default 100000)"),
-    ("CLAUDE_SESSION_DEBUG", "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)"),
-    (
+    var!(SERVER_URL, "observability server endpoint, a full http(s)://…/events URL (default: none)", try_server_url()),
+    var!(
+        SERVER_BASE,
+        "the original design's base URL; /events is appended (used when the above is unset)",
+        try_server_url()
+    ),
+    var!(
+        SERVER_TIMEOUT,
+        "connect and answer timeout for each request: 500ms, 5s, 1ms to 60s (default 5s)",
+        try_server_timeout()
+    ),
+    var!(SOURCE_APP, "source_app sent to the server (default: the project name)", Ok::<_, String>(())),
+    var!(OUTBOX_MAX, "undelivered events kept before the oldest are dropped (default 100000)", try_outbox_max()),
+    var!(DEBUG, "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)", Ok::<_, String>(())),
+    var!(
         "CLAUDE_PROJECT_DIR",
         "project directory, set by Claude Code (else the payload's cwd, else the working directory)",
+        try_project_dir()
     ),
-    ("CLAUDE_CODE_SESSION_ID", "session id, set by Claude Code (used when the payload has none)"),
+    var!(
+        "CLAUDE_CODE_SESSION_ID",
+        "session id, set by Claude Code (used when the payload has none)",
+        Ok::<_, String>(())
+    ),
 ];
 
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -41,90 +100,229 @@ pub const DEFAULT_FIELD_MAX: usize = 16 * 1024;
 pub const DEFAULT_OUTBOX_MAX: usize = 100_000;
 pub const DEFAULT_SERVER_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn var(name: &str) -> Option<OsString> {
-    env::var_os(name).filter(|v| !v.is_empty())
+/// Every variable set to a value we refuse, for `hooks status`.
+pub fn problems() -> Vec<String> {
+    VARS.iter().filter_map(Var::problem).collect()
 }
 
-fn var_str(name: &str) -> Option<String> {
-    var(name).and_then(|v| v.into_string().ok())
+/// Whether Claude Code runs us (it sets `CLAUDECODE=1` for hooks and its Bash tool).
+pub fn under_claude_code() -> bool {
+    std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty())
 }
 
-fn number(name: &str) -> Option<u64> {
-    var_str(name).and_then(|v| v.trim().parse().ok())
+/// A variable's text: the environment's, else the settings' `env` block's (outside Claude Code).
+fn text(name: &str) -> Option<String> {
+    match std::env::var_os(name).filter(|v| !v.is_empty()) {
+        Some(v) => v.into_string().ok(),
+        None if under_claude_code() => None,
+        None => settings_env().get(name).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned),
+    }
 }
 
+/// A variable only the environment gives (set by Claude Code or the system, never in settings).
+fn env_only(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// The `env` blocks of the settings files that may wire us, merged with Claude Code's precedence.
+fn settings_env() -> &'static Map<String, Value> {
+    static ENV: OnceLock<Map<String, Value>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut merged = Map::new();
+        let project = crate::project::Project::resolve(None).dir.join(".claude");
+        let files = [
+            home().map(|h| h.join(".claude/settings.json")),
+            Some(project.join("settings.json")),
+            Some(project.join("settings.local.json")),
+        ];
+        for path in files.into_iter().flatten() {
+            if let Some(Value::Object(env)) = crate::settings::read_env_block(&path) {
+                merged.extend(env);
+            }
+        }
+        merged
+    })
+}
+
+/// `parse` applied to the variable, `Ok(None)` when unset.
+fn parsed<T>(name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+    text(name).map(|v| parse(v.trim())).transpose()
+}
+
+/// The value, or the default with a debug line when the value is refused.
+fn or_default<T>(name: &str, value: Result<Option<T>, String>, default: T) -> T {
+    match value {
+        Ok(Some(v)) => v,
+        Ok(None) => default,
+        Err(e) => {
+            crate::debug!("{name}: {e}; using the default");
+            default
+        }
+    }
+}
+
+/// An optional value, unset when refused (with the debug line).
+fn optional<T>(name: &str, value: Result<Option<T>, String>) -> Option<T> {
+    or_default(name, value.map(|v| v.map(Some)), None)
+}
+
+fn absolute_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_absolute() { Ok(path) } else { Err(format!("{text:?} is a relative directory; give an absolute one")) }
+}
+
+fn number_in(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let n: u64 = text.parse().map_err(|_| format!("{text:?} is not a whole number"))?;
+    if (min..=max).contains(&n) { Ok(n) } else { Err(format!("{n} is outside {min}..={max}")) }
+}
+
+fn try_session_dir() -> Result<Option<PathBuf>, String> {
+    parsed(SESSION_DIR, absolute_dir)
+}
+
+/// `$CLAUDE_SESSION_DIR` when valid.
 pub fn session_dir() -> Option<PathBuf> {
-    var("CLAUDE_SESSION_DIR").map(PathBuf::from)
+    optional(SESSION_DIR, try_session_dir())
 }
 
-/// A TTL that does not parse falls back to the default rather than failing a hook.
+fn try_ttl() -> Result<Option<Duration>, String> {
+    parsed(TTL, |v| match parse_duration(v) {
+        Some(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(365 * 86400) => Ok(d),
+        Some(_) => Err(format!("{v:?} is outside 1s..=365d")),
+        None => Err(format!("{v:?} is not a duration like 3600, 90m, 24h, 2d")),
+    })
+}
+
 pub fn ttl() -> Duration {
-    var_str("CLAUDE_SESSION_TTL").and_then(|v| parse_duration(&v)).unwrap_or(DEFAULT_TTL)
+    or_default(TTL, try_ttl(), DEFAULT_TTL)
+}
+
+fn try_log_dir() -> Result<Option<PathBuf>, String> {
+    parsed(LOG_DIR, absolute_dir)
 }
 
 pub fn log_dir() -> Option<PathBuf> {
-    var("CLAUDE_SESSION_LOG_DIR").map(PathBuf::from)
+    optional(LOG_DIR, try_log_dir())
+}
+
+fn try_log_days() -> Result<Option<u64>, String> {
+    parsed(LOG_DAYS, |v| number_in(v, 1, 100 * 366))
 }
 
 pub fn log_days() -> u64 {
-    number("CLAUDE_SESSION_LOG_DAYS").unwrap_or(DEFAULT_LOG_DAYS)
+    or_default(LOG_DAYS, try_log_days(), DEFAULT_LOG_DAYS)
+}
+
+fn try_log_field_max() -> Result<Option<usize>, String> {
+    parsed(LOG_FIELD_MAX, |v| number_in(v, 64, 1 << 30).map(|n| n as usize))
 }
 
 pub fn log_field_max() -> usize {
-    number("CLAUDE_SESSION_LOG_FIELD_MAX").map(|n| n.clamp(64, 1 << 30) as usize).unwrap_or(DEFAULT_FIELD_MAX)
+    or_default(LOG_FIELD_MAX, try_log_field_max(), DEFAULT_FIELD_MAX)
+}
+
+fn try_server_url() -> Result<Option<String>, String> {
+    if let Some(url) = parsed(SERVER_URL, |v| check_url(v).map(|()| v.to_owned()))? {
+        return Ok(Some(url));
+    }
+    parsed(SERVER_BASE, |base| {
+        let url = format!("{}/events", base.trim_end_matches('/'));
+        check_url(&url).map(|()| url)
+    })
 }
 
 /// The events endpoint: our own variable as given, or the original design's base URL + `/events`.
 pub fn server_url() -> Option<String> {
-    if let Some(url) = var_str("CLAUDE_SESSION_SERVER_URL") {
-        return Some(url.trim().to_owned());
+    optional(SERVER_URL, try_server_url())
+}
+
+/// An `http` or `https` URL with a host, as ureq will take it.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let uri: ureq::http::Uri = url.parse().map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(format!("{url:?} is not an http:// or https:// URL")),
     }
-    var_str("OBSERVABILITY_SERVER_URL").map(|base| format!("{}/events", base.trim().trim_end_matches('/')))
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} names no host"));
+    }
+    Ok(())
+}
+
+fn try_server_timeout() -> Result<Option<Duration>, String> {
+    parsed(SERVER_TIMEOUT, |v| match parse_duration(v) {
+        Some(d) if d >= Duration::from_millis(1) && d <= Duration::from_secs(60) => Ok(d),
+        Some(_) => Err(format!("{v:?} is outside 1ms..=60s")),
+        None => Err(format!("{v:?} is not a duration like 500ms or 5s")),
+    })
 }
 
 pub fn server_timeout() -> Duration {
-    var_str("CLAUDE_SESSION_SERVER_TIMEOUT").and_then(|v| parse_duration(&v)).unwrap_or(DEFAULT_SERVER_TIMEOUT)
+    or_default(SERVER_TIMEOUT, try_server_timeout(), DEFAULT_SERVER_TIMEOUT)
 }
 
 pub fn source_app() -> Option<String> {
-    var_str("CLAUDE_SESSION_SOURCE_APP")
+    text(SOURCE_APP)
+}
+
+fn try_outbox_max() -> Result<Option<usize>, String> {
+    parsed(OUTBOX_MAX, |v| number_in(v, 1, 10_000_000).map(|n| n as usize))
 }
 
 pub fn outbox_max() -> usize {
-    number("CLAUDE_SESSION_OUTBOX_MAX").map(|n| n.max(1) as usize).unwrap_or(DEFAULT_OUTBOX_MAX)
+    or_default(OUTBOX_MAX, try_outbox_max(), DEFAULT_OUTBOX_MAX)
 }
 
+/// Read from the environment only: a debug switch in a settings file would make every hook talk.
 pub fn debug() -> bool {
     let on = |name: &str| {
-        var_str(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+        env_only(name)
+            .and_then(|v| v.into_string().ok())
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
     };
-    on("CLAUDE_SESSION_DEBUG") || on("HOOK_DEBUG")
+    on(DEBUG) || on("HOOK_DEBUG")
+}
+
+fn try_project_dir() -> Result<Option<PathBuf>, String> {
+    match env_only("CLAUDE_PROJECT_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => Ok(Some(PathBuf::from(dir))),
+        Some(dir) => Err(format!("{dir:?} is a relative directory")),
+        None => Ok(None),
+    }
 }
 
 pub fn project_dir() -> Option<PathBuf> {
-    var("CLAUDE_PROJECT_DIR").map(PathBuf::from)
+    optional("CLAUDE_PROJECT_DIR", try_project_dir())
 }
 
 pub fn env_session_id() -> Option<String> {
-    var_str("CLAUDE_CODE_SESSION_ID")
+    env_only("CLAUDE_CODE_SESSION_ID").and_then(|v| v.into_string().ok())
+}
+
+/// An XDG base directory; a relative one is ignored, as the XDG specification says.
+fn xdg(name: &str) -> Option<PathBuf> {
+    env_only(name).map(PathBuf::from).filter(|p| p.is_absolute())
 }
 
 pub fn runtime_dir() -> Option<PathBuf> {
-    var("XDG_RUNTIME_DIR").map(PathBuf::from)
+    xdg("XDG_RUNTIME_DIR")
 }
 
 pub fn state_home() -> Option<PathBuf> {
-    var("XDG_STATE_HOME").map(PathBuf::from)
+    xdg("XDG_STATE_HOME")
 }
 
 pub fn home() -> Option<PathBuf> {
-    var("HOME").map(PathBuf::from)
+    env_only("HOME").map(PathBuf::from).filter(|p| p.is_absolute())
 }
 
 /// The user's name without an NSS lookup (a static glibc binary must not make one): `$USER`,
 /// `$LOGNAME`, else the numeric uid.
 pub fn user() -> String {
-    var_str("USER").or_else(|| var_str("LOGNAME")).unwrap_or_else(|| nix::unistd::geteuid().to_string())
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|name| env_only(name).and_then(|v| v.into_string().ok()))
+        .unwrap_or_else(|| crate::private::uid_self().to_string())
 }
 
 /// `3600`, `3600s`, `250ms`, `90m`, `24h`, `2d`.
@@ -161,5 +359,15 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("10y"), None);
         assert_eq!(parse_duration("-5"), None);
+        assert_eq!(parse_duration("18446744073709551615d"), None);
+    }
+
+    #[test]
+    fn urls() {
+        assert!(check_url("http://127.0.0.1:4000/events").is_ok());
+        assert!(check_url("https://otel.example.com").is_ok());
+        for bad in ["notaurl", "ftp://x/y", "http://", "/events", "http:///x"] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -21,9 +21,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::store::make_private_dir;
-use crate::util::{self, Durability, libc_flags};
-use crate::{config, journal};
+use crate::private::{self, Durability};
+use crate::{clock, config, journal};
 
 pub struct Outbox {
     pub dir: PathBuf,
@@ -66,9 +65,7 @@ impl Outbox {
     /// The outbox of the journal in `journal_dir`, created if needed.
     pub fn beside(journal_dir: &Path) -> Result<Outbox, String> {
         let dir = journal_dir.join("outbox");
-        if !dir.is_dir() {
-            make_private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
-        }
+        private::dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
         Ok(Outbox { dir })
     }
 
@@ -86,12 +83,12 @@ impl Outbox {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        util::write(&self.dir.join(name), body, 0o600, Durability::Atomic)
+        private::write_atomic(&self.dir.join(name), body, 0o600, Durability::Atomic)
     }
 
     /// Pending events, oldest first.
     pub fn pending(&self) -> io::Result<Vec<String>> {
-        let mut names = util::file_names(&self.dir)?;
+        let mut names = private::file_names(&self.dir)?;
         names.retain(|n| is_event_name(n));
         Ok(names)
     }
@@ -103,7 +100,7 @@ impl Outbox {
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_CLOEXEC)
+            .custom_flags(private::NOFOLLOW_NONBLOCK)
             .open(self.dir.join(".lock"))
     }
 
@@ -161,7 +158,7 @@ impl Outbox {
                         self.set_aside(name, status, &answer).map(|()| report.set_aside += 1)
                     }
                     Ok((status, answer)) => {
-                        report.error = Some(format!("HTTP {status}: {}", crate::event::one_line(&answer, 200)));
+                        report.error = Some(format!("HTTP {status}: {}", crate::text::one_line(&answer, 200)));
                         break 'runs;
                     }
                     Err(e) => {
@@ -182,7 +179,7 @@ impl Outbox {
             }
         }
         report.pending = self.pending().map(|p| p.len()).unwrap_or(0);
-        let now = util::rfc3339(util::now());
+        let now = clock::rfc3339(clock::now());
         stats.delivered += report.delivered as u64;
         stats.set_aside += report.set_aside as u64;
         stats.dropped += report.dropped as u64;
@@ -202,11 +199,11 @@ impl Outbox {
     /// Moves a rejected event to `rejected/` with the server's answer beside it.
     fn set_aside(&self, name: &str, status: u16, answer: &str) -> io::Result<()> {
         let rejected = self.dir.join("rejected");
-        make_private_dir(&rejected).map_err(io::Error::other)?;
+        private::dir(&rejected).map_err(|why| io::Error::other(why.to_string()))?;
         fs::rename(self.dir.join(name), rejected.join(name))?;
-        let why = json!({"status": status, "answer": answer, "at": util::rfc3339(util::now())});
+        let why = json!({"status": status, "answer": answer, "at": clock::rfc3339(clock::now())});
         // The answer is a courtesy: the event is already out of the way.
-        let _ = util::write(
+        let _ = private::write_atomic(
             &rejected.join(format!("{name}.answer")),
             why.to_string().as_bytes(),
             0o600,
@@ -238,7 +235,7 @@ impl Outbox {
             "last_error": stats.last_error, "last_error_at": stats.last_error_at,
             "last_delivered_at": stats.last_delivered_at,
         });
-        util::write(&self.dir.join("state.json"), v.to_string().as_bytes(), 0o600, Durability::Atomic)
+        private::write_atomic(&self.dir.join("state.json"), v.to_string().as_bytes(), 0o600, Durability::Atomic)
     }
 
     /// Pending, set aside, dropped and the last error, for `show --all`.

@@ -4,26 +4,29 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::journal::field;
 use crate::payload::Payload;
 use crate::project::Project;
 use crate::session::{Session, Source};
-use crate::util;
+use crate::text::one_line;
+use crate::{clock, config};
 
-/// Payload fields the journal line names itself; everything else goes under `extra`, so unknown
-/// fields of unknown events are recorded too.
+/// Payload fields the journal line names itself (the original design's `tool` and `parameters`
+/// among them); everything else goes under `extra`, so unknown fields of unknown events are
+/// recorded too.
 const NAMED: &[(&str, &str)] = &[
-    ("tool_name", "tool"),
-    ("tool_use_id", "tool_use_id"),
-    ("agent_id", "agent_id"),
-    ("agent_type", "agent_type"),
-    ("prompt_id", "prompt_id"),
-    ("source", "source"),
-    ("reason", "reason"),
-    ("duration_ms", "duration_ms"),
-    ("error", "error"),
-    ("is_interrupt", "is_interrupt"),
-    ("tool_input", "parameters"),
-    ("tool_response", "tool_response"),
+    ("tool_name", field::TOOL),
+    ("tool_use_id", field::TOOL_USE_ID),
+    ("agent_id", field::AGENT_ID),
+    ("agent_type", field::AGENT_TYPE),
+    ("prompt_id", field::PROMPT_ID),
+    ("source", field::SOURCE),
+    ("reason", field::REASON),
+    ("duration_ms", field::DURATION_MS),
+    ("error", field::ERROR),
+    ("is_interrupt", field::IS_INTERRUPT),
+    ("tool_input", field::PARAMETERS),
+    ("tool_response", field::TOOL_RESPONSE),
 ];
 /// Payload fields the line already carries under its own names.
 const IMPLIED: &[&str] = &["hook_event_name", "cwd"];
@@ -54,15 +57,15 @@ impl<'a> Event<'a> {
     pub fn journal_line(&self) -> Vec<u8> {
         let fields = &self.payload.fields;
         let mut line = Map::new();
-        line.insert("timestamp".into(), util::rfc3339(self.time).into());
-        line.insert("event".into(), self.name.into());
-        line.insert("session_id".into(), self.session.id.as_str().into());
-        line.insert("session_source".into(), self.session.source.as_str().into());
-        line.insert("project".into(), self.project.name.as_str().into());
-        line.insert("project_dir".into(), self.project.dir.to_string_lossy().into());
-        line.insert("cwd".into(), fields.get("cwd").cloned().unwrap_or(Value::Null));
-        line.insert("user".into(), crate::config::user().into());
-        line.insert("summary".into(), self.summary.as_str().into());
+        line.insert(field::TIMESTAMP.into(), clock::rfc3339(self.time).into());
+        line.insert(field::EVENT.into(), self.name.into());
+        line.insert(field::SESSION_ID.into(), self.session.id.as_str().into());
+        line.insert(field::SESSION_SOURCE.into(), self.session.source.as_str().into());
+        line.insert(field::PROJECT.into(), self.project.name.as_str().into());
+        line.insert(field::PROJECT_DIR.into(), self.project.dir.to_string_lossy().into());
+        line.insert(field::CWD.into(), fields.get("cwd").cloned().unwrap_or(Value::Null));
+        line.insert(field::USER.into(), config::user().into());
+        line.insert(field::SUMMARY.into(), self.summary.as_str().into());
         for (wire, ours) in NAMED {
             if let Some(v) = fields.get(*wire) {
                 line.insert((*ours).into(), v.clone());
@@ -76,7 +79,7 @@ impl<'a> Event<'a> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if !extra.is_empty() {
-            line.insert("extra".into(), Value::Object(extra));
+            line.insert(field::EXTRA.into(), Value::Object(extra));
         }
         let mut bytes = serde_json::to_vec(&Value::Object(line)).unwrap_or_default();
         bytes.push(b'\n');
@@ -145,18 +148,4 @@ pub fn summarize(event: &str, fields: &Map<String, Value>) -> String {
 /// The first short string in a tool's input: good enough for tools we have never heard of.
 fn first_string(input: Option<&Value>) -> Option<String> {
     input?.as_object()?.values().find_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
-}
-
-/// `1 event`, `2 events`.
-pub fn plural(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
-/// Whitespace runs folded to one space, cut to `max` characters with an ellipsis.
-pub fn one_line(text: &str, max: usize) -> String {
-    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match folded.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &folded[..i]),
-        None => folded,
-    }
 }

@@ -3,28 +3,69 @@
 //! Appends from any number of hook processes never interleave or tear: each line is written
 //! with one `O_APPEND` write under an exclusive `flock`, a line that could not be written whole is
 //! truncated away, and a torn tail left by a killed writer is cut before the next line goes on.
+//! The directory and its files must be ours (see `private`): another user's lines are never
+//! appended to nor read back. The lock is waited on for a short bound only; an event that could not
+//! be journaled is counted in `lost`, which `hooks status` reports.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use time::{Date, OffsetDateTime};
 
-use crate::config;
-use crate::util::libc_flags;
+use crate::private::{self, Refused};
+use crate::{clock, config};
 
-/// `$CLAUDE_SESSION_LOG_DIR`, else `$XDG_STATE_HOME/claude-session/logs`, else
-/// `~/.local/state/claude-session/logs`.
-pub fn dir() -> Option<PathBuf> {
-    config::log_dir()
-        .or_else(|| config::state_home().map(|d| d.join("claude-session/logs")))
-        .or_else(|| config::home().map(|h| h.join(".local/state/claude-session/logs")))
+/// The journal line's field names: the one definition the writer (`event`) and every reader
+/// (`timeline`, `show`) use.
+pub mod field {
+    pub const TIMESTAMP: &str = "timestamp";
+    pub const EVENT: &str = "event";
+    pub const SESSION_ID: &str = "session_id";
+    pub const SESSION_SOURCE: &str = "session_source";
+    pub const PROJECT: &str = "project";
+    pub const PROJECT_DIR: &str = "project_dir";
+    pub const CWD: &str = "cwd";
+    pub const USER: &str = "user";
+    pub const SUMMARY: &str = "summary";
+    pub const TOOL: &str = "tool";
+    pub const TOOL_USE_ID: &str = "tool_use_id";
+    pub const AGENT_ID: &str = "agent_id";
+    pub const AGENT_TYPE: &str = "agent_type";
+    pub const PROMPT_ID: &str = "prompt_id";
+    pub const SOURCE: &str = "source";
+    pub const REASON: &str = "reason";
+    pub const DURATION_MS: &str = "duration_ms";
+    pub const ERROR: &str = "error";
+    pub const IS_INTERRUPT: &str = "is_interrupt";
+    pub const PARAMETERS: &str = "parameters";
+    pub const TOOL_RESPONSE: &str = "tool_response";
+    pub const EXTRA: &str = "extra";
 }
 
-/// [`dir`], or the error commands report when there is none.
+/// How long a hook waits for another writer's lock before it gives the line up: appends take
+/// microseconds, so only a stuck or hostile holder makes anyone wait this long.
+const LOCK_WAIT: Duration = Duration::from_millis(250);
+
+/// `$XDG_STATE_HOME/claude-session`, else `~/.local/state/claude-session`: ours alone.
+pub fn state_dir() -> Option<PathBuf> {
+    config::state_home()
+        .map(|d| d.join("claude-session"))
+        .or_else(|| config::home().map(|h| h.join(".local/state/claude-session")))
+}
+
+/// `$CLAUDE_SESSION_LOG_DIR`, else `logs/` in [`state_dir`].
+pub fn dir() -> Option<PathBuf> {
+    config::log_dir().or_else(|| state_dir().map(|d| d.join("logs")))
+}
+
+/// [`dir`], created if needed and checked to be ours, or the error commands report.
 pub fn require_dir() -> Result<PathBuf, String> {
-    dir().ok_or_else(|| "no journal directory: set CLAUDE_SESSION_LOG_DIR or HOME".to_owned())
+    let dir = dir().ok_or("no journal directory: set CLAUDE_SESSION_LOG_DIR or HOME")?;
+    private::dir(&dir).map_err(|why| format!("journal {}: {why}", dir.display()))?;
+    Ok(dir)
 }
 
 /// `YYYY-MM-DD.jsonl` for the UTC day of `time`.
@@ -47,42 +88,75 @@ pub fn file_date(name: &str) -> Option<Date> {
     Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
 }
 
-/// Appends one line (ending in `\n`) to today's file, creating the directory (0700) and the
-/// file (0600) as needed.
-pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> io::Result<()> {
+/// Appends one line (ending in `\n`) to today's file in `dir` (ours, checked), creating the file
+/// (0600) as needed.
+pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), String> {
+    private::dir(dir).map_err(|why| format!("{}: {why}", dir.display()))?;
     let path = dir.join(file_name(time));
-    let file = match open_append(&path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            crate::store::make_private_dir(dir).map_err(io::Error::other)?;
-            open_append(&path)?
-        }
-        other => other?,
-    };
-    append_locked(&file, line)
+    let file = private::open_append(&path).map_err(|why| format!("{}: {why}", path.display()))?;
+    append_locked(&file, line, LOCK_WAIT).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Appends `line` to a file opened with `O_APPEND`, under an exclusive lock, whole or not at all.
-pub fn append_locked(file: &File, line: &[u8]) -> io::Result<()> {
-    file.lock()?;
-    let size = heal_tail(file)?;
-    let result = (&*file).write_all(line);
-    if result.is_err() {
-        // A line that did not fit (full disk, file size limit) must not leave half of itself.
-        let _ = file.set_len(size);
-    }
+/// Appends `line` to a file opened with `O_APPEND`, under an exclusive lock waited on for at most
+/// `wait`, whole or not at all.
+pub fn append_locked(file: &File, line: &[u8], wait: Duration) -> io::Result<()> {
+    lock_within(file, wait)?;
+    let result = heal_tail(file).and_then(|size| {
+        let written = (&*file).write_all(line);
+        if written.is_err() {
+            // A line that did not fit (full disk, file size limit) must not leave half of itself.
+            let _ = file.set_len(size);
+        }
+        written
+    });
     let _ = file.unlock();
     result
 }
 
-/// Read access too: healing a torn tail reads the last bytes.
-pub fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_CLOEXEC)
-        .open(path)
+/// `flock` with a deadline: retries with short sleeps, so a holder that never lets go costs a
+/// bounded wait, not a hung hook.
+fn lock_within(file: &File, wait: Duration) -> io::Result<()> {
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+            Err(fs::TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("lock held for over {wait:?}")));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Counts an event that could not be journaled: one short line in `lost` beside the day files,
+/// so `hooks status` can tell. Best effort: if this fails too, the debug line is all there is.
+pub fn record_loss(dir: &Path, time: OffsetDateTime, event: &str, why: &str) {
+    let line =
+        format!("{} {} {}\n", clock::rfc3339(time), crate::text::one_line(event, 64), crate::text::one_line(why, 200));
+    if private::dir(dir).is_ok()
+        && let Ok(file) = private::open_append(&dir.join(LOST))
+    {
+        let _ = (&file).write_all(line.as_bytes());
+    }
+}
+
+/// The file that counts lost events, one line each.
+pub const LOST: &str = "lost";
+
+/// How many events were lost, and the last reason.
+pub fn losses(dir: &Path) -> (usize, Option<String>) {
+    match private::read(&dir.join(LOST), 16 << 20) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            (text.lines().count(), text.lines().last().map(str::to_owned))
+        }
+        Err(_) => (0, None),
+    }
 }
 
 /// A writer killed mid-line leaves a tail without `\n`; cut it so the next line starts clean.
@@ -129,7 +203,16 @@ pub fn for_each_line(dir: &Path, since: Option<Date>, mut each: impl FnMut(&str)
         if since.is_some_and(|s| date < s) {
             continue;
         }
-        let mut reader = BufReader::with_capacity(256 * 1024, File::open(&path)?);
+        let file = match private::open(&path) {
+            Ok(file) => file,
+            Err(Refused::Io(e)) => return Err(e),
+            // Not ours (planted by another user, a FIFO, a link): not our events.
+            Err(why) => {
+                crate::debug!("skipping {}: {why}", path.display());
+                continue;
+            }
+        };
+        let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut line = Vec::new();
         loop {
             line.clear();

@@ -6,12 +6,27 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::config;
 use crate::project::Project;
-use crate::store::{self, Entry, Record, Store};
-use crate::util;
+use crate::store::{Entry, Record, Store};
+use crate::{clock, config};
+
+use crate::private::Durability;
 
 pub const UNKNOWN: &str = "unknown";
+pub const MAX_ID: usize = 256;
+
+/// A session id we store and send: non-empty, at most 256 bytes, no control characters.
+pub fn check_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() {
+        Err("empty id")
+    } else if id.len() > MAX_ID {
+        Err("id over 256 bytes")
+    } else if id.chars().any(char::is_control) {
+        Err("control character in id")
+    } else {
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Source {
@@ -44,8 +59,12 @@ pub fn refresh_interval(ttl: Duration) -> Duration {
 }
 
 /// Resolves the id for a hook and updates the store when the id is new or its time is due.
-pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime) -> Session {
-    let claimed = claimed(payload_id);
+///
+/// Only a session's start is synced to disk: a later update lost in a power cut leaves a pointer
+/// to a slightly older session, and syncing it would cost every hook of two sessions that share a
+/// project (each rewrites the pointer) two disk flushes.
+pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime, starting: bool) -> Session {
+    let given = given_id(payload_id);
     let store = match Store::open() {
         Ok(store) => Some(store),
         Err(why) => {
@@ -54,14 +73,15 @@ pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime)
         }
     };
     let ttl = config::ttl();
-    let stored = store.as_ref().map_or(Entry::Missing, |s| s.load(&project.key, ttl, now));
-    match claimed {
+    let stored = store.as_ref().map_or(Entry::Missing, |s| s.read_or_remove(&project.key, ttl, now));
+    match given {
         Some((id, source)) => {
             let current = matches!(&stored, Entry::Fresh(r)
-                if r.id == id && util::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
+                if r.id == id && clock::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
             if let (false, Some(store)) = (current, &store) {
                 let record = Record { id: id.clone(), time: now, project_dir: Some(project.dir.clone()) };
-                if let Err(e) = store.save(&project.key, &record) {
+                let durability = if starting { Durability::Fsync } else { Durability::Atomic };
+                if let Err(e) = store.save(&project.key, &record, durability) {
                     crate::debug!("cannot store session {id} in {}: {e}", store.dir.display());
                 }
             }
@@ -73,11 +93,11 @@ pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime)
 
 /// What `show` reports: the environment's id, else the store's; never writes.
 pub fn current(project: &Project, now: OffsetDateTime) -> Result<Session, String> {
-    if let Some((id, source)) = claimed(None) {
+    if let Some((id, source)) = given_id(None) {
         return Ok(Session { id, source });
     }
     let store = Store::open()?;
-    Ok(from_store(store.load(&project.key, config::ttl(), now)))
+    Ok(from_store(store.read_or_remove(&project.key, config::ttl(), now)))
 }
 
 /// The stored id when fresh, else `unknown`.
@@ -88,9 +108,9 @@ fn from_store(entry: Entry) -> Session {
     }
 }
 
-/// The payload's id, else `$CLAUDE_CODE_SESSION_ID`, when valid.
-fn claimed(payload_id: Option<&str>) -> Option<(String, Source)> {
-    let valid = |id: &str| store::check_id(id).is_ok();
+/// The id the event names: the payload's, else `$CLAUDE_CODE_SESSION_ID`, when valid.
+fn given_id(payload_id: Option<&str>) -> Option<(String, Source)> {
+    let valid = |id: &str| check_id(id).is_ok();
     payload_id
         .filter(|id| valid(id))
         .map(|id| (id.to_owned(), Source::Payload))

@@ -12,25 +12,30 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use crate::util::{self, Durability};
-
-/// Which applet each event runs.
-pub const WIRING: &[(&str, &str)] = &[
-    ("SessionStart", "session-start"),
-    ("UserPromptSubmit", "session-start"),
-    ("Stop", "session-start"),
-    ("SubagentStop", "session-start"),
-    ("SessionEnd", "session-start"),
-    ("PreCompact", "session-start"),
-    ("PreToolUse", "pre-tool"),
-    ("PostToolUse", "post-tool"),
-    ("PostToolUseFailure", "post-tool"),
-];
+use crate::applets;
+use crate::private::{self, Durability};
 
 /// Seconds Claude Code gives one of our hooks; they take about a millisecond.
 pub const TIMEOUT: u64 = 10;
-pub const SERVER_VAR: &str = "CLAUDE_SESSION_SERVER_URL";
-const APPLETS: &[&str] = &["session-start", "pre-tool", "post-tool"];
+pub const SERVER_VAR: &str = crate::config::SERVER_URL;
+
+/// The `env` block of a settings file, if it has one: read without blocking on a FIFO and
+/// bounded, for the configuration (`config`) outside Claude Code.
+pub fn read_env_block(path: &Path) -> Option<Value> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new().read(true).custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits()).open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = Vec::new();
+    file.take(MAX_SETTINGS + 1).read_to_end(&mut text).ok()?;
+    let mut value: Value = serde_json::from_slice(&text).ok()?;
+    value.get_mut("env").map(Value::take)
+}
+
+/// Settings files are small; a bigger one is not read.
+pub const MAX_SETTINGS: u64 = 4 << 20;
 
 pub struct Settings {
     pub path: PathBuf,
@@ -83,9 +88,9 @@ impl Settings {
         let top = self.value.as_object_mut().expect("checked");
         let mut changed = false;
         let hooks = top.entry("hooks").or_insert_with(|| json!({})).as_object_mut().expect("checked");
-        for (event, applet) in WIRING {
-            let command = hook_dir.join(applet).to_string_lossy().into_owned();
-            let groups = hooks.entry(*event).or_insert_with(|| json!([])).as_array_mut().expect("checked");
+        for (event, applet) in applets::wiring() {
+            let command = hook_dir.join(applet.name).to_string_lossy().into_owned();
+            let groups = hooks.entry(event).or_insert_with(|| json!([])).as_array_mut().expect("checked");
             if !groups.iter().any(|g| commands(g).any(|c| c == command)) {
                 groups.push(
                     json!({"matcher": "", "hooks": [{"type": "command", "command": command, "timeout": TIMEOUT}]}),
@@ -106,7 +111,8 @@ impl Settings {
     /// Removes exactly our hooks (commands in `hook_dir`) and the server URL, and the lists and
     /// objects that only they filled. Returns whether anything changed.
     pub fn unwire(&mut self, hook_dir: &Path) -> bool {
-        let ours: Vec<String> = APPLETS.iter().map(|a| hook_dir.join(a).to_string_lossy().into_owned()).collect();
+        let ours: Vec<String> =
+            applets::hooks().map(|a| hook_dir.join(a.name).to_string_lossy().into_owned()).collect();
         let top = self.value.as_object_mut().expect("checked");
         let mut changed = false;
         if let Some(Value::Object(hooks)) = top.get_mut("hooks") {
@@ -144,14 +150,15 @@ impl Settings {
         let previous = self.original.as_deref().unwrap_or("");
         let orig = sibling(&target, "orig");
         if !orig.exists() {
-            util::write(&orig, previous.as_bytes(), mode, Durability::Fsync).map_err(err)?;
+            private::write_atomic(&orig, previous.as_bytes(), mode, Durability::Fsync).map_err(err)?;
         }
         if self.original.is_some() {
-            util::write(&sibling(&target, "bak"), previous.as_bytes(), mode, Durability::Fsync).map_err(err)?;
+            private::write_atomic(&sibling(&target, "bak"), previous.as_bytes(), mode, Durability::Fsync)
+                .map_err(err)?;
         }
         let mut text = serde_json::to_string_pretty(&self.value).map_err(|e| e.to_string())?;
         text.push('\n');
-        util::write(&target, text.as_bytes(), mode, Durability::Fsync).map_err(err)
+        private::write_atomic(&target, text.as_bytes(), mode, Durability::Fsync).map_err(err)
     }
 
     /// After an uninstall: if what is left equals the file as it was before the first install,
@@ -172,7 +179,7 @@ impl Settings {
                 return Ok(false);
             }
             let mode = mode_of(&target);
-            util::write(&target, text.as_bytes(), mode, Durability::Fsync).map_err(err)?;
+            private::write_atomic(&target, text.as_bytes(), mode, Durability::Fsync).map_err(err)?;
         }
         let _ = fs::remove_file(&orig);
         Ok(true)
@@ -218,21 +225,17 @@ fn sibling(path: &Path, what: &str) -> PathBuf {
 /// For `hooks status`: per event, the commands of ours it runs (any path whose file name is one
 /// of our applets, with or without the `claude-session-` prefix).
 pub fn wired(value: &Value) -> Vec<(&'static str, Vec<String>)> {
-    WIRING
-        .iter()
+    applets::wiring()
         .map(|(event, applet)| {
             let found = value["hooks"][event]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .flat_map(commands)
-                .filter(|c| {
-                    let name = Path::new(c).file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    name.strip_prefix("claude-session-").unwrap_or(name) == *applet
-                })
+                .filter(|c| applets::by_file_name(Path::new(c)).is_some_and(|a| a.id == applet.id))
                 .map(str::to_owned)
                 .collect();
-            (*event, found)
+            (event, found)
         })
         .collect()
 }

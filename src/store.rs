@@ -4,22 +4,20 @@
 //! third line, the project directory (percent-encoded), which `show --all` prints and older
 //! readers ignore.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::config;
-use crate::util::{self, libc_flags};
+use crate::private::{self, Durability, Refused};
+use crate::session::check_id;
+use crate::{clock, config};
 
 /// A session file is a few lines; anything bigger is not ours.
 pub const MAX_FILE: u64 = 8 * 1024;
-pub const MAX_ID: usize = 256;
 
 pub struct Store {
     pub dir: PathBuf,
@@ -52,18 +50,20 @@ impl Entry {
 }
 
 impl Store {
-    /// `$CLAUDE_SESSION_DIR`, else `$XDG_RUNTIME_DIR/claude-session`, else `/tmp/claude-session-<uid>`.
-    pub fn location() -> PathBuf {
+    /// `$CLAUDE_SESSION_DIR`, else `$XDG_RUNTIME_DIR/claude-session`, else `sessions/` in our
+    /// state directory. Never a fixed name in a shared directory such as /tmp, which another user
+    /// could create first and so disable the store.
+    pub fn location() -> Option<PathBuf> {
         config::session_dir()
             .or_else(|| config::runtime_dir().map(|d| d.join("claude-session")))
-            .unwrap_or_else(|| PathBuf::from(format!("/tmp/claude-session-{}", nix::unistd::geteuid())))
+            .or_else(|| crate::journal::state_dir().map(|d| d.join("sessions")))
     }
 
     /// Creates the directory (0700) if needed and refuses one that another user could enter or
     /// plant files in.
     pub fn open() -> Result<Store, String> {
-        let dir = Store::location();
-        private_dir(&dir).map_err(|why| format!("store {}: {why}", dir.display()))?;
+        let dir = Store::location().ok_or("no store directory: set CLAUDE_SESSION_DIR or HOME")?;
+        private::dir(&dir).map_err(|why| format!("store {}: {why}", dir.display()))?;
         Ok(Store { dir })
     }
 
@@ -75,8 +75,8 @@ impl Store {
         read_entry(&self.path(key), ttl, now)
     }
 
-    /// The fresh record for `key`, removing the file when it is stale, corrupt or foreign.
-    pub fn load(&self, key: &str, ttl: Duration, now: OffsetDateTime) -> Entry {
+    /// Reads the record for `key`, removing the file when it is stale, corrupt or foreign.
+    pub fn read_or_remove(&self, key: &str, ttl: Duration, now: OffsetDateTime) -> Entry {
         let entry = self.read(key, ttl, now);
         if entry.is_removable() {
             let path = self.path(key);
@@ -88,13 +88,13 @@ impl Store {
         entry
     }
 
-    pub fn save(&self, key: &str, record: &Record) -> io::Result<()> {
-        util::write(&self.path(key), &format(record), 0o600, util::Durability::Fsync)
+    pub fn save(&self, key: &str, record: &Record, durability: Durability) -> io::Result<()> {
+        private::write_atomic(&self.path(key), &format(record), 0o600, durability)
     }
 
     /// Every file in the store directory, by name (hidden temp files included).
     pub fn names(&self) -> io::Result<Vec<String>> {
-        util::file_names(&self.dir)
+        private::file_names(&self.dir)
     }
 }
 
@@ -102,88 +102,25 @@ pub fn describe(entry: &Entry) -> String {
     match entry {
         Entry::Fresh(_) => "fresh".into(),
         Entry::Missing => "missing".into(),
-        Entry::Stale(r) => format!("stale since {}", util::rfc3339(r.time)),
+        Entry::Stale(r) => format!("stale since {}", clock::short(r.time)),
         Entry::Corrupt(why) => format!("corrupt: {why}"),
         Entry::Foreign(why) => format!("foreign: {why}"),
     }
 }
 
-/// Makes `dir` if missing (0700) and checks it is a real directory of ours that nobody else can
-/// enter: no symlink, our uid, no group or other bits.
-pub fn private_dir(dir: &Path) -> Result<(), String> {
-    // One lstat on the hot path; mkdir only when the directory is missing.
-    let meta = match fs::symlink_metadata(dir) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            make_private_dir(dir)?;
-            fs::symlink_metadata(dir).map_err(|e| e.to_string())?
-        }
-        Err(e) => return Err(e.to_string()),
-    };
-    if meta.file_type().is_symlink() {
-        return Err("is a symlink".into());
-    }
-    if !meta.is_dir() {
-        return Err("is not a directory".into());
-    }
-    let uid = nix::unistd::geteuid().as_raw();
-    if meta.uid() != uid {
-        return Err(format!("owned by uid {}, not {uid}", meta.uid()));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(format!("mode {:o} lets other users in (want 700)", meta.mode() & 0o777));
-    }
-    Ok(())
-}
-
-/// `mkdir -p` whose last component is exactly 0700 (mkdir's mode passes through the umask).
-/// Losing a race to another hook creating it is fine.
-pub fn make_private_dir(dir: &Path) -> Result<(), String> {
-    if let Some(parent) = dir.parent() {
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| e.to_string())?;
-    }
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 fn read_entry(path: &Path, ttl: Duration, now: OffsetDateTime) -> Entry {
-    // O_NOFOLLOW: a planted symlink fails with ELOOP; O_NONBLOCK: a planted FIFO cannot hang us.
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc_flags::O_NOFOLLOW | libc_flags::O_NONBLOCK | libc_flags::O_CLOEXEC)
-        .open(path);
-    let mut file = match file {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Entry::Missing,
-        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
-            return Entry::Foreign("a symlink");
-        }
+    let bytes = match private::read(path, MAX_FILE) {
+        Ok(bytes) => bytes,
+        Err(Refused::Missing) => return Entry::Missing,
+        Err(Refused::TooBig(_)) => return Entry::Corrupt("larger than 8 KiB"),
+        Err(Refused::Symlink) => return Entry::Foreign("a symlink"),
+        Err(Refused::NotRegular) => return Entry::Foreign("not a regular file"),
+        Err(Refused::OtherOwner(_)) => return Entry::Foreign("owned by another user"),
+        Err(Refused::OpenToOthers(_)) => return Entry::Foreign("writable by others"),
         Err(_) => return Entry::Foreign("unreadable"),
     };
-    let Ok(meta) = file.metadata() else {
-        return Entry::Foreign("unreadable");
-    };
-    if !meta.is_file() {
-        return Entry::Foreign("not a regular file");
-    }
-    if meta.uid() != nix::unistd::geteuid().as_raw() {
-        return Entry::Foreign("owned by another user");
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Entry::Foreign("writable by others");
-    }
-    if meta.len() > MAX_FILE {
-        return Entry::Corrupt("larger than 8 KiB");
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    if (&mut file).take(MAX_FILE + 1).read_to_end(&mut bytes).is_err() {
-        return Entry::Foreign("unreadable");
-    }
     match parse(&bytes, now, ttl) {
-        Ok(record) if util::age_secs(record.time, now) > ttl.as_secs() as i64 => Entry::Stale(record),
+        Ok(record) if clock::age_secs(record.time, now) > ttl.as_secs() as i64 => Entry::Stale(record),
         Ok(record) => Entry::Fresh(record),
         Err(why) => Entry::Corrupt(why),
     }
@@ -199,8 +136,8 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime, ttl: Duration) -> Result<Record,
     let mut lines = text.split('\n');
     let id = lines.next().unwrap_or_default();
     check_id(id)?;
-    let time = parse_time(lines.next().ok_or("missing time line")?)?;
-    if util::age_secs(time, now) < -(ttl.as_secs() as i64) {
+    let time = clock::parse(lines.next().ok_or("missing time line")?).ok_or("bad time")?;
+    if clock::age_secs(time, now) < -(ttl.as_secs() as i64) {
         return Err("time in the future");
     }
     let project_dir = lines.next().filter(|l| !l.is_empty()).map(decode_path);
@@ -208,7 +145,7 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime, ttl: Duration) -> Result<Record,
 }
 
 pub fn format(record: &Record) -> Vec<u8> {
-    let mut out = format!("{}\n{}\n", record.id, util::rfc3339(record.time)).into_bytes();
+    let mut out = format!("{}\n{}\n", record.id, clock::rfc3339(record.time)).into_bytes();
     if let Some(dir) = &record.project_dir {
         let line = encode_path(dir);
         // Keep the file within what the reader accepts; the directory line is optional.
@@ -218,29 +155,6 @@ pub fn format(record: &Record) -> Vec<u8> {
         }
     }
     out
-}
-
-/// A session id we store and send: non-empty, at most 256 bytes, no control characters.
-pub fn check_id(id: &str) -> Result<(), &'static str> {
-    if id.is_empty() {
-        Err("empty id")
-    } else if id.len() > MAX_ID {
-        Err("id over 256 bytes")
-    } else if id.chars().any(char::is_control) {
-        Err("control character in id")
-    } else {
-        Ok(())
-    }
-}
-
-/// RFC 3339, or the original Python design's naive `2025-09-24T12:52:51.430382` (read as UTC).
-pub fn parse_time(line: &str) -> Result<OffsetDateTime, &'static str> {
-    let line = line.trim_end_matches('\r');
-    if let Ok(t) = OffsetDateTime::parse(line, &Rfc3339) {
-        return Ok(t);
-    }
-    // The naive form is RFC 3339 less its offset.
-    OffsetDateTime::parse(&format!("{line}Z"), &Rfc3339).map_err(|_| "bad time")
 }
 
 fn encode_path(path: &Path) -> String {
@@ -260,8 +174,9 @@ fn decode_path(line: &str) -> PathBuf {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+        // Two hex digits exactly: from_str_radix alone would take `+5`.
+        let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
             (b'%', Some(b)) => {
                 out.push(b);
                 i += 3;

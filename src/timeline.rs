@@ -6,20 +6,43 @@ use std::path::Path;
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
-use crate::event::{one_line, plural};
-use crate::journal;
+use crate::clock;
+use crate::journal::{self, field};
+use crate::text::{one_line, plural, safe};
+
+/// How a tool call ended, for a row that is one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Failed,
+    Interrupted,
+    /// Started, and no end was recorded (yet).
+    NoResult,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
+            Status::NoResult => "no result",
+        }
+    }
+}
 
 /// One row of a timeline: an event, or a whole tool call.
 pub struct Row {
-    pub time: String,
+    /// As journaled; None when the line's time did not parse.
+    pub time: Option<OffsetDateTime>,
     pub event: String,
     pub tool: Option<String>,
     pub summary: String,
     pub duration_ms: Option<u64>,
-    pub status: &'static str,
+    /// Set for tool calls only.
+    pub status: Option<Status>,
     pub error: Option<String>,
     pub agent: Option<String>,
     /// For a call that started a subagent (Agent, Task): the agent it started.
@@ -43,7 +66,7 @@ pub fn load(dir: &Path, session_id: &str, since: Option<Date>) -> std::io::Resul
     journal::for_each_line(dir, since, |line| {
         if line.contains(&needle)
             && let Ok(Value::Object(v)) = serde_json::from_str(line)
-            && v.get("session_id").and_then(Value::as_str) == Some(session_id)
+            && v.get(field::SESSION_ID).and_then(Value::as_str) == Some(session_id)
         {
             lines.push(v);
         }
@@ -58,20 +81,19 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
     let mut rows: Vec<Row> = Vec::new();
     let mut open: HashMap<String, (usize, Option<OffsetDateTime>)> = HashMap::new();
     for line in lines {
-        let event = s(line, "event").unwrap_or_default();
-        let time = s(line, "timestamp").unwrap_or_default();
-        let at = OffsetDateTime::parse(&time, &Rfc3339).ok();
-        let tool_use_id = s(line, "tool_use_id");
-        let agent = s(line, "agent_id").map(|id| match s(line, "agent_type").filter(|t| !t.is_empty()) {
+        let event = s(line, field::EVENT).unwrap_or_default();
+        let at = s(line, field::TIMESTAMP).and_then(|t| clock::parse(&t));
+        let tool_use_id = s(line, field::TOOL_USE_ID);
+        let agent = s(line, field::AGENT_ID).map(|id| match s(line, field::AGENT_TYPE).filter(|t| !t.is_empty()) {
             Some(kind) => format!("{kind} {id}"),
             None => id,
         });
         let row = Row {
-            time,
-            tool: s(line, "tool"),
-            summary: s(line, "summary").unwrap_or_default(),
+            time: at,
+            tool: s(line, field::TOOL),
+            summary: s(line, field::SUMMARY).unwrap_or_default(),
             duration_ms: None,
-            status: "",
+            status: None,
             error: None,
             agent,
             launched: None,
@@ -81,21 +103,21 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
         match (event.as_str(), tool_use_id) {
             ("PreToolUse", Some(id)) => {
                 open.insert(id, (rows.len(), at));
-                rows.push(Row { status: "no result", ..row });
+                rows.push(Row { status: Some(Status::NoResult), ..row });
             }
             ("PostToolUse" | "PostToolUseFailure", id) => {
                 let failed = event == "PostToolUseFailure";
-                let interrupted = line.get("is_interrupt").and_then(Value::as_bool) == Some(true);
-                let status = match (failed, interrupted) {
-                    (_, true) => "interrupted",
-                    (true, false) => "failed",
-                    (false, false) => "ok",
-                };
-                let error = s(line, "error").map(|e| one_line(&e, 120));
-                let launched = line.get("tool_response").and_then(|r| r.get("agentId")).and_then(Value::as_str);
+                let interrupted = line.get(field::IS_INTERRUPT).and_then(Value::as_bool) == Some(true);
+                let status = Some(match (failed, interrupted) {
+                    (_, true) => Status::Interrupted,
+                    (true, false) => Status::Failed,
+                    (false, false) => Status::Ok,
+                });
+                let error = s(line, field::ERROR).map(|e| one_line(&e, 120));
+                let launched = line.get(field::TOOL_RESPONSE).and_then(|r| r.get("agentId")).and_then(Value::as_str);
                 let launched = launched.map(str::to_owned);
                 let started = id.and_then(|id| open.remove(&id));
-                let measured = line.get("duration_ms").and_then(Value::as_u64);
+                let measured = line.get(field::DURATION_MS).and_then(Value::as_u64);
                 let duration = measured.or_else(|| {
                     let (start, end) = (started.and_then(|(_, t)| t)?, at?);
                     u64::try_from((end - start).whole_milliseconds()).ok()
@@ -117,8 +139,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
     let first = lines.first();
     Timeline {
         session_id: session_id.to_owned(),
-        project: first.and_then(|l| s(l, "project")),
-        project_dir: first.and_then(|l| s(l, "project_dir")),
+        project: first.and_then(|l| s(l, field::PROJECT)),
+        project_dir: first.and_then(|l| s(l, field::PROJECT_DIR)),
         events: lines.len(),
         rows,
     }
@@ -126,7 +148,7 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
 
 impl Timeline {
     fn calls(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().filter(|r| r.tool.is_some() && !r.status.is_empty())
+        self.rows.iter().filter(|r| r.tool.is_some() && r.status.is_some())
     }
 
     /// Tool calls per tool, busiest first.
@@ -144,42 +166,45 @@ impl Timeline {
         self.calls().filter(|r| r.duration_ms.is_some()).max_by_key(|r| r.duration_ms)
     }
 
+    /// The timeline for a terminal: every recorded text made safe (see `text::safe`).
     pub fn render(&self) -> String {
-        let mut out = format!("session {}", self.session_id);
+        let mut out = format!("session {}", safe(&self.session_id));
         if let (Some(p), Some(d)) = (&self.project, &self.project_dir) {
-            out.push_str(&format!("  {p} ({d})"));
+            out.push_str(&format!("  {} ({})", safe(p), safe(d)));
         }
         out.push('\n');
-        let mut day = "";
+        let mut day = String::new();
         for row in &self.rows {
-            let (date, clock) = split_time(&row.time);
+            let (date, clock) = row
+                .time
+                .map_or((String::from("(no time)"), String::from("?")), |t| (clock::day(t), clock::clock_ms(t)));
             if date != day {
                 out.push_str(&format!("\n{date} (UTC)\n"));
                 day = date;
             }
-            let label = row.tool.as_deref().unwrap_or(&row.event);
-            let mut parts = vec![format!("  {clock}  {label:<17}"), row.summary.clone()];
+            let label = safe(row.tool.as_deref().unwrap_or(&row.event));
+            let mut parts = vec![format!("  {clock}  {label:<17}"), safe(&row.summary).into_owned()];
             if let Some(ms) = row.duration_ms {
                 parts.push(format!("({ms} ms)"));
             }
             match row.status {
-                "failed" => parts.push(format!("FAILED: {}", row.error.as_deref().unwrap_or("?"))),
-                "interrupted" => parts.push("INTERRUPTED".into()),
-                "no result" => parts.push("(no result)".into()),
-                _ => {}
+                Some(Status::Failed) => parts.push(format!("FAILED: {}", safe(row.error.as_deref().unwrap_or("?")))),
+                Some(Status::Interrupted) => parts.push("INTERRUPTED".into()),
+                Some(Status::NoResult) => parts.push("(no result)".into()),
+                Some(Status::Ok) | None => {}
             }
             if let Some(agent) = &row.launched {
-                parts.push(format!("-> agent {agent}"));
+                parts.push(format!("-> agent {}", safe(agent)));
             }
             if let Some(agent) = &row.agent {
-                parts.push(format!("[subagent {agent}]"));
+                parts.push(format!("[subagent {}]", safe(agent)));
             }
             parts.retain(|p| !p.is_empty());
             let line = parts.join("  ");
             out.push_str(line.trim_end());
             out.push('\n');
         }
-        let per_tool: Vec<String> = self.per_tool().iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let per_tool: Vec<String> = self.per_tool().iter().map(|(t, n)| format!("{} {n}", safe(t))).collect();
         let total: u64 = self.calls().filter_map(|r| r.duration_ms).sum();
         out.push_str(&format!(
             "\n{}, {}{}{}, tool time {total} ms",
@@ -189,8 +214,8 @@ impl Timeline {
             per_tool.join(", ")
         ));
         if let Some(slow) = self.slowest() {
-            let tool = slow.tool.as_deref().unwrap_or("?");
-            out.push_str(&format!(", slowest {tool} {} ms ({})", slow.duration_ms.unwrap_or(0), slow.summary));
+            let tool = safe(slow.tool.as_deref().unwrap_or("?"));
+            out.push_str(&format!(", slowest {tool} {} ms ({})", slow.duration_ms.unwrap_or(0), safe(&slow.summary)));
         }
         out.push('\n');
         out
@@ -202,8 +227,8 @@ impl Timeline {
             .iter()
             .map(|r| {
                 json!({
-                    "timestamp": r.time, "event": r.event, "tool": r.tool, "summary": r.summary,
-                    "duration_ms": r.duration_ms, "status": if r.status.is_empty() { None } else { Some(r.status) },
+                    "timestamp": r.time.map(clock::rfc3339), "event": r.event, "tool": r.tool, "summary": r.summary,
+                    "duration_ms": r.duration_ms, "status": r.status.map(Status::as_str),
                     "error": r.error, "agent": r.agent, "launched": r.launched, "tool_use_id": r.tool_use_id,
                 })
             })
@@ -226,41 +251,39 @@ impl Timeline {
     }
 }
 
-/// `2026-11-21T19:13:02.123Z` → (`2026-11-21`, `19:13:02.123`).
-fn split_time(t: &str) -> (&str, &str) {
-    match t.split_once('T') {
-        Some((date, rest)) => (date, rest.get(..12).unwrap_or(rest).trim_end_matches('Z')),
-        None => ("", t),
-    }
-}
-
 /// A session as the journal knows it.
 pub struct SessionSummary {
     pub id: String,
     pub project: String,
-    pub first: String,
-    pub last: String,
+    pub first: Option<OffsetDateTime>,
+    pub last: Option<OffsetDateTime>,
     pub events: usize,
     pub tool_calls: usize,
     call_ids: HashSet<String>,
 }
 
+/// `show --sessions`: the journal's sessions, in order of first appearance.
+pub struct SessionList {
+    pub journal: String,
+    pub sessions: Vec<SessionSummary>,
+}
+
 /// Every session in the journal from `since` on, in order of first appearance. Lines are parsed
 /// to raw values only, so long tool inputs and responses cost a scan, not an allocation.
-pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<Vec<SessionSummary>> {
+pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList> {
     let mut order: Vec<SessionSummary> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     journal::for_each_line(dir, since, |line| {
         let Ok(fields) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(line) else { return };
         let text = |k: &str| fields.get(k).and_then(|r| serde_json::from_str::<String>(r.get()).ok());
-        let Some(id) = text("session_id") else { return };
-        let time = text("timestamp").unwrap_or_default();
+        let Some(id) = text(field::SESSION_ID) else { return };
+        let time = text(field::TIMESTAMP).and_then(|t| clock::parse(&t));
         let i = *index.entry(id.clone()).or_insert_with(|| {
             order.push(SessionSummary {
                 id,
-                project: text("project").unwrap_or_default(),
-                first: time.clone(),
-                last: String::new(),
+                project: text(field::PROJECT).unwrap_or_default(),
+                first: time,
+                last: None,
                 events: 0,
                 tool_calls: 0,
                 call_ids: HashSet::new(),
@@ -271,14 +294,47 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<Vec<SessionS
         s.last = time;
         s.events += 1;
         // A call counts once, whether its start, its end or both were recorded.
-        let event = text("event").unwrap_or_default();
+        let event = text(field::EVENT).unwrap_or_default();
         if matches!(event.as_str(), "PreToolUse" | "PostToolUse" | "PostToolUseFailure") {
-            match text("tool_use_id") {
+            match text(field::TOOL_USE_ID) {
                 Some(call) => s.tool_calls += usize::from(s.call_ids.insert(call)),
                 None if event == "PreToolUse" => s.tool_calls += 1,
                 None => {}
             }
         }
     })?;
-    Ok(order)
+    Ok(SessionList { journal: dir.to_string_lossy().into_owned(), sessions: order })
+}
+
+impl SessionList {
+    pub fn render(&self) -> String {
+        if self.sessions.is_empty() {
+            return format!("no sessions in {}\n", safe(&self.journal));
+        }
+        let time = |t: Option<OffsetDateTime>| t.map_or("-".to_owned(), clock::short);
+        let header = ["SESSION", "PROJECT", "FIRST", "LAST", "EVENTS", "TOOL CALLS"].map(String::from).to_vec();
+        let rows = self.sessions.iter().map(|s| {
+            vec![
+                safe(&s.id).into_owned(),
+                safe(&s.project).into_owned(),
+                time(s.first),
+                time(s.last),
+                s.events.to_string(),
+                s.tool_calls.to_string(),
+            ]
+        });
+        crate::text::columns(std::iter::once(header).chain(rows).collect())
+    }
+
+    pub fn to_json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .sessions
+            .iter()
+            .map(|s| {
+                json!({"session_id": s.id, "project": s.project, "first": s.first.map(clock::rfc3339),
+                       "last": s.last.map(clock::rfc3339), "events": s.events, "tool_calls": s.tool_calls})
+            })
+            .collect();
+        json!({ "journal": self.journal, "sessions": rows })
+    }
 }

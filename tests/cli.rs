@@ -67,18 +67,56 @@ fn applet_by_argv0_prefix_or_subcommand() {
 }
 
 #[test]
-fn unknown_names_are_one_line_errors_with_exit_1() {
-    let env = TestEnv::new();
+fn usage_errors_exit_2_and_list_the_commands() {
+    let mut env = TestEnv::new();
     symlink(BIN, env.bin.join("frobnicate")).unwrap();
-    for (program, args) in [("claude-session", vec!["frobnicate"]), ("frobnicate", vec![]), ("claude-session", vec![])]
-    {
-        let out = env.run(program, &args, b"");
-        assert_eq!(out.status.code(), Some(1), "{program} {args:?}");
+    let runs = [("claude-session", vec!["frobnicate"]), ("frobnicate", vec![]), ("claude-session", vec![])];
+    for (program, args) in &runs {
+        let out = env.run(program, args, b"");
+        assert_eq!(out.status.code(), Some(2), "{program} {args:?}");
         assert!(out.stdout.is_empty());
         let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("claude-session: "), "{err}");
+        for applet in APPLETS {
+            assert!(err.contains(applet), "{program} {args:?}: {applet} not listed in {err}");
+        }
     }
+    let out = env.run("claude-session", &["hooks"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    for sub in ["install", "uninstall", "status"] {
+        assert!(stderr(&out).contains(sub), "{}", stderr(&out));
+    }
+    let out = env.run("show", &["--bogus"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // Under Claude Code a typo in a hook's command line must not block every tool call.
+    env.set("CLAUDECODE", "1");
+    for (program, args) in &runs {
+        assert_eq!(env.run(program, args, b"").status.code(), Some(1), "{program} {args:?}");
+    }
+}
+
+#[test]
+fn version_and_short_help() {
+    let env = TestEnv::new();
+    for args in [vec!["--version"], vec!["-V"]] {
+        let out = env.run("claude-session", &args, b"");
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(stdout(&out), format!("claude-session {}\n", env!("CARGO_PKG_VERSION")));
+    }
+    for (program, args) in [("claude-session", vec!["-h"]), ("show", vec!["-h"]), ("pre-tool", vec!["-h"])] {
+        let out = env.run(program, &args, b"");
+        assert_eq!(out.status.code(), Some(0), "{program} {args:?}");
+        assert!(stdout(&out).starts_with("Usage: "), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn hooks_ignore_unknown_arguments_and_still_record() {
+    let env = TestEnv::new();
+    let out = env.run("pre-tool", &["--frobnicate", "x"], &fixture("PreToolUse-Bash.json"));
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    assert_eq!(env.show(PROJ).0, "a3008a2b-25c3-4791-b916-3ad5effae209");
 }
 
 #[test]

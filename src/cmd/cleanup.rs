@@ -5,10 +5,11 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use super::{Cleanup, Run};
+use super::{Cleanup, Error, Run};
 use crate::delivery::{self, Outbox, Report};
 use crate::store::{self, Store};
-use crate::{config, journal, project, util};
+use crate::text::plural;
+use crate::{clock, config, journal, outln, private, project};
 
 /// A temp file this old belongs to a writer that died, whatever its pid says.
 const TEMP_GRACE: Duration = Duration::from_secs(600);
@@ -16,14 +17,14 @@ const TEMP_GRACE: Duration = Duration::from_secs(600);
 const WARN_ABOVE: usize = 10;
 
 impl Run for Cleanup {
-    fn run(&self) -> Result<u8, String> {
+    fn run(&self) -> Result<u8, Error> {
         let store = Store::open()?;
         let mut doomed = store_garbage(&store)?;
         doomed.extend(old_journals());
         doomed.extend(outbox_temp_files());
         if self.dry_run {
             for (path, why) in &doomed {
-                println!("would remove {} ({why})", path.display());
+                outln!("would remove {} ({why})", path.display());
             }
             return Ok(0);
         }
@@ -31,24 +32,27 @@ impl Run for Cleanup {
         for (path, why) in &doomed {
             match fs::remove_file(path) {
                 Ok(()) => removed += 1,
-                Err(e) => eprintln!("claude-session: cannot remove {} ({why}): {e}", path.display()),
+                Err(e) => crate::out::error(&format!("cannot remove {} ({why}): {e}", path.display())),
             }
         }
         if removed > 0 {
-            println!("removed {removed} file{}", if removed == 1 { "" } else { "s" });
+            outln!("removed {}", plural(removed, "file"));
         }
         if let Some(r) = deliver()
             && r.delivered + r.set_aside + r.dropped > 0
         {
-            println!(
+            outln!(
                 "delivered {} events, set aside {}, dropped {}, pending {}",
-                r.delivered, r.set_aside, r.dropped, r.pending
+                r.delivered,
+                r.set_aside,
+                r.dropped,
+                r.pending
             );
         }
         if removed > WARN_ABOVE {
-            eprintln!(
-                "claude-session: warning: cleanup removed {removed} files; is something writing bad session files?"
-            );
+            crate::out::error(&format!(
+                "warning: cleanup removed {removed} files; is something writing bad session files?"
+            ));
         }
         Ok(0)
     }
@@ -56,7 +60,7 @@ impl Run for Cleanup {
 
 /// Stale, corrupt and foreign session files, and temp files of writers that died.
 fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
-    let (now, ttl) = (util::now(), config::ttl());
+    let (now, ttl) = (clock::now(), config::ttl());
     let names = store.names().map_err(|e| format!("store {}: {e}", store.dir.display()))?;
     let mut doomed = Vec::new();
     for name in names {
@@ -66,7 +70,7 @@ fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
             if entry.is_removable() {
                 doomed.push((path, store::describe(&entry)));
             }
-        } else if util::is_temp_name(&name) && abandoned(&name, &path) {
+        } else if private::is_temp_name(&name) && abandoned(&name, &path) {
             doomed.push((path, "temp file of a writer that died".into()));
         }
     }
@@ -77,7 +81,7 @@ fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
 fn old_journals() -> Vec<(PathBuf, String)> {
     let days = config::log_days();
     let Some(dir) = journal::dir() else { return Vec::new() };
-    let Some(oldest) = util::now().date().checked_sub(time::Duration::days(days as i64)) else { return Vec::new() };
+    let Some(oldest) = clock::now().date().checked_sub(time::Duration::days(days as i64)) else { return Vec::new() };
     let files = journal::files(&dir).unwrap_or_default();
     files
         .into_iter()
@@ -89,10 +93,10 @@ fn old_journals() -> Vec<(PathBuf, String)> {
 /// Temp files of hooks that died while putting an event in the outbox.
 fn outbox_temp_files() -> Vec<(PathBuf, String)> {
     let Some(dir) = Outbox::location() else { return Vec::new() };
-    util::file_names(&dir)
+    private::file_names(&dir)
         .unwrap_or_default()
         .into_iter()
-        .filter(|n| util::is_temp_name(n) && abandoned(n, &dir.join(n)))
+        .filter(|n| private::is_temp_name(n) && abandoned(n, &dir.join(n)))
         .map(|n| (dir.join(n), "outbox temp file of a writer that died".into()))
         .collect()
 }
@@ -108,8 +112,7 @@ fn deliver() -> Option<Report> {
 
 /// A temp file (`.<name>.<pid>.<n>.tmp`) whose writer is gone or which is too old to be live.
 fn abandoned(name: &str, path: &std::path::Path) -> bool {
-    let pid = name.rsplit('.').nth(2).and_then(|p| p.parse::<i32>().ok());
-    let dead = pid.is_some_and(|pid| {
+    let dead = private::temp_writer(name).is_some_and(|pid| {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
     });
     let old = fs::symlink_metadata(path)

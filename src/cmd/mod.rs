@@ -1,73 +1,180 @@
-//! The commands: their arguments (argh) here, one file each for what they do.
+//! The commands: dispatch from argv (through the applet table), their arguments (argh) here, and
+//! one file each for what they do.
 
 mod cleanup;
 mod flush;
-mod hook;
-mod hooks;
+mod record;
 mod show;
+mod wiring;
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use argh::FromArgs;
 
-/// What every command implements: run it, giving the exit code, or an error for stderr (exit 1).
+use crate::applets::{self, APPLETS, Applet, Id};
+use crate::{config, out};
+
+/// What every command implements: run it, giving the exit code.
 pub trait Run {
-    fn run(&self) -> Result<u8, String>;
+    fn run(&self) -> Result<u8, Error>;
 }
 
-#[derive(FromArgs)]
-/// Claude Code hooks that give every recorded event the right session id.
-pub struct Cli {
-    #[argh(subcommand)]
-    pub cmd: Command,
+/// Why a command did not finish: a usage error (exit 2) or anything else (exit 1).
+#[derive(Debug)]
+pub enum Error {
+    Usage(String),
+    Failed(String),
 }
 
-#[derive(FromArgs)]
-#[argh(subcommand)]
-pub enum Command {
-    SessionStart(SessionStart),
-    PreTool(PreTool),
-    PostTool(PostTool),
-    Show(Show),
-    Cleanup(Cleanup),
-    Flush(Flush),
-    Hooks(Hooks),
-}
-
-impl Run for Command {
-    fn run(&self) -> Result<u8, String> {
-        match self {
-            Command::SessionStart(c) => c.run(),
-            Command::PreTool(c) => c.run(),
-            Command::PostTool(c) => c.run(),
-            Command::Show(c) => c.run(),
-            Command::Cleanup(c) => c.run(),
-            Command::Flush(c) => c.run(),
-            Command::Hooks(c) => c.run(),
-        }
+impl From<String> for Error {
+    fn from(message: String) -> Error {
+        Error::Failed(message)
     }
 }
 
-#[derive(FromArgs)]
-#[argh(subcommand, name = "session-start")]
-/// Hook for session events (SessionStart, UserPromptSubmit, Stop, SessionEnd, ...): stores the
-/// session id for the project. Reads the payload on stdin; prints nothing; always exits 0.
-pub struct SessionStart {}
+impl From<&str> for Error {
+    fn from(message: &str) -> Error {
+        Error::Failed(message.to_owned())
+    }
+}
+
+/// Runs the applet named by argv[0] or by the first argument; returns the exit code.
+pub fn main(argv: Vec<OsString>) -> i32 {
+    ignore_signals();
+    let code = dispatch(argv);
+    out::flush();
+    code
+}
+
+/// A full disk must fail a write with EFBIG, not kill us with SIGXFSZ; a closed pipe must fail a
+/// write with EPIPE (which `out` takes as a normal end), not kill us with SIGPIPE.
+fn ignore_signals() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: setting a signal to ignored installs no handler code.
+    let _ = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) };
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
+
+fn dispatch(argv: Vec<OsString>) -> i32 {
+    let mut argv = argv.into_iter();
+    let argv0 = PathBuf::from(argv.next().unwrap_or_default());
+    let mut args: Vec<String> = argv.map(|a| a.to_string_lossy().into_owned()).collect();
+    let applet = match applets::by_file_name(&argv0) {
+        Some(applet) => applet,
+        None if args.is_empty() => return usage_error(&format!("no command given\n{}", command_list())),
+        None => {
+            let first = args.remove(0);
+            match first.as_str() {
+                "-h" | "--help" | "help" => return print_help(&top_help()),
+                "-V" | "--version" => return print_version(),
+                name => match applets::find(name) {
+                    Some(applet) => applet,
+                    None => return usage_error(&format!("unknown command {name:?}\n{}", command_list())),
+                },
+            }
+        }
+    };
+    if applet.is_hook() {
+        return hook(applet, &args);
+    }
+    let result = match applet.id {
+        Id::Show => parse_and_run::<Show>(applet, &args),
+        Id::Cleanup => parse_and_run::<Cleanup>(applet, &args),
+        Id::Flush => parse_and_run::<Flush>(applet, &args),
+        Id::Hooks => parse_and_run::<Hooks>(applet, &args),
+        Id::SessionStart | Id::PreTool | Id::PostTool => unreachable!("hooks are dispatched above"),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(Error::Usage(message)) => usage_error(&message),
+        Err(Error::Failed(message)) => fail(&message),
+    }
+}
+
+/// A hook exits 0 whatever happens, even on a bug, and never fails on its arguments: Claude Code
+/// would show every failure as a hook error, and exit 2 would block the tool call.
+fn hook(applet: &'static Applet, args: &[String]) -> i32 {
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help" | "help") => {
+            let usage = Hook::from_args(&[applet.name], &["--help"]).err().map(|e| e.output).unwrap_or_default();
+            return print_help(&format!("{usage}\nEvents: {}\n", applet.events.join(", ")));
+        }
+        Some("-V" | "--version") => return print_version(),
+        _ => {}
+    }
+    out::set_applet(applet.name);
+    std::panic::set_hook(Box::new(|info| {
+        out::debug(format_args!("bug: {info}"));
+        std::process::exit(0);
+    }));
+    if !args.is_empty() {
+        crate::debug!("ignoring arguments {args:?}");
+    }
+    record::run(applet.default_event()).into()
+}
+
+fn parse_and_run<T: FromArgs + Run>(applet: &Applet, args: &[String]) -> Result<u8, Error> {
+    // argh knows `--help` and `help`; people also type `-h`.
+    let args: Vec<&str> = args.iter().map(|a| if a == "-h" { "--help" } else { a.as_str() }).collect();
+    match T::from_args(&[applet.name], &args) {
+        Ok(command) => command.run(),
+        Err(exit) if exit.status.is_ok() => Ok(print_help(&exit.output) as u8),
+        Err(exit) => Err(Error::Usage(exit.output.trim_end().to_owned())),
+    }
+}
+
+/// Help text, then the environment every command reads.
+fn print_help(text: &str) -> i32 {
+    out::print(text.trim_end());
+    out::print("\n\nEnvironment:\n");
+    for var in config::VARS {
+        out::print(&format!("  {:<30} {}\n", var.name, var.about));
+    }
+    0
+}
+
+fn print_version() -> i32 {
+    out::print(concat!("claude-session ", env!("CARGO_PKG_VERSION"), "\n"));
+    0
+}
+
+fn top_help() -> String {
+    format!(
+        "Usage: claude-session <command> [<args>]\n       <applet> [<args>]  (a symlink named for it)\n\n\
+         Claude Code hooks that give every recorded event the right session id.\n\n{}\n\n\
+         Options:\n  -h, --help        this text (`claude-session <command> --help` for one command)\n  \
+         -V, --version     the version\n",
+        command_list()
+    )
+}
+
+/// The commands from the applet table, for help and usage errors.
+fn command_list() -> String {
+    let rows: Vec<String> = APPLETS.iter().map(|a| format!("  {:<15} {}", a.name, a.about)).collect();
+    format!("Commands:\n{}", rows.join("\n"))
+}
+
+/// Usage errors exit 2, but never under Claude Code: a typo in a hook's command line must not
+/// block every tool call.
+fn usage_error(message: &str) -> i32 {
+    let code = if config::under_claude_code() { 1 } else { 2 };
+    out::error(&format!("{message}\n(see claude-session --help)"));
+    code
+}
+
+/// The message on stderr, exit 1: never 2, which would block a tool call.
+fn fail(message: &str) -> i32 {
+    out::error(message);
+    1
+}
 
 #[derive(FromArgs)]
-#[argh(subcommand, name = "pre-tool")]
-/// Hook for PreToolUse: resolves the session id and records the event. Reads the payload on
-/// stdin; prints nothing; always exits 0.
-pub struct PreTool {}
+/// Records the hook payload on stdin: resolves the session id, stores it for the project,
+/// journals the event and queues it for the configured sinks. Prints nothing; always exits 0.
+pub struct Hook {}
 
 #[derive(FromArgs)]
-#[argh(subcommand, name = "post-tool")]
-/// Hook for PostToolUse and PostToolUseFailure: resolves the session id and records the event
-/// with its response. Reads the payload on stdin; prints nothing; always exits 0.
-pub struct PostTool {}
-
-#[derive(FromArgs)]
-#[argh(subcommand, name = "show")]
 /// Print the current project's session id (exit 1 and `unknown` when there is none), every
 /// stored session (--all), a session's timeline from the journal (--timeline), or the sessions
 /// in the journal (--sessions).
@@ -94,7 +201,6 @@ pub struct Show {
 }
 
 #[derive(FromArgs)]
-#[argh(subcommand, name = "cleanup")]
 /// Remove stale and corrupt session files, crashed writers' temp files, and journal files older
 /// than CLAUDE_SESSION_LOG_DAYS; deliver the outbox. Prints nothing when there was nothing to do
 /// (for cron).
@@ -105,13 +211,11 @@ pub struct Cleanup {
 }
 
 #[derive(FromArgs)]
-#[argh(subcommand, name = "flush")]
 /// Deliver the events waiting in the outbox to the observability server now, oldest first, and
 /// report what was done. Exit 1 when events are still pending.
 pub struct Flush {}
 
 #[derive(FromArgs)]
-#[argh(subcommand, name = "hooks")]
 /// Wire claude-session into Claude Code's settings, take it out again, or check the wiring.
 pub struct Hooks {
     #[argh(subcommand)]
@@ -128,9 +232,9 @@ pub enum HooksAction {
 
 #[derive(FromArgs)]
 #[argh(subcommand, name = "install")]
-/// Add our hooks to ~/.claude/settings.json (or a project's .claude/settings.json), keeping
-/// everything else; a second run changes nothing. The previous file is kept as
-/// settings.json.claude-session.bak.
+/// Make the applet symlinks and add our hooks to ~/.claude/settings.json (or a project's
+/// .claude/settings.json), keeping everything else; a second run changes nothing. Everything is
+/// checked before anything changes.
 pub struct HooksInstall {
     /// wire this project's .claude/settings.json instead of the user's
     #[argh(option)]
@@ -138,15 +242,21 @@ pub struct HooksInstall {
     /// directory of the applet symlinks (default ~/.claude/hooks/claude-session)
     #[argh(option)]
     pub hook_dir: Option<PathBuf>,
+    /// the installed binary the applet symlinks point at (default: this program)
+    #[argh(option)]
+    pub binary: Option<PathBuf>,
     /// observability server events URL, set as CLAUDE_SESSION_SERVER_URL in the settings' env
     #[argh(option)]
     pub server: Option<String>,
+    /// check everything and say what would change, change nothing
+    #[argh(switch)]
+    pub dry_run: bool,
 }
 
 #[derive(FromArgs)]
 #[argh(subcommand, name = "uninstall")]
-/// Remove exactly what `hooks install` added; the file is restored byte for byte when nothing
-/// else in it changed.
+/// Remove exactly what `hooks install` added: our hooks and env entries, the applet symlinks.
+/// The settings file is restored byte for byte when nothing else in it changed.
 pub struct HooksUninstall {
     /// unwire this project's .claude/settings.json instead of the user's
     #[argh(option)]
@@ -159,29 +269,19 @@ pub struct HooksUninstall {
 #[derive(FromArgs)]
 #[argh(subcommand, name = "status")]
 /// Which of our hooks are wired in the user's and the project's settings, whether their
-/// commands exist, and whether the store, journal and server are usable. Exit 1 if not all is well.
+/// commands exist, whether the configuration, store, journal and server are usable. Exit 1 if
+/// not all is well, naming each problem.
 pub struct HooksStatus {
     /// print JSON instead of text
     #[argh(switch)]
     pub json: bool,
 }
 
-/// Hook applets share one implementation; they differ in the event name they assume when the
-/// payload has none.
-impl Run for SessionStart {
-    fn run(&self) -> Result<u8, String> {
-        Ok(hook::run("SessionStart"))
+/// `path` made absolute against the working directory: settings hold absolute commands, since
+/// Claude Code runs them from any project.
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf, String> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
     }
-}
-
-impl Run for PreTool {
-    fn run(&self) -> Result<u8, String> {
-        Ok(hook::run("PreToolUse"))
-    }
-}
-
-impl Run for PostTool {
-    fn run(&self) -> Result<u8, String> {
-        Ok(hook::run("PostToolUse"))
-    }
+    Ok(std::env::current_dir().map_err(|e| format!("working directory: {e}"))?.join(path))
 }

@@ -1,0 +1,60 @@
+//! What the hook applets (`session-start`, `pre-tool`, `post-tool`) do: read the payload, resolve
+//! the session, journal the event, queue it for the sinks. Silent on stdout and exit 0 whatever
+//! happens.
+
+use crate::delivery::{self, Outbox};
+use crate::event::Event;
+use crate::payload::Payload;
+use crate::project::Project;
+use crate::{clock, config, journal, out, session};
+
+pub fn run(default_event: &'static str) -> u8 {
+    let started = std::time::Instant::now();
+    let now = clock::now();
+    let payload = Payload::from_stdin(config::log_field_max());
+    if let Some(problem) = payload.problem {
+        crate::debug!("payload {problem} ({} bytes); recording it anyway", payload.len);
+    }
+    let event_name = payload.str("hook_event_name").unwrap_or(default_event);
+    let project = Project::resolve(payload.str("cwd"));
+    let session = session::resolve(payload.str("session_id"), &project, now, event_name == "SessionStart");
+    crate::debug!("{event_name} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
+
+    let event = Event::new(now, event_name, &session, &project, &payload);
+    let line = event.journal_line();
+    let journal_dir = journal::dir();
+    match &journal_dir {
+        Some(dir) => {
+            if let Err(e) = journal::append(dir, now, &line) {
+                crate::debug!("journal: {e}; lost this {event_name} event ({} bytes)", line.len());
+                journal::record_loss(dir, now, event_name, &e);
+            }
+        }
+        None => crate::debug!("no journal directory (no HOME); lost this {event_name} event"),
+    }
+
+    if out::debug_enabled() {
+        crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib());
+    }
+
+    if let (Some(url), Some(journal_dir)) = (config::server_url(), journal_dir) {
+        let app = config::source_app().unwrap_or_else(|| project.name.clone());
+        let body = event.server_body(&app);
+        let queued = Outbox::beside(&journal_dir).and_then(|outbox| {
+            outbox.enqueue(now, &body).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
+            Ok(outbox)
+        });
+        match queued {
+            Ok(outbox) => delivery::kick(&outbox, &url),
+            Err(e) => crate::debug!("{e}; this {event_name} event will not reach the server"),
+        }
+    }
+    0
+}
+
+/// This process's peak resident set, for the debug line (ru_maxrss is KiB on Linux, bytes on
+/// macOS).
+fn peak_rss_kib() -> i64 {
+    let max = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).map_or(0, |u| u.max_rss());
+    if cfg!(target_os = "macos") { max / 1024 } else { max }
+}

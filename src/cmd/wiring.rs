@@ -1,0 +1,385 @@
+//! `hooks install`, `hooks uninstall`, `hooks status`: the applet symlinks and Claude Code's
+//! settings, ours in and out, and a check of the whole setup.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run, absolute};
+use crate::applets::{self, APPLETS};
+use crate::delivery::Outbox;
+use crate::project::Project;
+use crate::settings::{self, Settings};
+use crate::store::Store;
+use crate::text::safe;
+use crate::{config, journal, out, outln};
+
+impl Run for Hooks {
+    fn run(&self) -> Result<u8, Error> {
+        match &self.action {
+            HooksAction::Install(c) => c.run(),
+            HooksAction::Uninstall(c) => c.run(),
+            HooksAction::Status(c) => c.run(),
+        }
+    }
+}
+
+fn home() -> Result<PathBuf, String> {
+    config::home().ok_or_else(|| "HOME is not set (or not absolute)".to_owned())
+}
+
+/// `~/.claude/settings.json`, or `<project>/.claude/settings.json`.
+fn settings_path(project: Option<&Path>) -> Result<PathBuf, String> {
+    Ok(match project {
+        Some(dir) => absolute(dir)?.join(".claude/settings.json"),
+        None => home()?.join(".claude/settings.json"),
+    })
+}
+
+fn hook_dir(given: Option<&PathBuf>) -> Result<PathBuf, String> {
+    match given {
+        Some(dir) => absolute(dir),
+        None => Ok(home()?.join(".claude/hooks/claude-session")),
+    }
+}
+
+/// The applets a symlink may carry: hooks, `show`, `cleanup`.
+fn linked() -> impl Iterator<Item = &'static applets::Applet> {
+    APPLETS.iter().filter(|a| a.linked)
+}
+
+impl Run for HooksInstall {
+    fn run(&self) -> Result<u8, Error> {
+        // Everything is checked before anything changes.
+        let path = settings_path(self.project.as_deref())?;
+        let hook_dir = hook_dir(self.hook_dir.as_ref())?;
+        let binary = match &self.binary {
+            Some(binary) => absolute(binary)?,
+            None => std::env::current_exe().map_err(|e| format!("cannot tell where this program is: {e}"))?,
+        };
+        if !executable(&binary) {
+            return Err(format!("--binary {}: not an executable file", binary.display()).into());
+        }
+        if let Some(url) = &self.server {
+            config::check_url(url).map_err(|e| Error::Usage(format!("--server: {e}")))?;
+        }
+        let mut settings = Settings::load(&path)?;
+        let links = plan_links(&hook_dir, &binary)?;
+        let changed = settings.wire(&hook_dir, self.server.as_deref());
+
+        if self.dry_run {
+            for link in &links {
+                outln!("would link {} -> {}", link.display(), binary.display());
+            }
+            match changed {
+                true => outln!("would wire {} events in {}", applets::wiring().count(), path.display()),
+                false => outln!("{}: already wired", path.display()),
+            }
+            return Ok(0);
+        }
+        let made = make_links(&links, &binary).map_err(|e| format!("{}: {e}", hook_dir.display()))?;
+        if changed && let Err(e) = settings.save() {
+            for link in &made {
+                let _ = fs::remove_file(link);
+            }
+            let _ = fs::remove_dir(&hook_dir);
+            return Err(e.into());
+        }
+        outln!("linked {} applets in {} -> {}", links.len(), hook_dir.display(), binary.display());
+        match changed {
+            true => outln!("{}: wired {} hook events", path.display(), applets::wiring().count()),
+            false => outln!("{}: already wired, nothing changed", path.display()),
+        }
+        Ok(0)
+    }
+}
+
+/// The applet symlinks to make in `dir`. Something there that is not a symlink is someone
+/// else's: refused, never replaced.
+fn plan_links(dir: &Path, binary: &Path) -> Result<Vec<PathBuf>, String> {
+    let links: Vec<PathBuf> = linked().map(|a| dir.join(a.name)).collect();
+    for link in &links {
+        match fs::symlink_metadata(link) {
+            Ok(meta) if !meta.file_type().is_symlink() => {
+                return Err(format!("{} exists and is not a symlink; move it away first", link.display()));
+            }
+            _ => {}
+        }
+        if link == binary {
+            return Err(format!("--binary {} is inside the hook directory", binary.display()));
+        }
+    }
+    Ok(links)
+}
+
+/// Makes (or re-points) each symlink atomically: a new link beside it, renamed over it. Returns
+/// the links that did not exist before.
+fn make_links(links: &[PathBuf], binary: &Path) -> io::Result<Vec<PathBuf>> {
+    if let Some(dir) = links.first().and_then(|l| l.parent()) {
+        fs::create_dir_all(dir)?;
+    }
+    let mut made = Vec::new();
+    for link in links {
+        if fs::read_link(link).is_ok_and(|to| to == binary) {
+            continue;
+        }
+        let existed = fs::symlink_metadata(link).is_ok();
+        let tmp = link.with_file_name(format!(
+            ".{}.{}.link",
+            link.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        let _ = fs::remove_file(&tmp);
+        symlink(binary, &tmp)?;
+        if let Err(e) = fs::rename(&tmp, link) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        if !existed {
+            made.push(link.clone());
+        }
+    }
+    Ok(made)
+}
+
+impl Run for HooksUninstall {
+    fn run(&self) -> Result<u8, Error> {
+        let path = settings_path(self.project.as_deref())?;
+        let hook_dir = hook_dir(self.hook_dir.as_ref())?;
+        // The links go whatever the settings say: a broken settings file must not keep them.
+        let mut removed = 0;
+        for applet in linked() {
+            let link = hook_dir.join(applet.name);
+            if fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()) && fs::remove_file(&link).is_ok() {
+                removed += 1;
+            }
+        }
+        // The directory, and its parent when it is ours by default (`~/.claude/hooks`), if empty.
+        let _ = fs::remove_dir(&hook_dir);
+        if self.hook_dir.is_none() {
+            let _ = hook_dir.parent().map(fs::remove_dir);
+        }
+        if removed > 0 {
+            outln!("removed {removed} applet links from {}", hook_dir.display());
+        }
+        let mut settings = match Settings::load(&path) {
+            Ok(settings) => settings,
+            Err(e) => return Err(format!("{e}; our hooks may still be wired there").into()),
+        };
+        let changed = settings.unwire(&hook_dir);
+        if settings.restore_original()? {
+            outln!("{}: our hooks removed, original file restored", path.display());
+        } else if changed {
+            settings.save()?;
+            settings.forget_original();
+            outln!("{}: our hooks removed", path.display());
+        } else {
+            outln!("{}: nothing of ours in it", path.display());
+        }
+        Ok(0)
+    }
+}
+
+/// One hook command found in a settings file.
+struct Command {
+    command: String,
+    executable: bool,
+}
+
+/// What one settings file wires.
+enum SettingsFile {
+    Absent { scope: &'static str, path: PathBuf },
+    Broken { scope: &'static str, path: PathBuf, error: String },
+    Present { scope: &'static str, path: PathBuf, events: Vec<(&'static str, Vec<Command>)> },
+}
+
+/// `hooks status`: the whole setup, and every problem named.
+struct Status {
+    files: Vec<SettingsFile>,
+    /// Events wired nowhere with a working command.
+    missing: Vec<&'static str>,
+    store: Result<PathBuf, String>,
+    journal: Result<PathBuf, String>,
+    /// Events lost (not journaled), and the last reason.
+    lost: (usize, Option<String>),
+    server: Option<(String, Option<Value>)>,
+    problems: Vec<String>,
+}
+
+impl Run for HooksStatus {
+    fn run(&self) -> Result<u8, Error> {
+        let status = Status::check()?;
+        if self.json {
+            out::json(&status.to_json());
+        } else {
+            out::print(&status.render());
+        }
+        Ok(if status.problems.is_empty() { 0 } else { 1 })
+    }
+}
+
+impl Status {
+    fn check() -> Result<Status, String> {
+        let project = Project::resolve(None);
+        let scopes = [
+            ("user", home()?.join(".claude/settings.json")),
+            ("project", project.dir.join(".claude/settings.json")),
+            ("project local", project.dir.join(".claude/settings.local.json")),
+        ];
+        let mut problems = config::problems();
+        let mut working: Vec<&'static str> = Vec::new();
+        let mut files = Vec::new();
+        for (scope, path) in scopes {
+            files.push(match Settings::load(&path) {
+                Err(error) => {
+                    problems.push(format!("{scope} settings: {error}"));
+                    SettingsFile::Broken { scope, path, error }
+                }
+                Ok(_) if fs::symlink_metadata(&path).is_err() => SettingsFile::Absent { scope, path },
+                Ok(s) => {
+                    let events: Vec<(&'static str, Vec<Command>)> = settings::wired(&s.value)
+                        .into_iter()
+                        .map(|(event, commands)| {
+                            let commands: Vec<Command> = commands
+                                .into_iter()
+                                .map(|command| Command { executable: executable(Path::new(&command)), command })
+                                .collect();
+                            for c in commands.iter().filter(|c| !c.executable) {
+                                problems
+                                    .push(format!("{event} runs {}, which is missing or not executable", c.command));
+                            }
+                            if commands.iter().any(|c| c.executable) {
+                                working.push(event);
+                            }
+                            (event, commands)
+                        })
+                        .collect();
+                    SettingsFile::Present { scope, path, events }
+                }
+            });
+        }
+        let missing: Vec<&'static str> = applets::wiring().map(|(e, _)| e).filter(|e| !working.contains(e)).collect();
+        if !missing.is_empty() {
+            problems.push(format!("not wired anywhere: {} (run: claude-session hooks install)", missing.join(", ")));
+        }
+        let store = Store::open().map(|s| s.dir);
+        let journal = journal::require_dir();
+        for e in [&store, &journal].into_iter().filter_map(|r| r.as_ref().err()) {
+            problems.push(e.clone());
+        }
+        let lost = journal.as_ref().map(|dir| journal::losses(dir)).unwrap_or((0, None));
+        if lost.0 > 0 {
+            problems.push(format!(
+                "{} events could not be journaled; the last: {}",
+                lost.0,
+                lost.1.clone().unwrap_or_default()
+            ));
+        }
+        let server = config::server_url().map(|url| (url, Outbox::existing().map(|o| o.status())));
+        if let Some((url, Some(outbox))) = &server {
+            let pending = outbox["pending"].as_u64().unwrap_or(0);
+            if let (true, Some(error)) = (pending > 0, outbox["last_error"].as_str()) {
+                problems.push(format!("{url}: {pending} events waiting; the last try failed: {error}"));
+            }
+        }
+        Ok(Status { files, missing, store, journal, lost, server, problems })
+    }
+
+    fn render(&self) -> String {
+        let mut text = String::new();
+        for file in &self.files {
+            match file {
+                SettingsFile::Absent { scope, path } => {
+                    text.push_str(&format!("{scope} settings {}: not present\n", safe(&path.to_string_lossy())));
+                }
+                SettingsFile::Broken { scope, error, .. } => {
+                    text.push_str(&format!("{scope} settings: {}\n", safe(error)))
+                }
+                SettingsFile::Present { scope, path, events } => {
+                    text.push_str(&format!("{scope} settings {}:\n", safe(&path.to_string_lossy())));
+                    for (event, commands) in events {
+                        if commands.is_empty() {
+                            text.push_str(&format!("  -  {event:<19} not wired here\n"));
+                        }
+                        for c in commands {
+                            let (mark, note) =
+                                if c.executable { ("ok", "") } else { ("!!", "  (missing or not executable)") };
+                            text.push_str(&format!("  {mark} {event:<19} {}{note}\n", safe(&c.command)));
+                        }
+                    }
+                }
+            }
+        }
+        if self.missing.is_empty() {
+            text.push_str("every hook event is wired\n");
+        }
+        for (name, dir) in [("store", &self.store), ("journal", &self.journal)] {
+            match dir {
+                Ok(dir) => text.push_str(&format!("{name:<8} {}: ok\n", safe(&dir.to_string_lossy()))),
+                Err(e) => text.push_str(&format!("{name:<8} {}\n", safe(e))),
+            }
+        }
+        match &self.server {
+            None => text.push_str("server   none configured (events are journaled only)\n"),
+            Some((url, outbox)) => {
+                let pending = outbox.as_ref().and_then(|o| o["pending"].as_u64()).unwrap_or(0);
+                text.push_str(&format!("server   {}: {pending} pending\n", safe(url)));
+            }
+        }
+        if self.problems.is_empty() {
+            text.push_str("all is well\n");
+        } else {
+            text.push_str(&format!("\n{}:\n", crate::text::plural(self.problems.len(), "problem")));
+            for p in &self.problems {
+                text.push_str(&format!("  - {}\n", safe(p)));
+            }
+        }
+        text
+    }
+
+    fn to_json(&self) -> Value {
+        let files: Vec<Value> = self
+            .files
+            .iter()
+            .map(|file| match file {
+                SettingsFile::Absent { scope, path } => json!({"scope": scope, "path": path, "present": false}),
+                SettingsFile::Broken { scope, path, error } => json!({"scope": scope, "path": path, "error": error}),
+                SettingsFile::Present { scope, path, events } => {
+                    let events: Vec<Value> = events
+                        .iter()
+                        .map(|(event, commands)| {
+                            let commands: Vec<Value> = commands
+                                .iter()
+                                .map(|c| json!({"command": c.command, "executable": c.executable}))
+                                .collect();
+                            json!({"event": event, "commands": commands})
+                        })
+                        .collect();
+                    json!({"scope": scope, "path": path, "present": true, "events": events})
+                }
+            })
+            .collect();
+        let dir = |r: &Result<PathBuf, String>| match r {
+            Ok(dir) => json!({"path": dir, "ok": true}),
+            Err(e) => json!({"ok": false, "error": e}),
+        };
+        json!({
+            "ok": self.problems.is_empty(),
+            "problems": self.problems,
+            "settings": files,
+            "missing": self.missing,
+            "store": dir(&self.store),
+            "journal": dir(&self.journal),
+            "lost": self.lost.0,
+            "server": self.server.as_ref().map(|(url, outbox)| json!({"url": url, "outbox": outbox})),
+        })
+    }
+}
+
+/// A regular file we may execute.
+fn executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.is_file()) && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}

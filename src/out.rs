@@ -1,0 +1,65 @@
+//! What the program prints. A closed stdout (`show --all | head -1`) is a normal end: exit 0 in
+//! silence, never a panic. Errors go to stderr as one `claude-session: ` line.
+
+use std::io::{self, Write};
+
+/// Writes `text` to stdout as it is.
+pub fn print(text: &str) {
+    let result = io::stdout().lock().write_all(text.as_bytes());
+    ended(result);
+}
+
+/// Pretty JSON and a newline.
+pub fn json(value: &serde_json::Value) {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    print(&text);
+}
+
+/// Flushes stdout: without std's runtime nobody else does at exit.
+pub fn flush() {
+    ended(io::stdout().lock().flush());
+}
+
+/// `claude-session: <message>` on stderr.
+pub fn error(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "claude-session: {message}");
+}
+
+fn ended(result: io::Result<()>) {
+    match result {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            error(&format!("stdout: {e}"));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `println!` that ends quietly on a closed pipe.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::out::print("\n") };
+    ($($arg:tt)*) => { $crate::out::print(&format!("{}\n", format_args!($($arg)*))) };
+}
+
+static APPLET: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Names the applet in debug lines.
+pub fn set_applet(name: &'static str) {
+    let _ = APPLET.set(name);
+}
+
+pub fn debug_enabled() -> bool {
+    *DEBUG.get_or_init(crate::config::debug)
+}
+
+/// One line on stderr under `CLAUDE_SESSION_DEBUG=1` / `HOOK_DEBUG=true`; nothing otherwise.
+pub fn debug(args: std::fmt::Arguments) {
+    if debug_enabled() {
+        let applet = APPLET.get().copied().unwrap_or("claude-session");
+        let _ = writeln!(io::stderr().lock(), "claude-session: {applet}: {args}");
+    }
+}
