@@ -296,13 +296,24 @@ fn the_store_directory_is_chosen_and_created_private() {
     store_id(&env, PROJ, "x");
     assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
     assert_eq!(list(&dir).len(), 1);
-    // Without XDG_RUNTIME_DIR: /tmp/claude-session-<uid>.
+}
+
+/// Issue 10, finding 8: with no XDG_RUNTIME_DIR (always so on macOS) the store was
+/// /tmp/claude-session-<uid>, which any local user could create first and so disable the store.
+#[test]
+fn another_user_cannot_disable_the_default_store() {
     let env = TestEnv::new();
+    let mut cmd = env.command(env.bin.join("session-start"));
+    cmd.env_remove("XDG_RUNTIME_DIR");
+    let out = feed(cmd, &payload("SessionStart", Some("s-1"), PROJ, serde_json::json!({})));
+    assert_eq!(out.status.code(), Some(0));
     let mut cmd = env.command(env.bin.join("show"));
-    cmd.env_remove("XDG_RUNTIME_DIR").arg("--all").arg("--json");
+    cmd.env_remove("XDG_RUNTIME_DIR").env("CLAUDE_PROJECT_DIR", PROJ).args(["--all", "--json"]);
     let out = feed(cmd, b"");
-    let uid = nix::unistd::geteuid();
-    assert_eq!(json(&out.stdout)["store"], format!("/tmp/claude-session-{uid}"));
+    let store = env.state.join("claude-session/sessions");
+    assert_eq!(json(&out.stdout)["store"], store.to_str().unwrap(), "under the user's own state directory");
+    assert_eq!(json(&out.stdout)["sessions"][0]["session_id"], "s-1");
+    assert_eq!(fs::metadata(&store).unwrap().mode() & 0o777, 0o700);
 }
 
 #[test]

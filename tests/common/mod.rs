@@ -59,7 +59,8 @@ pub struct TestEnv {
 impl TestEnv {
     pub fn new() -> TestEnv {
         static N: AtomicU32 = AtomicU32::new(0);
-        let root = std::env::temp_dir().join(format!(
+        // Under cargo's own scratch directory (target/tmp): nothing a test makes is left in /tmp.
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "claude-session-test-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)

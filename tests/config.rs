@@ -1,0 +1,151 @@
+//! One configuration for every command: the environment first, then the `env` block of the
+//! settings that wire us, so a shell and cron see what the hooks see. Bad values are named by
+//! `hooks status`, never silently replaced (issue 9).
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::server::{Mode, TestServer};
+use common::*;
+
+fn install(env: &TestEnv, args: &[&str]) {
+    let mut all = vec!["hooks", "install"];
+    all.extend_from_slice(args);
+    let out = env.run("claude-session", &all, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// A hook as Claude Code runs it: the settings' env block applied to its environment.
+fn hook_under_claude_code(env: &TestEnv, url: &str, payload: &[u8]) {
+    let mut cmd = env.command(env.bin.join("post-tool"));
+    cmd.env("CLAUDECODE", "1").env("CLAUDE_SESSION_SERVER_URL", url).env("CLAUDE_SESSION_SERVER_TIMEOUT", "300ms");
+    let out = feed(cmd, payload);
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+}
+
+#[test]
+fn server_from_install_is_seen_by_status_and_flush_from_a_shell() {
+    let server = TestServer::start();
+    let env = TestEnv::new();
+    install(&env, &["--server", &server.url]);
+    server.set(Mode::Fail);
+    hook_under_claude_code(&env, &server.url, &fixture("PostToolUse-Bash.json"));
+
+    // From a shell: no CLAUDE_SESSION_SERVER_URL in the environment.
+    let out = env.run("claude-session", &["hooks", "status"], b"");
+    assert!(stdout(&out).contains(&server.url), "{}", stdout(&out));
+    server.set(Mode::Up);
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(server.wait_for(1, Duration::from_secs(10)).len(), 1);
+}
+
+#[test]
+fn cron_cleanup_with_an_empty_environment_delivers_to_the_installed_server() {
+    let server = TestServer::start();
+    let env = TestEnv::new();
+    install(&env, &["--server", &server.url]);
+    server.set(Mode::Fail);
+    // Cron gives HOME, PATH and little else: the journal is in the default place under HOME.
+    let mut cmd = env.command(env.bin.join("post-tool"));
+    cmd.env_remove("XDG_STATE_HOME").env("CLAUDECODE", "1").env("CLAUDE_SESSION_SERVER_URL", &server.url);
+    feed(cmd, &fixture("PostToolUse-Bash.json"));
+    // Let the failing deliverer finish before the server comes back.
+    let mut cmd = env.command(env.bin.join("claude-session"));
+    cmd.env_remove("XDG_STATE_HOME").arg("flush");
+    feed(cmd, b"");
+    assert!(server.accepted().is_empty());
+
+    server.set(Mode::Up);
+    let mut cron = std::process::Command::new(env.bin.join("cleanup"));
+    cron.env_clear().env("HOME", &env.home).env("PATH", "/usr/bin:/bin").current_dir("/");
+    let out = feed(cron, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = server.wait_for(1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1, "cron's cleanup delivered the pending event");
+    assert_eq!(got[0]["session_id"], "a3008a2b-25c3-4791-b916-3ad5effae209");
+}
+
+#[test]
+fn status_names_every_bad_value_and_exits_1() {
+    let env = TestEnv::new();
+    install(&env, &[]);
+    assert_eq!(env.run("claude-session", &["hooks", "status"], b"").status.code(), Some(0));
+    for (var, value) in [
+        ("CLAUDE_SESSION_TTL", "bogus"),
+        ("CLAUDE_SESSION_SERVER_TIMEOUT", "forever"),
+        ("CLAUDE_SESSION_SERVER_TIMEOUT", "18446744073709551615"),
+        ("CLAUDE_SESSION_SERVER_TIMEOUT", "0"),
+        ("CLAUDE_SESSION_DIR", "sess"),
+        ("CLAUDE_SESSION_LOG_DIR", "logs"),
+        ("CLAUDE_SESSION_SERVER_URL", "notaurl"),
+        ("CLAUDE_SESSION_LOG_DAYS", "-1"),
+    ] {
+        let mut cmd = env.command(env.bin.join("claude-session"));
+        cmd.env(var, value).args(["hooks", "status"]);
+        let out = feed(cmd, b"");
+        assert_eq!(out.status.code(), Some(1), "{var}={value}: {}", stdout(&out));
+        assert!(stdout(&out).contains(var), "{var}={value}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn a_relative_store_directory_is_refused_not_made_in_the_project() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_DIR", "sess").set("CLAUDE_SESSION_DEBUG", "1");
+    let out = env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+    assert!(!env.cwd.join("sess").exists(), "sess/ was made in the working directory");
+    assert!(stderr(&out).contains("CLAUDE_SESSION_DIR"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("relative"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_hook_falls_back_to_the_default_with_one_debug_line() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_TTL", "bogus").set("CLAUDE_SESSION_DEBUG", "1");
+    let out = env.hook("session-start", &fixture("SessionStart-startup.json"));
+    let err = stderr(&out);
+    assert!(err.contains("CLAUDE_SESSION_TTL: \"bogus\" is not a duration"), "{err}");
+    assert!(err.contains("using the default"), "{err}");
+    assert_eq!(env.show("/home/dev/src/proj").0, "a3008a2b-25c3-4791-b916-3ad5effae209");
+}
+
+#[test]
+fn install_refuses_a_bad_server_url_and_changes_nothing() {
+    let env = TestEnv::new();
+    let out = env.run("claude-session", &["hooks", "install", "--server", "notaurl"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("notaurl"), "{}", stderr(&out));
+    assert!(list(&env.home).is_empty(), "{:?}", list(&env.home.join(".claude")));
+}
+
+#[test]
+fn install_dry_run_changes_nothing() {
+    let env = TestEnv::new();
+    let out = env.run("claude-session", &["hooks", "install", "--dry-run"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("would wire"), "{}", stdout(&out));
+    assert!(list(&env.home).is_empty());
+}
+
+#[test]
+fn status_fails_with_an_unreachable_server_and_pending_events() {
+    let env = TestEnv::new();
+    let url = format!("http://127.0.0.1:{}/events", TestServer::closed_port());
+    install(&env, &["--server", &url]);
+    hook_under_claude_code(&env, &url, &fixture("PostToolUse-Bash.json"));
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "an event is still pending");
+    let out = env.run("claude-session", &["hooks", "status"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("waiting"), "{}", stdout(&out));
+    let status = json(&env.run("claude-session", &["hooks", "status", "--json"], b"").stdout);
+    assert_eq!(status["ok"], false);
+    assert!(fs::metadata(user_settings(&env)).is_ok());
+}
+
+fn user_settings(env: &TestEnv) -> std::path::PathBuf {
+    env.home.join(".claude/settings.json")
+}
