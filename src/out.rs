@@ -16,6 +16,19 @@ pub fn json(value: &serde_json::Value) {
     print(&text);
 }
 
+/// A report (the house pattern): typed rows, then text for people or JSON for programs.
+pub trait Report {
+    /// Text for a terminal, every recorded string made safe (`text::safe`).
+    fn render(&self) -> String;
+    /// Exact values, for programs.
+    fn to_json(&self) -> serde_json::Value;
+}
+
+/// Prints a report as text, or as JSON with `--json`.
+pub fn report(report: &impl Report, json_wanted: bool) {
+    if json_wanted { json(&report.to_json()) } else { print(&report.render()) }
+}
+
 /// Flushes stdout: without std's runtime nobody else does at exit.
 pub fn flush() {
     ended(io::stdout().lock().flush());

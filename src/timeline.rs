@@ -10,6 +10,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::clock;
 use crate::journal::{self, field};
+use crate::out::Report;
 use crate::text::{one_line, plural, safe};
 
 /// How a tool call ended, for a row that is one.
@@ -165,9 +166,11 @@ impl Timeline {
     fn slowest(&self) -> Option<&Row> {
         self.calls().filter(|r| r.duration_ms.is_some()).max_by_key(|r| r.duration_ms)
     }
+}
 
+impl Report for Timeline {
     /// The timeline for a terminal: every recorded text made safe (see `text::safe`).
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         let mut out = format!("session {}", safe(&self.session_id));
         if let (Some(p), Some(d)) = (&self.project, &self.project_dir) {
             out.push_str(&format!("  {} ({})", safe(p), safe(d)));
@@ -221,7 +224,7 @@ impl Timeline {
         out
     }
 
-    pub fn to_json(&self) -> Value {
+    fn to_json(&self) -> Value {
         let rows: Vec<Value> = self
             .rows
             .iter()
@@ -306,8 +309,8 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
     Ok(SessionList { journal: dir.to_string_lossy().into_owned(), sessions: order })
 }
 
-impl SessionList {
-    pub fn render(&self) -> String {
+impl Report for SessionList {
+    fn render(&self) -> String {
         if self.sessions.is_empty() {
             return format!("no sessions in {}\n", safe(&self.journal));
         }
@@ -326,7 +329,7 @@ impl SessionList {
         crate::text::columns(std::iter::once(header).chain(rows).collect())
     }
 
-    pub fn to_json(&self) -> Value {
+    fn to_json(&self) -> Value {
         let rows: Vec<Value> = self
             .sessions
             .iter()

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::{Error, Run, Show};
 use crate::delivery::Outbox;
+use crate::out::Report;
 use crate::project::{self, Project};
 use crate::store::{self, Entry, Store};
 use crate::text::{human_age, safe};
@@ -44,12 +45,7 @@ impl Show {
     }
 
     fn all(&self) -> Result<u8, Error> {
-        let report = StoredSessions::read()?;
-        if self.json {
-            out::json(&report.to_json());
-        } else {
-            out::print(&report.render());
-        }
+        out::report(&StoredSessions::read()?, self.json);
         Ok(0)
     }
 
@@ -70,11 +66,7 @@ impl Show {
         if timeline.events == 0 {
             return Err(format!("no events of session {} in {}", safe(&id), dir.display()).into());
         }
-        if self.json {
-            out::json(&timeline.to_json());
-        } else {
-            out::print(&timeline.render());
-        }
+        out::report(&timeline, self.json);
         Ok(0)
     }
 
@@ -82,11 +74,7 @@ impl Show {
         let dir = journal::require_dir()?;
         let list =
             timeline::sessions(&dir, self.since(Some(7))).map_err(|e| format!("journal {}: {e}", dir.display()))?;
-        if self.json {
-            out::json(&list.to_json());
-        } else {
-            out::print(&list.render());
-        }
+        out::report(&list, self.json);
         Ok(0)
     }
 
@@ -129,7 +117,9 @@ impl StoredSessions {
         let outbox = Outbox::existing().map(|o| o.status());
         Ok(StoredSessions { store: store.dir.to_string_lossy().into_owned(), sessions, outbox })
     }
+}
 
+impl Report for StoredSessions {
     fn render(&self) -> String {
         let mut text = if self.sessions.is_empty() {
             format!("no sessions stored in {}\n", safe(&self.store))

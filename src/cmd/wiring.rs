@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run, absolute};
 use crate::applets::{self, APPLETS};
 use crate::delivery::Outbox;
+use crate::out::Report;
 use crate::project::Project;
 use crate::settings::{self, Settings};
 use crate::store::Store;
@@ -212,11 +213,7 @@ struct Status {
 impl Run for HooksStatus {
     fn run(&self) -> Result<u8, Error> {
         let status = Status::check()?;
-        if self.json {
-            out::json(&status.to_json());
-        } else {
-            out::print(&status.render());
-        }
+        out::report(&status, self.json);
         Ok(if status.problems.is_empty() { 0 } else { 1 })
     }
 }
@@ -287,7 +284,9 @@ impl Status {
         }
         Ok(Status { files, missing, store, journal, lost, server, problems })
     }
+}
 
+impl Report for Status {
     fn render(&self) -> String {
         let mut text = String::new();
         for file in &self.files {
