@@ -9,7 +9,7 @@ use super::show::print_json;
 use super::{Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run};
 use crate::delivery::Outbox;
 use crate::project::Project;
-use crate::settings::{self, Settings};
+use crate::settings::{self, Outcome};
 use crate::store::Store;
 use crate::{config, journal};
 
@@ -47,13 +47,16 @@ fn hook_dir(given: Option<&PathBuf>) -> Result<PathBuf, String> {
 impl Run for HooksInstall {
     fn run(&self) -> Result<u8, String> {
         let path = settings_path(self.project.as_deref())?;
-        let mut settings = Settings::load(&path)?;
-        if !settings.wire(&hook_dir(self.hook_dir.as_ref())?, self.server.as_deref()) {
-            println!("{}: already wired, nothing changed", path.display());
-            return Ok(0);
+        let hooks = settings::hooks_in(&hook_dir(self.hook_dir.as_ref())?, settings::WIRING)?;
+        let mut env = Vec::new();
+        if let Some(url) = self.server.as_deref() {
+            settings::validate_url(url)?;
+            env.push((settings::SERVER_VAR, url));
         }
-        settings.save()?;
-        println!("{}: wired {} hook events", path.display(), settings::WIRING.len());
+        match settings::install(&path, &hooks, &env, false)? {
+            Outcome::Unchanged => println!("{}: already wired, nothing changed", path.display()),
+            _ => println!("{}: wired {} hook events", path.display(), hooks.len()),
+        }
         Ok(0)
     }
 }
@@ -61,16 +64,11 @@ impl Run for HooksInstall {
 impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, String> {
         let path = settings_path(self.project.as_deref())?;
-        let mut settings = Settings::load(&path)?;
-        let changed = settings.unwire(&hook_dir(self.hook_dir.as_ref())?);
-        if settings.restore_original()? {
-            println!("{}: our hooks removed, original file restored", path.display());
-        } else if changed {
-            settings.save()?;
-            settings.forget_original();
-            println!("{}: our hooks removed", path.display());
-        } else {
-            println!("{}: nothing of ours in it", path.display());
+        let hooks = settings::hooks_in(&hook_dir(self.hook_dir.as_ref())?, settings::WIRING)?;
+        match settings::uninstall(&path, &hooks, false)? {
+            Outcome::Restored => println!("{}: our hooks removed, original file restored", path.display()),
+            Outcome::Written => println!("{}: our hooks removed", path.display()),
+            Outcome::Unchanged => println!("{}: nothing of ours in it", path.display()),
         }
         Ok(0)
     }
@@ -83,18 +81,19 @@ impl Run for HooksStatus {
         files.push(("project", project.dir.join(".claude/settings.json")));
         files.push(("project local", project.dir.join(".claude/settings.local.json")));
 
+        let ours = settings::hooks_in(Path::new("/"), settings::WIRING)?;
         let mut healthy = true;
         let mut wired_anywhere = vec![false; settings::WIRING.len()];
         let mut reports = Vec::new();
         for (scope, path) in &files {
-            let report = match Settings::load(path) {
+            let report = match settings::read(path) {
                 Err(e) => {
                     healthy = false;
                     json!({"scope": scope, "path": path.to_string_lossy(), "error": e})
                 }
-                Ok(_) if !path.exists() => json!({"scope": scope, "path": path.to_string_lossy(), "present": false}),
-                Ok(s) => {
-                    let events: Vec<Value> = settings::wired(&s.value)
+                Ok(None) => json!({"scope": scope, "path": path.to_string_lossy(), "present": false}),
+                Ok(Some(value)) => {
+                    let events: Vec<Value> = settings::wired(&value, &ours)
                         .into_iter()
                         .enumerate()
                         .map(|(i, (event, commands))| {
