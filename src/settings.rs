@@ -19,6 +19,7 @@
 //! file: it may hold secrets). Uninstall uses it (putting the original bytes back when what is left
 //! equals it) and removes it. Nothing else is left beside the file.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -28,6 +29,10 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 use serde_json::{Map, Value, json};
+
+pub use doc::Json;
+
+mod doc;
 
 use crate::util::libc_flags::{O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK};
 
@@ -92,8 +97,15 @@ pub fn validate_url(url: &str) -> Result<(), String> {
     if uri.host().is_none_or(str::is_empty) {
         return bad("it names no host");
     }
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    if authority.contains('@') {
         return bad("credentials in the URL are not supported");
+    }
+    let after_host = authority.rsplit_once(']').map_or(authority, |(_, rest)| rest);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && (port.parse::<u16>().is_err() || port == "0")
+    {
+        return bad("its port is not a number from 1 to 65535");
     }
     Ok(())
 }
@@ -151,75 +163,23 @@ impl Record {
 
 /// Parses a settings file's text: valid JSON, no duplicate key at any depth, an object whose
 /// `hooks` is an object of lists and whose `env` is an object.
-pub fn parse(text: &str) -> Result<Value, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
-    if let Some(key) = duplicate_key(text) {
-        return Err(format!("the key {key} appears twice (which one is meant?)"));
-    }
-    let Some(top) = value.as_object() else { return Err("the top level is not an object".into()) };
-    if let Some(hooks) = top.get("hooks") {
-        let Some(hooks) = hooks.as_object() else { return Err("\"hooks\" is not an object".into()) };
-        if let Some((event, _)) = hooks.iter().find(|(_, groups)| !groups.is_array()) {
-            return Err(format!("the hooks of {event:?} are not a list"));
-        }
-    }
-    if top.get("env").is_some_and(|env| !env.is_object()) {
-        return Err("\"env\" is not an object".into());
-    }
-    Ok(value)
-}
-
-/// The first key that appears twice in one object of `text` (valid JSON), as a path such as
-/// `"hooks"."PreToolUse"`. serde_json keeps the last value silently; this scan sees every key.
-fn duplicate_key(text: &str) -> Option<String> {
-    // One entry per open container: the keys seen so far (None for a list), and the key that
-    // leads to it, for the message.
-    let mut stack: Vec<(Option<HashSet<String>>, String)> = Vec::new();
-    let mut expect_key = false;
-    let mut last_key = String::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                let start = i;
-                i += 1;
-                while bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                if expect_key {
-                    let key: String = serde_json::from_str(&text[start..=i]).unwrap_or_default();
-                    let path = stack.iter().skip(1).map(|(_, k)| k.as_str()).chain([&text[start..=i]]);
-                    let path = path.collect::<Vec<_>>().join(".");
-                    let seen = stack.last_mut().and_then(|(keys, _)| keys.as_mut())?;
-                    if !seen.insert(key) {
-                        return Some(path);
-                    }
-                    last_key = text[start..=i].to_owned();
-                    expect_key = false;
+pub fn parse(text: &str) -> Result<Json, String> {
+    let doc = Json::parse(text)?;
+    let Json::Object(top) = &doc else { return Err("the top level is not an object".into()) };
+    for (key, value) in top {
+        match (&*doc::decode(key), value) {
+            ("hooks", Json::Object(events)) => {
+                if let Some((event, _)) = events.iter().find(|(_, groups)| groups.as_array().is_none()) {
+                    return Err(format!("the hooks of {event} are not a list"));
                 }
             }
-            b'{' => {
-                stack.push((Some(HashSet::new()), std::mem::take(&mut last_key)));
-                expect_key = true;
-            }
-            b'[' => stack.push((None, std::mem::take(&mut last_key))),
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b',' => expect_key = matches!(stack.last(), Some((Some(_), _))),
+            ("hooks", _) => return Err("\"hooks\" is not an object".into()),
+            ("env", Json::Object(_)) => {}
+            ("env", _) => return Err("\"env\" is not an object".into()),
             _ => {}
         }
-        i += 1;
     }
-    None
-}
-
-/// The text we write: two-space JSON, one trailing newline.
-pub fn render(value: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
-    text.push('\n');
-    text
+    Ok(doc)
 }
 
 /// Adds each of our hooks not yet present (a match-all group at the end of its event's list) and
@@ -227,46 +187,50 @@ pub fn render(value: &Value) -> String {
 /// another value is theirs: that is refused, and `doc` is left as it was. Returns whether anything
 /// changed. `doc` must come from [`parse`].
 pub fn wire(
-    doc: &mut Value,
+    doc: &mut Json,
     hooks: &[(&str, String)],
     env: &[(&str, &str)],
     record: &mut Record,
 ) -> Result<bool, String> {
-    let top = doc.as_object_mut().ok_or("the top level is not an object")?;
     for (var, value) in env {
-        match top.get("env").and_then(|e| e.get(var)) {
-            Some(now) if now.as_str() != Some(value) && now.as_str() != record.env_value(var) => {
-                return Err(format!(
-                    "\"env\" already sets {var} to {now}, which claude-session did not write; \
-                     change or remove it yourself"
-                ));
-            }
-            _ => {}
+        let Some(now) = doc.get("env").and_then(|e| e.get(var)) else { continue };
+        let now_text = now.as_str();
+        let ours = record.env_value(var).is_some_and(|ours| now_text.as_deref() == Some(ours));
+        if now_text.as_deref() != Some(value) && !ours {
+            let Json::Scalar(shown) = now else { return Err(format!("\"env\" already sets {var}")) };
+            return Err(format!(
+                "\"env\" already sets {var} to {shown}, which claude-session did not write; change or remove it yourself"
+            ));
         }
     }
+    let not_settings = || "not a settings object".to_owned();
     let mut changed = false;
     for (event, command) in hooks {
-        let present = top.get("hooks").and_then(|h| h.get(event)).and_then(Value::as_array);
-        if present.is_some_and(|groups| groups.iter().any(|g| commands(g).any(|c| c == command))) {
+        let groups = doc.get("hooks").and_then(|h| h.get(event)).and_then(Json::as_array);
+        if groups.is_some_and(|groups| groups.iter().any(|g| commands(g).any(|c| c == *command))) {
             continue;
         }
-        record.created_hooks |= !top.contains_key("hooks");
-        let all =
-            top.entry("hooks").or_insert_with(|| json!({})).as_object_mut().ok_or("\"hooks\" is not an object")?;
-        if !all.contains_key(*event) {
+        let top = doc.as_object_mut().ok_or_else(not_settings)?;
+        let (all, created) = doc::member(top, "hooks", || Json::Object(Vec::new()));
+        record.created_hooks |= created;
+        let (groups, created) =
+            doc::member(all.as_object_mut().ok_or_else(not_settings)?, event, || Json::Array(Vec::new()));
+        if created && !record.created_events.iter().any(|e| e == event) {
             record.created_events.push((*event).to_owned());
         }
-        let groups = all.entry(*event).or_insert_with(|| json!([])).as_array_mut().ok_or("an event is not a list")?;
-        groups.push(json!({"matcher": "", "hooks": [{"type": "command", "command": command, "timeout": TIMEOUT}]}));
+        let group = json!({"matcher": "", "hooks": [{"type": "command", "command": command, "timeout": TIMEOUT}]});
+        groups.as_array_mut().ok_or_else(not_settings)?.push(Json::from_value(&group));
         changed = true;
     }
     for (var, value) in env {
-        if top.get("env").and_then(|e| e.get(var)).and_then(Value::as_str) == Some(value) {
+        if doc.get("env").and_then(|e| e.get(var)).and_then(Json::as_str).as_deref() == Some(value) {
             continue;
         }
-        record.created_env |= !top.contains_key("env");
-        let vars = top.entry("env").or_insert_with(|| json!({})).as_object_mut().ok_or("\"env\" is not an object")?;
-        vars.insert((*var).to_owned(), (*value).into());
+        let top = doc.as_object_mut().ok_or_else(not_settings)?;
+        let (vars, created) = doc::member(top, "env", || Json::Object(Vec::new()));
+        record.created_env |= created;
+        *doc::member(vars.as_object_mut().ok_or_else(not_settings)?, var, || Json::Scalar("null".into())).0 =
+            Json::string(value);
         record.env.retain(|(v, _)| v != var);
         record.env.push(((*var).to_owned(), (*value).to_owned()));
         changed = true;
@@ -278,41 +242,45 @@ pub fn wire(
 /// ours, and, per `record`, each variable still holding the value we wrote and the containers we
 /// created that are now empty. Without a record (an install by an older version), containers that
 /// our removals emptied go, and variables stay. Returns whether anything changed.
-pub fn unwire(doc: &mut Value, hooks: &[(&str, String)], record: Option<&Record>) -> bool {
+pub fn unwire(doc: &mut Json, hooks: &[(&str, String)], record: Option<&Record>) -> bool {
     let ours: HashSet<&str> = hooks.iter().map(|(_, c)| c.as_str()).collect();
     let Some(top) = doc.as_object_mut() else { return false };
     let mut changed = false;
-    if let Some(Value::Object(all)) = top.get_mut("hooks") {
+    if let Some(Json::Object(all)) = doc::member_mut(top, "hooks") {
         let mut emptied = Vec::new();
         for (event, groups) in all.iter_mut() {
             let Some(groups) = groups.as_array_mut() else { continue };
             let before = groups.len();
             groups.retain_mut(|group| {
-                let Some(Value::Array(list)) = group.get_mut("hooks") else { return true };
+                let Some(Json::Array(list)) = group.get_mut("hooks") else { return true };
                 let n = list.len();
-                list.retain(|h| !h["command"].as_str().is_some_and(|c| ours.contains(c)));
+                list.retain(|h| !h.get("command").and_then(Json::as_str).is_some_and(|c| ours.contains(&*c)));
                 changed |= list.len() != n;
                 !(list.is_empty() && n > 0)
             });
-            let created = record.is_none_or(|r| r.created_events.contains(event));
+            let event = doc::decode(event).into_owned();
+            let created = record.is_none_or(|r| r.created_events.contains(&event));
             if groups.is_empty() && before > 0 && created {
-                emptied.push(event.clone());
+                emptied.push(event);
             }
         }
         for event in &emptied {
-            all.shift_remove(event);
+            doc::remove(all, event);
         }
         if all.is_empty() && !emptied.is_empty() && record.is_none_or(|r| r.created_hooks) {
-            top.shift_remove("hooks");
+            doc::remove(top, "hooks");
         }
     }
-    if let (Some(record), Some(Value::Object(vars))) = (record, top.get_mut("env")) {
+    if let (Some(record), Some(Json::Object(vars))) = (record, doc::member_mut(top, "env")) {
         let before = vars.len();
-        vars.retain(|var, value| record.env_value(var).is_none_or(|ours| value.as_str() != Some(ours)));
+        vars.retain(|(var, value)| {
+            let ours = record.env_value(&doc::decode(var));
+            ours.is_none_or(|ours| value.as_str().as_deref() != Some(ours))
+        });
         if vars.len() != before {
             changed = true;
             if vars.is_empty() && record.created_env {
-                top.shift_remove("env");
+                doc::remove(top, "env");
             }
         }
     }
@@ -321,7 +289,7 @@ pub fn unwire(doc: &mut Value, hooks: &[(&str, String)], record: Option<&Record>
 
 /// For `hooks status`: for each of `hooks`, its event and the commands of ours that event runs
 /// (any path whose file name is the command's, with or without a `claude-session-` prefix).
-pub fn wired<'a>(doc: &Value, hooks: &[(&'a str, String)]) -> Vec<(&'a str, Vec<String>)> {
+pub fn wired<'a>(doc: &Json, hooks: &[(&'a str, String)]) -> Vec<(&'a str, Vec<String>)> {
     let name = |c: &str| -> String {
         let n = Path::new(c).file_name().and_then(|n| n.to_str()).unwrap_or("");
         n.strip_prefix("claude-session-").unwrap_or(n).to_owned()
@@ -330,13 +298,13 @@ pub fn wired<'a>(doc: &Value, hooks: &[(&'a str, String)]) -> Vec<(&'a str, Vec<
         .iter()
         .map(|(event, command)| {
             let applet = name(command);
-            let found = doc["hooks"][event]
-                .as_array()
+            let groups = doc.get("hooks").and_then(|h| h.get(event)).and_then(Json::as_array);
+            let found = groups
                 .into_iter()
                 .flatten()
                 .flat_map(commands)
                 .filter(|c| name(c) == applet)
-                .map(str::to_owned)
+                .map(Cow::into_owned)
                 .collect();
             (*event, found)
         })
@@ -344,14 +312,15 @@ pub fn wired<'a>(doc: &Value, hooks: &[(&'a str, String)]) -> Vec<(&'a str, Vec<
 }
 
 /// Every hook command of one matcher group.
-fn commands(group: &Value) -> impl Iterator<Item = &str> {
-    group["hooks"].as_array().into_iter().flatten().filter_map(|h| h["command"].as_str())
+fn commands(group: &Json) -> impl Iterator<Item = Cow<'_, str>> {
+    let list = group.get("hooks").and_then(Json::as_array);
+    list.into_iter().flatten().filter_map(|h| h.get("command")?.as_str())
 }
 
 // ---- On disk ----
 
 /// Reads and parses a settings file for inspection (`hooks status`): None when there is none.
-pub fn read(path: &Path) -> Result<Option<Value>, String> {
+pub fn read(path: &Path) -> Result<Option<Json>, String> {
     let target = resolve(path)?;
     match read_file(&target).map_err(|e| format!("{}: {e}", path.display()))? {
         None => Ok(None),
@@ -370,10 +339,10 @@ pub fn install(path: &Path, hooks: &[(&str, String)], env: &[(&str, &str)], dry_
         }
         let mut doc = match text {
             Some(text) => parse(text)?,
-            None => json!({}),
+            None => Json::Object(Vec::new()),
         };
         Ok(match wire(&mut doc, hooks, env, &mut record)? {
-            true => (Plan::Write(render(&doc)), Sidecar::Write(record)),
+            true => (Plan::Write(doc.render()), Sidecar::Write(record)),
             false => (Plan::Keep, Sidecar::Keep),
         })
     })
@@ -388,9 +357,9 @@ pub fn uninstall(path: &Path, hooks: &[(&str, String)], dry_run: bool) -> Result
         let mut doc = parse(text)?;
         let changed = unwire(&mut doc, hooks, beside.record.as_ref());
         let plan = match &beside.original {
-            Some(None) if doc == json!({}) => Plan::Remove,
+            Some(None) if doc == Json::Object(Vec::new()) => Plan::Remove,
             Some(Some(original)) if parse(original).ok().as_ref() == Some(&doc) => Plan::Write(original.clone()),
-            _ if changed => Plan::Write(render(&doc)),
+            _ if changed => Plan::Write(doc.render()),
             _ => Plan::Keep,
         };
         Ok((plan, Sidecar::Remove))
@@ -494,7 +463,7 @@ fn update(
             continue;
         }
         if let Sidecar::Write(record) = &sidecar {
-            let text = render(&record.to_json());
+            let text = serde_json::to_string_pretty(&record.to_json()).unwrap_or_default();
             Temp::write(&dir, &state_name, text.as_bytes(), owner)
                 .and_then(|t| t.commit(&state))
                 .map_err(|e| format!("{}: {e}; {shown} was left untouched", state.display()))?;
@@ -687,4 +656,206 @@ impl Drop for Temp {
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(dir: &str) -> Vec<(&'static str, String)> {
+        hooks_in(Path::new(dir), WIRING).unwrap()
+    }
+
+    /// Wire then unwire on `text`: the document comes back exactly, and a second wire is a no-op.
+    fn round_trip(text: &str, env: &[(&str, &str)]) -> Json {
+        let original = parse(text).unwrap();
+        let mut doc = original.clone();
+        let mut record = Record::default();
+        let hooks = ours("/h");
+        wire(&mut doc, &hooks, env, &mut record).unwrap();
+        assert!(!wire(&mut doc, &hooks, env, &mut record).unwrap(), "wiring twice changes nothing: {text}");
+        for (event, commands) in wired(&doc, &hooks) {
+            assert_eq!(commands.len(), 1, "{event} wired once: {text}");
+        }
+        unwire(&mut doc, &hooks, Some(&record));
+        assert_eq!(doc, original, "{text}");
+        assert_eq!(doc.render(), Json::parse(text).unwrap().render(), "{text}");
+        doc
+    }
+
+    /// Found by the settings_merge fuzzer (a harness false positive, kept as a regression): a
+    /// value of the user's that merely contains our path is theirs, and stays.
+    #[test]
+    fn text_that_contains_our_path_is_not_ours() {
+        round_trip(
+            r#"{"model":"opus","hooks":{"PreToolUse":[{"matcher":"Bash","hooks":[{"type":"command/h/pre-toolcal/bin/audit"}]}]},"env":{"FOO":"bar"}}"#,
+            &[(SERVER_VAR, "http://127.0.0.1:4000/events")],
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_settings_object() {
+        for bad in ["[]", "1", "{\"hooks\": []}", "{\"hooks\": {\"PreToolUse\": {}}}", "{\"env\": 3}", "{", ""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Fuzz bug 1 (issue 16): empty lists and objects of the user's went with ours.
+    #[test]
+    fn uninstall_keeps_the_users_own_empty_lists_and_objects() {
+        let text = r#"{"hooks":{"Notification":[],"PreToolUse":[{"matcher":"x","hooks":[]}]},"env":{}}"#;
+        round_trip(text, &[]);
+        round_trip(text, &[(SERVER_VAR, "http://127.0.0.1:4000/events")]);
+        for text in [
+            "{}",
+            r#"{"hooks":{}}"#,
+            r#"{"hooks":{"PreToolUse":[]}}"#,
+            r#"{"env":{"A":"1"},"hooks":{"Stop":[{"matcher":"","hooks":[{"type":"command","command":"/x"}]}]},"z":null}"#,
+            r#"{"hooks":{"SessionStart":[1,"two",{"hooks":3},{"hooks":[{"command":4}]}]}}"#,
+        ] {
+            round_trip(text, &[(SERVER_VAR, "http://s/events"), ("CLAUDE_SESSION_OTLP_ENDPOINT", "http://o:4318")]);
+        }
+    }
+
+    /// Fuzz bug 1 (issue 16): a user's own server URL was overwritten by install, then deleted.
+    #[test]
+    fn a_users_own_server_url_is_never_overwritten_nor_deleted() {
+        let text = r#"{"env":{"CLAUDE_SESSION_SERVER_URL":"http://mine/events"}}"#;
+        let original = parse(text).unwrap();
+        let mut doc = original.clone();
+        let mut record = Record::default();
+        let err = wire(&mut doc, &ours("/h"), &[(SERVER_VAR, "http://other/events")], &mut record).unwrap_err();
+        assert!(err.contains("did not write") && err.contains("http://mine/events"), "{err}");
+        assert_eq!(doc, original, "refused before changing anything");
+
+        // The same value: theirs still, so it stays on uninstall.
+        round_trip(text, &[(SERVER_VAR, "http://mine/events")]);
+
+        // Ours (recorded) may be changed by a later install, and is removed while it holds ours...
+        let mut doc = parse("{}").unwrap();
+        let mut record = Record::default();
+        wire(&mut doc, &ours("/h"), &[(SERVER_VAR, "http://a/events")], &mut record).unwrap();
+        assert!(wire(&mut doc, &ours("/h"), &[(SERVER_VAR, "http://b/events")], &mut record).unwrap());
+        let text = doc.render();
+        unwire(&mut doc, &ours("/h"), Some(&record));
+        assert_eq!(doc.render(), "{}\n");
+        // ...but a value the user put there after us is theirs.
+        let mut edited = parse(&text.replace("http://b/events", "http://theirs/events")).unwrap();
+        unwire(&mut edited, &ours("/h"), Some(&record));
+        assert_eq!(edited, parse(r#"{"env":{"CLAUDE_SESSION_SERVER_URL":"http://theirs/events"}}"#).unwrap());
+    }
+
+    /// Finding 5 (issue 10): numbers were rewritten (`1e2` as `100.0`) or refused (`1.0E+400`).
+    #[test]
+    fn numbers_survive_the_merge_byte_for_byte() {
+        let text = r#"{"a":12345678901234567890123,"b":1e2,"c":-0,"d":1.0E+400,"e":[0.1,-1.5e-7,10]}"#;
+        let mut doc = parse(text).unwrap();
+        wire(&mut doc, &ours("/h"), &[], &mut Record::default()).unwrap();
+        let written = doc.render();
+        for n in ["12345678901234567890123", "1e2", "-0", "1.0E+400", "[\n    0.1,\n    -1.5e-7,\n    10\n  ]"] {
+            assert!(written.contains(n), "{n} in {written}");
+        }
+        round_trip(text, &[]);
+    }
+
+    /// Finding 5 (issue 10): a duplicate key silently dropped the first value, hooks included.
+    #[test]
+    fn duplicate_keys_are_refused_at_every_depth_naming_the_key() {
+        for (text, key) in [
+            (r#"{"model":"a","model":"b"}"#, r#""model""#),
+            (r#"{"hooks":{"PreToolUse":[],"PreToolUse":[{"hooks":[]}]}}"#, r#""hooks"."PreToolUse""#),
+            (r#"{"hooks":{"Stop":[{"matcher":"","matcher":"x"}]}}"#, r#""hooks"."Stop"[0]."matcher""#),
+            (r#"{"env":{"A\u0042":"1","AB":"2"}}"#, r#""env"."AB""#),
+            (r#"[{"a":{"b":[1,{"c":1,"c":2}]}}]"#, r#"[0]."a"."b"[1]."c""#),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        for fine in [
+            r#"{"a":[{"k":1},{"k":2}],"b":{"k":{"k":3}},"k":4}"#,
+            r#"{"a\"b":1,"a":2,"s":"{\"a\":1,\"a\":2}","t":"\\","a\\":3}"#,
+            r#"{"x":[[],{}],"y":{"":1,"z":[{"":2}]}}"#,
+        ] {
+            parse(fine).unwrap_or_else(|e| panic!("{fine}: {e}"));
+        }
+    }
+
+    /// Wiring takes the list it is given: a newer list adds its new events once, and unwire
+    /// takes out ours from any event.
+    #[test]
+    fn an_older_wiring_gains_the_new_events_once() {
+        let all = ours("/h");
+        let older = &all[..4];
+        let mut doc = parse(r#"{"model":"x"}"#).unwrap();
+        let mut record = Record::default();
+        wire(&mut doc, older, &[], &mut record).unwrap();
+        assert!(wire(&mut doc, &all, &[], &mut record).unwrap());
+        assert!(!wire(&mut doc, &all, &[], &mut record).unwrap());
+        for (event, commands) in wired(&doc, &all) {
+            assert_eq!(commands, [all.iter().find(|(e, _)| *e == event).unwrap().1.clone()], "{event}");
+        }
+        assert!(unwire(&mut doc, &all, Some(&record)));
+        assert_eq!(doc.render(), "{\n  \"model\": \"x\"\n}\n");
+    }
+
+    #[test]
+    fn server_urls_are_validated() {
+        for good in ["http://127.0.0.1:4000/events", "http://localhost/events", "http://[::1]:4000/e", "http://h"] {
+            validate_url(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "notaurl",
+            "",
+            "https://h/events",
+            "ftp://h/",
+            "http://",
+            "http:///x",
+            "http://h /x",
+            "http://u:p@h/",
+            "http://h:99999/",
+            "http://h:/",
+            "http://h:0/",
+        ] {
+            assert!(validate_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_record_round_trips() {
+        let mut record = Record { original: Some(Some("{\"a\": 1e2}\n".into())), ..Record::default() };
+        wire(&mut parse("{}").unwrap(), &ours("/h"), &[(SERVER_VAR, "http://s/e")], &mut record).unwrap();
+        assert_eq!(Record::from_json(&record.to_json()), Some(record.clone()));
+        record.original = Some(None);
+        assert_eq!(Record::from_json(&record.to_json()), Some(record));
+    }
+
+    /// Finding 4 (issue 10): a change made between our read and our rename (by Claude Code, say)
+    /// was overwritten. It is merged: the merge runs again on the fresh text.
+    #[test]
+    fn a_change_made_while_we_merge_is_merged_not_lost() {
+        let dir = std::env::temp_dir().join(format!("claude-session-settings-unit-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.json");
+        fs::write(&path, "{\"model\": \"opus\"}\n").unwrap();
+        let hooks = ours("/h");
+        let calls = std::cell::Cell::new(0);
+        let outcome = update(&path, false, |text, beside| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 {
+                // Someone else writes after our read, before our rename.
+                fs::write(&path, "{\"model\": \"opus\", \"theme\": \"dark\"}\n").unwrap();
+            }
+            let mut doc = parse(text.unwrap())?;
+            let mut record = beside.record.clone().unwrap_or_default();
+            wire(&mut doc, &hooks, &[], &mut record)?;
+            Ok((Plan::Write(doc.render()), Sidecar::Write(record)))
+        })
+        .unwrap();
+        assert_eq!((outcome, calls.get()), (Outcome::Written, 2));
+        let doc = parse(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(doc.get("theme").and_then(Json::as_str).as_deref(), Some("dark"), "their change kept");
+        assert!(wired(&doc, &hooks).iter().all(|(_, c)| c.len() == 1), "ours added");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
