@@ -1,8 +1,8 @@
 //! Claude Code's settings files: wiring our hooks in and out without touching anything else.
 //!
-//! The merge ([`wire`], [`unwire`]) keeps every key, hook and value of the user's file, in order
-//! and byte for byte where it matters (numbers are kept as written, through serde_json's
-//! `arbitrary_precision`); adds each of our hooks exactly once; and takes out only what it added:
+//! The merge ([`wire`], [`unwire`]) keeps every key, hook and value of the user's file, in order,
+//! each number, string and key exactly as written ([`Json`]); adds each of our hooks exactly once;
+//! and takes out only what it added:
 //! our commands, the environment values it wrote (while they still hold the value it wrote), and
 //! the lists and objects it created that nothing else fills. A file with a duplicate key is
 //! refused, since any merge would silently drop one of the values.
@@ -333,19 +333,40 @@ pub fn read(path: &Path) -> Result<Option<Json>, String> {
 /// `dry_run`: says what it would do and writes nothing.
 pub fn install(path: &Path, hooks: &[(&str, String)], env: &[(&str, &str)], dry_run: bool) -> Result<Outcome, String> {
     update(path, dry_run, |text, beside| {
-        let mut record = beside.record.clone().unwrap_or_default();
-        if record.original.is_none() {
-            record.original = Some(beside.original.clone().unwrap_or_else(|| text.map(str::to_owned)));
-        }
         let mut doc = match text {
             Some(text) => parse(text)?,
             None => Json::Object(Vec::new()),
+        };
+        let mut record = match &beside.record {
+            Some(record) => record.clone(),
+            None => first_record(&doc, text, hooks, beside.original.clone()),
         };
         Ok(match wire(&mut doc, hooks, env, &mut record)? {
             true => (Plan::Write(doc.render()), Sidecar::Write(record)),
             false => (Plan::Keep, Sidecar::Keep),
         })
     })
+}
+
+/// The record of a first install. When the file already holds our hooks (an older version's
+/// install), what it was before them is the file with them taken out by that version's rules.
+fn first_record(doc: &Json, text: Option<&str>, hooks: &[(&str, String)], original: Option<Option<String>>) -> Record {
+    let mut before = doc.clone();
+    unwire(&mut before, hooks, None);
+    let events = |d: &Json| -> Vec<String> {
+        let Some(Json::Object(all)) = d.get("hooks") else { return Vec::new() };
+        all.iter().map(|(k, _)| doc::decode(k).into_owned()).collect()
+    };
+    let kept = events(&before);
+    Record {
+        original: Some(original.unwrap_or_else(|| match before == *doc {
+            true => text.map(str::to_owned),
+            false => Some(before.render()),
+        })),
+        created_hooks: doc.get("hooks").is_some() && before.get("hooks").is_none(),
+        created_events: events(doc).into_iter().filter(|e| !kept.contains(e)).collect(),
+        ..Record::default()
+    }
 }
 
 /// Takes our hooks out of the settings file at `path` (see [`unwire`]) and removes the record
@@ -358,7 +379,7 @@ pub fn uninstall(path: &Path, hooks: &[(&str, String)], dry_run: bool) -> Result
         let changed = unwire(&mut doc, hooks, beside.record.as_ref());
         let plan = match &beside.original {
             Some(None) if doc == Json::Object(Vec::new()) => Plan::Remove,
-            Some(Some(original)) if parse(original).ok().as_ref() == Some(&doc) => Plan::Write(original.clone()),
+            Some(Some(original)) if parse(original).ok().as_ref() == Some(&doc) => Plan::Restore(original.clone()),
             _ if changed => Plan::Write(doc.render()),
             _ => Plan::Keep,
         };
@@ -370,6 +391,8 @@ pub fn uninstall(path: &Path, hooks: &[(&str, String)], dry_run: bool) -> Result
 enum Plan {
     Keep,
     Write(String),
+    /// Write the original text back.
+    Restore(String),
     Remove,
 }
 
@@ -378,7 +401,7 @@ impl Plan {
         match self {
             Plan::Keep => Outcome::Unchanged,
             Plan::Write(_) => Outcome::Written,
-            Plan::Remove => Outcome::Restored,
+            Plan::Restore(_) | Plan::Remove => Outcome::Restored,
         }
     }
 }
@@ -435,14 +458,14 @@ fn update(
         let current = read_file(&target).map_err(untouched)?;
         let text = current.as_ref().map(|(t, _)| t.as_str());
         let (mut plan, sidecar) = merge(text, &beside).map_err(untouched)?;
-        if matches!(&plan, Plan::Write(new) if Some(new.as_str()) == text) {
+        if matches!(&plan, Plan::Write(new) | Plan::Restore(new) if Some(new.as_str()) == text) {
             plan = Plan::Keep;
         }
         if dry_run {
             return Ok(plan.outcome());
         }
         let owner = match &current {
-            Some((_, meta)) if meta.nlink() > 1 && matches!(plan, Plan::Write(_)) => {
+            Some((_, meta)) if meta.nlink() > 1 && matches!(plan, Plan::Write(_) | Plan::Restore(_)) => {
                 return Err(untouched(format!(
                     "it has {} hard links, and an atomic rewrite would split them (make the other names \
                      symlinks to it, then run this again)",
@@ -453,7 +476,7 @@ fn update(
             None => new_file_owner(&dir),
         };
         let temp = match &plan {
-            Plan::Write(new) => {
+            Plan::Write(new) | Plan::Restore(new) => {
                 Some(Temp::write(&dir, &name, new.as_bytes(), owner).map_err(|e| untouched(e.to_string()))?)
             }
             _ => None,
@@ -471,7 +494,9 @@ fn update(
         let outcome = plan.outcome();
         match plan {
             Plan::Keep => {}
-            Plan::Write(_) => temp.expect("made above").commit(&target).map_err(|e| format!("{shown}: {e}"))?,
+            Plan::Write(_) | Plan::Restore(_) => {
+                temp.expect("made above").commit(&target).map_err(|e| format!("{shown}: {e}"))?
+            }
             Plan::Remove => {
                 fs::remove_file(&target).map_err(|e| format!("{shown}: {e}"))?;
                 sync_dir(&dir).map_err(|e| format!("{shown}: {e}"))?;
@@ -827,6 +852,27 @@ mod tests {
         assert_eq!(Record::from_json(&record.to_json()), Some(record.clone()));
         record.original = Some(None);
         assert_eq!(Record::from_json(&record.to_json()), Some(record));
+    }
+
+    #[test]
+    fn a_dry_run_writes_nothing() {
+        let dir = std::env::temp_dir().join(format!("claude-session-settings-dry-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let path = dir.join(".claude/settings.json");
+        assert_eq!(install(&path, &ours("/h"), &[], true), Ok(Outcome::Written));
+        assert!(!dir.exists());
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "{}").unwrap();
+        assert_eq!(install(&path, &ours("/h"), &[(SERVER_VAR, "http://s/e")], true), Ok(Outcome::Written));
+        assert_eq!(uninstall(&path, &ours("/h"), true), Ok(Outcome::Unchanged));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
+        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "nothing beside it");
+        assert_eq!(install(&path, &ours("/h"), &[], false), Ok(Outcome::Written));
+        assert_eq!(install(&path, &ours("/h"), &[], true), Ok(Outcome::Unchanged));
+        assert_eq!(uninstall(&path, &ours("/h"), true), Ok(Outcome::Restored));
+        assert_eq!(uninstall(&path, &ours("/h"), false), Ok(Outcome::Restored));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Finding 4 (issue 10): a change made between our read and our rename (by Claude Code, say)
