@@ -2,17 +2,17 @@
 //!
 //! The merge ([`wire`], [`unwire`]) keeps every key, hook and value of the user's file, in order,
 //! each number, string and key exactly as written ([`Json`]); adds each of our hooks exactly once;
-//! and takes out only what it added:
-//! our commands, the environment values it wrote (while they still hold the value it wrote), and
-//! the lists and objects it created that nothing else fills. A file with a duplicate key is
-//! refused, since any merge would silently drop one of the values.
+//! and takes out only what it added: our commands, the environment values it wrote (while they
+//! still hold the value it wrote), and the lists and objects it created that nothing else fills.
+//! A file with a duplicate key is refused, since any merge would silently drop one of the values.
 //!
 //! On disk ([`install`], [`uninstall`], [`read`]): a settings file is read without blocking (a FIFO
 //! or device is refused, not waited on), bounded in size; a symlinked file (dotfile managers) is
-//! resolved deliberately and written through to its target. A write holds a lock beside the file,
-//! re-reads the file just before the rename and merges again if anything changed meanwhile (another
-//! install, or Claude Code itself), and keeps the file's owner, group and exact mode. A hard-linked
-//! file is refused: an atomic rewrite would split it from its other names.
+//! resolved deliberately and written through to its target. A write holds an `flock` on the
+//! file's directory, re-reads the file just before the rename and merges again if anything
+//! changed meanwhile (another install, or Claude Code itself), and keeps the file's owner, group
+//! and exact mode. A hard-linked file is refused: an atomic rewrite would split it from its other
+//! names, and an in-place write could leave Claude Code a torn file.
 //!
 //! Backup policy: install keeps one sidecar, `<file>.claude-session.state`, with the file exactly
 //! as it was before the first install and what the installs added (same owner and mode as the

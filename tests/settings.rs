@@ -393,3 +393,19 @@ fn an_older_wiring_gains_the_new_events_once() {
     ok(&hooks(&env, &["uninstall"]));
     assert_eq!(read_json(&path), serde_json::json!({"model": "opus"}), "the older version's containers go too");
 }
+
+/// Issue 10, finding 3: no lock is waited on without a bound. Another writer that holds the lock
+/// for good makes install give up with a message, the file untouched.
+#[test]
+fn a_lock_held_for_good_is_waited_on_for_a_bounded_time() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    fs::write(&path, "{}").unwrap();
+    let dir = fs::File::open(path.parent().unwrap()).unwrap();
+    let _held = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    let started = Instant::now();
+    refused(&hooks(&env, &["install"]), "kept it locked");
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
+}
