@@ -10,12 +10,11 @@
 //! A bad value is an error: a hook falls back to the default and says so in one debug line;
 //! `hooks status` names it and exits 1. A relative directory is a bad value.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
-
-use serde_json::{Map, Value};
 
 /// One variable: its name, what it means (for `--help`), and its check (for `hooks status`).
 pub struct Var {
@@ -115,7 +114,7 @@ fn text(name: &str) -> Option<String> {
     match std::env::var_os(name).filter(|v| !v.is_empty()) {
         Some(v) => v.into_string().ok(),
         None if under_claude_code() => None,
-        None => settings_env().get(name).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned),
+        None => settings_env().get(name).filter(|v| !v.is_empty()).cloned(),
     }
 }
 
@@ -125,10 +124,10 @@ fn env_only(name: &str) -> Option<OsString> {
 }
 
 /// The `env` blocks of the settings files that may wire us, merged with Claude Code's precedence.
-fn settings_env() -> &'static Map<String, Value> {
-    static ENV: OnceLock<Map<String, Value>> = OnceLock::new();
+fn settings_env() -> &'static HashMap<String, String> {
+    static ENV: OnceLock<HashMap<String, String>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut merged = Map::new();
+        let mut merged = HashMap::new();
         let project = crate::project::Project::resolve(None).dir.join(".claude");
         let files = [
             home().map(|h| h.join(".claude/settings.json")),
@@ -136,9 +135,7 @@ fn settings_env() -> &'static Map<String, Value> {
             Some(project.join("settings.local.json")),
         ];
         for path in files.into_iter().flatten() {
-            if let Some(Value::Object(env)) = crate::settings::read_env_block(&path) {
-                merged.extend(env);
-            }
+            merged.extend(crate::settings::env_block(&path));
         }
         merged
     })
@@ -236,15 +233,31 @@ pub fn server_url() -> Option<String> {
     optional(SERVER_URL, try_server_url())
 }
 
-/// An `http` or `https` URL with a host, as ureq will take it.
+/// An `http://` or `https://` URL with a host, an optional port from 1 to 65535, and no
+/// credentials (they would be journaled and shown): checked before anything is written.
 pub fn check_url(url: &str) -> Result<(), String> {
-    let uri: ureq::http::Uri = url.parse().map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    let bad = |why: &str| Err(format!("{url:?} is not a server URL: {why}"));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it holds a space or control character");
+    }
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else { return bad("it does not parse") };
     match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => return Err(format!("{url:?} is not an http:// or https:// URL")),
+        Some("http") => {}
+        Some("https") => return bad("https needs a build with TLS; this one speaks plain http"),
+        _ => return bad("it does not start with http://"),
     }
     if uri.host().is_none_or(str::is_empty) {
-        return Err(format!("{url:?} names no host"));
+        return bad("it names no host");
+    }
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    if authority.contains('@') {
+        return bad("credentials in the URL are not supported");
+    }
+    let after_host = authority.rsplit_once(']').map_or(authority, |(_, rest)| rest);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && (port.parse::<u16>().is_err() || port == "0")
+    {
+        return bad("its port is not a number from 1 to 65535");
     }
     Ok(())
 }
@@ -364,9 +377,23 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert!(check_url("http://127.0.0.1:4000/events").is_ok());
-        assert!(check_url("https://otel.example.com").is_ok());
-        for bad in ["notaurl", "ftp://x/y", "http://", "/events", "http:///x"] {
+        for good in ["http://127.0.0.1:4000/events", "http://localhost/events", "http://[::1]:4000/e", "http://h"] {
+            check_url(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "notaurl",
+            "",
+            "ftp://h/",
+            "http://",
+            "http:///x",
+            "http://h /x",
+            "http://u:p@h/",
+            "http://h:99999/",
+            "http://h:/",
+            "http://h:0/",
+            "/events",
+            "https://h/events",
+        ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
     }

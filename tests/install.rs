@@ -105,8 +105,8 @@ fn the_users_own_settings_are_kept_and_restored_byte_for_byte() {
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["model", "permissions", "hooks", "env", "zeta"], "key order kept");
     assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644, "mode kept");
-    let backup = path.with_file_name("settings.json.claude-session.bak");
-    assert_eq!(fs::read_to_string(&backup).unwrap(), USERS_OWN);
+    let record = read_json(&path.with_file_name("settings.json.claude-session.state"));
+    assert_eq!(record["original"], USERS_OWN, "the original is kept beside the file");
 
     // A second run changes nothing.
     let before = fs::read(&path).unwrap();

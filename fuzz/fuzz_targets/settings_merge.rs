@@ -1,30 +1,45 @@
-//! The settings merge on any text: never panics; wiring is idempotent, every event ends up wired,
-//! and unwiring leaves nothing of ours and every key of the user's (but our two) as it was.
+//! The settings merge on any text: never panics; for every document install accepts, wiring is
+//! idempotent, wires every event once, and unwiring gives back the user's document exactly
+//! (`hooks` and `env` included, key order and every number's text too). A document that already
+//! runs our commands is left with none of them.
 #![no_main]
 
 use std::path::Path;
 
-use claude_session::settings::{Settings, wired};
+use claude_session::settings::{self, Json, Record, hooks_in, parse, unwire, wire, wired};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let path = Path::new("/fuzz/settings.json");
-    let Ok(mut settings) = Settings::parse(path, Some(text.to_owned())) else { return };
-    let original = settings.value.clone();
-    let dir = Path::new("/fuzz/hooks");
-    settings.wire(dir, Some("http://127.0.0.1:4000/events"));
-    assert!(!settings.wire(dir, Some("http://127.0.0.1:4000/events")), "a second wire changes nothing");
-    assert!(wired(&settings.value).iter().all(|(_, commands)| !commands.is_empty()));
-    settings.unwire(dir);
-    let ours = ["session-start", "pre-tool", "post-tool"].map(|a| dir.join(a).to_string_lossy().into_owned());
-    for (event, commands) in wired(&settings.value) {
-        assert!(commands.iter().all(|c| !ours.contains(c)), "{event} still runs one of ours");
+    let Ok(original) = parse(text) else { return };
+    let hooks = hooks_in(Path::new("/fuzz/hooks"), settings::WIRING).unwrap();
+    let env = [(settings::SERVER_VAR, "http://127.0.0.1:4000/events"), ("CLAUDE_SESSION_OTLP_ENDPOINT", "http://o:4318")];
+    let had_ours = runs_ours(&original, &hooks);
+
+    let mut doc = original.clone();
+    let mut record = Record::default();
+    if wire(&mut doc, &hooks, &env, &mut record).is_err() {
+        assert_eq!(doc, original, "a refused wiring changes nothing");
+        return;
     }
-    assert!(settings.value.get("env").and_then(|e| e.get("CLAUDE_SESSION_SERVER_URL")).is_none());
-    for (key, value) in original.as_object().unwrap() {
-        if key != "hooks" && key != "env" {
-            assert_eq!(settings.value.get(key), Some(value), "{key} changed");
-        }
+    let wired_once = doc.clone();
+    assert!(!wire(&mut doc, &hooks, &env, &mut record).unwrap(), "a second wire changes nothing");
+    assert_eq!(doc, wired_once);
+    assert!(wired(&doc, &hooks).iter().all(|(_, found)| !found.is_empty()), "every event wired");
+    assert_eq!(parse(&doc.render()).as_ref(), Ok(&doc), "what we write reads back the same");
+
+    unwire(&mut doc, &hooks, Some(&record));
+    assert!(!runs_ours(&doc, &hooks), "no event still runs one of ours");
+    if !had_ours {
+        assert_eq!(doc, original, "install then uninstall gives back the user's document");
+        assert_eq!(doc.render(), Json::parse(text).unwrap().render());
     }
 });
+
+/// Whether any event runs one of our commands.
+fn runs_ours(doc: &Json, hooks: &[(&str, String)]) -> bool {
+    let Some(Json::Object(events)) = doc.get("hooks") else { return false };
+    let groups = events.iter().filter_map(|(_, groups)| groups.as_array()).flatten();
+    let lists = groups.filter_map(|g| g.get("hooks")?.as_array()).flatten();
+    lists.filter_map(|h| h.get("command")?.as_str()).any(|c| hooks.iter().any(|(_, ours)| *ours == *c))
+}

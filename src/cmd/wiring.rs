@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use crate::applets::{self, APPLETS};
 use crate::delivery::Outbox;
 use crate::out::Report;
 use crate::project::Project;
-use crate::settings::{self, Settings};
+use crate::settings::{self, Outcome};
 use crate::store::Store;
 use crate::text::safe;
 use crate::{config, journal, out, outln};
@@ -57,6 +57,7 @@ impl Run for HooksInstall {
         // Everything is checked before anything changes.
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
+        let hooks = settings::hooks_in(&hook_dir)?;
         let binary = match &self.binary {
             Some(binary) => absolute(binary)?,
             None => std::env::current_exe().map_err(|e| format!("cannot tell where this program is: {e}"))?,
@@ -64,35 +65,36 @@ impl Run for HooksInstall {
         if !executable(&binary) {
             return Err(format!("--binary {}: not an executable file", binary.display()).into());
         }
+        let mut env = Vec::new();
         if let Some(url) = &self.server {
             config::check_url(url).map_err(|e| Error::Usage(format!("--server: {e}")))?;
+            env.push((settings::SERVER_VAR, url.as_str()));
         }
-        let mut settings = Settings::load(&path)?;
         let links = plan_links(&hook_dir, &binary)?;
-        let changed = settings.wire(&hook_dir, self.server.as_deref());
+        let outcome = settings::install(&path, &hooks, &env, true)?;
 
         if self.dry_run {
             for link in &links {
                 outln!("would link {} -> {}", link.display(), binary.display());
             }
-            match changed {
-                true => outln!("would wire {} events in {}", applets::wiring().count(), path.display()),
-                false => outln!("{}: already wired", path.display()),
+            match outcome {
+                Outcome::Unchanged => outln!("{}: already wired", path.display()),
+                _ => outln!("would wire {} events in {}", hooks.len(), path.display()),
             }
             return Ok(0);
         }
-        let made = make_links(&links, &binary).map_err(|e| format!("{}: {e}", hook_dir.display()))?;
-        if changed && let Err(e) = settings.save() {
-            for link in &made {
-                let _ = fs::remove_file(link);
+        let made = make_links(&hook_dir, &links, &binary).map_err(|e| format!("{}: {e}", hook_dir.display()))?;
+        let outcome = match settings::install(&path, &hooks, &env, false) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                made.undo();
+                return Err(e.into());
             }
-            let _ = fs::remove_dir(&hook_dir);
-            return Err(e.into());
-        }
+        };
         outln!("linked {} applets in {} -> {}", links.len(), hook_dir.display(), binary.display());
-        match changed {
-            true => outln!("{}: wired {} hook events", path.display(), applets::wiring().count()),
-            false => outln!("{}: already wired, nothing changed", path.display()),
+        match outcome {
+            Outcome::Unchanged => outln!("{}: already wired, nothing changed", path.display()),
+            _ => outln!("{}: wired {} hook events", path.display(), hooks.len()),
         }
         Ok(0)
     }
@@ -116,34 +118,69 @@ fn plan_links(dir: &Path, binary: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(links)
 }
 
-/// Makes (or re-points) each symlink atomically: a new link beside it, renamed over it. Returns
-/// the links that did not exist before.
-fn make_links(links: &[PathBuf], binary: &Path) -> io::Result<Vec<PathBuf>> {
-    if let Some(dir) = links.first().and_then(|l| l.parent()) {
-        fs::create_dir_all(dir)?;
-    }
-    let mut made = Vec::new();
-    for link in links {
-        if fs::read_link(link).is_ok_and(|to| to == binary) {
-            continue;
+/// What [`make_links`] made that was not there before, so a failed install can take it back.
+#[derive(Default)]
+struct Made {
+    dirs: Vec<PathBuf>,
+    links: Vec<PathBuf>,
+}
+
+impl Made {
+    fn undo(&self) {
+        for link in &self.links {
+            let _ = fs::remove_file(link);
         }
-        let existed = fs::symlink_metadata(link).is_ok();
-        let tmp = link.with_file_name(format!(
-            ".{}.{}.link",
-            link.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        let _ = fs::remove_file(&tmp);
-        symlink(binary, &tmp)?;
-        if let Err(e) = fs::rename(&tmp, link) {
+        for dir in self.dirs.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Makes `dir` and (or re-points) each symlink in it atomically: a new link beside it, renamed
+/// over it. Run as root for another user's home (sudo), what it makes belongs to that user.
+fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
+    let mut made = Made::default();
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| fs::symlink_metadata(d).is_err()).collect();
+    let owner = dir.ancestors().find_map(|d| fs::metadata(d).ok()).map(|m| (m.uid(), m.gid()));
+    let give = |path: &Path| match owner {
+        Some((uid, gid)) if nix::unistd::geteuid().is_root() && uid != 0 => {
+            std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        }
+        _ => Ok(()),
+    };
+    let result = (|| {
+        for new in missing.iter().rev() {
+            fs::create_dir(new)?;
+            made.dirs.push(new.to_path_buf());
+            give(new)?;
+        }
+        for link in links {
+            if fs::read_link(link).is_ok_and(|to| to == binary) {
+                continue;
+            }
+            let existed = fs::symlink_metadata(link).is_ok();
+            let name = link.file_name().unwrap_or_default().to_string_lossy();
+            let tmp = link.with_file_name(format!(".{name}.{}.link", std::process::id()));
             let _ = fs::remove_file(&tmp);
-            return Err(e);
+            symlink(binary, &tmp)?;
+            give(&tmp)?;
+            if let Err(e) = fs::rename(&tmp, link) {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+            if !existed {
+                made.links.push(link.clone());
+            }
         }
-        if !existed {
-            made.push(link.clone());
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(made),
+        Err(e) => {
+            made.undo();
+            Err(e)
         }
     }
-    Ok(made)
 }
 
 impl Run for HooksUninstall {
@@ -166,19 +203,13 @@ impl Run for HooksUninstall {
         if removed > 0 {
             outln!("removed {removed} applet links from {}", hook_dir.display());
         }
-        let mut settings = match Settings::load(&path) {
-            Ok(settings) => settings,
-            Err(e) => return Err(format!("{e}; our hooks may still be wired there").into()),
-        };
-        let changed = settings.unwire(&hook_dir);
-        if settings.restore_original()? {
-            outln!("{}: our hooks removed, original file restored", path.display());
-        } else if changed {
-            settings.save()?;
-            settings.forget_original();
-            outln!("{}: our hooks removed", path.display());
-        } else {
-            outln!("{}: nothing of ours in it", path.display());
+        let hooks = settings::hooks_in(&hook_dir)?;
+        match settings::uninstall(&path, &hooks, false)
+            .map_err(|e| format!("{e}; our hooks may still be wired there"))?
+        {
+            Outcome::Restored => outln!("{}: our hooks removed, original file restored", path.display()),
+            Outcome::Written => outln!("{}: our hooks removed", path.display()),
+            Outcome::Unchanged => outln!("{}: nothing of ours in it", path.display()),
         }
         Ok(0)
     }
@@ -230,14 +261,14 @@ impl Status {
         let mut working: Vec<&'static str> = Vec::new();
         let mut files = Vec::new();
         for (scope, path) in scopes {
-            files.push(match Settings::load(&path) {
+            files.push(match settings::read(&path) {
                 Err(error) => {
                     problems.push(format!("{scope} settings: {error}"));
                     SettingsFile::Broken { scope, path, error }
                 }
-                Ok(_) if fs::symlink_metadata(&path).is_err() => SettingsFile::Absent { scope, path },
-                Ok(s) => {
-                    let events: Vec<(&'static str, Vec<Command>)> = settings::wired(&s.value)
+                Ok(None) => SettingsFile::Absent { scope, path },
+                Ok(Some(doc)) => {
+                    let events: Vec<(&'static str, Vec<Command>)> = settings::wired(&doc)
                         .into_iter()
                         .map(|(event, commands)| {
                             let commands: Vec<Command> = commands

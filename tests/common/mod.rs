@@ -59,9 +59,12 @@ pub struct TestEnv {
 impl TestEnv {
     pub fn new() -> TestEnv {
         static N: AtomicU32 = AtomicU32::new(0);
-        // Under cargo's own scratch directory (target/tmp): nothing a test makes is left in /tmp.
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "claude-session-test-{}-{}",
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(sweep_dead_runs);
+        // In the system's temp dir, outside any git checkout: a project's root is then the test's
+        // own working directory, as on a user's machine.
+        let root = std::env::temp_dir().join(format!(
+            "{TEST_PREFIX}{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
@@ -151,6 +154,24 @@ impl TestEnv {
         let path = self.store().join(&names[0]);
         let text = fs::read_to_string(&path).unwrap();
         (path, text)
+    }
+}
+
+const TEST_PREFIX: &str = "claude-session-test-";
+
+/// Removes what earlier test processes left (a run killed mid-test, or a deliverer that wrote
+/// after its test's directory was removed): every test directory whose process is gone.
+fn sweep_dead_runs() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(TEST_PREFIX).and_then(|r| r.split('-').next()?.parse::<i32>().ok()) else {
+            continue;
+        };
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
+        if gone {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -1,0 +1,411 @@
+//! The settings files under hostile and unusual conditions, through the real binary: FIFOs,
+//! symlinks, hard links, root with the user's HOME, concurrent writers, exact numbers, duplicate
+//! keys, the user's own values, and what is left beside the file.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const EVENTS: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "Stop",
+    "SubagentStop",
+    "SessionEnd",
+    "PreCompact",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+];
+
+/// Runs `claude-session hooks ARGS`, failing the test instead of hanging with it.
+fn hooks(env: &TestEnv, args: &[&str]) -> Output {
+    let mut cmd = env.command(env.bin.join("claude-session"));
+    cmd.arg("hooks").args(args);
+    bounded(cmd)
+}
+
+fn bounded(mut cmd: Command) -> Output {
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{cmd:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn user_settings(env: &TestEnv) -> PathBuf {
+    let path = env.home.join(".claude/settings.json");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    path
+}
+
+fn hook_dir(env: &TestEnv) -> PathBuf {
+    env.home.join(".claude/hooks/claude-session")
+}
+
+fn read_json(path: &Path) -> Value {
+    json(&fs::read(path).unwrap())
+}
+
+/// The commands of ours each event runs, for a hook directory.
+fn ours_per_event(settings: &Value, dir: &Path) -> Vec<usize> {
+    let dir = dir.to_str().unwrap();
+    EVENTS
+        .iter()
+        .map(|event| {
+            let groups = settings["hooks"][event].as_array().cloned().unwrap_or_default();
+            let commands = groups.iter().flat_map(|g| g["hooks"].as_array().cloned().unwrap_or_default());
+            commands.filter(|h| h["command"].as_str().is_some_and(|c| c.starts_with(dir))).count()
+        })
+        .collect()
+}
+
+fn ok(out: &Output) {
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(out), stderr(out));
+}
+
+fn refused(out: &Output, says: &str) {
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(out), stderr(out));
+    assert!(stderr(out).contains(says), "{says:?} not in {}", stderr(out));
+}
+
+fn mkfifo(path: &Path) {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Issue 10, finding 3: a FIFO at ~/.claude/settings.json hung `hooks install`.
+#[test]
+fn a_fifo_at_the_user_settings_does_not_hang_install() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    mkfifo(&path);
+    for action in ["install", "uninstall"] {
+        refused(&hooks(&env, &[action]), "a FIFO, not a regular file");
+    }
+    assert!(fs::symlink_metadata(&path).unwrap().file_type().is_fifo_like());
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"], "nothing left beside it");
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+
+impl FifoLike for fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        std::os::unix::fs::FileTypeExt::is_fifo(self)
+    }
+}
+
+/// Issue 10, finding 3: a FIFO in a project's .claude/ hung `hooks status`.
+#[test]
+fn a_fifo_in_the_projects_claude_dir_does_not_hang_status() {
+    for name in ["settings.json", "settings.local.json"] {
+        let env = TestEnv::new();
+        fs::create_dir_all(env.cwd.join(".claude")).unwrap();
+        mkfifo(&env.cwd.join(".claude").join(name));
+        let out = hooks(&env, &["status"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert!(stdout(&out).contains("a FIFO, not a regular file"), "{}", stdout(&out));
+    }
+}
+
+/// Issue 10, finding 2: a settings file is read without following a link we did not mean to
+/// follow; a symlinked settings.json (dotfile managers) is followed on purpose, written through
+/// to its target, and left a symlink.
+#[test]
+fn a_symlinked_settings_file_is_written_through_to_its_target() {
+    let env = TestEnv::new();
+    let dotfiles = env.root.join("dotfiles");
+    fs::create_dir_all(&dotfiles).unwrap();
+    let target = dotfiles.join("claude-settings.json");
+    let theirs = "{\"model\": \"opus\"}\n";
+    fs::write(&target, theirs).unwrap();
+    let path = user_settings(&env);
+    symlink(&target, &path).unwrap();
+
+    ok(&hooks(&env, &["install"]));
+    assert_eq!(fs::read_link(&path).unwrap(), target, "still a symlink");
+    assert_eq!(ours_per_event(&read_json(&target), &hook_dir(&env)), [1; 9]);
+    ok(&hooks(&env, &["uninstall"]));
+    assert_eq!(fs::read_link(&path).unwrap(), target);
+    assert_eq!(fs::read_to_string(&target).unwrap(), theirs);
+    assert_eq!(list(&dotfiles), ["claude-settings.json"], "nothing left beside the target");
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
+}
+
+#[test]
+fn a_dangling_settings_symlink_is_refused() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    symlink(env.root.join("nowhere/settings.json"), &path).unwrap();
+    refused(&hooks(&env, &["install"]), "cannot be followed");
+    assert!(!env.root.join("nowhere").exists());
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
+}
+
+/// Issue 10, finding 4: run as root with the user's HOME (sudo), install left the user's 0600
+/// settings owned by root; under `umask 077`, a 0644 file became 0600.
+#[test]
+fn under_sudo_and_any_umask_the_file_keeps_its_owner_group_and_mode() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let theirs = "{\"model\": \"opus\"}\n";
+    fs::write(&path, theirs).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    let owner =
+        if is_root() { (4242, 4243) } else { (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw()) };
+    if is_root() {
+        std::os::unix::fs::chown(&path, Some(owner.0), Some(owner.1)).unwrap();
+    } else {
+        eprintln!("not root: only the mode is checked");
+    }
+    let run = |action: &str| {
+        let mut cmd = env.command("/bin/sh");
+        cmd.args(["-c", &format!("umask 077; exec claude-session hooks {action}")]);
+        bounded(cmd)
+    };
+    let kept = |path: &Path| {
+        let meta = fs::metadata(path).unwrap();
+        assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (owner.0, owner.1, 0o644), "{}", path.display());
+    };
+    ok(&run("install"));
+    kept(&path);
+    kept(&path.with_file_name("settings.json.claude-session.state"));
+    ok(&run("uninstall"));
+    kept(&path);
+    assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
+}
+
+/// Issue 10, finding 4: a settings file that sudo creates belongs to the user, not to root.
+#[test]
+fn a_new_settings_file_under_sudo_belongs_to_the_owner_of_home() {
+    if !is_root() {
+        eprintln!("skipped: needs root to play sudo");
+        return;
+    }
+    let env = TestEnv::new();
+    std::os::unix::fs::chown(&env.home, Some(4242), Some(4243)).unwrap();
+    ok(&hooks(&env, &["install"]));
+    for path in [env.home.join(".claude"), env.home.join(".claude/settings.json")] {
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4243), "{}", path.display());
+    }
+    assert_eq!(fs::metadata(env.home.join(".claude/settings.json")).unwrap().mode() & 0o777, 0o600);
+}
+
+/// Issue 10, finding 4: a hard-linked file was split from its link. An atomic rewrite cannot
+/// keep it, so it is refused, with a way out, and left as it was.
+#[test]
+fn a_hard_linked_settings_file_is_refused_not_split() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let theirs = "{\"model\": \"opus\"}\n";
+    fs::write(&path, theirs).unwrap();
+    let other = env.root.join("settings-link.json");
+    fs::hard_link(&path, &other).unwrap();
+    refused(&hooks(&env, &["install"]), "hard links");
+    assert_eq!(fs::metadata(&path).unwrap().ino(), fs::metadata(&other).unwrap().ino(), "still one file");
+    assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
+}
+
+/// Issue 10, finding 4: concurrent writers lost updates. Eight installs at once, each with its
+/// own hook directory: every one of them is wired, once.
+#[test]
+fn concurrent_installs_lose_nothing() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    fs::write(&path, "{\"model\": \"opus\"}\n").unwrap();
+    let dirs: Vec<PathBuf> = (0..8).map(|n| env.root.join(format!("hooks{n}"))).collect();
+    let children: Vec<_> = dirs
+        .iter()
+        .map(|dir| {
+            let mut cmd = env.command(env.bin.join("claude-session"));
+            cmd.args(["hooks", "install", "--hook-dir", dir.to_str().unwrap()]);
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        ok(&child.wait_with_output().unwrap());
+    }
+    let settings = read_json(&path);
+    assert_eq!(settings["model"], "opus");
+    for dir in &dirs {
+        assert_eq!(ours_per_event(&settings, dir), [1; 9], "{}", dir.display());
+    }
+}
+
+/// Issue 10, finding 5: numbers were rewritten (`1e2` became `100.0`, `-0` became `-0.0`,
+/// `12345678901234567890123` lost its digits) or refused (`1.0E+400`).
+#[test]
+fn numbers_and_strings_survive_install_byte_for_byte() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let theirs = r#"{"a": 12345678901234567890123, "b": 1e2, "c": -0, "d": 1.0E+400, "e": 0.10, "s": "caf\u00e9 \/"}"#;
+    fs::write(&path, theirs).unwrap();
+    ok(&hooks(&env, &["install"]));
+    let written = fs::read_to_string(&path).unwrap();
+    for literal in ["12345678901234567890123,", "1e2,", "-0,", "1.0E+400,", "0.10,", r#""caf\u00e9 \/""#] {
+        assert!(written.contains(literal), "{literal} in {written}");
+    }
+    ok(&hooks(&env, &["uninstall"]));
+    assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
+}
+
+/// Issue 10, finding 5: a duplicate key silently dropped the first value (here, a whole list of
+/// the user's hooks). It is refused, naming the key, and nothing is written or left.
+#[test]
+fn a_duplicate_key_is_refused_naming_it() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let theirs = r#"{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "/bin/audit"}]}], "PreToolUse": []}}"#;
+    fs::write(&path, theirs).unwrap();
+    for action in ["install", "uninstall"] {
+        refused(&hooks(&env, &[action]), r#"the key "hooks"."PreToolUse" appears twice"#);
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
+}
+
+/// Issue 16, bug 1: a user's own CLAUDE_SESSION_SERVER_URL was overwritten by install, then
+/// deleted by uninstall.
+#[test]
+fn a_users_own_server_url_is_never_overwritten_nor_deleted() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let theirs = "{\"env\": {\"CLAUDE_SESSION_SERVER_URL\": \"http://mine:4000/events\"}}\n";
+    fs::write(&path, theirs).unwrap();
+
+    refused(&hooks(&env, &["install", "--server", "http://other:4000/events"]), "did not write");
+    assert_eq!(fs::read_to_string(&path).unwrap(), theirs);
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
+
+    for args in [&["install"][..], &["install", "--server", "http://mine:4000/events"]] {
+        ok(&hooks(&env, args));
+        assert_eq!(read_json(&path)["env"]["CLAUDE_SESSION_SERVER_URL"], "http://mine:4000/events");
+        ok(&hooks(&env, &["uninstall"]));
+        assert_eq!(fs::read_to_string(&path).unwrap(), theirs, "after {args:?}");
+    }
+
+    // One we wrote is ours to change, and to take out; a value the user put in its place is not.
+    fs::remove_file(&path).unwrap();
+    ok(&hooks(&env, &["install", "--server", "http://a:4000/events"]));
+    ok(&hooks(&env, &["install", "--server", "http://b:4000/events"]));
+    let text = fs::read_to_string(&path).unwrap().replace("http://b:4000/events", "http://theirs:4000/events");
+    fs::write(&path, text).unwrap();
+    ok(&hooks(&env, &["uninstall"]));
+    assert_eq!(read_json(&path), json(br#"{"env": {"CLAUDE_SESSION_SERVER_URL": "http://theirs:4000/events"}}"#));
+}
+
+/// Issue 16, bug 1: the user's own empty lists and objects went with ours.
+#[test]
+fn the_users_empty_lists_and_objects_survive_install_and_uninstall() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let theirs = r#"{"hooks":{"Notification":[],"PreToolUse":[{"matcher":"x","hooks":[]}]},"env":{}}"#;
+    fs::write(&path, theirs).unwrap();
+    ok(&hooks(&env, &["install", "--server", "http://127.0.0.1:4000/events"]));
+    // Not byte for byte through the kept original: an edit of theirs makes uninstall merge.
+    let mut v = read_json(&path);
+    v["theme"] = "dark".into();
+    fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    ok(&hooks(&env, &["uninstall"]));
+    let mut expected = json(theirs.as_bytes());
+    expected["theme"] = "dark".into();
+    assert_eq!(read_json(&path), expected);
+}
+
+/// Issue 9: uninstall left `settings.json.claude-session.bak` and a 0-byte `.orig`. It leaves
+/// nothing beside the file, also after an older version's install that left those two.
+#[test]
+fn uninstall_leaves_no_backup_and_no_empty_orig() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let dir = path.parent().unwrap().to_path_buf();
+    ok(&hooks(&env, &["install", "--server", "http://127.0.0.1:4000/events"]));
+    assert_eq!(list(&dir), ["hooks", "settings.json", "settings.json.claude-session.state"], "the applet links' dir");
+    ok(&hooks(&env, &["uninstall"]));
+    assert!(list(&dir).is_empty(), "{:?}", list(&dir));
+
+    // An older version's leftovers: the .orig said "there was no file".
+    ok(&hooks(&env, &["install"]));
+    fs::remove_file(dir.join("settings.json.claude-session.state")).unwrap();
+    fs::write(dir.join("settings.json.claude-session.orig"), "").unwrap();
+    fs::write(dir.join("settings.json.claude-session.bak"), "{}").unwrap();
+    ok(&hooks(&env, &["uninstall"]));
+    assert!(list(&dir).is_empty(), "{:?}", list(&dir));
+}
+
+/// Issue 9: `--server notaurl` was accepted and written into the settings.
+#[test]
+fn an_invalid_server_url_is_refused_before_anything_is_written() {
+    let env = TestEnv::new();
+    let project = env.root.join("proj");
+    fs::create_dir_all(&project).unwrap();
+    for url in ["notaurl", "https://127.0.0.1:4000/events", "http://127.0.0.1:99999/events"] {
+        let out = hooks(&env, &["install", "--project", project.to_str().unwrap(), "--server", url]);
+        assert_ne!(out.status.code(), Some(0), "{url}");
+        assert!(stderr(&out).contains("is not a server URL"), "{}", stderr(&out));
+        assert!(list(&project).is_empty(), "{url}: {:?}", list(&project));
+    }
+}
+
+/// Issue 10, finding 3: reads are bounded; a huge file is refused, not read whole.
+#[test]
+fn a_settings_file_over_the_size_bound_is_refused() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(2 << 20));
+    fs::write(&path, &big).unwrap();
+    refused(&hooks(&env, &["install"]), "larger than");
+    assert_eq!(fs::read_to_string(&path).unwrap(), big);
+}
+
+/// An install by an older version wired fewer events: installing again adds the new ones, once.
+#[test]
+fn an_older_wiring_gains_the_new_events_once() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    let dir = hook_dir(&env);
+    let group = |applet: &str| serde_json::json!([{"matcher": "", "hooks": [{"type": "command", "command": dir.join(applet), "timeout": 10}]}]);
+    let older = serde_json::json!({"model": "opus", "hooks": {"SessionStart": group("session-start"), "PreToolUse": group("pre-tool")}});
+    fs::write(&path, older.to_string()).unwrap();
+    ok(&hooks(&env, &["install"]));
+    assert_eq!(ours_per_event(&read_json(&path), &dir), [1; 9]);
+    let out = hooks(&env, &["install"]);
+    assert!(stdout(&out).contains("nothing changed"), "{}", stdout(&out));
+    ok(&hooks(&env, &["uninstall"]));
+    assert_eq!(read_json(&path), serde_json::json!({"model": "opus"}), "the older version's containers go too");
+}
+
+/// Issue 10, finding 3: no lock is waited on without a bound. Another writer that holds the lock
+/// for good makes install give up with a message, the file untouched.
+#[test]
+fn a_lock_held_for_good_is_waited_on_for_a_bounded_time() {
+    let env = TestEnv::new();
+    let path = user_settings(&env);
+    fs::write(&path, "{}").unwrap();
+    let dir = fs::File::open(path.parent().unwrap()).unwrap();
+    let _held = nix::fcntl::Flock::lock(dir, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    let started = Instant::now();
+    refused(&hooks(&env, &["install"]), "kept it locked");
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
+    assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
+}
