@@ -2,13 +2,13 @@
 
 pub mod cmd;
 pub mod config;
-pub mod delivery;
 pub mod event;
 pub mod journal;
 pub mod payload;
 pub mod project;
 pub mod session;
 pub mod settings;
+pub mod sink;
 pub mod store;
 pub mod timeline;
 pub mod util;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Run};
-use crate::delivery::{self, Outbox, Report};
+use crate::sink::outbox::{self as delivery, Outbox, Report};
 use crate::store::{self, Store};
 use crate::{config, journal, project, util};
 

@@ -2,7 +2,7 @@
 
 use super::{Flush, Run};
 use crate::config;
-use crate::delivery::{self, Outbox};
+use crate::sink::outbox::{self as delivery, Outbox};
 
 impl Run for Flush {
     fn run(&self) -> Result<u8, String> {

@@ -3,10 +3,10 @@
 
 use nix::sys::signal::{SigHandler, Signal, signal};
 
-use crate::delivery::{self, Outbox};
 use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
+use crate::sink::outbox::{self as delivery, Outbox};
 use crate::{config, journal, session, util};
 
 pub fn run(default_event: &'static str) -> u8 {

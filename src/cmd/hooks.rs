@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::show::print_json;
 use super::{Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run};
-use crate::delivery::Outbox;
 use crate::project::Project;
 use crate::settings::{self, Settings};
+use crate::sink::outbox::Outbox;
 use crate::store::Store;
 use crate::{config, journal};
 

@@ -5,8 +5,8 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::{Run, Show};
-use crate::delivery::Outbox;
 use crate::project::{self, Project};
+use crate::sink::outbox::Outbox;
 use crate::store::{self, Entry, Store};
 use crate::{config, journal, session, timeline, util};
 
