@@ -1,6 +1,7 @@
 //! Where recorded events go: the `Sink` trait every destination implements, and which sinks the
 //! configuration turns on. The queue and the deliverer they share are in `outbox`.
 
+pub mod otlp;
 pub mod outbox;
 
 /// One destination for recorded events.

@@ -1,0 +1,294 @@
+//! OTLP logs and traces: the recorded sessions replayed through the real binary, their outbox
+//! records encoded, and every request checked against the official OTLP schema by
+//! `tests/otlp/receiver.py` (opentelemetry-proto's messages, unknown fields rejected).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use claude_session::sink::otlp::{self, History, Privacy, Resource};
+use common::*;
+use serde_json::Value;
+
+fn recorded() -> Vec<Value> {
+    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
+    text.lines().map(|l| json(l.as_bytes())).collect()
+}
+
+fn applet_for(event: &str) -> &'static str {
+    match event {
+        "PreToolUse" => "pre-tool",
+        "PostToolUse" | "PostToolUseFailure" => "post-tool",
+        _ => "session-start",
+    }
+}
+
+fn receiver_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp/receiver.py")
+}
+
+/// The schema check, as the test receiver does it; panics with the reason.
+fn assert_valid(signal: &str, body: &Value) {
+    let mut child = Command::new("python3")
+        .arg(receiver_script())
+        .args(["check", signal])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP schema check");
+    child.stdin.take().unwrap().write_all(body.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{signal} request is not valid OTLP: {}{}\n{body:#}", stdout(&out), stderr(&out));
+}
+
+/// Replays the recorded sessions with a server that refuses, so every outbox record stays queued;
+/// returns the records, oldest first.
+fn replay_to_outbox(env: &mut TestEnv) -> Vec<Value> {
+    env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    let mut files = Vec::new();
+    collect_records(&env.journal_dir().join("outbox"), &mut files);
+    files.sort();
+    files.dedup_by(|a, b| a.0 == b.0);
+    files.into_iter().map(|(_, path)| json(&fs::read(path).unwrap())).collect()
+}
+
+/// Outbox event files under `dir`, at any depth but `rejected/`, by name (names sort by time).
+fn collect_records(dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.map(Result::unwrap) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().unwrap().is_dir() && name != "rejected" {
+            collect_records(&e.path(), out);
+        } else if name.ends_with(".json") && name.as_bytes()[0].is_ascii_digit() {
+            out.push((name, e.path()));
+        }
+    }
+}
+
+fn attrs(item: &Value) -> BTreeMap<String, Value> {
+    item["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let v = &a["value"];
+            let value = v
+                .get("stringValue")
+                .cloned()
+                .or_else(|| v.get("boolValue").cloned())
+                .or_else(|| v.get("intValue").map(|i| i.as_str().unwrap().parse::<i64>().unwrap().into()))
+                .unwrap();
+            (a["key"].as_str().unwrap().to_owned(), value)
+        })
+        .collect()
+}
+
+fn log_records(request: &Value) -> Vec<Value> {
+    request["resourceLogs"][0]["scopeLogs"][0]["logRecords"].as_array().unwrap().clone()
+}
+
+fn spans(request: &Value) -> Vec<Value> {
+    request["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().unwrap().clone()
+}
+
+fn nanos(v: &Value) -> i128 {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+fn resource() -> Resource {
+    Resource::new(None, &[("deployment.environment".into(), "test".into())])
+}
+
+#[test]
+fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let events = recorded();
+    assert_eq!(records.len(), events.len());
+
+    let request = otlp::logs_request(&records, &resource(), Privacy::default());
+    assert_valid("logs", &request);
+    let logs = log_records(&request);
+    assert_eq!(logs.len(), events.len());
+    for (log, event) in logs.iter().zip(&events) {
+        let a = attrs(log);
+        assert_eq!(a["session.id"], event["session_id"], "{log}");
+        assert_eq!(a["hook_event_name"], event["hook_event_name"]);
+        for (ours, theirs) in [("tool_name", "tool_name"), ("tool_use_id", "tool_use_id"), ("prompt.id", "prompt_id")] {
+            assert_eq!(a.get(ours), event.get(theirs), "{ours} of {log}");
+        }
+        assert_eq!(a.get("agent_id"), event.get("agent_id"));
+        let sid = event["session_id"].as_str().unwrap();
+        assert_eq!(log["traceId"], sid.replace('-', ""), "a UUID session id is its trace id");
+    }
+    let times: Vec<i128> = logs.iter().map(|l| nanos(&l["timeUnixNano"])).collect();
+    // The record's time is the event's.
+    for (log, record) in logs.iter().zip(&records) {
+        assert_eq!(nanos(&log["timeUnixNano"]), i128::from(record["timestamp"].as_i64().unwrap()) * 1_000_000);
+    }
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    let service = &request["resourceLogs"][0]["resource"]["attributes"][0];
+    assert_eq!(service["key"], "service.name");
+    assert_eq!(service["value"]["stringValue"], "claude-session");
+}
+
+#[test]
+fn no_prompt_text_or_tool_input_leaves_unless_opted_in() {
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let mut history = History::journal(env.journal_dir());
+    let secrets = ["say hello using bash", "echo hello", "\"done\""];
+
+    let closed = otlp::logs_request(&records, &resource(), Privacy::default()).to_string()
+        + &otlp::traces_request(&records, &resource(), Privacy::default(), &mut history).to_string();
+    for secret in secrets {
+        assert!(!closed.contains(secret), "{secret} left without opt-in");
+    }
+
+    let prompts = Privacy { prompts: true, tool_details: false };
+    let request = otlp::logs_request(&records, &resource(), prompts);
+    assert_valid("logs", &request);
+    let text = request.to_string();
+    assert!(text.contains("say hello using bash"));
+    assert!(!text.contains("echo hello"), "tool input needs OTEL_LOG_TOOL_DETAILS");
+
+    let details = Privacy { prompts: false, tool_details: true };
+    let request = otlp::logs_request(&records, &resource(), details);
+    assert_valid("logs", &request);
+    let text = request.to_string();
+    assert!(text.contains("echo hello"));
+    assert!(!text.contains("say hello using bash"), "prompts need OTEL_LOG_USER_PROMPTS");
+}
+
+#[test]
+fn each_session_is_one_trace_with_every_tool_call_under_its_turn() {
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let events = recorded();
+    let mut history = History::journal(env.journal_dir());
+    let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
+    assert_valid("traces", &request);
+    let spans = spans(&request);
+
+    // One trace per session, its id the session's.
+    let sessions: BTreeSet<String> =
+        events.iter().map(|e| e["session_id"].as_str().unwrap().replace('-', "")).collect();
+    let traces: BTreeSet<String> = spans.iter().map(|s| s["traceId"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(traces, sessions);
+
+    // No span id twice.
+    let ids: Vec<&str> = spans.iter().map(|s| s["spanId"].as_str().unwrap()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "duplicate span ids: {spans:#?}");
+    let by_id: BTreeMap<&str, &Value> = spans.iter().map(|s| (s["spanId"].as_str().unwrap(), s)).collect();
+
+    // Every span's parent is in the same trace (no orphans), and each trace has one root.
+    for span in &spans {
+        if let Some(parent) = span.get("parentSpanId") {
+            let p = by_id.get(parent.as_str().unwrap()).unwrap_or_else(|| panic!("orphan {span:#}"));
+            assert_eq!(p["traceId"], span["traceId"]);
+        }
+    }
+    for trace in &traces {
+        let roots = spans.iter().filter(|s| &s["traceId"] == trace && s.get("parentSpanId").is_none()).count();
+        assert_eq!(roots, 1, "trace {trace}");
+    }
+
+    // Every tool call: one span, named for the tool, its duration the payload's, under its turn
+    // (or, inside a subagent, under that subagent's span).
+    let posts: Vec<&Value> = events
+        .iter()
+        .filter(|e| matches!(e["hook_event_name"].as_str(), Some("PostToolUse" | "PostToolUseFailure")))
+        .collect();
+    assert_eq!(posts.len(), 4);
+    for post in posts {
+        let id = post["tool_use_id"].as_str().unwrap();
+        let matching: Vec<&Value> = spans.iter().filter(|s| attrs(s).get("tool_use_id") == Some(&id.into())).collect();
+        assert_eq!(matching.len(), 1, "{id}");
+        let span = matching[0];
+        assert_eq!(span["name"], post["tool_name"]);
+        let duration = nanos(&span["endTimeUnixNano"]) - nanos(&span["startTimeUnixNano"]);
+        assert_eq!(duration, i128::from(post["duration_ms"].as_i64().unwrap()) * 1_000_000, "{id}");
+        let parent = by_id[span["parentSpanId"].as_str().unwrap()];
+        match post.get("agent_id") {
+            None => {
+                assert_eq!(parent["name"], "turn", "{id}");
+                assert_eq!(attrs(parent)["prompt.id"], post["prompt_id"]);
+            }
+            Some(agent) => assert_eq!(attrs(parent)["agent_id"], *agent, "{id}"),
+        }
+        let failed = post["hook_event_name"] == "PostToolUseFailure";
+        assert_eq!(span["status"]["code"] == 2, failed, "{span}");
+        if failed {
+            assert_eq!(span["status"]["message"], post["error"]);
+        }
+    }
+
+    // The subagent started by the first Agent call runs under that call; the one it started in
+    // turn runs under the nested call.
+    let agent =
+        |id: &str| spans.iter().find(|s| attrs(s).get("agent_id") == Some(&id.into()) && s["name"] != "Agent").unwrap();
+    let call = |id: &str| spans.iter().find(|s| attrs(s).get("tool_use_id") == Some(&id.into())).unwrap();
+    assert_eq!(agent("a3f7f0963b7f0d067")["parentSpanId"], call("toolu_fake0001e99366c5af6d")["spanId"]);
+    assert_eq!(agent("ac108c994a0522894")["parentSpanId"], call("toolu_fake000259e981ae38bc")["spanId"]);
+
+    // Turns hang under the session's span; a resumed session's second run under its first.
+    for turn in spans.iter().filter(|s| s["name"] == "turn") {
+        assert_eq!(by_id[turn["parentSpanId"].as_str().unwrap()]["name"], "session");
+    }
+    assert_eq!(spans.iter().filter(|s| s["name"] == "turn").count(), 4);
+    assert_eq!(spans.iter().filter(|s| s["name"] == "session (resumed)").count(), 1);
+    assert!(spans.iter().all(|s| s["status"]["message"] != "unfinished: its end was never recorded"));
+}
+
+#[test]
+fn a_call_and_a_turn_that_never_end_are_closed_unfinished_at_session_end() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
+    let sid = "5e1f0000-0000-4000-8000-000000000001";
+    let base = serde_json::json!({"session_id": sid, "cwd": "/home/dev/src/proj", "prompt_id": "p-1"});
+    let with = |extra: Value| {
+        let mut v = base.clone();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        bytes.push(b'\n');
+        bytes
+    };
+    env.hook("session-start", &with(serde_json::json!({"hook_event_name": "SessionStart", "source": "startup"})));
+    env.hook("session-start", &with(serde_json::json!({"hook_event_name": "UserPromptSubmit", "prompt": "x"})));
+    env.hook(
+        "pre-tool",
+        &with(serde_json::json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_lost"})),
+    );
+    env.hook("session-start", &with(serde_json::json!({"hook_event_name": "SessionEnd", "reason": "other"})));
+
+    let mut files = Vec::new();
+    collect_records(&env.journal_dir().join("outbox"), &mut files);
+    files.sort();
+    let records: Vec<Value> = files.iter().map(|(_, p)| json(&fs::read(p).unwrap())).collect();
+    let mut history = History::journal(env.journal_dir());
+    let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
+    assert_valid("traces", &request);
+    let spans = spans(&request);
+    let unfinished: Vec<&Value> = spans.iter().filter(|s| attrs(s).get("unfinished") == Some(&true.into())).collect();
+    assert_eq!(unfinished.len(), 2, "{spans:#?}");
+    let end = records.last().unwrap()["timestamp"].as_i64().unwrap() as i128 * 1_000_000;
+    for span in unfinished {
+        assert_eq!(nanos(&span["endTimeUnixNano"]), end);
+        assert_eq!(span["status"]["code"], 2);
+    }
+    let session = spans.iter().find(|s| s["name"] == "session").unwrap();
+    assert_eq!(nanos(&session["startTimeUnixNano"]), records[0]["timestamp"].as_i64().unwrap() as i128 * 1_000_000);
+}
