@@ -27,6 +27,24 @@ pub const VARS: &[(&str, &str)] = &[
     ("CLAUDE_SESSION_SERVER_TIMEOUT", "connect and answer timeout for each POST, e.g. 500ms, 5s (default 5s)"),
     ("CLAUDE_SESSION_SOURCE_APP", "source_app sent to the server (default: the project name)"),
     ("CLAUDE_SESSION_OUTBOX_MAX", "undelivered events kept before the oldest are dropped (default 100000)"),
+    (
+        "CLAUDE_SESSION_OTLP_ENDPOINT",
+        "OTLP/HTTP collector base URL, e.g. http://127.0.0.1:4318: events go to /v1/logs and /v1/traces (default: none)",
+    ),
+    ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "full URL for logs, instead of <base>/v1/logs (_TRACES_ENDPOINT for traces)"),
+    (
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "headers for every OTLP request: k=v,k2=v2, values %-encoded (_LOGS_/_TRACES_HEADERS too)",
+    ),
+    ("OTEL_EXPORTER_OTLP_CERTIFICATE", "CA file (PEM) to trust for an https collector (default: the system's roots)"),
+    ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTLP request timeout in milliseconds (default: CLAUDE_SESSION_SERVER_TIMEOUT)"),
+    ("OTEL_SERVICE_NAME", "service.name of the OTLP resource (default claude-session)"),
+    ("OTEL_RESOURCE_ATTRIBUTES", "more OTLP resource attributes: k=v,k2=v2, values %-encoded"),
+    ("OTEL_LOG_USER_PROMPTS", "1: prompt and conversation text go to the collector too (default: redacted)"),
+    (
+        "OTEL_LOG_TOOL_DETAILS",
+        "1: tool input (commands, paths, patterns) goes to the collector too (default: tool name only)",
+    ),
     ("CLAUDE_SESSION_DEBUG", "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)"),
     (
         "CLAUDE_PROJECT_DIR",
@@ -92,6 +110,139 @@ pub fn source_app() -> Option<String> {
 
 pub fn outbox_max() -> usize {
     number("CLAUDE_SESSION_OUTBOX_MAX").map(|n| n.max(1) as usize).unwrap_or(DEFAULT_OUTBOX_MAX)
+}
+
+/// The OTLP exporter's variables, raw but checked: what `sink::otlp::Settings` is made of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Otlp {
+    pub logs_url: String,
+    pub traces_url: String,
+    pub logs_headers: Vec<(String, String)>,
+    pub traces_headers: Vec<(String, String)>,
+    pub certificate: Option<PathBuf>,
+    pub timeout: Duration,
+    pub service_name: Option<String>,
+    pub resource_attributes: Vec<(String, String)>,
+    pub log_user_prompts: bool,
+    pub log_tool_details: bool,
+}
+
+/// Whether OTLP is on, by one variable and no parsing: what a hook asks before enqueueing.
+pub fn otlp_enabled() -> bool {
+    var("CLAUDE_SESSION_OTLP_ENDPOINT").is_some()
+}
+
+/// `CLAUDE_SESSION_OTLP_ENDPOINT` turns OTLP on (`None` without it). The standard variables then
+/// apply as the OTLP exporter specification defines them. Claude Code passes its own `OTEL_*`
+/// settings to hooks, so a signal's endpoint is taken only where its protocol is HTTP: a gRPC
+/// endpoint meant for Claude Code's own exporter is not ours to post JSON to. A value that does
+/// not parse is an error naming the variable.
+pub fn otlp() -> Result<Option<Otlp>, String> {
+    let Some(base) = var_str("CLAUDE_SESSION_OTLP_ENDPOINT") else { return Ok(None) };
+    let base = check_url("CLAUDE_SESSION_OTLP_ENDPOINT", base.trim())?;
+    let signal_url = |signal: &str| -> Result<String, String> {
+        let protocol = var_str(&format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"))
+            .or_else(|| var_str("OTEL_EXPORTER_OTLP_PROTOCOL"))
+            .unwrap_or_default();
+        let name = format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
+        match var_str(&name) {
+            Some(url) if protocol.trim().is_empty() || protocol.trim().starts_with("http/") => {
+                check_url(&name, url.trim())
+            }
+            _ => Ok(format!("{}/v1/{}", base.trim_end_matches('/'), signal.to_ascii_lowercase())),
+        }
+    };
+    let headers = key_values("OTEL_EXPORTER_OTLP_HEADERS")?;
+    let with = |signal: &str| -> Result<Vec<(String, String)>, String> {
+        let mut all = headers.clone();
+        for (k, v) in key_values(&format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"))? {
+            all.retain(|(old, _)| !old.eq_ignore_ascii_case(&k));
+            all.push((k, v));
+        }
+        Ok(all)
+    };
+    let certificate = var("OTEL_EXPORTER_OTLP_CERTIFICATE").map(PathBuf::from);
+    if let Some(path) = &certificate {
+        std::fs::File::open(path).map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}", path.display()))?;
+    }
+    let timeout = match var_str("OTEL_EXPORTER_OTLP_TIMEOUT") {
+        Some(ms) => Duration::from_millis(
+            ms.trim().parse().map_err(|_| format!("OTEL_EXPORTER_OTLP_TIMEOUT={ms}: not a number of milliseconds"))?,
+        ),
+        None => server_timeout(),
+    };
+    Ok(Some(Otlp {
+        logs_url: signal_url("LOGS")?,
+        traces_url: signal_url("TRACES")?,
+        logs_headers: with("LOGS")?,
+        traces_headers: with("TRACES")?,
+        certificate,
+        timeout,
+        service_name: var_str("OTEL_SERVICE_NAME").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        resource_attributes: key_values("OTEL_RESOURCE_ATTRIBUTES")?,
+        log_user_prompts: truthy("OTEL_LOG_USER_PROMPTS"),
+        log_tool_details: truthy("OTEL_LOG_TOOL_DETAILS"),
+    }))
+}
+
+/// An http or https URL with a host; https needs the binary built with the `tls` feature.
+fn check_url(name: &str, url: &str) -> Result<String, String> {
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => {
+            if !cfg!(feature = "tls") {
+                return Err(format!("{name}={url}: this binary has no TLS; build it with `./install.sh --tls`"));
+            }
+            rest
+        }
+        _ => return Err(format!("{name}={url}: not an http:// or https:// URL")),
+    };
+    if rest.is_empty() || rest.starts_with('/') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{name}={url}: not a URL with a host"));
+    }
+    Ok(url.to_owned())
+}
+
+/// `k=v,k2=v2` with %-encoded values, as OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES
+/// are written. Unset is empty; a member without `=` or a key, or a bad %-escape, is an error.
+fn key_values(name: &str) -> Result<Vec<(String, String)>, String> {
+    let Some(text) = var_str(name) else { return Ok(Vec::new()) };
+    parse_key_values(&text).map_err(|why| format!("{name}: {why}"))
+}
+
+pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for member in text.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        let (k, v) = member.split_once('=').ok_or_else(|| format!("`{member}` is not key=value"))?;
+        let key = percent_decode(k.trim()).ok_or_else(|| format!("`{k}`: bad %-escape"))?;
+        let value = percent_decode(v.trim()).ok_or_else(|| format!("`{v}`: bad %-escape"))?;
+        if key.is_empty() || key.chars().any(|c| c.is_control()) || value.chars().any(|c| c == '\r' || c == '\n') {
+            return Err(format!("`{member}`: empty key or a line break"));
+        }
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn truthy(name: &str) -> bool {
+    var_str(name).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
 pub fn debug() -> bool {
@@ -161,5 +312,27 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("10y"), None);
         assert_eq!(parse_duration("-5"), None);
+    }
+
+    #[test]
+    fn key_values() {
+        assert_eq!(
+            parse_key_values("Authorization=Bearer%20abc%3D%3D, x-team = a=b ,").unwrap(),
+            vec![("Authorization".into(), "Bearer abc==".into()), ("x-team".into(), "a=b".into())]
+        );
+        assert_eq!(parse_key_values("").unwrap(), vec![]);
+        assert!(parse_key_values("novalue").is_err());
+        assert!(parse_key_values("=v").is_err());
+        assert!(parse_key_values("k=%zz").is_err());
+        assert!(parse_key_values("k=%0d%0aX: y").is_err());
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(check_url("X", "http://10.0.0.5:4318").unwrap(), "http://10.0.0.5:4318");
+        assert!(check_url("X", "ftp://h").is_err());
+        assert!(check_url("X", "http://").is_err());
+        assert!(check_url("X", "10.0.0.5:4318").is_err());
+        assert_eq!(check_url("X", "https://h").is_ok(), cfg!(feature = "tls"));
     }
 }

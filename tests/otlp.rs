@@ -292,3 +292,130 @@ fn a_call_and_a_turn_that_never_end_are_closed_unfinished_at_session_end() {
     let session = spans.iter().find(|s| s["name"] == "session").unwrap();
     assert_eq!(nanos(&session["startTimeUnixNano"]), records[0]["timestamp"].as_i64().unwrap() as i128 * 1_000_000);
 }
+
+/// The schema-checking receiver of `tests/otlp/receiver.py`, on 127.0.0.1, killed on drop.
+struct Receiver {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let mut child = Command::new("python3")
+            .arg(receiver_script())
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP receiver");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("receiver did not start: {line:?}"));
+        Receiver { child, port }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One request on a fresh connection: (status, body).
+    fn http(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let status = answer[9..12].parse().unwrap();
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    fn mode(&self, mode: &str, retry_after: u64) {
+        let (status, _) = self.http("POST", "/mode", &format!(r#"{{"mode":"{mode}","retry_after":{retry_after}}}"#));
+        assert_eq!(status, 200);
+    }
+
+    /// Every request it got: `{"path", "ok", "error", "body", "headers"}`.
+    fn received(&self) -> Vec<Value> {
+        let (status, body) = self.http("GET", "/received", "");
+        assert_eq!(status, 200);
+        serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn settings(base: &str) -> claude_session::config::Otlp {
+    claude_session::config::Otlp {
+        logs_url: format!("{base}/v1/logs"),
+        traces_url: format!("{base}/v1/traces"),
+        logs_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
+        traces_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
+        certificate: None,
+        timeout: std::time::Duration::from_millis(500),
+        service_name: Some("team-claude".into()),
+        resource_attributes: vec![("deployment.environment".into(), "test".into())],
+        log_user_prompts: false,
+        log_tool_details: false,
+    }
+}
+
+#[test]
+fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
+    use claude_session::sink::otlp::{Otlp, Signal};
+    use claude_session::sink::{Outcome, Sink};
+    use std::time::{Duration, Instant};
+
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let receiver = Receiver::start();
+    let c = settings(&receiver.base());
+    let mut logs = Otlp::new(Signal::Logs, &c);
+    let mut traces = Otlp::new(Signal::Traces, &c).with_journal(Some(env.journal_dir()));
+    assert_eq!((logs.name(), traces.name(), logs.batch_max()), ("otlp-logs", "otlp-traces", 512));
+
+    assert_eq!(logs.send(&records), Outcome::Delivered);
+    assert_eq!(traces.send(&records), Outcome::Delivered);
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "one request per signal for the whole batch");
+    for request in &got {
+        assert_eq!(request["ok"], true, "{request:#}");
+        assert_eq!(request["headers"]["authorization"], "Bearer t0ken");
+    }
+    assert_eq!(got[0]["path"], "/v1/logs");
+    assert_eq!(log_records(&got[0]["body"]).len(), records.len());
+    let resource = &got[0]["body"]["resourceLogs"][0]["resource"]["attributes"];
+    assert_eq!(resource[0]["value"]["stringValue"], "team-claude");
+    assert_eq!(resource[1]["key"], "deployment.environment");
+    assert_eq!(got[1]["path"], "/v1/traces");
+    let turns = spans(&got[1]["body"]).iter().filter(|s| s["name"] == "turn").count();
+    assert_eq!(turns, 4, "turn spans start at their prompt, read from the journal");
+
+    receiver.mode("503", 7);
+    assert_eq!(
+        logs.send(&records[..1]),
+        Outcome::Retry { error: r#"HTTP 503: {"message":"busy"}"#.into(), after: Some(Duration::from_secs(7)) }
+    );
+    receiver.mode("429", 2);
+    assert!(matches!(logs.send(&records[..1]), Outcome::Retry { after: Some(d), .. } if d == Duration::from_secs(2)));
+    receiver.mode("400", 0);
+    assert!(matches!(logs.send(&records[..1]), Outcome::Rejected { status: 400, .. }));
+
+    receiver.mode("hang", 0);
+    let started = Instant::now();
+    assert!(matches!(traces.send(&records[..1]), Outcome::Retry { after: None, .. }));
+    assert!(started.elapsed() < Duration::from_secs(5), "a hung collector costs the timeout");
+
+    drop(receiver);
+    assert!(matches!(logs.send(&records[..1]), Outcome::Retry { after: None, .. }));
+}

@@ -672,48 +672,73 @@ pub enum Signal {
     Traces,
 }
 
-/// Where and how to send: from [`crate::config::otlp`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    pub logs_url: String,
-    pub traces_url: String,
-    pub headers: Vec<(String, String)>,
-    pub resource: Resource,
-    pub privacy: Privacy,
-    pub timeout: Duration,
-    /// A CA file (PEM) to trust instead of the system's roots, for https.
-    pub certificate: Option<PathBuf>,
-}
-
+/// One signal's sink: where it posts, what it sends.
 pub struct Otlp {
     signal: Signal,
     url: String,
-    settings: Settings,
+    headers: Vec<(String, String)>,
+    resource: Resource,
+    privacy: Privacy,
     agent: ureq::Agent,
     journal: Option<PathBuf>,
 }
 
+/// The queue names of the two OTLP sinks.
+pub const NAMES: [&str; 2] = ["otlp-logs", "otlp-traces"];
+
 impl Otlp {
-    pub fn new(signal: Signal, settings: Settings) -> Otlp {
-        let url = match signal {
-            Signal::Logs => settings.logs_url.clone(),
-            Signal::Traces => settings.traces_url.clone(),
+    /// The sink whose queue is `name` (one of [`NAMES`]), as the deliverer builds it.
+    pub fn named(name: &str) -> Result<Otlp, String> {
+        let signal = match name {
+            "otlp-logs" => Signal::Logs,
+            "otlp-traces" => Signal::Traces,
+            other => return Err(format!("no OTLP sink named {other}")),
         };
-        let agent = agent(&settings);
-        Otlp { signal, url, settings, agent, journal: journal::dir() }
+        let c = crate::config::otlp()?.ok_or("OTLP is off: set CLAUDE_SESSION_OTLP_ENDPOINT")?;
+        Ok(Otlp::new(signal, &c))
+    }
+
+    /// The logs and traces sinks when `CLAUDE_SESSION_OTLP_ENDPOINT` is set; none when it is
+    /// not; an error naming the variable when one does not parse.
+    pub fn configured() -> Result<Vec<Otlp>, String> {
+        Ok(match crate::config::otlp()? {
+            Some(c) => vec![Otlp::new(Signal::Logs, &c), Otlp::new(Signal::Traces, &c)],
+            None => Vec::new(),
+        })
+    }
+
+    pub fn new(signal: Signal, c: &crate::config::Otlp) -> Otlp {
+        let (url, headers) = match signal {
+            Signal::Logs => (&c.logs_url, &c.logs_headers),
+            Signal::Traces => (&c.traces_url, &c.traces_headers),
+        };
+        Otlp {
+            signal,
+            url: crate::sink::outbox::loopback_literal(url),
+            headers: headers.clone(),
+            resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
+            privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
+            agent: agent(c.timeout, c.certificate.as_deref()),
+            journal: journal::dir(),
+        }
+    }
+
+    /// Reads spans' start times from the journal in `dir` rather than the configured one.
+    pub fn with_journal(mut self, dir: Option<PathBuf>) -> Otlp {
+        self.journal = dir;
+        self
     }
 
     /// The request body for `records`.
     pub fn encode(&self, records: &[Value]) -> Value {
-        let s = &self.settings;
         match self.signal {
-            Signal::Logs => logs_request(records, &s.resource, s.privacy),
+            Signal::Logs => logs_request(records, &self.resource, self.privacy),
             Signal::Traces => {
                 let mut history = match &self.journal {
                     Some(dir) => History::journal(dir.clone()),
                     None => History::from_lines(&[]),
                 };
-                traces_request(records, &s.resource, s.privacy, &mut history)
+                traces_request(records, &self.resource, self.privacy, &mut history)
             }
         }
     }
@@ -722,8 +747,8 @@ impl Otlp {
 impl Sink for Otlp {
     fn name(&self) -> &'static str {
         match self.signal {
-            Signal::Logs => "otlp-logs",
-            Signal::Traces => "otlp-traces",
+            Signal::Logs => NAMES[0],
+            Signal::Traces => NAMES[1],
         }
     }
 
@@ -734,7 +759,7 @@ impl Sink for Otlp {
     fn send(&mut self, records: &[Value]) -> Outcome {
         let body = self.encode(records).to_string();
         let mut request = self.agent.post(&self.url).header("Content-Type", "application/json");
-        for (k, v) in &self.settings.headers {
+        for (k, v) in &self.headers {
             request = request.header(k.as_str(), v.as_str());
         }
         let mut response = match request.send(body.as_bytes()) {
@@ -790,8 +815,8 @@ pub fn partial_rejected(answer: &str) -> Option<u64> {
 
 /// The agent for one sink's run: short timeouts, no redirects, statuses returned rather than
 /// errors, TLS roots from the system or `OTEL_EXPORTER_OTLP_CERTIFICATE`.
-fn agent(settings: &Settings) -> ureq::Agent {
-    let timeout = Some(settings.timeout);
+fn agent(timeout: Duration, certificate: Option<&std::path::Path>) -> ureq::Agent {
+    let timeout = Some(timeout);
     let builder = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -802,7 +827,9 @@ fn agent(settings: &Settings) -> ureq::Agent {
         .timeout_recv_body(timeout)
         .user_agent(concat!("claude-session/", env!("CARGO_PKG_VERSION")));
     #[cfg(feature = "tls")]
-    let builder = builder.tls_config(tls_config(settings.certificate.as_deref()));
+    let builder = builder.tls_config(tls_config(certificate));
+    #[cfg(not(feature = "tls"))]
+    let _ = certificate;
     builder.build().new_agent()
 }
 
