@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -51,11 +51,15 @@ impl Sink for Dashboard {
     }
 }
 
-/// The model of each transcript read so far in this deliverer's life. Only found names are kept:
-/// a session's first events come before its first assistant message.
+/// How long a transcript's model is trusted before its tail is read again (the session may
+/// have switched models).
+const MODEL_FRESH: Duration = Duration::from_secs(2);
+
+/// The model of each transcript read lately by this deliverer. Only found names are kept: a
+/// session's first events come before its first assistant message.
 #[derive(Default)]
 pub struct ModelNames {
-    known: HashMap<String, String>,
+    known: HashMap<String, (String, Instant)>,
 }
 
 impl ModelNames {
@@ -67,9 +71,12 @@ impl ModelNames {
         }
         let Some(path) = record.pointer("/payload/transcript_path").and_then(Value::as_str) else { return };
         let model = match self.known.get(path) {
-            Some(model) => model.clone(),
-            None => match transcript_model(path) {
-                Some(model) => self.known.entry(path.to_owned()).or_insert(model).clone(),
+            Some((model, at)) if at.elapsed() < MODEL_FRESH => model.clone(),
+            _ => match transcript_model(path) {
+                Some(model) => {
+                    self.known.insert(path.to_owned(), (model.clone(), Instant::now()));
+                    model
+                }
                 None => return,
             },
         };
