@@ -24,7 +24,10 @@ pub const VARS: &[(&str, &str)] = &[
         "observability server endpoint, a full .../events URL (default: none, nothing is sent)",
     ),
     ("OBSERVABILITY_SERVER_URL", "the original design's base URL; /events is appended (used when the above is unset)"),
-    ("CLAUDE_SESSION_SERVER_TIMEOUT", "connect and answer timeout for each POST, e.g. 500ms, 5s (default 5s)"),
+    (
+        "CLAUDE_SESSION_SERVER_TIMEOUT",
+        "connect and answer timeout for each POST, 1ms to 60s, e.g. 500ms, 5s (default 5s)",
+    ),
     ("CLAUDE_SESSION_SOURCE_APP", "source_app sent to the server (default: the project name)"),
     ("CLAUDE_SESSION_OUTBOX_MAX", "undelivered events kept before the oldest are dropped (default 100000)"),
     (
@@ -100,8 +103,18 @@ pub fn server_url() -> Option<String> {
     var_str("OBSERVABILITY_SERVER_URL").map(|base| format!("{}/events", base.trim().trim_end_matches('/')))
 }
 
-pub fn server_timeout() -> Duration {
-    var_str("CLAUDE_SESSION_SERVER_TIMEOUT").and_then(|v| parse_duration(&v)).unwrap_or(DEFAULT_SERVER_TIMEOUT)
+/// Bounds for CLAUDE_SESSION_SERVER_TIMEOUT: 0 fails every request, and ureq's clock would
+/// overflow on a huge one.
+pub const SERVER_TIMEOUT_RANGE: (Duration, Duration) = (Duration::from_millis(1), Duration::from_secs(60));
+
+/// The per-request timeout; a value that does not parse or is out of range is an error to report,
+/// never a panic.
+pub fn server_timeout() -> Result<Duration, String> {
+    let Some(text) = var_str("CLAUDE_SESSION_SERVER_TIMEOUT") else { return Ok(DEFAULT_SERVER_TIMEOUT) };
+    let (min, max) = SERVER_TIMEOUT_RANGE;
+    parse_duration(&text)
+        .filter(|t| (min..=max).contains(t))
+        .ok_or_else(|| format!("CLAUDE_SESSION_SERVER_TIMEOUT={text} is refused: give 1ms to 60s, e.g. 500ms or 5s"))
 }
 
 pub fn source_app() -> Option<String> {
@@ -169,7 +182,7 @@ pub fn otlp() -> Result<Option<Otlp>, String> {
         Some(ms) => Duration::from_millis(
             ms.trim().parse().map_err(|_| format!("OTEL_EXPORTER_OTLP_TIMEOUT={ms}: not a number of milliseconds"))?,
         ),
-        None => server_timeout(),
+        None => server_timeout()?,
     };
     Ok(Some(Otlp {
         logs_url: signal_url("LOGS")?,

@@ -46,8 +46,9 @@ fn assert_valid(signal: &str, body: &Value) {
     assert!(out.status.success(), "{signal} request is not valid OTLP: {}{}\n{body:#}", stdout(&out), stderr(&out));
 }
 
-/// Replays the recorded sessions with a server that refuses, so every outbox record stays queued;
-/// returns the records, oldest first.
+/// Replays the recorded sessions with a dashboard that refuses, so every outbox record stays
+/// queued, then `flush`es so that all are admitted and no deliverer is left running; returns the
+/// records, oldest first.
 fn replay_to_outbox(env: &mut TestEnv) -> Vec<Value> {
     env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
     for event in recorded() {
@@ -55,24 +56,28 @@ fn replay_to_outbox(env: &mut TestEnv) -> Vec<Value> {
         bytes.push(b'\n');
         env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
     }
-    let mut files = Vec::new();
-    collect_records(&env.journal_dir().join("outbox"), &mut files);
-    files.sort();
-    files.dedup_by(|a, b| a.0 == b.0);
-    files.into_iter().map(|(_, path)| json(&fs::read(path).unwrap())).collect()
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    queued_records(&env.journal_dir().join("outbox/dashboard"))
 }
 
-/// Outbox event files under `dir`, at any depth but `rejected/`, by name (names sort by time).
-fn collect_records(dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for e in entries.map(Result::unwrap) {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.file_type().unwrap().is_dir() && name != "rejected" {
-            collect_records(&e.path(), out);
-        } else if name.ends_with(".json") && name.as_bytes()[0].is_ascii_digit() {
-            out.push((name, e.path()));
-        }
-    }
+/// A sink's records: admitted ones by number, then incoming ones by name (names sort by time).
+fn queued_records(dir: &Path) -> Vec<Value> {
+    let mut admitted: Vec<(u64, PathBuf)> = fs::read_dir(dir.join("queue"))
+        .map(|rd| {
+            rd.map(Result::unwrap).filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path()))).collect()
+        })
+        .unwrap_or_default();
+    admitted.sort();
+    let mut incoming: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json") && p.file_name().unwrap().as_encoded_bytes()[0].is_ascii_digit()
+        })
+        .collect();
+    incoming.sort();
+    admitted.into_iter().map(|(_, p)| p).chain(incoming).map(|p| json(&fs::read(p).unwrap())).collect()
 }
 
 fn attrs(item: &Value) -> BTreeMap<String, Value> {
@@ -274,10 +279,9 @@ fn a_call_and_a_turn_that_never_end_are_closed_unfinished_at_session_end() {
     );
     env.hook("session-start", &with(serde_json::json!({"hook_event_name": "SessionEnd", "reason": "other"})));
 
-    let mut files = Vec::new();
-    collect_records(&env.journal_dir().join("outbox"), &mut files);
-    files.sort();
-    let records: Vec<Value> = files.iter().map(|(_, p)| json(&fs::read(p).unwrap())).collect();
+    env.run("claude-session", &["flush"], b"");
+    let records = queued_records(&env.journal_dir().join("outbox/dashboard"));
+    assert_eq!(records.len(), 4);
     let mut history = History::journal(env.journal_dir());
     let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
     assert_valid("traces", &request);
@@ -301,9 +305,13 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
+        Receiver::on_port(0)
+    }
+
+    fn on_port(port: u16) -> Receiver {
         let mut child = Command::new("python3")
             .arg(receiver_script())
-            .arg("serve")
+            .args(["serve", &port.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -418,4 +426,129 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
 
     drop(receiver);
     assert!(matches!(logs.send(&records[..1]), Outcome::Retry { after: None, .. }));
+}
+
+/// Replays the recorded sessions through the real hooks with OTLP on (the hooks' own deliverers
+/// send what they can), then `flush`es; returns flush's output.
+fn replay_and_flush(env: &TestEnv) -> std::process::Output {
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    flush(env)
+}
+
+fn flush(env: &TestEnv) -> std::process::Output {
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "flush: {}{}", stdout(&out), stderr(&out));
+    out
+}
+
+fn otlp_env(base: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", base);
+    env.set("OTEL_EXPORTER_OTLP_TIMEOUT", "300");
+    env
+}
+
+/// What the receiver stored, checked: every request valid; every recorded event exactly one
+/// log record with its true session id; spans never twice, one trace per session, and every tool
+/// call one span.
+fn assert_received_exactly_once(receiver: &Receiver) {
+    let got = receiver.received();
+    let stored: Vec<&Value> = got.iter().filter(|r| r["ok"] == true).collect();
+    for r in &got {
+        assert!(r["error"].is_null(), "invalid OTLP request: {r:#}");
+    }
+    let events = recorded();
+    let logs: Vec<Value> =
+        stored.iter().filter(|r| r["path"] == "/v1/logs").flat_map(|r| log_records(&r["body"])).collect();
+    assert_eq!(logs.len(), events.len(), "one log record per event, none twice");
+    let mut want: Vec<(Value, Value)> =
+        events.iter().map(|e| (e["session_id"].clone(), e["hook_event_name"].clone())).collect();
+    let mut have: Vec<(Value, Value)> = logs
+        .iter()
+        .map(|l| {
+            let a = attrs(l);
+            (a["session.id"].clone(), a["hook_event_name"].clone())
+        })
+        .collect();
+    want.sort_by_key(|p| p.0.to_string() + &p.1.to_string());
+    have.sort_by_key(|p| p.0.to_string() + &p.1.to_string());
+    assert_eq!(have, want);
+
+    let spans: Vec<Value> =
+        stored.iter().filter(|r| r["path"] == "/v1/traces").flat_map(|r| spans(&r["body"])).collect();
+    let ids: BTreeSet<&str> = spans.iter().map(|s| s["spanId"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), spans.len(), "no span twice");
+    let traces: BTreeSet<&str> = spans.iter().map(|s| s["traceId"].as_str().unwrap()).collect();
+    assert_eq!(traces.len(), 3, "one trace per session");
+    let tool_spans = spans.iter().filter(|s| attrs(s).contains_key("tool_use_id")).count();
+    assert_eq!(tool_spans, 4, "every tool call one span");
+    for span in &spans {
+        if let Some(parent) = span.get("parentSpanId") {
+            assert!(ids.contains(parent.as_str().unwrap()), "orphan {span:#}");
+        }
+    }
+}
+
+#[test]
+fn hooks_deliver_every_recorded_event_to_the_collector() {
+    let receiver = Receiver::start();
+    let env = otlp_env(&receiver.base());
+    let out = replay_and_flush(&env);
+    assert!(stdout(&out).contains("otlp-logs: "), "{}", stdout(&out));
+    assert_received_exactly_once(&receiver);
+    // Batched: far fewer requests than events (the hooks' deliverers linger and batch).
+    let requests = receiver.received().len();
+    assert!(requests < 2 * recorded().len(), "{requests} requests");
+}
+
+#[test]
+fn a_collector_that_is_down_gets_everything_once_it_is_up() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = otlp_env(&format!("http://127.0.0.1:{port}"));
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "pending while down: {}", stdout(&out));
+    let receiver = Receiver::on_port(port);
+    flush(&env);
+    assert_received_exactly_once(&receiver);
+}
+
+#[test]
+fn a_collector_answering_503_or_hanging_loses_nothing() {
+    for mode in ["503", "hang"] {
+        let receiver = Receiver::start();
+        receiver.mode(mode, 1);
+        let env = otlp_env(&receiver.base());
+        for event in recorded() {
+            let mut bytes = serde_json::to_vec(&event).unwrap();
+            bytes.push(b'\n');
+            env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        }
+        receiver.mode("ok", 0);
+        flush(&env);
+        assert_received_exactly_once(&receiver);
+    }
+}
+
+#[test]
+fn prompt_text_reaches_the_collector_only_when_opted_in() {
+    for opted_in in [false, true] {
+        let receiver = Receiver::start();
+        let mut env = otlp_env(&receiver.base());
+        if opted_in {
+            env.set("OTEL_LOG_USER_PROMPTS", "1");
+        }
+        replay_and_flush(&env);
+        let all = serde_json::to_string(&receiver.received()).unwrap();
+        assert_eq!(all.contains("say hello using bash"), opted_in);
+        assert!(!all.contains("echo hello"), "tool input needs OTEL_LOG_TOOL_DETAILS");
+    }
 }

@@ -1,22 +1,33 @@
-//! `flush`: deliver the outbox now, waiting for a running deliverer, and say what happened.
+//! `flush`: deliver every sink's queue now, ignoring any backoff and waiting (a bounded time) for
+//! a running deliverer, and say what happened.
 
 use super::{Flush, Run};
-use crate::config;
-use crate::sink::outbox::{self as delivery, Outbox};
+use crate::sink::{self, outbox, outbox::Outbox};
 
 impl Run for Flush {
     fn run(&self) -> Result<u8, String> {
-        let url = config::server_url().ok_or("no server configured: set CLAUDE_SESSION_SERVER_URL")?;
-        let outbox = Outbox::open()?;
-        let lock = outbox.lock().map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
-        let report = delivery::run_deliverer(&outbox, &url, lock);
-        println!(
-            "delivered {}, set aside {}, dropped {}, pending {}",
-            report.delivered, report.set_aside, report.dropped, report.pending
-        );
-        if let Some(error) = &report.error {
-            eprintln!("claude-session: {url}: {error}");
+        let sinks = sink::configured();
+        if sinks.is_empty() {
+            return Err("no server configured: set CLAUDE_SESSION_SERVER_URL".into());
         }
-        Ok(if report.pending == 0 { 0 } else { 1 })
+        let outbox = Outbox::open()?;
+        let mut all_sent = true;
+        for name in &sinks {
+            let sink = sink::build(name)?;
+            let queue = outbox.queue(name)?;
+            let lock = queue.lock().map_err(|e| format!("outbox {}: {e}", queue.dir.display()))?;
+            let mut report = outbox::deliver(&queue, Ok(sink), lock, std::time::Duration::ZERO);
+            report.pending = queue.pending();
+            let prefix = if sinks.len() > 1 { format!("{name}: ") } else { String::new() };
+            println!(
+                "{prefix}delivered {}, set aside {}, dropped {}, pending {}",
+                report.delivered, report.set_aside, report.dropped, report.pending
+            );
+            if let Some(error) = &report.error {
+                eprintln!("claude-session: {name}: {error}");
+            }
+            all_sent &= report.pending == 0;
+        }
+        Ok(if all_sent { 0 } else { 1 })
     }
 }

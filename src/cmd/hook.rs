@@ -6,7 +6,7 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
-use crate::sink::outbox::{self as delivery, Outbox};
+use crate::sink::{self, outbox, outbox::Outbox};
 use crate::{config, journal, session, util};
 
 pub fn run(default_event: &'static str) -> u8 {
@@ -43,16 +43,18 @@ pub fn run(default_event: &'static str) -> u8 {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib().unwrap_or(0));
     }
 
-    if let (Some(url), Some(journal_dir)) = (config::server_url(), journal_dir) {
+    let sinks = sink::configured();
+    if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
-        let body = event.server_body(&app);
+        let record = event.server_body(&app);
         let queued = Outbox::beside(&journal_dir).and_then(|outbox| {
-            outbox.enqueue(now, &body).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
-            Ok(outbox)
+            let queues = sinks.iter().map(|s| outbox.queue(s)).collect::<Result<Vec<_>, _>>()?;
+            outbox.enqueue(&queues, now, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
+            Ok(queues)
         });
         match queued {
-            Ok(outbox) => delivery::kick(&outbox, &url),
-            Err(e) => crate::debug!("{e}; this {} event will not reach the server", event.name),
+            Ok(queues) => outbox::start_deliverers(queues),
+            Err(e) => crate::debug!("{e}; this {} event will not be sent", event.name),
         }
     }
     0

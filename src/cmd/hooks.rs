@@ -131,9 +131,10 @@ impl Run for HooksStatus {
             },
         };
         healthy &= store["ok"] == true && journal["ok"] == true;
+        healthy &= config::server_url().is_none() || config::server_timeout().is_ok();
         let server = config::server_url().map(|url| {
-            let outbox = Outbox::existing().map(|o| o.status());
-            json!({"url": url, "outbox": outbox})
+            let outbox = Outbox::existing().map(|o| o.status().to_json());
+            json!({"url": url, "outbox": outbox, "timeout_error": config::server_timeout().err()})
         });
 
         if self.json {
@@ -185,11 +186,19 @@ fn print_status(reports: &[Value], missing: &[&str], store: &Value, journal: &Va
     match server {
         None => println!("server   none configured (events are journaled only)"),
         Some(s) => {
-            let o = &s["outbox"];
-            let pending = o["pending"].as_u64().unwrap_or(0);
+            let sinks = s["outbox"]["sinks"].as_array().cloned().unwrap_or_default();
+            let pending: u64 = sinks.iter().filter_map(|o| o["pending"].as_u64()).sum();
             let mut line = format!("server   {}: {pending} pending", s["url"].as_str().unwrap_or(""));
-            if let Some(e) = o["last_error"].as_str() {
-                line.push_str(&format!(", last error at {}: {e}", o["last_error_at"].as_str().unwrap_or("?")));
+            for o in &sinks {
+                if let Some(e) = o["last_error"].as_str() {
+                    line.push_str(&format!(", last error at {}: {e}", o["last_error_at"].as_str().unwrap_or("?")));
+                }
+                if let Some(until) = o["backoff_until"].as_str() {
+                    line.push_str(&format!(", backing off until {until}"));
+                }
+            }
+            if let Some(e) = s["timeout_error"].as_str() {
+                line.push_str(&format!(", {e}"));
             }
             println!("{line}");
         }

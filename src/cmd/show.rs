@@ -119,6 +119,7 @@ impl Show {
             .collect();
         let outbox = Outbox::existing().map(|o| o.status());
         if self.json {
+            let outbox = outbox.map(|o| o.to_json());
             print_json(&json!({ "store": store.dir.to_string_lossy(), "sessions": rows, "outbox": outbox }));
             return Ok(0);
         }
@@ -127,18 +128,20 @@ impl Show {
         } else {
             print_table(&rows);
         }
-        if let Some(o) = outbox {
-            let n = |k: &str| o[k].as_u64().unwrap_or(0);
+        for s in outbox.iter().flat_map(|o| &o.sinks) {
             println!(
                 "\noutbox {}: {} pending, {} delivered, {} set aside, {} dropped",
-                o["dir"].as_str().unwrap_or(""),
-                n("pending"),
-                n("delivered"),
-                n("set_aside"),
-                n("dropped")
+                s.dir.display(),
+                s.pending,
+                s.delivered,
+                s.set_aside,
+                s.dropped
             );
-            if let (Some(error), Some(at)) = (o["last_error"].as_str(), o["last_error_at"].as_str()) {
+            if let (Some(error), Some(at)) = (&s.last_error, &s.last_error_at) {
                 println!("last error at {}: {error}", short_time(at));
+            }
+            if let Some(until) = &s.backoff_until {
+                println!("backing off until {}", short_time(until));
             }
         }
         Ok(0)

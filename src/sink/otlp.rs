@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Outcome, Sink};
+use super::{Outcome, Sink, http};
 use crate::journal;
 
 /// Records per request. Collectors take 4 MiB bodies by default; with every opt-in attribute cut
@@ -714,7 +714,7 @@ impl Otlp {
         };
         Otlp {
             signal,
-            url: crate::sink::outbox::loopback_literal(url),
+            url: http::loopback_literal(url),
             headers: headers.clone(),
             resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
             privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
@@ -772,7 +772,7 @@ impl Sink for Otlp {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .map(|s| Duration::from_secs(s).min(http::RETRY_AFTER_MAX));
         let mut answer = Vec::new();
         let _ = response.body_mut().with_config().limit(u64::MAX).reader().take(64 * 1024).read_to_end(&mut answer);
         let answer = String::from_utf8_lossy(&answer).into_owned();
@@ -813,19 +813,10 @@ pub fn partial_rejected(answer: &str) -> Option<u64> {
     (n > 0).then_some(n)
 }
 
-/// The agent for one sink's run: short timeouts, no redirects, statuses returned rather than
-/// errors, TLS roots from the system or `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+/// The agent every sink starts from, with TLS roots from `OTEL_EXPORTER_OTLP_CERTIFICATE` or the
+/// system when the binary has TLS.
 fn agent(timeout: Duration, certificate: Option<&std::path::Path>) -> ureq::Agent {
-    let timeout = Some(timeout);
-    let builder = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_connect(timeout)
-        .timeout_send_request(timeout)
-        .timeout_send_body(timeout)
-        .timeout_recv_response(timeout)
-        .timeout_recv_body(timeout)
-        .user_agent(concat!("claude-session/", env!("CARGO_PKG_VERSION")));
+    let builder = http::config(timeout);
     #[cfg(feature = "tls")]
     let builder = builder.tls_config(tls_config(certificate));
     #[cfg(not(feature = "tls"))]

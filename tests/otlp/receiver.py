@@ -3,7 +3,7 @@
 (the opentelemetry-proto package's messages, parsed with unknown fields rejected), records what it
 got, and can answer 503 or 429 with Retry-After, 400, or hang.
 
-  receiver.py serve          listens on 127.0.0.1, prints its port, serves until killed
+  receiver.py serve [PORT]   listens on 127.0.0.1 (PORT, else any), prints its port, serves until killed
   receiver.py check logs     validates one request body on stdin; exit 1 with the reason
 
 Served paths: POST /v1/logs, POST /v1/traces; GET /received (every request as
@@ -131,7 +131,8 @@ def main():
             print(error)
             sys.exit(1)
         return
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()
