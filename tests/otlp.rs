@@ -552,3 +552,56 @@ fn prompt_text_reaches_the_collector_only_when_opted_in() {
         assert!(!all.contains("echo hello"), "tool input needs OTEL_LOG_TOOL_DETAILS");
     }
 }
+
+#[test]
+fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished() {
+    let mut env = TestEnv::new();
+    let mut records = replay_to_outbox(&mut env);
+    let dir = env.journal_dir();
+    let now = time::OffsetDateTime::now_utc();
+    // The recorded sessions all ended.
+    assert!(otlp::abandoned(&dir, None, std::time::Duration::ZERO, now).is_empty());
+
+    // A session killed in the middle of a tool call.
+    let sid = "dead0000-0000-4000-8000-000000000002";
+    let base = serde_json::json!({"session_id": sid, "cwd": "/home/dev/src/proj", "prompt_id": "p-9"});
+    for (applet, extra) in [
+        ("session-start", serde_json::json!({"hook_event_name": "SessionStart", "source": "startup"})),
+        ("session-start", serde_json::json!({"hook_event_name": "UserPromptSubmit", "prompt": "x"})),
+        (
+            "pre-tool",
+            serde_json::json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_k"}),
+        ),
+    ] {
+        let mut v = base.clone();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        env.hook(applet, &serde_json::to_vec(&v).unwrap());
+    }
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
+    assert!(otlp::abandoned(&dir, None, std::time::Duration::from_secs(3 * 3600), later).is_empty(), "not idle yet");
+    let closing = otlp::abandoned(&dir, None, std::time::Duration::from_secs(3600), later);
+    assert_eq!(closing.len(), 1);
+    let closing = &closing[0];
+    assert_eq!(closing.session_id, sid);
+    claude_session::journal::append(&dir, closing.time, &closing.journal_line).unwrap();
+    assert!(otlp::abandoned(&dir, None, std::time::Duration::from_secs(3600), later).is_empty(), "closed once");
+
+    records.push(closing.record.clone());
+    let logs = otlp::logs_request(&records, &resource(), Privacy::default());
+    assert_valid("logs", &logs);
+    let mut history = History::journal(dir.clone());
+    let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
+    assert_valid("traces", &request);
+    let trace = sid.replace('-', "");
+    let spans: Vec<Value> = spans(&request).into_iter().filter(|s| s["traceId"] == trace.as_str()).collect();
+    let names: BTreeSet<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, BTreeSet::from(["session", "turn", "Bash"]), "{spans:#?}");
+    let end = nanos(&spans[0]["endTimeUnixNano"]);
+    assert_eq!(end, i128::from(closing.record["timestamp"].as_i64().unwrap()) * 1_000_000);
+    for span in spans.iter().filter(|s| s["name"] != "session") {
+        assert_eq!(attrs(span)["unfinished"], true);
+        assert_eq!(nanos(&span["endTimeUnixNano"]), end);
+    }
+}

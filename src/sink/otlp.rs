@@ -643,6 +643,68 @@ fn session_end(ev: &Mark, before: &[Mark], p: &Value) -> Vec<Span> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sessions that never ended
+
+/// A session whose last event is long past and was not SessionEnd (Claude Code crashed or was
+/// killed): the SessionEnd that closes it, to be journaled and enqueued as a hook's event is.
+/// Its spans that never closed then appear, marked unfinished, ending at its last event.
+pub struct Abandoned {
+    pub session_id: String,
+    pub time: OffsetDateTime,
+    /// The journal line (with its newline); `session_source` is `cleanup`.
+    pub journal_line: Vec<u8>,
+    /// The outbox record.
+    pub record: Value,
+}
+
+/// Sessions in the journal from `since` on whose last event is older than `idle` and is not a
+/// SessionEnd, each with the SessionEnd that closes it, 1 ms after its last event, reason
+/// `abandoned`. Once that is journaled the session ends in SessionEnd, so the next cleanup finds
+/// nothing more to close: each is closed once.
+pub fn abandoned(
+    dir: &std::path::Path,
+    since: Option<time::Date>,
+    idle: Duration,
+    now: OffsetDateTime,
+) -> Vec<Abandoned> {
+    let mut last: HashMap<String, Map<String, Value>> = HashMap::new();
+    let _ = journal::for_each_line(dir, since, |line| {
+        if let Ok(Value::Object(v)) = serde_json::from_str::<Value>(line)
+            && let Some(id) = v.get("session_id").and_then(Value::as_str)
+        {
+            last.insert(id.to_owned(), v);
+        }
+    });
+    let mut out: Vec<Abandoned> = last
+        .into_iter()
+        .filter_map(|(session_id, line)| {
+            let at = OffsetDateTime::parse(line.get("timestamp")?.as_str()?, &Rfc3339).ok()?;
+            if line.get("event").and_then(Value::as_str) == Some("SessionEnd") || now - at < idle {
+                return None;
+            }
+            let time = at + time::Duration::milliseconds(1);
+            let field = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
+            let mut journal_line = json!({
+                "timestamp": crate::util::rfc3339(time), "event": "SessionEnd", "session_id": session_id,
+                "session_source": "cleanup", "project": field("project"), "project_dir": field("project_dir"),
+                "cwd": field("cwd"), "user": field("user"), "summary": "abandoned", "reason": "abandoned",
+            })
+            .to_string()
+            .into_bytes();
+            journal_line.push(b'\n');
+            let record = json!({
+                "source_app": field("project"), "session_id": session_id, "hook_event_type": "SessionEnd",
+                "payload": {"session_id": session_id, "hook_event_name": "SessionEnd", "cwd": field("cwd"), "reason": "abandoned"},
+                "timestamp": (time.unix_timestamp_nanos() / 1_000_000) as i64, "summary": "abandoned",
+            });
+            Some(Abandoned { session_id, time, journal_line, record })
+        })
+        .collect();
+    out.sort_by_key(|a| a.time);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
 // JSON pieces
 
 fn scope() -> Value {
@@ -757,7 +819,12 @@ impl Sink for Otlp {
     }
 
     fn send(&mut self, records: &[Value]) -> Outcome {
-        let body = self.encode(records).to_string();
+        let body = self.encode(records);
+        // Most events close no span: a request with none would carry nothing.
+        if body["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().is_some_and(Vec::is_empty) {
+            return Outcome::Delivered;
+        }
+        let body = body.to_string();
         let mut request = self.agent.post(&self.url).header("Content-Type", "application/json");
         for (k, v) in &self.headers {
             request = request.header(k.as_str(), v.as_str());
