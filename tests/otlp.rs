@@ -605,3 +605,30 @@ fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished
         assert_eq!(nanos(&span["endTimeUnixNano"]), end);
     }
 }
+
+#[test]
+fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
+    // Recorded with no sink configured: only the journal has the events.
+    let mut env = TestEnv::new();
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    assert!(!env.journal_dir().join("outbox").exists());
+
+    let receiver = Receiver::start();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
+    let out = env.run("claude-session", &["export", "--since", "1d"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let n = recorded().len();
+    assert_eq!(
+        stdout(&out),
+        format!("otlp-logs: sent {n}, set aside 0, of {n}\notlp-traces: sent {n}, set aside 0, of {n}\n")
+    );
+    assert_received_exactly_once(&receiver);
+
+    let out = env.run("claude-session", &["export", "--since", "tomorrow"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--since tomorrow"), "{}", stderr(&out));
+}

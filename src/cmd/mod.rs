@@ -1,6 +1,7 @@
 //! The commands: their arguments (argh) here, one file each for what they do.
 
 mod cleanup;
+mod export;
 mod flush;
 mod hook;
 mod hooks;
@@ -31,6 +32,7 @@ pub enum Command {
     Show(Show),
     Cleanup(Cleanup),
     Flush(Flush),
+    Export(Export),
     Hooks(Hooks),
 }
 
@@ -43,6 +45,7 @@ impl Run for Command {
             Command::Show(c) => c.run(),
             Command::Cleanup(c) => c.run(),
             Command::Flush(c) => c.run(),
+            Command::Export(c) => c.run(),
             Command::Hooks(c) => c.run(),
         }
     }
@@ -109,6 +112,19 @@ pub struct Cleanup {
 /// Deliver the events waiting in the outbox to the observability server now, oldest first, and
 /// report what was done. Exit 1 when events are still pending.
 pub struct Flush {}
+
+#[derive(FromArgs)]
+#[argh(subcommand, name = "export")]
+/// Send the journal's events from a day on to the configured sinks (an OpenTelemetry collector,
+/// the observability server), each once, oldest first. Exit 1 if a sink failed.
+pub struct Export {
+    /// the first day (2026-11-15, UTC), a time (RFC 3339), or an age (7d, 12h)
+    #[argh(option)]
+    pub since: String,
+    /// only this sink: dashboard, otlp-logs or otlp-traces
+    #[argh(option)]
+    pub sink: Option<String>,
+}
 
 #[derive(FromArgs)]
 #[argh(subcommand, name = "hooks")]
