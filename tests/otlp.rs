@@ -309,9 +309,21 @@ impl Receiver {
     }
 
     fn on_port(port: u16) -> Receiver {
+        Receiver::spawn(&[&port.to_string()])
+    }
+
+    /// An https receiver whose certificate (for 127.0.0.1) is signed by `tests/otlp/tls/ca.pem`.
+    #[cfg(feature = "tls")]
+    fn https() -> Receiver {
+        let dir = receiver_script().parent().unwrap().join("tls");
+        Receiver::spawn(&["0", "--tls", dir.join("cert.pem").to_str().unwrap(), dir.join("key.pem").to_str().unwrap()])
+    }
+
+    fn spawn(args: &[&str]) -> Receiver {
         let mut child = Command::new("python3")
             .arg(receiver_script())
-            .args(["serve", &port.to_string()])
+            .arg("serve")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -637,4 +649,50 @@ fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
     let out = env.run("claude-session", &["export", "--since", "tomorrow"], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--since tomorrow"), "{}", stderr(&out));
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn an_https_collector_is_reached_with_the_ca_file_given() {
+    let receiver = Receiver::https();
+    let base = format!("https://127.0.0.1:{}", receiver.port);
+    let ca = receiver_script().parent().unwrap().join("tls/ca.pem");
+
+    // Without the CA the certificate is not trusted, and nothing is stored.
+    let mut env = otlp_env(&base);
+    env.set("SSL_CERT_FILE", "/nonexistent");
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(receiver.received_tls(&ca).is_empty());
+
+    env.set("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca);
+    flush(&env);
+    let got = receiver.received_tls(&ca);
+    assert!(!got.is_empty() && got.iter().all(|r| r["ok"] == true));
+    let logs: usize = got.iter().filter(|r| r["path"] == "/v1/logs").map(|r| log_records(&r["body"]).len()).sum();
+    assert_eq!(logs, recorded().len());
+}
+
+#[cfg(feature = "tls")]
+impl Receiver {
+    /// `received()` over https, trusting `ca`.
+    fn received_tls(&self, ca: &Path) -> Vec<Value> {
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import ssl,urllib.request;c=ssl.create_default_context(cafile={:?});\
+                 print(urllib.request.urlopen('https://127.0.0.1:{}/received',context=c).read().decode())",
+                ca.to_str().unwrap(),
+                self.port
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+    }
 }

@@ -3,7 +3,9 @@
 (the opentelemetry-proto package's messages, parsed with unknown fields rejected), records what it
 got, and can answer 503 or 429 with Retry-After, 400, or hang.
 
-  receiver.py serve [PORT]   listens on 127.0.0.1 (PORT, else any), prints its port, serves until killed
+  receiver.py serve [PORT] [--tls CERT KEY]
+                             listens on 127.0.0.1 (PORT, else any; https with --tls), prints its
+                             port, serves until killed
   receiver.py check logs     validates one request body on stdin; exit 1 with the reason
 
 Served paths: POST /v1/logs, POST /v1/traces; GET /received (every request as
@@ -131,8 +133,18 @@ def main():
             print(error)
             sys.exit(1)
         return
-    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    args = sys.argv[2:]
+    tls = None
+    if "--tls" in args:
+        i = args.index("--tls")
+        tls, args = args[i + 1:i + 3], args[:i] + args[i + 3:]
+    port = int(args[0]) if args else 0
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    if tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls[0], tls[1])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()
