@@ -20,11 +20,18 @@ use time::format_description::well_known::Rfc3339;
 use super::{Outcome, Sink, http};
 use crate::journal;
 
-/// Records per request. Collectors take 4 MiB bodies by default; with every opt-in attribute cut
-/// to [`DETAIL_MAX`], 512 records stay well below that.
+/// Records per request. Collectors take 4 MiB bodies by default: see [`detail_max`].
 pub const BATCH_MAX: usize = 512;
 /// Bytes an opt-in attribute (prompt text, tool input) may have before it is cut.
 pub const DETAIL_MAX: usize = 4096;
+/// What a request's opt-in text may add up to: with the rest of a record under 1 KiB, 512
+/// records stay under a collector's default 4 MiB.
+const DETAILS_PER_REQUEST: usize = 3 << 20;
+
+/// The cut for opt-in text in a request of `records` records (two such attributes at most each).
+fn detail_max(records: usize) -> usize {
+    DETAIL_MAX.min(DETAILS_PER_REQUEST / (2 * records.max(1)))
+}
 /// Days of journal read back for a span's start (a turn's prompt, a session's first event).
 pub const LOOKBACK_DAYS: i64 = 7;
 
@@ -297,18 +304,19 @@ fn read_session(dir: &std::path::Path, event: &Mark) -> Vec<Mark> {
 
 /// An `ExportLogsServiceRequest`: one log record per outbox record, in order.
 pub fn logs_request(records: &[Value], resource: &Resource, privacy: Privacy) -> Value {
-    let logs: Vec<Value> = records.iter().map(|r| log_record(r, privacy)).collect();
+    let cut_at = detail_max(records.len());
+    let logs: Vec<Value> = records.iter().map(|r| log_record(r, privacy, cut_at)).collect();
     json!({"resourceLogs": [{
         "resource": resource.to_json(),
         "scopeLogs": [{"scope": scope(), "logRecords": logs}],
     }]})
 }
 
-fn log_record(record: &Value, privacy: Privacy) -> Value {
+fn log_record(record: &Value, privacy: Privacy, cut_at: usize) -> Value {
     let mark = Mark::from_record(record);
     let p = &record["payload"];
     let failed = mark.event == "PostToolUseFailure";
-    let mut attrs = event_attributes(&mark, p, privacy);
+    let mut attrs = event_attributes(&mark, p, privacy, cut_at);
     if let Some(app) = s(record.get("source_app")) {
         attrs.push(attr("source_app", app.into()));
     }
@@ -329,7 +337,7 @@ fn log_record(record: &Value, privacy: Privacy) -> Value {
 /// The attributes a log record and a tool span share, under Claude Code's own telemetry names
 /// where it has one (`session.id`, `prompt.id`, `tool_name`, `tool_use_id`, `agent_id`,
 /// `duration_ms`, `success`, `error`).
-fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy) -> Vec<Value> {
+fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> Vec<Value> {
     let mut attrs =
         vec![attr("session.id", mark.session.as_str().into()), attr("hook_event_name", mark.event.as_str().into())];
     let mut text = |key: &str, v: &Option<String>| {
@@ -360,12 +368,12 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy) -> Vec<Value> {
     if privacy.tool_details
         && let Some(input) = p.get("tool_input")
     {
-        attrs.push(attr("tool_input", cut(&input.to_string()).into()));
+        attrs.push(attr("tool_input", cut(&input.to_string(), cut_at).into()));
     }
     if privacy.prompts
         && let Some(prompt) = p.get("prompt").and_then(Value::as_str)
     {
-        attrs.push(attr("prompt", cut(prompt).into()));
+        attrs.push(attr("prompt", cut(prompt, cut_at).into()));
     }
     if let Some(prompt) = p.get("prompt").and_then(Value::as_str) {
         attrs.push(attr("prompt_length", (prompt.chars().count() as i64).into()));
@@ -406,12 +414,12 @@ fn error_text(p: &Value) -> String {
     s(p.get("error")).unwrap_or_else(|| "failed".to_owned())
 }
 
-/// Opt-in text cut to [`DETAIL_MAX`] bytes on a character boundary, so a batch stays small.
-fn cut(text: &str) -> String {
-    if text.len() <= DETAIL_MAX {
+/// Opt-in text cut to `max` bytes on a character boundary, so a batch stays small.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = DETAIL_MAX;
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
@@ -478,9 +486,10 @@ impl Span {
 /// SubagentStop and the end of the call that started it, the session's at SessionEnd with every
 /// span still open in it, marked unfinished. `history` gives the journal lines before each record.
 pub fn traces_request(records: &[Value], resource: &Resource, privacy: Privacy, history: &mut History) -> Value {
+    let cut_at = detail_max(records.len());
     let mut spans = Vec::new();
     for record in records {
-        spans.extend(spans_closed_by(record, privacy, history));
+        spans.extend(spans_closed_by(record, privacy, cut_at, history));
     }
     json!({"resourceSpans": [{
         "resource": resource.to_json(),
@@ -488,7 +497,7 @@ pub fn traces_request(records: &[Value], resource: &Resource, privacy: Privacy, 
     }]})
 }
 
-fn spans_closed_by(record: &Value, privacy: Privacy, history: &mut History) -> Vec<Span> {
+fn spans_closed_by(record: &Value, privacy: Privacy, cut_at: usize, history: &mut History) -> Vec<Span> {
     let ev = Mark::from_record(record);
     let p = &record["payload"];
     let mut spans = Vec::new();
@@ -504,7 +513,7 @@ fn spans_closed_by(record: &Value, privacy: Privacy, history: &mut History) -> V
                     .map_or(ev.ns, |m| m.ns),
             };
             let mut span = Span::new(&ev, ev.tool_span(tool_use_id), Some(ev.parent()), tool_name(&ev), start, ev.ns);
-            span.attrs = event_attributes(&ev, p, privacy);
+            span.attrs = event_attributes(&ev, p, privacy, cut_at);
             if ev.event == "PostToolUseFailure" {
                 let interrupted = p.get("is_interrupt").and_then(Value::as_bool) == Some(true);
                 let error = error_text(p);
@@ -1045,6 +1054,26 @@ mod tests {
         assert!(!all.contains("my secret plan") && !all.contains("rm -rf"));
         let opted = logs_request(&records, &Resource::new(None, &[]), Privacy { prompts: true, tool_details: true });
         assert!(opted.to_string().contains("my secret plan") && opted.to_string().contains("rm -rf"));
+    }
+
+    #[test]
+    fn a_full_batch_of_opted_in_details_fits_a_collectors_limit() {
+        let big = "é".repeat(20_000);
+        let records: Vec<Value> = (0..BATCH_MAX as i64)
+            .map(|i| {
+                let fields = json!({"tool_name": "Bash", "tool_use_id": format!("t{i}"), "prompt": big,
+                    "tool_input": {"command": big}, "duration_ms": 1});
+                event(i, "PostToolUse", fields).1
+            })
+            .collect();
+        let all = Privacy { prompts: true, tool_details: true };
+        let logs = logs_request(&records, &Resource::new(None, &[]), all).to_string();
+        assert!(logs.len() < 4 << 20, "{} bytes", logs.len());
+        let one = logs_request(&records[..1], &Resource::new(None, &[]), all).to_string();
+        assert!(one.len() > 2 * DETAIL_MAX, "a small batch keeps the whole cut");
+        let traces =
+            traces_request(&records, &Resource::new(None, &[]), all, &mut History::from_lines(&[])).to_string();
+        assert!(traces.len() < 4 << 20, "{} bytes", traces.len());
     }
 
     #[test]
