@@ -586,3 +586,39 @@ fn model_name_from_transcript_on_every_event() {
         assert_eq!(got["model_name"], want, "{}", got["hook_event_type"]);
     }
 }
+
+#[test]
+fn a_deliverer_that_died_before_saving_loses_no_record() {
+    let port = TestServer::closed_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    let hook = |n: u32| {
+        env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": format!("t{n}")})))
+    };
+    for n in 0..3 {
+        hook(n);
+    }
+    settle(&env);
+    flush(&env);
+    let state = queue_dir(&env).join("state.json");
+    let stale = fs::read(&state).unwrap();
+    for n in 3..5 {
+        hook(n);
+    }
+    settle(&env);
+    flush(&env);
+    // As if a run had sent t3 and died before saving: its state names t3's number as the next.
+    fs::write(&state, &stale).unwrap();
+    let queue = queue_dir(&env).join("queue");
+    fs::remove_file(queue.join(format!("{:020}", 3))).unwrap();
+    for n in 5..7 {
+        hook(n);
+    }
+    settle(&env);
+    let server = TestServer::start_on(port);
+    let out = bounded_flush(&env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut ids: Vec<String> =
+        server.accepted().iter().map(|e| e["payload"]["tool_use_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    assert_eq!(ids, ["t0", "t1", "t2", "t4", "t5", "t6"], "each record once, none overwritten");
+}

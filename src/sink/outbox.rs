@@ -446,28 +446,36 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
 /// The state, checked against the queue: if a run died after numbering records but before
 /// saving, `tail` names an existing file, and the queue is counted again (rare; one listing).
 fn load_state(queue: &Queue) -> State {
-    let mut state = queue.state();
-    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() {
-        let seqs: Vec<u64> =
-            util::file_names(&queue.queue_dir()).unwrap_or_default().iter().filter_map(|n| n.parse().ok()).collect();
-        if let (Some(min), Some(max)) = (seqs.iter().min(), seqs.iter().max()) {
-            // Below the saved head everything was sent: never again.
-            state.head = state.head.max(*min);
-            state.tail = max + 1;
-        }
+    let state = queue.state();
+    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() { recount(queue, state) } else { state }
+}
+
+/// `head` and `tail` from the numbered records themselves (one listing).
+fn recount(queue: &Queue, mut state: State) -> State {
+    let seqs: Vec<u64> =
+        util::file_names(&queue.queue_dir()).unwrap_or_default().iter().filter_map(|n| n.parse().ok()).collect();
+    if let (Some(min), Some(max)) = (seqs.iter().min(), seqs.iter().max()) {
+        // Below the saved head everything was sent: never again.
+        state.head = state.head.max(*min);
+        state.tail = state.tail.max(max + 1);
     }
     state
 }
 
 impl Run<'_> {
     /// Passes until nothing is left or something fails, lingering between them.
+    /// The state is saved when the run goes idle or ends, not per record: a run that dies
+    /// before leaves numbers that `load_state` and `admit` recover from (a record is never
+    /// numbered over another).
     fn serve(&mut self, linger: Duration) {
+        let mut saved = self.state.clone();
         loop {
             let before = dir_mtime(&self.queue.dir);
             let listed_at = SystemTime::now();
-            let changed = self.pass();
-            if changed {
+            self.pass();
+            if self.state != saved {
                 let _ = self.queue.save_state(&self.state);
+                saved = self.state.clone();
             }
             if self.report.error.is_some() || linger.is_zero() {
                 return;
@@ -486,16 +494,13 @@ impl Run<'_> {
         }
     }
 
-    /// Admits the incoming records, applies the cap, sends from the oldest. Whether the state
-    /// changed.
-    fn pass(&mut self) -> bool {
-        let start = self.state.clone();
+    /// Admits the incoming records, applies the cap, sends from the oldest.
+    fn pass(&mut self) {
         self.admit();
         self.cap();
         if self.state.head < self.state.tail && self.report.error.is_none() {
             self.send_all();
         }
-        self.state != start
     }
 
     fn admit(&mut self) {
@@ -519,7 +524,14 @@ impl Run<'_> {
                 }
                 continue;
             }
-            if let Err(e) = fs::rename(&path, self.queue.numbered(self.state.tail)) {
+            // A link, not a rename: it fails rather than replace a record numbered by a run that
+            // died before saving its state; then the queue is counted again.
+            let mut numbered = fs::hard_link(&path, self.queue.numbered(self.state.tail));
+            if numbered.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::AlreadyExists) {
+                self.state = recount(self.queue, self.state.clone());
+                numbered = fs::hard_link(&path, self.queue.numbered(self.state.tail));
+            }
+            if let Err(e) = numbered.and_then(|()| fs::remove_file(&path)) {
                 return self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None);
             }
             self.state.tail += 1;
