@@ -178,12 +178,16 @@ pub fn otlp() -> Result<Option<Otlp>, String> {
     if let Some(path) = &certificate {
         std::fs::File::open(path).map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}", path.display()))?;
     }
-    let timeout = match var_str("OTEL_EXPORTER_OTLP_TIMEOUT") {
-        Some(ms) => Duration::from_millis(
-            ms.trim().parse().map_err(|_| format!("OTEL_EXPORTER_OTLP_TIMEOUT={ms}: not a number of milliseconds"))?,
-        ),
-        None => server_timeout()?,
-    };
+    let timeout =
+        match var_str("OTEL_EXPORTER_OTLP_TIMEOUT") {
+            Some(ms) => {
+                let (min, max) = SERVER_TIMEOUT_RANGE;
+                ms.trim().parse().ok().map(Duration::from_millis).filter(|t| (min..=max).contains(t)).ok_or_else(
+                    || format!("OTEL_EXPORTER_OTLP_TIMEOUT={ms} is refused: give milliseconds, 1 to 60000"),
+                )?
+            }
+            None => server_timeout()?,
+        };
     Ok(Some(Otlp {
         logs_url: signal_url("LOGS")?,
         traces_url: signal_url("TRACES")?,

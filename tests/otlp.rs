@@ -696,3 +696,37 @@ impl Receiver {
         serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
     }
 }
+
+#[test]
+fn a_bad_otlp_setting_is_an_error_naming_it_and_the_hook_still_records() {
+    let receiver = Receiver::start();
+    let mut cases = vec![
+        ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "team=%zz"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces"),
+    ];
+    if !cfg!(feature = "tls") {
+        cases.push(("CLAUDE_SESSION_OTLP_ENDPOINT", "https://127.0.0.1:4318"));
+    }
+    for (name, value) in cases {
+        let mut env = otlp_env(&receiver.base());
+        env.set(name, value);
+        let payload = fixture("PreToolUse-Bash.json");
+        env.hook("pre-tool", &payload);
+        let out = env.run("claude-session", &["flush"], b"");
+        assert_eq!(out.status.code(), Some(1), "{name}={value}");
+        assert!(stderr(&out).contains(name), "{name}={value}: {}", stderr(&out));
+        // The event waits in the queue for the setting to be fixed.
+        if name == "CLAUDE_SESSION_OTLP_ENDPOINT" {
+            env.set(name, receiver.base());
+        } else {
+            env.env.remove(name);
+        }
+        flush(&env);
+    }
+    let logs: usize =
+        receiver.received().iter().filter(|r| r["path"] == "/v1/logs").map(|r| log_records(&r["body"]).len()).sum();
+    assert_eq!(logs, if cfg!(feature = "tls") { 5 } else { 6 });
+}
