@@ -3,8 +3,8 @@
 //!
 //!     cargo bench                  # everything
 //!     cargo bench -- latency       # only sections whose name contains "latency"
-//!     cargo bench -- server flush  # several sections: latency server flush big concurrency
-//!                                  # journal cleanup memory
+//!     cargo bench -- server flush  # several sections: latency server backlog model flush big
+//!                                  # concurrency journal cleanup memory
 //!
 //! Each run spawns the process with its payload on a pipe and stops the clock when stdout and
 //! stderr have both reached EOF (what Claude Code waits for) and the process has exited.
@@ -33,9 +33,13 @@ fn main() {
         size(&bench.hook),
         size(&bench.empty)
     );
-    let sections: [(&str, Section); 8] = [
+    // Subreaper: the deliverers hooks start are reaped here, so their CPU counts (server sections).
+    let _ = nix::sys::prctl::set_child_subreaper(true);
+    let sections: [(&str, Section); 10] = [
         ("latency", Bench::latency),
         ("server", Bench::server),
+        ("backlog", Bench::backlog),
+        ("model", Bench::model_name),
         ("flush", Bench::flush),
         ("big", Bench::big_payload),
         ("concurrency", Bench::concurrency),
@@ -108,34 +112,178 @@ impl Bench {
         Bench { root, hook, empty, fixtures }
     }
 
-    /// `post-tool` with the observability server up, refusing connections, and hung.
+    /// `post-tool` with the observability server up, refusing connections, and hung: the hook's
+    /// time against the empty binary in the same run, and CPU per hook including the deliverers
+    /// hooks start (this process is their subreaper, so their CPU lands in its children's times).
     fn server(&self) {
         let runs = 1000;
         let input = self.fixture("PostToolUse-Bash.json");
-        let hook = self.root.join("bin/post-tool");
         let up = TestServer::start();
         let hung = TestServer::start();
         hung.set(Mode::Hang);
         let down = format!("http://127.0.0.1:{}/events", TestServer::closed_port());
-        section("server: post-tool, whole process, with the server in each state");
+        cpu_section("server: post-tool, whole process, with the server in each state");
         for (name, url) in
             [("none", None), ("up", Some(up.url.clone())), ("down", Some(down)), ("hung", Some(hung.url.clone()))]
         {
-            let (mut base, mut ours) = (Vec::new(), Vec::new());
-            for _ in 0..runs {
-                base.push(run_once(self.command(&self.empty), &input));
-                let mut cmd = self.command(&hook);
-                if let Some(url) = &url {
-                    cmd.env("CLAUDE_SESSION_SERVER_URL", url)
-                        .env("CLAUDE_SESSION_LOG_DIR", self.root.join(format!("logs-{name}")));
-                }
-                ours.push(run_once(cmd, &input));
-            }
-            report("post-tool", &format!("server {name}"), &mut base, &mut ours);
+            let logs = self.root.join(format!("logs-{name}"));
+            self.server_case(&format!("server {name}"), url.as_deref(), &logs, &input, runs);
         }
-        let delivered = up.wait_for(runs, Duration::from_secs(30)).len();
-        println!("server up: {delivered} of {runs} events delivered");
+        let delivered = up.wait_for(2 * runs, Duration::from_secs(30)).len();
+        println!("server up: {delivered} of {} events delivered", 2 * runs);
         hung.set(Mode::Up);
+    }
+
+    /// One server case: interleaved timing against the empty binary, then CPU per run of each.
+    fn server_case(&self, name: &str, url: Option<&str>, logs: &Path, input: &[u8], runs: usize) {
+        let hook = self.root.join("bin/post-tool");
+        let cmd = || {
+            let mut cmd = self.command(&hook);
+            if let Some(url) = url {
+                cmd.env("CLAUDE_SESSION_SERVER_URL", url).env("CLAUDE_SESSION_LOG_DIR", logs);
+            }
+            cmd
+        };
+        let (mut base, mut ours) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            base.push(run_once(self.command(&self.empty), input));
+            ours.push(run_once(cmd(), input));
+        }
+        let (empty_cpu, hook_cpu) = (
+            cpu_per_run(runs, || {
+                run_once(self.command(&self.empty), input);
+            }),
+            cpu_per_run(runs, || {
+                run_once(cmd(), input);
+            }),
+        );
+        report_cpu("post-tool", name, &mut base, &mut ours, empty_cpu, hook_cpu);
+    }
+
+    /// The server refusing connections while 100 000 events wait: a deliverer's run (a `flush`,
+    /// which ignores the backoff) against one with a near-empty queue, then hooks as above.
+    fn backlog(&self) {
+        let (pending, runs) = (100_000, 1000);
+        let url = format!("http://127.0.0.1:{}/events", TestServer::closed_port());
+        let input = self.fixture("PostToolUse-Bash.json");
+        let record = {
+            let body = serde_json::json!({"source_app": "bench", "session_id": "s", "hook_event_type": "PostToolUse",
+                "payload": serde_json::from_slice::<serde_json::Value>(&input).unwrap(), "timestamp": 1, "summary": ""});
+            body.to_string()
+        };
+        // One deliverer run: wall time, CPU and what it said.
+        let flush_cost = |logs: &Path| {
+            let mut cmd = self.command(&self.hook);
+            cmd.env("CLAUDE_SESSION_SERVER_URL", &url).env("CLAUDE_SESSION_LOG_DIR", logs).arg("flush");
+            let (mut took, mut said) = (Duration::ZERO, String::new());
+            let cpu = cpu_per_run(1, || {
+                let started = Instant::now();
+                let out = cmd.output().unwrap();
+                took = started.elapsed();
+                said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            });
+            (took, cpu, said)
+        };
+        let mut lines = Vec::new();
+        for (name, n) in [("10 pending", 10), ("100 000 pending", pending)] {
+            let logs = self.root.join(format!("logs-backlog-{n}"));
+            // Written as versions before sinks left them: the first flush moves and numbers them.
+            let outbox = logs.join("outbox");
+            fs::create_dir_all(&outbox).unwrap();
+            fs::set_permissions(&outbox, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+            fs::set_permissions(&logs, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+            for i in 0..n {
+                fs::write(outbox.join(format!("{:020}-{:010}-{:04}.json", i, 1, 0)), &record).unwrap();
+            }
+            let (took, cpu, _) = flush_cost(&logs);
+            lines.push(format!(
+                "flush, server down, {name}, first run (admits them all): {} wall, {} CPU",
+                ms(took),
+                ms(cpu)
+            ));
+            let mut runs_took = Vec::new();
+            let mut runs_cpu = Vec::new();
+            let mut said = String::new();
+            for _ in 0..5 {
+                let (took, cpu, out) = flush_cost(&logs);
+                runs_took.push(took);
+                runs_cpu.push(cpu);
+                said = out;
+            }
+            lines.push(format!(
+                "flush, server down, {name}, later runs: median {} wall, {} CPU ({said})",
+                ms(percentile(&mut runs_took, 50.0)),
+                ms(percentile(&mut runs_cpu, 50.0))
+            ));
+            if n == pending {
+                cpu_section(&format!("backlog: post-tool with the server down and {pending} events pending"));
+                self.server_case("down, 100 000 pending", Some(&url), &logs, &input, runs);
+            }
+        }
+        println!();
+        for line in lines {
+            println!("{line}");
+        }
+    }
+
+    /// What filling `model_name` from the transcript costs the deliverer: `flush` of 1000 queued
+    /// events to a local server without a transcript, with one transcript for all (read once
+    /// per 2 s), and with a transcript path of its own for each (a hard link each: 1000 reads of
+    /// the last 64 KiB).
+    fn model_name(&self) {
+        let events = 1000;
+        let transcript = fs::read_dir(self.fixtures.join("transcript")).unwrap().next().unwrap().unwrap().path();
+        let dir = self.root.join("transcripts");
+        fs::create_dir_all(&dir).unwrap();
+        let first = dir.join("t0.jsonl");
+        fs::copy(&transcript, &first).unwrap();
+        for i in 1..events {
+            fs::hard_link(&first, dir.join(format!("t{i}.jsonl"))).unwrap();
+        }
+        let mut event: serde_json::Value = serde_json::from_slice(&self.fixture("PostToolUse-Bash.json")).unwrap();
+        println!("\n## model_name: flush of {events} events to a local server, by where the model comes from");
+        let mut rows = Vec::new();
+        for case in ["no transcript", "one transcript", "a transcript each"] {
+            let port = TestServer::closed_port();
+            let url = format!("http://127.0.0.1:{port}/events");
+            let logs = self.root.join(format!("logs-model-{}", case.replace(' ', "-")));
+            for i in 0..events {
+                let path = match case {
+                    "no transcript" => dir.join("missing.jsonl"),
+                    "one transcript" => first.clone(),
+                    _ => dir.join(format!("t{i}.jsonl")),
+                };
+                event["transcript_path"] = path.to_string_lossy().into();
+                let mut cmd = self.command(&self.root.join("bin/post-tool"));
+                cmd.env("CLAUDE_SESSION_SERVER_URL", &url).env("CLAUDE_SESSION_LOG_DIR", &logs);
+                run_once(cmd, &serde_json::to_vec(&event).unwrap());
+            }
+            reap_orphans();
+            let server = TestServer::start_on(port);
+            let mut cmd = self.command(&self.hook);
+            cmd.env("CLAUDE_SESSION_SERVER_URL", &url).env("CLAUDE_SESSION_LOG_DIR", &logs).arg("flush");
+            let mut took = Duration::ZERO;
+            let cpu = cpu_per_run(1, || {
+                let started = Instant::now();
+                let out = cmd.output().unwrap();
+                took = started.elapsed();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            });
+            let accepted = server.accepted();
+            let named = accepted.iter().filter(|e| e["model_name"].is_string()).count();
+            rows.push((case, took, cpu, accepted.len(), named));
+        }
+        let base = rows[0].2.as_secs_f64() / rows[0].3.max(1) as f64;
+        for (case, took, cpu, accepted, named) in rows {
+            let per = cpu.as_secs_f64() / accepted.max(1) as f64;
+            println!(
+                "{case:<18} {accepted} sent ({named} with model_name) in {}, CPU {} = {:.0} µs/event ({:+.0} µs)",
+                ms(took),
+                ms(cpu),
+                per * 1e6,
+                (per - base) * 1e6
+            );
+        }
     }
 
     /// How fast `flush` empties an outbox of events queued while the server was down.
@@ -458,4 +606,65 @@ fn ms(d: Duration) -> String {
 
 fn size(path: &Path) -> u64 {
     fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// CPU (user + system) of this process's reaped children, from /proc (clock ticks of 10 ms).
+fn children_cpu() -> Duration {
+    let stat = fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<u64> = stat.rsplit_once(')').unwrap().1.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    // After the name: state is not a number, so cutime and cstime are the 13th and 14th numbers.
+    Duration::from_millis((fields[12] + fields[13]) * 10)
+}
+
+/// Waits for every orphan reparented to us (deliverers, once they stop lingering).
+fn reap_orphans() {
+    use nix::sys::wait::waitpid;
+    loop {
+        match waitpid(nix::unistd::Pid::from_raw(-1), None) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// CPU per run of `once` run `runs` times, including every process it left behind.
+fn cpu_per_run(runs: usize, mut once: impl FnMut()) -> Duration {
+    reap_orphans();
+    let before = children_cpu();
+    for _ in 0..runs {
+        once();
+    }
+    reap_orphans();
+    (children_cpu() - before) / runs as u32
+}
+
+fn cpu_section(title: &str) {
+    println!("\n## {title}");
+    println!(
+        "{:<14} {:<28} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7}",
+        "hook", "input", "empty p50", "empty p99", "hook p50", "hook p99", "ratio", "empty CPU", "hook CPU", "ratio"
+    );
+}
+
+fn report_cpu(
+    name: &str,
+    input: &str,
+    base: &mut [Duration],
+    ours: &mut [Duration],
+    empty_cpu: Duration,
+    hook_cpu: Duration,
+) {
+    let (b50, b99) = (percentile(base, 50.0), percentile(base, 99.0));
+    let (o50, o99) = (percentile(ours, 50.0), percentile(ours, 99.0));
+    println!(
+        "{name:<14} {input:<28} {:>10} {:>10} {:>10} {:>10} {:>6.2}x {:>10} {:>10} {:>6.2}x",
+        us(b50),
+        us(b99),
+        us(o50),
+        us(o99),
+        o50.as_secs_f64() / b50.as_secs_f64(),
+        us(empty_cpu),
+        us(hook_cpu),
+        hook_cpu.as_secs_f64() / empty_cpu.as_secs_f64().max(1e-9)
+    );
 }

@@ -14,6 +14,7 @@ pub enum Id {
     Show,
     Cleanup,
     Flush,
+    Export,
     Hooks,
 }
 
@@ -69,6 +70,13 @@ pub const APPLETS: &[Applet] = &[
         id: Id::Flush,
         name: "flush",
         about: "deliver the events waiting in the outbox now, and say what happened",
+        linked: false,
+        events: &[],
+    },
+    Applet {
+        id: Id::Export,
+        name: "export",
+        about: "send the journal's events since a day to the configured sinks, each once",
         linked: false,
         events: &[],
     },

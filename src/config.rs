@@ -47,6 +47,7 @@ pub const SERVER_TIMEOUT: &str = "CLAUDE_SESSION_SERVER_TIMEOUT";
 pub const SOURCE_APP: &str = "CLAUDE_SESSION_SOURCE_APP";
 pub const OUTBOX_MAX: &str = "CLAUDE_SESSION_OUTBOX_MAX";
 pub const DEBUG: &str = "CLAUDE_SESSION_DEBUG";
+pub const OTLP_ENDPOINT: &str = "CLAUDE_SESSION_OTLP_ENDPOINT";
 
 /// Shown under "Environment:" in every `--help`, and checked by `hooks status`.
 pub const VARS: &[Var] = &[
@@ -80,6 +81,43 @@ pub const VARS: &[Var] = &[
     ),
     var!(SOURCE_APP, "source_app sent to the server (default: the project name)", Ok::<_, String>(())),
     var!(OUTBOX_MAX, "undelivered events kept before the oldest are dropped (default 100000)", try_outbox_max()),
+    var!(
+        OTLP_ENDPOINT,
+        "OTLP/HTTP collector base URL, e.g. http://127.0.0.1:4318: events go to /v1/logs and /v1/traces (default: none)",
+        otlp()
+    ),
+    var!(
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        "full URL for logs, instead of <base>/v1/logs (_TRACES_ENDPOINT for traces)",
+        Ok::<_, String>(())
+    ),
+    var!(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "headers for every OTLP request: k=v,k2=v2, values %-encoded (_LOGS_/_TRACES_HEADERS too)",
+        Ok::<_, String>(())
+    ),
+    var!(
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "CA file (PEM) to trust for an https collector (default: the system's roots)",
+        Ok::<_, String>(())
+    ),
+    var!(
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+        "OTLP request timeout in milliseconds (default: CLAUDE_SESSION_SERVER_TIMEOUT)",
+        Ok::<_, String>(())
+    ),
+    var!("OTEL_SERVICE_NAME", "service.name of the OTLP resource (default claude-session)", Ok::<_, String>(())),
+    var!("OTEL_RESOURCE_ATTRIBUTES", "more OTLP resource attributes: k=v,k2=v2, values %-encoded", Ok::<_, String>(())),
+    var!(
+        "OTEL_LOG_USER_PROMPTS",
+        "1: prompt and conversation text go to the collector too (default: redacted)",
+        Ok::<_, String>(())
+    ),
+    var!(
+        "OTEL_LOG_TOOL_DETAILS",
+        "1: tool input (commands, paths, patterns) goes to the collector too (default: tool name only)",
+        Ok::<_, String>(())
+    ),
     var!(DEBUG, "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)", Ok::<_, String>(())),
     var!(
         "CLAUDE_PROJECT_DIR",
@@ -243,7 +281,8 @@ pub fn check_url(url: &str) -> Result<(), String> {
     let Ok(uri) = url.parse::<ureq::http::Uri>() else { return bad("it does not parse") };
     match uri.scheme_str() {
         Some("http") => {}
-        Some("https") => return bad("https needs a build with TLS; this one speaks plain http"),
+        Some("https") if cfg!(feature = "tls") => {}
+        Some("https") => return bad("https needs a build with TLS (./install.sh --tls); this one speaks plain http"),
         _ => return bad("it does not start with http://"),
     }
     if uri.host().is_none_or(str::is_empty) {
@@ -284,6 +323,130 @@ fn try_outbox_max() -> Result<Option<usize>, String> {
 
 pub fn outbox_max() -> usize {
     or_default(OUTBOX_MAX, try_outbox_max(), DEFAULT_OUTBOX_MAX)
+}
+
+/// The OTLP exporter's variables, raw but checked: what `sink::otlp::Settings` is made of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Otlp {
+    pub logs_url: String,
+    pub traces_url: String,
+    pub logs_headers: Vec<(String, String)>,
+    pub traces_headers: Vec<(String, String)>,
+    pub certificate: Option<PathBuf>,
+    pub timeout: Duration,
+    pub service_name: Option<String>,
+    pub resource_attributes: Vec<(String, String)>,
+    pub log_user_prompts: bool,
+    pub log_tool_details: bool,
+}
+
+/// Whether OTLP is on, by one variable and no parsing: what a hook asks before enqueueing.
+pub fn otlp_enabled() -> bool {
+    text(OTLP_ENDPOINT).is_some()
+}
+
+/// `CLAUDE_SESSION_OTLP_ENDPOINT` turns OTLP on (`None` without it). The standard variables then
+/// apply as the OTLP exporter specification defines them. Claude Code passes its own `OTEL_*`
+/// settings to hooks, so a signal's endpoint is taken only where its protocol is HTTP: a gRPC
+/// endpoint meant for Claude Code's own exporter is not ours to post JSON to. A value that does
+/// not parse is an error naming the variable.
+pub fn otlp() -> Result<Option<Otlp>, String> {
+    let Some(base) = text(OTLP_ENDPOINT) else { return Ok(None) };
+    let base = checked(OTLP_ENDPOINT, base.trim())?;
+    let signal_url = |signal: &str| -> Result<String, String> {
+        let protocol = text(&format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"))
+            .or_else(|| text("OTEL_EXPORTER_OTLP_PROTOCOL"))
+            .unwrap_or_default();
+        let name = format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
+        match text(&name) {
+            Some(url) if protocol.trim().is_empty() || protocol.trim().starts_with("http/") => {
+                checked(&name, url.trim())
+            }
+            _ => Ok(format!("{}/v1/{}", base.trim_end_matches('/'), signal.to_ascii_lowercase())),
+        }
+    };
+    let headers = key_values("OTEL_EXPORTER_OTLP_HEADERS")?;
+    let with = |signal: &str| -> Result<Vec<(String, String)>, String> {
+        let mut all = headers.clone();
+        for (k, v) in key_values(&format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"))? {
+            all.retain(|(old, _)| !old.eq_ignore_ascii_case(&k));
+            all.push((k, v));
+        }
+        Ok(all)
+    };
+    let certificate = text("OTEL_EXPORTER_OTLP_CERTIFICATE").map(PathBuf::from);
+    if let Some(path) = &certificate {
+        std::fs::File::open(path).map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}", path.display()))?;
+    }
+    let timeout =
+        match text("OTEL_EXPORTER_OTLP_TIMEOUT") {
+            Some(ms) => {
+                let (min, max) = (Duration::from_millis(1), Duration::from_secs(60));
+                ms.trim().parse().ok().map(Duration::from_millis).filter(|t| (min..=max).contains(t)).ok_or_else(
+                    || format!("OTEL_EXPORTER_OTLP_TIMEOUT={ms} is refused: give milliseconds, 1 to 60000"),
+                )?
+            }
+            None => server_timeout(),
+        };
+    Ok(Some(Otlp {
+        logs_url: signal_url("LOGS")?,
+        traces_url: signal_url("TRACES")?,
+        logs_headers: with("LOGS")?,
+        traces_headers: with("TRACES")?,
+        certificate,
+        timeout,
+        service_name: text("OTEL_SERVICE_NAME").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        resource_attributes: key_values("OTEL_RESOURCE_ATTRIBUTES")?,
+        log_user_prompts: truthy("OTEL_LOG_USER_PROMPTS"),
+        log_tool_details: truthy("OTEL_LOG_TOOL_DETAILS"),
+    }))
+}
+
+/// `url` when [`check_url`] takes it, else the error naming the variable.
+fn checked(name: &str, url: &str) -> Result<String, String> {
+    check_url(url).map(|()| url.to_owned()).map_err(|e| format!("{name}: {e}"))
+}
+
+/// `k=v,k2=v2` with %-encoded values, as OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES
+/// are written. Unset is empty; a member without `=` or a key, or a bad %-escape, is an error.
+fn key_values(name: &str) -> Result<Vec<(String, String)>, String> {
+    let Some(text) = text(name) else { return Ok(Vec::new()) };
+    parse_key_values(&text).map_err(|why| format!("{name}: {why}"))
+}
+
+pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for member in text.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        let (k, v) = member.split_once('=').ok_or_else(|| format!("`{member}` is not key=value"))?;
+        let key = percent_decode(k.trim()).ok_or_else(|| format!("`{k}`: bad %-escape"))?;
+        let value = percent_decode(v.trim()).ok_or_else(|| format!("`{v}`: bad %-escape"))?;
+        if key.is_empty() || key.chars().any(|c| c.is_control()) || value.chars().any(|c| c == '\r' || c == '\n') {
+            return Err(format!("`{member}`: empty key or a line break"));
+        }
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn truthy(name: &str) -> bool {
+    text(name).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
 /// Read from the environment only: a debug switch in a settings file would make every hook talk.
@@ -392,9 +555,22 @@ mod tests {
             "http://h:/",
             "http://h:0/",
             "/events",
-            "https://h/events",
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
+        assert_eq!(check_url("https://h/events").is_ok(), cfg!(feature = "tls"));
+    }
+
+    #[test]
+    fn key_values() {
+        assert_eq!(
+            parse_key_values("Authorization=Bearer%20abc%3D%3D, x-team = a=b ,").unwrap(),
+            vec![("Authorization".into(), "Bearer abc==".into()), ("x-team".into(), "a=b".into())]
+        );
+        assert_eq!(parse_key_values("").unwrap(), vec![]);
+        assert!(parse_key_values("novalue").is_err());
+        assert!(parse_key_values("=v").is_err());
+        assert!(parse_key_values("k=%zz").is_err());
+        assert!(parse_key_values("k=%0d%0aX: y").is_err());
     }
 }

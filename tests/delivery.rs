@@ -1,5 +1,6 @@
-//! Delivery to a real HTTP server on loopback: every event arrives exactly once, in order, with
-//! its session id unchanged, whatever the server does in between; and the hook never waits.
+//! Delivery to a real HTTP server on loopback: every event arrives once, in order, with its
+//! session id unchanged, whatever the server does in between; the hook never waits; and nothing
+//! in the outbox that is not a record of ours is read, sent or waited on.
 
 mod common;
 
@@ -39,21 +40,32 @@ fn env_for(url: &str) -> TestEnv {
     env
 }
 
-/// Waits until no deliverer holds the outbox lock, so the next step starts from a quiet outbox.
+fn queue_dir(env: &TestEnv) -> std::path::PathBuf {
+    env.journal_dir().join("outbox/dashboard")
+}
+
+/// Waits until no deliverer holds the dashboard's lock, so the next step starts from a quiet
+/// outbox.
 fn settle(env: &TestEnv) {
-    let lock = fs::File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(env.journal_dir().join("outbox/.lock"));
+    let lock =
+        fs::File::options().read(true).write(true).create(true).truncate(false).open(queue_dir(env).join(".lock"));
     let lock = lock.unwrap();
     lock.lock().unwrap();
     lock.unlock().unwrap();
 }
 
-fn outbox_pending(env: &TestEnv) -> usize {
-    list(&env.journal_dir().join("outbox")).iter().filter(|n| n.ends_with(".json") && n.len() == 41).count()
+/// The dashboard queue's line of `show --all --json`.
+fn status(env: &TestEnv) -> Value {
+    let all = json(&env.run("show", &["--all", "--json"], b"").stdout);
+    all["outbox"]["sinks"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["sink"] == "dashboard"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn outbox_pending(env: &TestEnv) -> u64 {
+    status(env)["pending"].as_u64().unwrap_or(0)
 }
 
 /// Every recorded event, exactly once and in order, with its id, name and payload intact.
@@ -98,9 +110,9 @@ fn server_down_then_up() {
     let env = env_for(&format!("http://127.0.0.1:{port}/events"));
     let events = recorded();
     replay(&env, &events);
-    assert_eq!(outbox_pending(&env), events.len(), "all wait in the outbox");
-    let status = json(&env.run("show", &["--all", "--json"], b"").stdout)["outbox"].clone();
-    assert_eq!(status["pending"], events.len());
+    assert_eq!(outbox_pending(&env), events.len() as u64, "all wait in the outbox");
+    let status = status(&env);
+    assert!(status["backoff_until"].is_string(), "{status}");
     assert!(status["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{status}");
 
     settle(&env);
@@ -123,11 +135,16 @@ fn fault_then_recovery(mode: Mode) {
     assert!(server.accepted().is_empty(), "{mode:?}: nothing can have been accepted");
     assert!(server.requests() > 0, "{mode:?}: delivery was tried");
     server.set(Mode::Up);
-    // The next hook delivers the backlog before its own event.
+    // The session goes on: once the backoff ends, the next hook delivers the backlog before its
+    // own events.
     let last = json(&fixture("Stop.json"));
-    replay(&env, std::slice::from_ref(&last));
     let mut all = events.clone();
-    all.push(last);
+    let deadline = Instant::now() + WAIT;
+    while server.accepted().len() < all.len() && Instant::now() < deadline {
+        replay(&env, std::slice::from_ref(&last));
+        all.push(last.clone());
+        std::thread::sleep(Duration::from_millis(250));
+    }
     let received = server.wait_for(all.len(), WAIT);
     assert_delivered_exactly(&received, &all);
     std::thread::sleep(Duration::from_millis(300));
@@ -175,9 +192,9 @@ fn a_refused_event_is_set_aside_and_the_rest_arrive() {
     );
     let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
     assert_eq!(ids, ["t0", "t1", "t3", "t4"]);
-    let status = json(&env.run("show", &["--all", "--json"], b"").stdout)["outbox"].clone();
+    let status = status(&env);
     assert_eq!((status["set_aside"].as_u64(), status["pending"].as_u64()), (Some(1), Some(0)), "{status}");
-    let rejected = env.journal_dir().join("outbox/rejected");
+    let rejected = queue_dir(&env).join("rejected");
     let files = list(&rejected);
     assert_eq!(files.len(), 2, "{files:?}");
     let answer = fs::read_to_string(rejected.join(files.iter().find(|f| f.ends_with(".answer")).unwrap())).unwrap();
@@ -198,7 +215,7 @@ fn the_outbox_is_bounded_and_drops_are_counted() {
     let (code, report) = flush(&env);
     assert_eq!(code, 1);
     assert!(report.ends_with("pending 5\n"), "{report}");
-    let status = json(&env.run("show", &["--all", "--json"], b"").stdout)["outbox"].clone();
+    let status = status(&env);
     assert_eq!((status["dropped"].as_u64(), status["pending"].as_u64()), (Some(3), Some(5)));
     settle(&env);
     let server = TestServer::start_on(port);
@@ -214,7 +231,7 @@ fn no_server_no_outbox() {
     assert!(!env.journal_dir().join("outbox").exists());
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no server configured"));
+    assert!(stderr(&out).contains("no sink configured"), "{}", stderr(&out));
 }
 
 #[test]
@@ -327,6 +344,27 @@ fn a_hung_server_costs_the_hook_nothing() {
     server.set(Mode::Up);
 }
 
+/// Runs `flush` with a bound on waiting: a flush that hangs fails the test instead of hanging it.
+fn bounded_flush(env: &TestEnv) -> std::process::Output {
+    let mut flush = env.command(env.bin.join("claude-session"));
+    let mut child =
+        flush.arg("flush").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // A bound on waiting, not a speed claim: before the fixes this never returned.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("flush hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn record_name(n: u32) -> String {
+    format!("{:020}-{:010}-{:04}.json", 1u64, 1, n)
+}
+
 #[test]
 fn an_unreadable_outbox_entry_cannot_make_delivery_spin() {
     let server = TestServer::start();
@@ -334,21 +372,261 @@ fn an_unreadable_outbox_entry_cannot_make_delivery_spin() {
     let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
     env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
     settle(&env);
-    fs::create_dir(env.journal_dir().join(format!("outbox/{:020}-{:010}-{:04}.json", 1u64, 1, 1))).unwrap();
+    // Where versions before sinks kept records: it is moved into the dashboard queue.
+    fs::create_dir(env.journal_dir().join(format!("outbox/{}", record_name(1)))).unwrap();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
-    let mut flush = env.command(env.bin.join("claude-session"));
-    let mut child = flush.arg("flush").stdout(std::process::Stdio::piped()).spawn().unwrap();
-    // A bound on waiting, not a speed claim: before the fix this never returned.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("flush spins on an entry it cannot read");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "one entry is still pending");
-    assert_eq!(stdout(&out), "delivered 1, set aside 0, dropped 0, pending 1\n");
+    let out = bounded_flush(&env);
+    assert_eq!(stdout(&out), "delivered 1, set aside 1, dropped 0, pending 0\n", "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
     assert_eq!(server.accepted().len(), 1, "the good event went once");
+}
+
+#[test]
+fn old_layout_outbox_records_are_delivered_after_an_upgrade() {
+    let server = TestServer::start();
+    let env = env_for(&server.url);
+    let outbox = env.journal_dir().join("outbox");
+    fs::create_dir_all(&outbox).unwrap();
+    for dir in [&env.journal_dir(), &outbox] {
+        fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    }
+    for n in 0..3 {
+        let body = json!({"source_app": "old", "session_id": "s", "hook_event_type": "Stop",
+                          "payload": {"n": n}, "timestamp": 1, "summary": ""});
+        fs::write(outbox.join(record_name(n)), body.to_string()).unwrap();
+    }
+    assert_eq!(outbox_pending(&env), 3, "counted before the move");
+    let out = bounded_flush(&env);
+    assert_eq!(stdout(&out), "delivered 3, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
+    let ns: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["n"].clone()).collect();
+    assert_eq!(ns, [0, 1, 2], "oldest first");
+}
+
+#[test]
+fn symlink_in_outbox_is_never_sent() {
+    let server = TestServer::start();
+    let port = TestServer::closed_port();
+    let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
+    settle(&env);
+    // A secret of someone else's that a planted link points at, in the incoming queue and in
+    // the old layout.
+    let secret = env.root.join("secret.json");
+    let body =
+        json!({"source_app": "x", "session_id": "s", "hook_event_type": "Stop", "payload": {"secret": "s3cr3t"}});
+    fs::write(&secret, body.to_string()).unwrap();
+    std::os::unix::fs::symlink(&secret, queue_dir(&env).join(record_name(1))).unwrap();
+    std::os::unix::fs::symlink(&secret, env.journal_dir().join("outbox").join(record_name(2))).unwrap();
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
+    let out = bounded_flush(&env);
+    assert_eq!(stdout(&out), "delivered 1, set aside 2, dropped 0, pending 0\n", "{}", stderr(&out));
+    let sent = server.accepted();
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].to_string().contains("s3cr3t"), "a link's target was sent");
+    assert!(secret.exists(), "the target was deleted as delivered");
+    let rejected = list(&queue_dir(&env).join("rejected"));
+    assert!(rejected.iter().any(|n| n == &record_name(1)), "{rejected:?}");
+}
+
+#[test]
+fn fifo_in_outbox_does_not_hang_flush() {
+    let port = TestServer::closed_port();
+    let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    env.set("CLAUDE_SESSION_OUTBOX_MAX", "3");
+    for n in 0..5 {
+        env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": format!("t{n}")})));
+    }
+    settle(&env);
+    let fifo = queue_dir(&env).join(record_name(1));
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    // The state file too: read without blocking, refused, and the queue counted again.
+    let state = queue_dir(&env).join("state.json");
+    fs::remove_file(&state).unwrap();
+    nix::unistd::mkfifo(&state, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let server = TestServer::start_on(port);
+    let out = bounded_flush(&env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = stdout(&out);
+    assert!(report.contains("set aside 1, dropped 2, pending 0"), "the FIFO is set aside, the cap applies: {report}");
+    let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
+    assert_eq!(ids, ["t2", "t3", "t4"]);
+}
+
+#[test]
+fn hook_during_backoff_starts_no_deliverer() {
+    let server = TestServer::start();
+    server.set(Mode::Busy(30));
+    let env = env_for(&server.url);
+    let call = |n: u32| payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": format!("t{n}")}));
+    env.hook("pre-tool", &call(0));
+    settle(&env);
+    let tried = server.requests();
+    assert_eq!(tried, 1, "the first hook's deliverer tried once and backed off");
+    let until = status(&env)["backoff_until"].as_str().map(str::to_owned);
+    assert!(until.is_some(), "{}", status(&env));
+    for n in 1..20 {
+        env.hook("pre-tool", &call(n));
+    }
+    settle(&env);
+    assert_eq!(server.requests(), tried, "no hook started a deliverer during the backoff");
+    let text = stdout(&env.run("show", &["--all"], b""));
+    assert!(text.contains("backing off until"), "{text}");
+    // flush ignores the backoff.
+    server.set(Mode::Up);
+    let out = bounded_flush(&env);
+    assert_eq!(stdout(&out), "delivered 20, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
+    assert_eq!(status(&env)["backoff_until"], Value::Null, "a delivery ends the backoff");
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let server = TestServer::start();
+    server.set(Mode::Busy(120));
+    let env = env_for(&server.url);
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({})));
+    settle(&env);
+    let until = status(&env)["backoff_until"].as_str().map(str::to_owned).expect("backing off");
+    let until = time::OffsetDateTime::parse(&until, &time::format_description::well_known::Rfc3339).unwrap();
+    let left = until - time::OffsetDateTime::now_utc();
+    assert!(left > time::Duration::seconds(100), "Retry-After: 120 gave a backoff of {left}");
+}
+
+/// Issue 10, finding 10: `CLAUDE_SESSION_SERVER_TIMEOUT=18446744073709551615` panicked `flush`
+/// and made a hook's deliverer deliver nothing; `0` failed every request. A refused value is named
+/// (a warning from `flush`, a problem in `hooks status`) and the default is used: nothing panics,
+/// nothing is lost.
+#[test]
+fn huge_server_timeout_is_refused_not_a_panic() {
+    let server = TestServer::start();
+    for bad in ["18446744073709551615", "0", "0ms", "61s"] {
+        let mut env = env_for(&server.url);
+        env.set("CLAUDE_SESSION_SERVER_TIMEOUT", bad);
+        env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({})));
+        let out = bounded_flush(&env);
+        assert_eq!(out.status.code(), Some(0), "{bad}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("CLAUDE_SESSION_SERVER_TIMEOUT") && stderr(&out).contains("outside"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+        let out = env.run("claude-session", &["hooks", "status"], b"");
+        assert!(stdout(&out).contains("CLAUDE_SESSION_SERVER_TIMEOUT"), "{bad}: {}", stdout(&out));
+    }
+    assert_eq!(server.wait_for(4, WAIT).len(), 4, "every event delivered with the default timeout");
+}
+
+/// Runs every later command of `env` as an unprivileged user when the tests run as root, for
+/// whom no directory is read-only.
+fn as_unprivileged(env: &TestEnv) -> Option<(u32, u32)> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let (uid, gid) = (65534, 65534);
+    fn chown_all(path: &std::path::Path, uid: u32, gid: u32) {
+        let _ = std::os::unix::fs::lchown(path, Some(uid), Some(gid));
+        if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+            for e in fs::read_dir(path).unwrap() {
+                chown_all(&e.unwrap().path(), uid, gid);
+            }
+        }
+    }
+    chown_all(&env.root, uid, gid);
+    Some((uid, gid))
+}
+
+#[test]
+fn read_only_outbox_sends_each_event_once() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let port = TestServer::closed_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "once"})));
+    settle(&env);
+    let ids = as_unprivileged(&env);
+    let run = |args: &[&str]| {
+        let mut cmd = env.command(env.bin.join("claude-session"));
+        if let Some((uid, gid)) = ids {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.args(args).output().unwrap()
+    };
+    // A first try queues the record by number, then the queue turns read-only.
+    run(&["flush"]);
+    let queue = queue_dir(&env).join("queue");
+    let ro = |mode| {
+        for dir in [&queue, &queue_dir(&env)] {
+            fs::set_permissions(dir, fs::Permissions::from_mode(mode)).unwrap();
+        }
+    };
+    ro(0o500);
+    let server = TestServer::start_on(port);
+    for args in [&["flush"][..], &["cleanup"], &["flush"], &["cleanup"]] {
+        run(args);
+    }
+    assert_eq!(server.requests(), 0, "nothing is sent while its delivery cannot be recorded");
+    ro(0o700);
+    run(&["flush"]);
+    run(&["flush"]);
+    assert_eq!(server.requests(), 1, "one POST of one event");
+    assert_eq!(server.accepted()[0]["payload"]["tool_use_id"], "once");
+}
+
+#[test]
+fn model_name_from_transcript_on_every_event() {
+    let server = TestServer::start();
+    let env = env_for(&server.url);
+    let source = fixtures().join("transcript");
+    let transcript = fs::read_dir(&source).unwrap().next().unwrap().unwrap().path();
+    let copy = env.root.join("transcript.jsonl");
+    fs::copy(&transcript, &copy).unwrap();
+    let mut events = recorded();
+    for e in &mut events {
+        e["transcript_path"] = copy.to_string_lossy().into();
+    }
+    // The payload's own model wins where it names one.
+    let named = events.iter().filter(|e| e["model"].is_string()).count();
+    assert!(named < events.len(), "most payloads name no model");
+    replay(&env, &events);
+    let received = server.wait_for(events.len(), WAIT);
+    assert_eq!(received.len(), events.len());
+    for (got, sent) in received.iter().zip(&events) {
+        let want = sent["model"].as_str().unwrap_or("claude-opus-5-5");
+        assert_eq!(got["model_name"], want, "{}", got["hook_event_type"]);
+    }
+}
+
+#[test]
+fn a_deliverer_that_died_before_saving_loses_no_record() {
+    let port = TestServer::closed_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    let hook = |n: u32| {
+        env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": format!("t{n}")})))
+    };
+    for n in 0..3 {
+        hook(n);
+    }
+    settle(&env);
+    flush(&env);
+    let state = queue_dir(&env).join("state.json");
+    let stale = fs::read(&state).unwrap();
+    for n in 3..5 {
+        hook(n);
+    }
+    settle(&env);
+    flush(&env);
+    // As if a run had sent t3 and died before saving: its state names t3's number as the next.
+    fs::write(&state, &stale).unwrap();
+    let queue = queue_dir(&env).join("queue");
+    fs::remove_file(queue.join(format!("{:020}", 3))).unwrap();
+    for n in 5..7 {
+        hook(n);
+    }
+    settle(&env);
+    let server = TestServer::start_on(port);
+    let out = bounded_flush(&env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut ids: Vec<String> =
+        server.accepted().iter().map(|e| e["payload"]["tool_use_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    assert_eq!(ids, ["t0", "t1", "t2", "t4", "t5", "t6"], "each record once, none overwritten");
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Error, Run};
-use crate::delivery::{self, Outbox, Report};
+use crate::sink::{self, outbox, outbox::Outbox, outbox::Report};
 use crate::store::{self, Store};
 use crate::text::plural;
 use crate::{clock, config, journal, outln, private, project};
@@ -92,22 +92,39 @@ fn old_journals() -> Vec<(PathBuf, String)> {
 
 /// Temp files of hooks that died while putting an event in the outbox.
 fn outbox_temp_files() -> Vec<(PathBuf, String)> {
-    let Some(dir) = Outbox::location() else { return Vec::new() };
-    private::file_names(&dir)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|n| private::is_temp_name(n) && abandoned(n, &dir.join(n)))
-        .map(|n| (dir.join(n), "outbox temp file of a writer that died".into()))
-        .collect()
+    let Some(outbox) = Outbox::existing() else { return Vec::new() };
+    let mut doomed = Vec::new();
+    for dir in outbox.temp_dirs() {
+        doomed.extend(
+            private::file_names(&dir)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| private::is_temp_name(n) && abandoned(n, &dir.join(n)))
+                .map(|n| (dir.join(n), "outbox temp file of a writer that died".into())),
+        );
+    }
+    doomed
 }
 
-/// Delivers the outbox if a server is configured and no deliverer is running. Failures are
-/// recorded in the outbox's state for `show --all`, not printed: cron would mail them hourly.
+/// Delivers each sink's queue (ignoring its backoff) unless a deliverer is running. Failures are
+/// recorded in the queue's state for `show --all`, not printed: cron would mail them hourly.
 fn deliver() -> Option<Report> {
-    let url = config::server_url()?;
+    let sinks = sink::configured();
+    if sinks.is_empty() {
+        return None;
+    }
     let outbox = Outbox::open().ok()?;
-    let lock = outbox.try_lock().ok()??;
-    Some(delivery::run_deliverer(&outbox, &url, lock))
+    let mut total = Report::default();
+    for name in sinks {
+        let Ok(queue) = outbox.queue(name) else { continue };
+        let Ok(Some(lock)) = queue.try_lock() else { continue };
+        let r = outbox::deliver(&queue, sink::build(name), lock, std::time::Duration::ZERO);
+        total.delivered += r.delivered;
+        total.set_aside += r.set_aside;
+        total.dropped += r.dropped;
+        total.pending += queue.pending();
+    }
+    Some(total)
 }
 
 /// A temp file (`.<name>.<pid>.<n>.tmp`) whose writer is gone or which is too old to be live.

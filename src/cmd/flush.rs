@@ -1,25 +1,41 @@
-//! `flush`: deliver the outbox now, waiting for a running deliverer, and say what happened.
+//! `flush`: deliver every sink's queue now, ignoring any backoff and waiting (a bounded time) for
+//! a running deliverer, and say what happened.
 
 use super::{Error, Flush, Run};
-use crate::delivery::{self, Outbox};
-use crate::{config, out, outln};
+use crate::sink::{self, outbox, outbox::Outbox};
+use crate::{out, outln};
 
 impl Run for Flush {
     fn run(&self) -> Result<u8, Error> {
-        let url = config::server_url().ok_or("no server configured: set CLAUDE_SESSION_SERVER_URL")?;
-        let outbox = Outbox::open()?;
-        let lock = outbox.lock().map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
-        let report = delivery::run_deliverer(&outbox, &url, lock);
-        outln!(
-            "delivered {}, set aside {}, dropped {}, pending {}",
-            report.delivered,
-            report.set_aside,
-            report.dropped,
-            report.pending
-        );
-        if let Some(error) = &report.error {
-            out::error(&format!("{url}: {error}"));
+        let sinks = sink::configured();
+        if sinks.is_empty() {
+            return Err("no sink configured: set CLAUDE_SESSION_SERVER_URL or CLAUDE_SESSION_OTLP_ENDPOINT".into());
         }
-        Ok(if report.pending == 0 { 0 } else { 1 })
+        // A refused value falls back to its default: say so, as a hook would under debug.
+        for problem in crate::config::problems() {
+            out::error(&format!("warning: {problem}; using the default"));
+        }
+        let outbox = Outbox::open()?;
+        let mut all_sent = true;
+        for name in &sinks {
+            let sink = sink::build(name)?;
+            let queue = outbox.queue(name)?;
+            let lock = queue.lock().map_err(|e| format!("outbox {}: {e}", queue.dir.display()))?;
+            let mut report = outbox::deliver(&queue, Ok(sink), lock, std::time::Duration::ZERO);
+            report.pending = queue.pending();
+            let prefix = if sinks.len() > 1 { format!("{name}: ") } else { String::new() };
+            outln!(
+                "{prefix}delivered {}, set aside {}, dropped {}, pending {}",
+                report.delivered,
+                report.set_aside,
+                report.dropped,
+                report.pending
+            );
+            if let Some(error) = &report.error {
+                out::error(&format!("{name}: {error}"));
+            }
+            all_sent &= report.pending == 0;
+        }
+        Ok(if all_sent { 0 } else { 1 })
     }
 }

@@ -2,6 +2,7 @@
 //! one file each for what they do.
 
 mod cleanup;
+mod export;
 mod flush;
 mod record;
 mod show;
@@ -82,6 +83,7 @@ fn dispatch(argv: Vec<OsString>) -> i32 {
         Id::Show => parse_and_run::<Show>(applet, &args),
         Id::Cleanup => parse_and_run::<Cleanup>(applet, &args),
         Id::Flush => parse_and_run::<Flush>(applet, &args),
+        Id::Export => parse_and_run::<Export>(applet, &args),
         Id::Hooks => parse_and_run::<Hooks>(applet, &args),
         Id::SessionStart | Id::PreTool | Id::PostTool => unreachable!("hooks are dispatched above"),
     };
@@ -214,6 +216,18 @@ pub struct Cleanup {
 /// Deliver the events waiting in the outbox to the observability server now, oldest first, and
 /// report what was done. Exit 1 when events are still pending.
 pub struct Flush {}
+
+#[derive(FromArgs)]
+/// Send the journal's events from a day on to the configured sinks (an OpenTelemetry collector,
+/// the observability server), each once, oldest first. Exit 1 if a sink failed.
+pub struct Export {
+    /// the first day (2026-11-15, UTC), a time (RFC 3339), or an age (7d, 12h)
+    #[argh(option)]
+    pub since: String,
+    /// only this sink: dashboard, otlp-logs or otlp-traces
+    #[argh(option)]
+    pub sink: Option<String>,
+}
 
 #[derive(FromArgs)]
 /// Wire claude-session into Claude Code's settings, take it out again, or check the wiring.

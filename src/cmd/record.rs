@@ -2,10 +2,10 @@
 //! the session, journal the event, queue it for the sinks. Silent on stdout and exit 0 whatever
 //! happens.
 
-use crate::delivery::{self, Outbox};
 use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
+use crate::sink::{self, outbox, outbox::Outbox};
 use crate::{clock, config, journal, out, session};
 
 pub fn run(default_event: &'static str) -> u8 {
@@ -37,16 +37,18 @@ pub fn run(default_event: &'static str) -> u8 {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib());
     }
 
-    if let (Some(url), Some(journal_dir)) = (config::server_url(), journal_dir) {
+    let sinks = sink::configured();
+    if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
-        let body = event.server_body(&app);
+        let record = event.server_body(&app);
         let queued = Outbox::beside(&journal_dir).and_then(|outbox| {
-            outbox.enqueue(now, &body).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
-            Ok(outbox)
+            let queues = sinks.iter().map(|s| outbox.queue(s)).collect::<Result<Vec<_>, _>>()?;
+            outbox.enqueue(&queues, now, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
+            Ok(queues)
         });
         match queued {
-            Ok(outbox) => delivery::kick(&outbox, &url),
-            Err(e) => crate::debug!("{e}; this {event_name} event will not reach the server"),
+            Ok(queues) => outbox::start_deliverers(queues),
+            Err(e) => crate::debug!("{e}; this {event_name} event will not be sent"),
         }
     }
     0

@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{Error, Run, Show};
-use crate::delivery::Outbox;
 use crate::out::Report;
 use crate::project::{self, Project};
+use crate::sink::outbox::{self, Outbox};
 use crate::store::{self, Entry, Store};
 use crate::text::{human_age, safe};
 use crate::{clock, config, journal, out, outln, session, timeline};
@@ -101,7 +101,7 @@ struct StoredSession {
 struct StoredSessions {
     store: String,
     sessions: Vec<StoredSession>,
-    outbox: Option<Value>,
+    outbox: Option<outbox::Status>,
 }
 
 impl StoredSessions {
@@ -138,19 +138,23 @@ impl Report for StoredSessions {
             });
             crate::text::columns(std::iter::once(header).chain(rows).collect())
         };
-        if let Some(o) = &self.outbox {
-            let n = |k: &str| o[k].as_u64().unwrap_or(0);
+        for q in self.outbox.iter().flat_map(|o| &o.sinks) {
             text.push_str(&format!(
-                "\noutbox {}: {} pending, {} delivered, {} set aside, {} dropped\n",
-                safe(o["dir"].as_str().unwrap_or("")),
-                n("pending"),
-                n("delivered"),
-                n("set_aside"),
-                n("dropped")
+                "\noutbox {} ({}): {} pending, {} delivered, {} set aside, {} dropped\n",
+                safe(&q.dir.to_string_lossy()),
+                q.sink,
+                q.pending,
+                q.delivered,
+                q.set_aside,
+                q.dropped
             ));
-            if let (Some(error), Some(at)) = (o["last_error"].as_str(), o["last_error_at"].as_str()) {
+            if let (Some(error), Some(at)) = (&q.last_error, &q.last_error_at) {
                 let at = clock::parse(at).map_or_else(|| at.to_owned(), clock::short);
                 text.push_str(&format!("last error at {}: {}\n", safe(&at), safe(error)));
+            }
+            if let Some(until) = &q.backoff_until {
+                let until = clock::parse(until).map_or_else(|| until.to_owned(), clock::short);
+                text.push_str(&format!("backing off until {}\n", safe(&until)));
             }
         }
         text
@@ -167,7 +171,7 @@ impl Report for StoredSessions {
                 })
             })
             .collect();
-        json!({ "store": self.store, "sessions": rows, "outbox": self.outbox })
+        json!({ "store": self.store, "sessions": rows, "outbox": self.outbox.as_ref().map(outbox::Status::to_json) })
     }
 }
 

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 
 use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run, absolute};
 use crate::applets::{self, APPLETS};
-use crate::delivery::Outbox;
 use crate::out::Report;
 use crate::project::Project;
 use crate::settings::{self, Outcome};
+use crate::sink::outbox::{self, Outbox};
 use crate::store::Store;
 use crate::text::safe;
 use crate::{config, journal, out, outln};
@@ -237,7 +237,10 @@ struct Status {
     journal: Result<PathBuf, String>,
     /// Events lost (not journaled), and the last reason.
     lost: (usize, Option<String>),
-    server: Option<(String, Option<Value>)>,
+    server: Option<String>,
+    otlp: Option<String>,
+    /// Each sink's queue, when an outbox exists.
+    outbox: Option<outbox::Status>,
     problems: Vec<String>,
 }
 
@@ -306,14 +309,15 @@ impl Status {
                 lost.1.clone().unwrap_or_default()
             ));
         }
-        let server = config::server_url().map(|url| (url, Outbox::existing().map(|o| o.status())));
-        if let Some((url, Some(outbox))) = &server {
-            let pending = outbox["pending"].as_u64().unwrap_or(0);
-            if let (true, Some(error)) = (pending > 0, outbox["last_error"].as_str()) {
-                problems.push(format!("{url}: {pending} events waiting; the last try failed: {error}"));
+        let server = config::server_url();
+        let otlp = config::otlp().ok().flatten().map(|o| o.logs_url);
+        let outbox = Outbox::existing().map(|o| o.status());
+        for q in outbox.iter().flat_map(|o| &o.sinks) {
+            if let (true, Some(error)) = (q.pending > 0, &q.last_error) {
+                problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
         }
-        Ok(Status { files, missing, store, journal, lost, server, problems })
+        Ok(Status { files, missing, store, journal, lost, server, otlp, outbox, problems })
     }
 }
 
@@ -353,11 +357,16 @@ impl Report for Status {
             }
         }
         match &self.server {
-            None => text.push_str("server   none configured (events are journaled only)\n"),
-            Some((url, outbox)) => {
-                let pending = outbox.as_ref().and_then(|o| o["pending"].as_u64()).unwrap_or(0);
-                text.push_str(&format!("server   {}: {pending} pending\n", safe(url)));
-            }
+            None => text.push_str("server   none configured\n"),
+            Some(url) => text.push_str(&format!("server   {}\n", safe(url))),
+        }
+        match &self.otlp {
+            None => text.push_str("otlp     none configured\n"),
+            Some(url) => text.push_str(&format!("otlp     {}\n", safe(url))),
+        }
+        for q in self.outbox.iter().flat_map(|o| &o.sinks) {
+            let backoff = q.backoff_until.as_ref().map(|t| format!(", backing off until {t}")).unwrap_or_default();
+            text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
         }
         if self.problems.is_empty() {
             text.push_str("all is well\n");
@@ -404,7 +413,9 @@ impl Report for Status {
             "store": dir(&self.store),
             "journal": dir(&self.journal),
             "lost": self.lost.0,
-            "server": self.server.as_ref().map(|(url, outbox)| json!({"url": url, "outbox": outbox})),
+            "server": self.server,
+            "otlp": self.otlp,
+            "outbox": self.outbox.as_ref().map(outbox::Status::to_json),
         })
     }
 }

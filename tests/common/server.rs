@@ -21,6 +21,8 @@ pub enum Mode {
     Fail,
     /// Read the request and close the connection without answering.
     Reset,
+    /// Answer 429 with `Retry-After: <seconds>`.
+    Busy(u64),
 }
 
 struct Shared {
@@ -129,6 +131,7 @@ fn serve(stream: TcpStream, s: &Shared) {
         let Some(body) = read_request(&mut reader) else { return };
         s.requests.fetch_add(1, Ordering::SeqCst);
         let mode = *s.mode.lock().unwrap();
+        let mut extra = String::new();
         let (status, answer) = match mode {
             Mode::Hang => {
                 while *s.mode.lock().unwrap() == Mode::Hang && !s.stop.load(Ordering::SeqCst) {
@@ -142,16 +145,21 @@ fn serve(stream: TcpStream, s: &Shared) {
                 return;
             }
             Mode::Fail => (500, r#"{"error":"boom"}"#.to_owned()),
+            Mode::Busy(seconds) => {
+                extra = format!("Retry-After: {seconds}\r\n");
+                (429, r#"{"error":"slow down"}"#.to_owned())
+            }
             Mode::Up => check(&body, s),
         };
         let reason = match status {
             200 => "OK",
             400 => "Bad Request",
+            429 => "Too Many Requests",
             _ => "Internal Server Error",
         };
         // One write per response: head and body in two would meet the client's delayed ACK.
         let response = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{answer}",
             answer.len()
         );
         if out.write_all(response.as_bytes()).is_err() {

@@ -1,0 +1,192 @@
+//! `export --since DATE`: the journal replayed into the configured sinks, so a collector set up
+//! today receives last week's sessions. Each journal line is sent once per run, oldest first, in
+//! each sink's batches, straight from this process (not through the outbox, which holds only
+//! what hooks recorded).
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::{Error, Export, Run};
+use crate::sink::{self, Outcome, Sink};
+use crate::{clock, config, journal};
+
+/// Tries per batch before the export stops, and the longest wait between two.
+const TRIES: u32 = 5;
+const WAIT_MAX: Duration = Duration::from_secs(30);
+
+/// Journal fields that are the payload's under another name (the reverse of the journal line's
+/// naming in `event`); every other payload field is under `extra`.
+const RENAMED: &[(&str, &str)] = &[("tool", "tool_name"), ("parameters", "tool_input")];
+/// Journal fields copied from the payload under their own names.
+const COPIED: &[&str] = &[
+    "tool_use_id",
+    "agent_id",
+    "agent_type",
+    "prompt_id",
+    "source",
+    "reason",
+    "duration_ms",
+    "error",
+    "is_interrupt",
+    "tool_response",
+    "cwd",
+];
+
+impl Run for Export {
+    fn run(&self) -> Result<u8, Error> {
+        let since = parse_since(&self.since, clock::now())?;
+        let mut names = sink::configured();
+        if let Some(only) = &self.sink {
+            names.retain(|n| n == only);
+            if names.is_empty() {
+                return Err(
+                    format!("no configured sink named {only} (configured: {})", sink::configured().join(", ")).into()
+                );
+            }
+        }
+        if names.is_empty() {
+            return Err("no sink configured: set CLAUDE_SESSION_OTLP_ENDPOINT or CLAUDE_SESSION_SERVER_URL".into());
+        }
+        let dir = journal::require_dir()?;
+        let mut records = Vec::new();
+        journal::for_each_line(&dir, Some(since.date()), |line| {
+            if let Ok(Value::Object(line)) = serde_json::from_str::<Value>(line)
+                && let Some(record) = record_from_line(&line, since)
+            {
+                records.push(record);
+            }
+        })
+        .map_err(|e| format!("journal {}: {e}", dir.display()))?;
+        // Journal files hold a day each, in append order; a session's events are in time order.
+        records.sort_by_key(|r| r["timestamp"].as_i64().unwrap_or(0));
+
+        let mut failed = false;
+        for name in names {
+            let mut sink = sink::build(name)?;
+            let report = export(sink.as_mut(), &records);
+            println!("{name}: sent {}, set aside {}, of {}", report.sent, report.set_aside, records.len());
+            if let Some(error) = report.error {
+                failed = true;
+                eprintln!("claude-session: {name}: {error}");
+            }
+        }
+        Ok(u8::from(failed))
+    }
+}
+
+#[derive(Default)]
+struct Report {
+    sent: usize,
+    set_aside: usize,
+    error: Option<String>,
+}
+
+/// Sends `records` in the sink's batches, each once: a batch the receiver refuses is counted and
+/// skipped; one it cannot take now is tried again (after its Retry-After), and after [`TRIES`]
+/// the export stops, saying where.
+fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
+    let mut report = Report::default();
+    for batch in records.chunks(sink.batch_max().max(1)) {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match sink.send(batch) {
+                Outcome::Delivered => report.sent += batch.len(),
+                Outcome::Rejected { status, answer } => {
+                    report.set_aside += batch.len();
+                    crate::debug!("{}: HTTP {status}: {answer}", sink.name());
+                }
+                Outcome::Retry { error, after } if tries < TRIES => {
+                    let wait = after.unwrap_or(Duration::from_millis(500) * 2u32.pow(tries)).min(WAIT_MAX);
+                    crate::debug!("{}: {error}; again in {wait:?}", sink.name());
+                    std::thread::sleep(wait);
+                    continue;
+                }
+                Outcome::Retry { error, .. } => {
+                    let from = batch[0]["timestamp"]
+                        .as_i64()
+                        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
+                    let from = from.map(crate::clock::rfc3339).unwrap_or_default();
+                    report.error = Some(format!("{error}; stopped at the event of {from}: export again from there"));
+                    return report;
+                }
+            }
+            break;
+        }
+    }
+    report
+}
+
+/// `YYYY-MM-DD` (the start of that UTC day), an RFC 3339 time, or an age (`7d`, `12h`).
+pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    let text = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+        return Ok(t);
+    }
+    if let Some(date) = journal::file_date(&format!("{text}.jsonl")) {
+        return Ok(date.midnight().assume_utc());
+    }
+    if let Some(age) = config::parse_duration(text) {
+        return Ok(now - age);
+    }
+    Err(format!("--since {text}: give a day (2026-11-15), a time (2026-11-15T08:00:00Z) or an age (7d, 12h)"))
+}
+
+/// The outbox record a hook made of this journal line: the payload gathered back from the
+/// line's named fields and its `extra`. Lines before `since` are not exported.
+fn record_from_line(line: &Map<String, Value>, since: OffsetDateTime) -> Option<Value> {
+    let time =
+        OffsetDateTime::parse(line.get("timestamp")?.as_str()?, &time::format_description::well_known::Rfc3339).ok()?;
+    if time < since {
+        return None;
+    }
+    let event = line.get("event")?.as_str()?;
+    let session_id = line.get("session_id")?.as_str()?;
+    let mut payload = Map::new();
+    payload.insert("session_id".into(), session_id.into());
+    payload.insert("hook_event_name".into(), event.into());
+    for (ours, wire) in RENAMED {
+        if let Some(v) = line.get(*ours) {
+            payload.insert((*wire).into(), v.clone());
+        }
+    }
+    for key in COPIED {
+        if let Some(v) = line.get(*key).filter(|v| !v.is_null()) {
+            payload.insert((*key).into(), v.clone());
+        }
+    }
+    if let Some(Value::Object(extra)) = line.get("extra") {
+        for (k, v) in extra {
+            payload.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    let mut record = Map::new();
+    let app = config::source_app().or_else(|| line.get("project").and_then(Value::as_str).map(str::to_owned));
+    record.insert("source_app".into(), app.unwrap_or_default().into());
+    record.insert("session_id".into(), session_id.into());
+    record.insert("hook_event_type".into(), event.into());
+    let model = payload.get("model").and_then(Value::as_str).map(str::to_owned);
+    record.insert("payload".into(), Value::Object(payload));
+    record.insert("timestamp".into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
+    record.insert("summary".into(), line.get("summary").cloned().unwrap_or_else(|| "".into()));
+    if let Some(model) = model {
+        record.insert("model_name".into(), model.into());
+    }
+    Some(Value::Object(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since() {
+        let now = OffsetDateTime::from_unix_timestamp(1_763_700_000).unwrap();
+        assert_eq!(parse_since("2025-11-20", now).unwrap().unix_timestamp(), 1_763_596_800);
+        assert_eq!(parse_since("7d", now).unwrap(), now - Duration::from_secs(7 * 86400));
+        assert_eq!(parse_since("2025-11-21T04:40:00Z", now).unwrap(), now);
+        assert!(parse_since("last week", now).is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! The Multi-Agent Observability server ("dashboard"): one `POST /events` per record, the body
+//! being the outbox record itself, with `model_name` filled in from the session's transcript when
+//! the payload did not name the model.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Outcome, Sink, http};
+use crate::private;
+
+/// How much of a transcript's end is read to find the model: the last assistant message is
+/// near the end, and a hook's event must not cost a read of the whole file.
+pub const TRANSCRIPT_TAIL: u64 = 64 * 1024;
+
+pub struct Dashboard {
+    agent: ureq::Agent,
+    url: String,
+    models: ModelNames,
+}
+
+impl Dashboard {
+    pub fn new(url: &str, timeout: Duration) -> Dashboard {
+        Dashboard { agent: http::agent(timeout), url: http::loopback_literal(url), models: ModelNames::default() }
+    }
+}
+
+impl Sink for Dashboard {
+    fn name(&self) -> &'static str {
+        "dashboard"
+    }
+
+    fn batch_max(&self) -> usize {
+        1
+    }
+
+    fn send(&mut self, records: &[Value]) -> Outcome {
+        for record in records {
+            let mut record = record.clone();
+            self.models.fill(&mut record);
+            let body = serde_json::to_vec(&record).unwrap_or_default();
+            match http::outcome(http::post(&self.agent, &self.url, "application/json", &body)) {
+                Outcome::Delivered => {}
+                other => return other,
+            }
+        }
+        Outcome::Delivered
+    }
+}
+
+/// How long a transcript's model is trusted before its tail is read again (the session may
+/// have switched models).
+const MODEL_FRESH: Duration = Duration::from_secs(2);
+
+/// The model of each transcript read lately by this deliverer. Only found names are kept: a
+/// session's first events come before its first assistant message.
+#[derive(Default)]
+pub struct ModelNames {
+    known: HashMap<String, (String, Instant)>,
+}
+
+impl ModelNames {
+    /// Sets `record.model_name` from the transcript named by `record.payload.transcript_path`,
+    /// unless the record already has one.
+    pub fn fill(&mut self, record: &mut Value) {
+        if record.get("model_name").and_then(Value::as_str).is_some_and(|m| !m.is_empty()) {
+            return;
+        }
+        let Some(path) = record.pointer("/payload/transcript_path").and_then(Value::as_str) else { return };
+        let model = match self.known.get(path) {
+            Some((model, at)) if at.elapsed() < MODEL_FRESH => model.clone(),
+            _ => match transcript_model(path) {
+                Some(model) => {
+                    self.known.insert(path.to_owned(), (model.clone(), Instant::now()));
+                    model
+                }
+                None => return,
+            },
+        };
+        if let Some(object) = record.as_object_mut() {
+            object.insert("model_name".into(), model.into());
+        }
+    }
+}
+
+/// The model of the last assistant message in the last [`TRANSCRIPT_TAIL`] bytes of a
+/// transcript. Opened without following a link or blocking on a FIFO; only a regular file of
+/// ours is read.
+pub fn transcript_model(path: &str) -> Option<String> {
+    let file = OpenOptions::new().read(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
+        return None;
+    }
+    let start = meta.len().saturating_sub(TRANSCRIPT_TAIL);
+    let tail = read_at(&file, start, (meta.len() - start) as usize)?;
+    // A window that starts mid-line drops the partial first line.
+    let whole = if start > 0 { tail.splitn(2, |b| *b == b'\n').nth(1)? } else { &tail[..] };
+    whole.rsplit(|b| *b == b'\n').find_map(assistant_model)
+}
+
+fn read_at(file: &File, offset: u64, len: usize) -> Option<Vec<u8>> {
+    let mut buf = vec![0; len];
+    let mut filled = 0;
+    while filled < len {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(_) => return None,
+        }
+    }
+    buf.truncate(filled);
+    Some(buf)
+}
+
+/// `message.model` of a transcript line of `"type":"assistant"`; `<synthetic>` (Claude Code's
+/// own messages) is not a model.
+fn assistant_model(line: &[u8]) -> Option<String> {
+    // Most lines are not assistant messages: skip them before parsing.
+    if !line.windows(18).any(|w| w == b"\"type\":\"assistant\"") {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(line).ok()?;
+    if v["type"] != "assistant" {
+        return None;
+    }
+    let model = v.pointer("/message/model")?.as_str()?;
+    (!model.is_empty() && !model.starts_with('<')).then(|| model.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_assistant_model_wins() {
+        let dir = std::env::temp_dir().join(format!("cs-transcript-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.jsonl");
+        let line = |model: &str| format!("{{\"type\":\"assistant\",\"message\":{{\"model\":\"{model}\"}}}}\n");
+        let mut text = line("old-model");
+        text.push_str(&"x".repeat(TRANSCRIPT_TAIL as usize));
+        text.push('\n');
+        text.push_str(&line("new-model"));
+        text.push_str(&line("<synthetic>"));
+        text.push_str("{\"type\":\"user\",\"message\":{\"model\":\"not-this\"}}\n");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(transcript_model(path.to_str().unwrap()).as_deref(), Some("new-model"));
+        std::fs::write(&path, line("only-far-back") + &"y".repeat(TRANSCRIPT_TAIL as usize)).unwrap();
+        assert_eq!(transcript_model(path.to_str().unwrap()), None, "bounded: never the whole file");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

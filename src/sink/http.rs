@@ -1,0 +1,122 @@
+//! The one HTTP client setup every sink uses: bounded timeouts, no redirects, our user agent,
+//! statuses as values rather than errors, `localhost` as a literal, and the status-to-`Outcome`
+//! rule. TLS roots are added by the sinks that speak https.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use ureq::http::Uri;
+use ureq::http::uri::{Authority, Parts};
+
+use super::Outcome;
+
+/// An answer's text kept for reports: enough to say why, never the whole echo.
+const ANSWER_MAX: u64 = 1024;
+/// A Retry-After longer than this is read as this: a server cannot park delivery for days.
+pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
+
+/// The agent configuration every sink starts from; a sink may add to it (TLS) before `build()`.
+pub fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    let timeout = Some(timeout);
+    // No global or resolve timeout: with them ureq resolves on a thread even for IP literals.
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(timeout)
+        .timeout_send_request(timeout)
+        .timeout_send_body(timeout)
+        .timeout_recv_response(timeout)
+        .timeout_recv_body(timeout)
+        .user_agent(concat!("claude-session/", env!("CARGO_PKG_VERSION")))
+}
+
+pub fn agent(timeout: Duration) -> ureq::Agent {
+    config(timeout).build().new_agent()
+}
+
+/// What a receiver answered: its status, the head of its body (only when not 2xx), and how long
+/// it asked us to wait.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+    pub retry_after: Option<Duration>,
+}
+
+/// POSTs `body` and reads the answer. A 2xx body (which may echo the event) is read to the end
+/// so the connection can carry the next request.
+pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> Result<Answer, String> {
+    let mut response = agent.post(url).header("Content-Type", content_type).send(body).map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s).min(RETRY_AFTER_MAX));
+    let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+    if (200..300).contains(&status) {
+        let _ = io::copy(&mut reader, &mut io::sink());
+        return Ok(Answer { status, text: String::new(), retry_after });
+    }
+    let mut text = Vec::new();
+    let _ = reader.take(ANSWER_MAX).read_to_end(&mut text);
+    Ok(Answer { status, text: String::from_utf8_lossy(&text).into_owned(), retry_after })
+}
+
+/// 2xx is stored; 400 and 413 will never be taken; anything else (5xx, 429, 3xx, 401...) may
+/// be taken later.
+pub fn outcome(answer: Result<Answer, String>) -> Outcome {
+    match answer {
+        Ok(Answer { status: 200..=299, .. }) => Outcome::Delivered,
+        Ok(Answer { status: status @ (400 | 413), text, .. }) => Outcome::Rejected { status, answer: text },
+        Ok(Answer { status, text, retry_after }) => Outcome::Retry {
+            error: format!("HTTP {status}: {}", crate::text::one_line(&text, 200)),
+            after: retry_after,
+        },
+        Err(error) => Outcome::Retry { error, after: None },
+    }
+}
+
+/// `http://localhost:4000/events` → `http://127.0.0.1:4000/events`, so that no name lookup
+/// happens for a loopback receiver (a static glibc binary may not be able to make one). Anything
+/// that is not a URL with the host `localhost` is returned as given.
+pub fn loopback_literal(url: &str) -> String {
+    let Ok(uri) = url.parse::<Uri>() else { return url.to_owned() };
+    let Some(authority) = uri.authority() else { return url.to_owned() };
+    if !authority.host().eq_ignore_ascii_case("localhost") {
+        return url.to_owned();
+    }
+    let userinfo = authority.as_str().rsplit_once('@').map(|(u, _)| format!("{u}@")).unwrap_or_default();
+    let port = authority.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    let Ok(literal) = Authority::try_from(format!("{userinfo}127.0.0.1{port}")) else { return url.to_owned() };
+    let mut parts = Parts::from(uri);
+    parts.authority = Some(literal);
+    Uri::from_parts(parts).map(|u| u.to_string()).unwrap_or_else(|_| url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn localhost_becomes_a_literal() {
+        assert_eq!(loopback_literal("http://localhost:4000/events"), "http://127.0.0.1:4000/events");
+        assert_eq!(loopback_literal("http://LOCALHOST/events"), "http://127.0.0.1/events");
+        assert_eq!(loopback_literal("http://u:p@localhost:1/x"), "http://u:p@127.0.0.1:1/x");
+        assert_eq!(loopback_literal("https://localhost:4318/v1/logs?a=b"), "https://127.0.0.1:4318/v1/logs?a=b");
+        assert_eq!(loopback_literal("http://10.0.0.5:4000/events"), "http://10.0.0.5:4000/events");
+        assert_eq!(loopback_literal("http://localhost.example.com/e"), "http://localhost.example.com/e");
+        assert_eq!(loopback_literal("not a url"), "not a url");
+    }
+
+    #[test]
+    fn statuses() {
+        let answer = |status, retry_after| Ok(Answer { status, text: "no".into(), retry_after });
+        assert_eq!(outcome(answer(204, None)), Outcome::Delivered);
+        assert_eq!(outcome(answer(413, None)), Outcome::Rejected { status: 413, answer: "no".into() });
+        let later = Some(Duration::from_secs(7));
+        assert_eq!(outcome(answer(429, later)), Outcome::Retry { error: "HTTP 429: no".into(), after: later });
+        assert!(matches!(outcome(Err("refused".into())), Outcome::Retry { after: None, .. }));
+    }
+}

@@ -1,0 +1,59 @@
+//! Where recorded events go: the `Sink` trait every destination implements, and which sinks the
+//! configuration turns on. The queue and the deliverer they share are in `outbox`.
+
+pub mod dashboard;
+pub mod http;
+pub mod otlp;
+pub mod outbox;
+
+use crate::config;
+
+/// Every sink there is, by queue name (a sink's directory under the outbox).
+pub const NAMES: &[&str] = &["dashboard", otlp::NAMES[0], otlp::NAMES[1]];
+
+/// The sinks the environment turns on, by name: reading variables only, as the hook does.
+pub fn configured() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if config::server_url().is_some() {
+        names.push("dashboard");
+    }
+    if config::otlp_enabled() {
+        names.extend(otlp::NAMES);
+    }
+    names
+}
+
+/// A sink ready to send, built off the hook's path (in the deliverer). An unusable setting (a
+/// timeout out of range) is the error the deliverer records.
+pub fn build(name: &str) -> Result<Box<dyn Sink>, String> {
+    match name {
+        "dashboard" => {
+            let url = config::server_url().ok_or("no server configured: set CLAUDE_SESSION_SERVER_URL")?;
+            Ok(Box::new(dashboard::Dashboard::new(&url, config::server_timeout())))
+        }
+        "otlp-logs" | "otlp-traces" => Ok(Box::new(otlp::Otlp::named(name)?)),
+        other => Err(format!("no sink named {other}")),
+    }
+}
+
+/// One destination for recorded events.
+pub trait Sink {
+    /// Its queue directory under the outbox, and its name in reports: "dashboard", "otlp".
+    fn name(&self) -> &'static str;
+    /// How many records one call to `send` may carry (1 for the dashboard).
+    fn batch_max(&self) -> usize;
+    /// Sends records, oldest first. `records` are parsed outbox records.
+    fn send(&mut self, records: &[serde_json::Value]) -> Outcome;
+}
+
+/// What became of one `send`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Stored by the receiver: remove them.
+    Delivered,
+    /// The receiver will never take these (400, 413): set aside in `rejected/` with the answer.
+    Rejected { status: u16, answer: String },
+    /// Try again later (connection refused, timeout, 5xx, 429): the deliverer backs off,
+    /// at least `after` when the receiver said so (Retry-After).
+    Retry { error: String, after: Option<std::time::Duration> },
+}

@@ -1,0 +1,782 @@
+//! The durable queue every sink shares, and the deliverer that empties one sink's queue, without
+//! ever making a hook wait and without losing an event.
+//!
+//! Layout, under `<journal>/outbox/` (0700, checked like the store):
+//!
+//! ```text
+//! <sink>/<time ns>-<pid>-<n>.json   records hooks put there (incoming); one file, hard-linked
+//!                                   into every configured sink's directory
+//! <sink>/queue/<seq>                admitted records, numbered: the oldest is `head` in state.json
+//! <sink>/state.json                 head, tail, counters, consecutive failures, last error
+//! <sink>/.lock                      held by the sink's one deliverer
+//! <sink>/.backoff                   its mtime: no hook starts a deliverer before then
+//! <sink>/rejected/                  what the receiver refused, or what is not a file of ours
+//! ```
+//!
+//! A deliverer run lists only the incoming records (those that arrived since the last run) and
+//! numbers them into `queue/`; it then opens the oldest by number. So a run costs what it admits
+//! and sends, not what is pending. After sending a batch it keeps the lock and polls its
+//! directory's mtime for [`LINGER`], so one fork serves a burst of hooks. After a failure it
+//! backs off exponentially (honouring Retry-After) and hooks start no deliverer meanwhile.
+//!
+//! Delivery is at least once: a record is removed after the receiver stored it, so an answer
+//! lost after the receiver stored the record means it is sent again.
+
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{Outcome, Sink};
+use crate::clock;
+use crate::private::{self, Durability};
+use crate::{config, journal};
+
+/// How long a deliverer with nothing left to send waits for the next event of a burst.
+pub const LINGER: Duration = Duration::from_secs(2);
+/// How often a lingering deliverer looks at its directory's mtime.
+const POLL: Duration = Duration::from_millis(20);
+/// The first backoff after a failure; each further failure doubles it, up to [`BACKOFF_MAX`].
+const BACKOFF_FIRST: Duration = Duration::from_millis(500);
+/// The longest backoff a failure earns: delivery resumes within this of the receiver coming back.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// How long `flush` waits for a running deliverer before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(75);
+/// A record bigger than this is not one of ours.
+const RECORD_MAX: u64 = 64 << 20;
+const STATE_MAX: u64 = 64 << 10;
+
+/// `<journal>/outbox`.
+pub struct Outbox {
+    pub dir: PathBuf,
+}
+
+/// One sink's queue: `<outbox>/<sink>`.
+pub struct Queue {
+    pub sink: &'static str,
+    pub dir: PathBuf,
+}
+
+/// What one deliverer run did.
+#[derive(Default, Debug, Clone)]
+pub struct Report {
+    pub delivered: usize,
+    pub set_aside: usize,
+    pub dropped: usize,
+    /// Still waiting after the run (filled in by [`Queue::pending`] for the commands that report).
+    pub pending: usize,
+    pub error: Option<String>,
+}
+
+/// One sink's queue as `show --all` and `hooks status` report it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SinkStatus {
+    pub sink: String,
+    pub dir: PathBuf,
+    pub pending: u64,
+    pub delivered: u64,
+    pub set_aside: u64,
+    pub dropped: u64,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub last_delivered_at: Option<String>,
+    /// Set while hooks start no deliverer for this sink (RFC 3339).
+    pub backoff_until: Option<String>,
+}
+
+/// The whole outbox, for reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    pub dir: PathBuf,
+    pub sinks: Vec<SinkStatus>,
+}
+
+impl SinkStatus {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "sink": self.sink, "dir": self.dir.to_string_lossy(), "pending": self.pending,
+            "delivered": self.delivered, "set_aside": self.set_aside, "dropped": self.dropped,
+            "last_error": self.last_error, "last_error_at": self.last_error_at,
+            "last_delivered_at": self.last_delivered_at, "backoff_until": self.backoff_until,
+        })
+    }
+}
+
+impl Status {
+    pub fn to_json(&self) -> Value {
+        json!({"dir": self.dir.to_string_lossy(), "sinks": self.sinks.iter().map(SinkStatus::to_json).collect::<Vec<_>>()})
+    }
+}
+
+/// What survives a run, in `<sink>/state.json`.
+#[derive(Default, Debug, Clone, PartialEq)]
+struct State {
+    /// Every record numbered below `head` is gone; `head..tail` may still be in `queue/`.
+    head: u64,
+    tail: u64,
+    delivered: u64,
+    set_aside: u64,
+    dropped: u64,
+    failures: u32,
+    last_error: Option<String>,
+    last_error_at: Option<String>,
+    last_delivered_at: Option<String>,
+}
+
+impl State {
+    fn from_json(v: &Value) -> State {
+        let n = |k: &str| v[k].as_u64().unwrap_or(0);
+        let s = |k: &str| v[k].as_str().map(str::to_owned);
+        State {
+            head: n("head"),
+            tail: n("tail").max(n("head")),
+            delivered: n("delivered"),
+            set_aside: n("set_aside"),
+            dropped: n("dropped"),
+            failures: n("failures").min(64) as u32,
+            last_error: s("last_error"),
+            last_error_at: s("last_error_at"),
+            last_delivered_at: s("last_delivered_at"),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "head": self.head, "tail": self.tail, "delivered": self.delivered, "set_aside": self.set_aside,
+            "dropped": self.dropped, "failures": self.failures, "last_error": self.last_error,
+            "last_error_at": self.last_error_at, "last_delivered_at": self.last_delivered_at,
+        })
+    }
+}
+
+impl Outbox {
+    /// `<journal>/outbox`: next to the journal, per user.
+    pub fn location() -> Option<PathBuf> {
+        journal::dir().map(|d| d.join("outbox"))
+    }
+
+    /// The outbox, created if needed.
+    pub fn open() -> Result<Outbox, String> {
+        Outbox::beside(&journal::require_dir()?)
+    }
+
+    /// The outbox of the journal in `journal_dir`, created (0700) if needed, refused unless it
+    /// is a directory of ours that nobody else can enter.
+    pub fn beside(journal_dir: &Path) -> Result<Outbox, String> {
+        let dir = journal_dir.join("outbox");
+        private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
+        Ok(Outbox { dir })
+    }
+
+    /// The outbox if one was ever made and is ours; never creates it.
+    pub fn existing() -> Option<Outbox> {
+        let dir = Outbox::location()?;
+        is_private_dir(&dir).then_some(Outbox { dir })
+    }
+
+    /// A sink's queue directory, created and checked like the outbox.
+    pub fn queue(&self, sink: &'static str) -> Result<Queue, String> {
+        let dir = self.dir.join(sink);
+        private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
+        Ok(Queue { sink, dir })
+    }
+
+    /// Puts one record in every sink's queue: written once (atomic, not fsynced: this is the
+    /// hook's hot path), hard-linked into the others before it appears in the first.
+    pub fn enqueue(&self, queues: &[Queue], time: OffsetDateTime, record: &[u8]) -> io::Result<()> {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let Some((first, others)) = queues.split_first() else { return Ok(()) };
+        let name = format!(
+            "{:020}-{:010}-{:04}.json",
+            time.unix_timestamp_nanos().max(0),
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed) % 10_000
+        );
+        let tmp = first.dir.join(format!(".{name}.{}.0.tmp", std::process::id()));
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+                .open(&tmp)?;
+            file.write_all(record)?;
+            for q in others {
+                fs::hard_link(&tmp, q.dir.join(&name))?;
+            }
+            fs::rename(&tmp, first.dir.join(&name))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Every sink queue that exists, for reports; old-layout records (files directly in the
+    /// outbox, from before there were sinks) count as the dashboard's.
+    pub fn status(&self) -> Status {
+        let mut sinks = Vec::new();
+        for &name in super::NAMES {
+            let dir = self.dir.join(name);
+            if !is_private_dir(&dir) {
+                continue;
+            }
+            let queue = Queue { sink: name, dir };
+            sinks.push(queue.status());
+        }
+        let old = self.old_layout_records().len() as u64;
+        if old > 0 {
+            match sinks.iter_mut().find(|s| s.sink == "dashboard") {
+                Some(s) => s.pending += old,
+                None => sinks.push(SinkStatus {
+                    sink: "dashboard".into(),
+                    dir: self.dir.join("dashboard"),
+                    pending: old,
+                    ..SinkStatus::default()
+                }),
+            }
+        }
+        Status { dir: self.dir.clone(), sinks }
+    }
+
+    /// Record files directly in the outbox, as versions before sinks left them.
+    fn old_layout_records(&self) -> Vec<String> {
+        let mut names = private::file_names(&self.dir).unwrap_or_default();
+        names.retain(|n| is_record_name(n));
+        names
+    }
+
+    /// Moves old-layout records into the dashboard's queue, so an upgrade loses none.
+    fn migrate(&self, dashboard: &Queue) {
+        for name in self.old_layout_records() {
+            // A rename moves a planted symlink or FIFO as the entry it is; admission refuses it.
+            let _ = fs::rename(self.dir.join(&name), dashboard.dir.join(&name));
+        }
+    }
+
+    /// Where crashed writers may have left temp files: the outbox and each sink's directory.
+    pub fn temp_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = vec![self.dir.clone()];
+        dirs.extend(super::NAMES.iter().map(|n| self.dir.join(n)).filter(|d| is_private_dir(d)));
+        dirs
+    }
+}
+
+impl Queue {
+    /// Whether hooks should leave this sink alone for now: one `lstat`.
+    pub fn backing_off(&self) -> bool {
+        backoff_until(&self.dir).is_some()
+    }
+
+    fn lock_file(&self) -> io::Result<File> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(private::NOFOLLOW_NONBLOCK)
+            .open(self.dir.join(".lock"))?;
+        ours(&file.metadata()?)?;
+        Ok(file)
+    }
+
+    /// The sink's delivery lock if nobody holds it.
+    pub fn try_lock(&self) -> io::Result<Option<File>> {
+        let file = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// The lock, waiting a bounded time for a running deliverer to finish.
+    pub fn lock(&self) -> io::Result<File> {
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            if let Some(lock) = self.try_lock()? {
+                return Ok(lock);
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other("a deliverer has held the lock for over a minute; try again"));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn state(&self) -> State {
+        read_ours(&self.dir.join("state.json"), STATE_MAX)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .map(|v| State::from_json(&v))
+            .unwrap_or_default()
+    }
+
+    fn save_state(&self, state: &State) -> io::Result<()> {
+        private::write_atomic(
+            &self.dir.join("state.json"),
+            state.to_json().to_string().as_bytes(),
+            0o600,
+            Durability::Atomic,
+        )
+    }
+
+    fn queue_dir(&self) -> PathBuf {
+        self.dir.join("queue")
+    }
+
+    fn numbered(&self, seq: u64) -> PathBuf {
+        self.queue_dir().join(format!("{seq:020}"))
+    }
+
+    /// Incoming record names, oldest first.
+    fn incoming(&self) -> io::Result<Vec<String>> {
+        let mut names = private::file_names(&self.dir)?;
+        names.retain(|n| is_record_name(n));
+        Ok(names)
+    }
+
+    /// Records waiting: numbered ones by the state's counters, plus a listing of the incoming
+    /// ones (few: every run admits them). For reports, never on a deliverer's path.
+    pub fn pending(&self) -> usize {
+        let state = self.state();
+        (state.tail - state.head) as usize + self.incoming().map(|n| n.len()).unwrap_or(0)
+    }
+
+    pub fn status(&self) -> SinkStatus {
+        let state = self.state();
+        SinkStatus {
+            sink: self.sink.into(),
+            dir: self.dir.clone(),
+            pending: self.pending() as u64,
+            delivered: state.delivered,
+            set_aside: state.set_aside,
+            dropped: state.dropped,
+            last_error: state.last_error,
+            last_error_at: state.last_error_at,
+            last_delivered_at: state.last_delivered_at,
+            backoff_until: backoff_until(&self.dir).map(|t| clock::rfc3339(t.into())),
+        }
+    }
+
+    /// Moves an entry to `rejected/` with the reason beside it.
+    fn set_aside(&self, path: &Path, name: &str, status: u16, answer: &str) -> io::Result<()> {
+        let rejected = self.dir.join("rejected");
+        private_dir(&rejected).map_err(io::Error::other)?;
+        fs::rename(path, rejected.join(name))?;
+        let why = json!({"status": status, "answer": answer, "at": clock::rfc3339(clock::now())});
+        // The answer is a courtesy: the entry is already out of the way.
+        let _ = private::write_atomic(
+            &rejected.join(format!("{name}.answer")),
+            why.to_string().as_bytes(),
+            0o600,
+            Durability::Atomic,
+        );
+        Ok(())
+    }
+}
+
+/// The backoff's end, when it is in the future (and not absurdly far: a clock that jumped back).
+fn backoff_until(dir: &Path) -> Option<SystemTime> {
+    let meta = fs::symlink_metadata(dir.join(".backoff")).ok()?;
+    let until = meta.modified().ok().filter(|_| meta.is_file())?;
+    let now = SystemTime::now();
+    (until > now && until < now + super::http::RETRY_AFTER_MAX + BACKOFF_MAX).then_some(until)
+}
+
+fn set_backoff(dir: &Path, until: SystemTime) -> io::Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(private::NOFOLLOW_NONBLOCK)
+        .open(dir.join(".backoff"))?;
+    ours(&file.metadata()?)?;
+    file.set_modified(until)
+}
+
+/// One deliverer's work on one sink, under its lock.
+struct Run<'a> {
+    queue: &'a Queue,
+    sink: &'a mut dyn Sink,
+    state: State,
+    report: Report,
+    /// Whether sends can be recorded (the queue can be written): checked once per pass.
+    recordable: bool,
+}
+
+/// Delivers the sink's queue under `lock`, then lingers up to `linger` for more; after unlocking
+/// it looks once more, since a hook that found the lock held left its record to us.
+pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, linger: Duration) -> Report {
+    let mut sink = match sink {
+        Ok(sink) => sink,
+        Err(e) => {
+            let mut state = queue.state();
+            fail(queue, &mut state, &e, None);
+            let _ = queue.save_state(&state);
+            return Report { error: Some(e), ..Report::default() };
+        }
+    };
+    if queue.sink == "dashboard"
+        && let Some(outbox) = queue.dir.parent()
+    {
+        Outbox { dir: outbox.to_owned() }.migrate(queue);
+    }
+    let mut total = Report::default();
+    let mut lock = Some(lock);
+    while let Some(held) = lock.take() {
+        let mut run =
+            Run { queue, sink: &mut *sink, state: load_state(queue), report: Report::default(), recordable: false };
+        run.serve(linger);
+        drop(held);
+        let report = run.report;
+        total.delivered += report.delivered;
+        total.set_aside += report.set_aside;
+        total.dropped += report.dropped;
+        total.error = report.error.clone();
+        if report.error.is_some() || queue.incoming().map_or(true, |n| n.is_empty()) {
+            break;
+        }
+        lock = queue.try_lock().ok().flatten();
+    }
+    total
+}
+
+/// The state, checked against the queue: if a run died after numbering records but before
+/// saving, `tail` names an existing file, and the queue is counted again (rare; one listing).
+fn load_state(queue: &Queue) -> State {
+    let state = queue.state();
+    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() { recount(queue, state) } else { state }
+}
+
+/// `head` and `tail` from the numbered records themselves (one listing).
+fn recount(queue: &Queue, mut state: State) -> State {
+    let seqs: Vec<u64> =
+        private::file_names(&queue.queue_dir()).unwrap_or_default().iter().filter_map(|n| n.parse().ok()).collect();
+    if let (Some(min), Some(max)) = (seqs.iter().min(), seqs.iter().max()) {
+        // Below the saved head everything was sent: never again.
+        state.head = state.head.max(*min);
+        state.tail = state.tail.max(max + 1);
+    }
+    state
+}
+
+impl Run<'_> {
+    /// Passes until nothing is left or something fails, lingering between them.
+    /// The state is saved when the run goes idle or ends, not per record: a run that dies
+    /// before leaves numbers that `load_state` and `admit` recover from (a record is never
+    /// numbered over another).
+    fn serve(&mut self, linger: Duration) {
+        let mut saved = self.state.clone();
+        loop {
+            let before = dir_mtime(&self.queue.dir);
+            let listed_at = SystemTime::now();
+            self.pass();
+            if self.state != saved {
+                let _ = self.queue.save_state(&self.state);
+                saved = self.state.clone();
+            }
+            if self.report.error.is_some() || linger.is_zero() {
+                return;
+            }
+            // mtimes are coarse (a clock tick): a record renamed in during the tick of our
+            // listing leaves the mtime as we saw it, so a fresh mtime earns one more look.
+            let mut look_again = before.is_none_or(|m| listed_at.duration_since(m).unwrap_or_default() < POLL * 2);
+            let until = Instant::now() + linger;
+            while !look_again && Instant::now() < until {
+                std::thread::sleep(POLL);
+                look_again = dir_mtime(&self.queue.dir) != before;
+            }
+            if !look_again {
+                return;
+            }
+        }
+    }
+
+    /// Admits the incoming records, applies the cap, sends from the oldest.
+    fn pass(&mut self) {
+        self.admit();
+        self.cap();
+        if self.state.head < self.state.tail && self.report.error.is_none() {
+            self.send_all();
+        }
+    }
+
+    fn admit(&mut self) {
+        let names = match self.queue.incoming() {
+            Ok(names) => names,
+            Err(e) => return self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None),
+        };
+        if names.is_empty() {
+            return;
+        }
+        if let Err(e) = private_dir(&self.queue.queue_dir()) {
+            return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+        }
+        for name in names {
+            let path = self.queue.dir.join(&name);
+            let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+            if let Err(why) = ours(&meta) {
+                if self.queue.set_aside(&path, &name, 0, &why.to_string()).is_ok() {
+                    self.report.set_aside += 1;
+                    self.state.set_aside += 1;
+                }
+                continue;
+            }
+            // A link, not a rename: it fails rather than replace a record numbered by a run that
+            // died before saving its state; then the queue is counted again.
+            let mut numbered = fs::hard_link(&path, self.queue.numbered(self.state.tail));
+            if numbered.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::AlreadyExists) {
+                self.state = recount(self.queue, self.state.clone());
+                numbered = fs::hard_link(&path, self.queue.numbered(self.state.tail));
+            }
+            if let Err(e) = numbered.and_then(|()| fs::remove_file(&path)) {
+                return self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None);
+            }
+            self.state.tail += 1;
+        }
+    }
+
+    /// Past CLAUDE_SESSION_OUTBOX_MAX waiting records, the oldest go: by number, no listing.
+    fn cap(&mut self) {
+        let max = config::outbox_max() as u64;
+        let waiting = self.state.tail - self.state.head;
+        if waiting <= max {
+            return;
+        }
+        for seq in self.state.head..self.state.head + (waiting - max) {
+            if fs::remove_file(self.queue.numbered(seq)).is_ok() {
+                self.report.dropped += 1;
+                self.state.dropped += 1;
+            }
+        }
+        self.state.head += waiting - max;
+    }
+
+    fn send_all(&mut self) {
+        // Never send what cannot be recorded as sent: the queue must be ours and writable.
+        if !self.recordable {
+            let dir = self.queue.queue_dir();
+            let writable = private_dir(&dir).and_then(|()| {
+                nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).map_err(|e| e.desc().to_owned())
+            });
+            if let Err(e) = writable {
+                return self.fail(
+                    &format!("outbox {}: {e}; not sending what could not be recorded as sent", dir.display()),
+                    None,
+                );
+            }
+            self.recordable = true;
+        }
+        let batch_max = self.sink.batch_max().max(1);
+        while self.state.head < self.state.tail {
+            let (mut seqs, mut records) = (Vec::new(), Vec::new());
+            let mut seq = self.state.head;
+            while seq < self.state.tail && records.len() < batch_max {
+                let path = self.queue.numbered(seq);
+                match read_ours(&path, RECORD_MAX) {
+                    Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+                        Ok(record) => {
+                            seqs.push(seq);
+                            records.push(record);
+                        }
+                        Err(e) => self.set_aside(&path, seq, 0, &format!("not a JSON record: {e}")),
+                    },
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => self.set_aside(&path, seq, 0, &e.to_string()),
+                }
+                seq += 1;
+            }
+            if records.is_empty() {
+                self.state.head = seq;
+                continue;
+            }
+            match self.sink.send(&records) {
+                Outcome::Delivered => {
+                    self.state.head = seq;
+                    for s in &seqs {
+                        if let Err(e) = fs::remove_file(self.queue.numbered(*s))
+                            && e.kind() != io::ErrorKind::NotFound
+                        {
+                            // Sent, and `head` says so; stop rather than risk sending it again.
+                            return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+                        }
+                    }
+                    self.report.delivered += seqs.len();
+                    self.state.delivered += seqs.len() as u64;
+                    self.state.last_delivered_at = Some(clock::rfc3339(clock::now()));
+                    if self.state.failures > 0 {
+                        self.state.failures = 0;
+                        let _ = fs::remove_file(self.queue.dir.join(".backoff"));
+                    }
+                }
+                Outcome::Rejected { status, answer } => {
+                    self.state.head = seq;
+                    for s in seqs {
+                        self.set_aside(&self.queue.numbered(s), s, status, &answer);
+                    }
+                }
+                Outcome::Retry { error, after } => return self.fail(&error, after),
+            }
+        }
+    }
+
+    fn set_aside(&mut self, path: &Path, seq: u64, status: u16, why: &str) {
+        if self.queue.set_aside(path, &format!("{seq:020}.json"), status, why).is_ok() {
+            self.report.set_aside += 1;
+            self.state.set_aside += 1;
+        }
+    }
+
+    fn fail(&mut self, error: &str, after: Option<Duration>) {
+        self.report.error = Some(error.to_owned());
+        fail(self.queue, &mut self.state, error, after);
+    }
+}
+
+/// Records a failure and starts the backoff: hooks start no deliverer until it ends.
+fn fail(queue: &Queue, state: &mut State, error: &str, after: Option<Duration>) {
+    state.failures = state.failures.saturating_add(1);
+    state.last_error = Some(error.to_owned());
+    state.last_error_at = Some(clock::rfc3339(clock::now()));
+    let doubled = BACKOFF_FIRST.saturating_mul(1 << (state.failures - 1).min(16));
+    let wait = doubled.min(BACKOFF_MAX).max(after.unwrap_or_default());
+    let _ = set_backoff(&queue.dir, SystemTime::now() + wait);
+}
+
+fn dir_mtime(dir: &Path) -> Option<SystemTime> {
+    fs::metadata(dir).and_then(|m| m.modified()).ok()
+}
+
+/// Outbox record files: `<20 digits>-<10 digits>-<4 digits>.json`.
+pub fn is_record_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".json") else { return false };
+    let parts: Vec<&str> = stem.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([20, 10, 4]) && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A regular file of ours that others cannot write.
+fn ours(meta: &Metadata) -> io::Result<()> {
+    let why = if !meta.is_file() {
+        "not a regular file"
+    } else if meta.uid() != nix::unistd::geteuid().as_raw() {
+        "owned by another user"
+    } else if meta.mode() & 0o022 != 0 {
+        "writable by others"
+    } else {
+        return Ok(());
+    };
+    Err(io::Error::new(io::ErrorKind::PermissionDenied, why))
+}
+
+/// Reads a file only if it is a regular file of ours, at most `max` bytes: never through a
+/// symlink, never blocking on a FIFO.
+fn read_ours(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let file = OpenOptions::new().read(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(path).map_err(|e| {
+        if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) {
+            io::Error::new(io::ErrorKind::PermissionDenied, "a symlink")
+        } else {
+            e
+        }
+    })?;
+    let meta = file.metadata()?;
+    ours(&meta)?;
+    if meta.len() > max {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The outbox's directories get the store's check: ours, 0700, not a symlink.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    private::dir(dir).map_err(|why| why.to_string())
+}
+
+fn is_private_dir(dir: &Path) -> bool {
+    fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) && private_dir(dir).is_ok()
+}
+
+/// The last thing a hook does after enqueueing: starts one deliverer process for the sinks that
+/// are not backing off and have none running, and returns at once. The hook's stdin, stdout and
+/// stderr are pointed at /dev/null first, so the child never holds Claude Code's pipes.
+pub fn start_deliverers(queues: Vec<Queue>) {
+    let mut locked = Vec::new();
+    for queue in queues {
+        if queue.backing_off() {
+            continue;
+        }
+        match queue.try_lock() {
+            Ok(Some(lock)) => locked.push((queue, lock)),
+            // The running deliverer lingers and looks again after it unlocks: it will see ours.
+            Ok(None) => {}
+            Err(e) => crate::debug!("outbox {} lock: {e}", queue.dir.display()),
+        }
+    }
+    if locked.is_empty() {
+        return;
+    }
+    crate::debug!("starting a deliverer for {}", locked.iter().map(|(q, _)| q.sink).collect::<Vec<_>>().join(", "));
+    if let Err(e) = stdio_to_null() {
+        return crate::debug!("cannot detach from the hook's pipes: {e}; the next hook will deliver");
+    }
+    // SAFETY: the hook is single-threaded, so the child may do anything the parent could.
+    if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } {
+        // Out of Claude Code's process group and session: its signals are not ours.
+        let _ = nix::unistd::setsid();
+        // One process per sink, so a sink that hangs never holds back another.
+        let mut mine = locked.pop();
+        for other in locked {
+            // SAFETY: still single-threaded.
+            match unsafe { nix::unistd::fork() } {
+                Ok(nix::unistd::ForkResult::Child) => {
+                    mine = Some(other);
+                    break;
+                }
+                // A failed fork leaves that sink's records for the next hook.
+                _ => drop(other),
+            }
+        }
+        if let Some((queue, lock)) = mine {
+            deliver(&queue, super::build(queue.sink), lock, LINGER);
+        }
+        std::process::exit(0);
+    }
+    // The parent exits; the child's copies of the locks keep them held. A failed fork leaves
+    // the records for the next hook.
+}
+
+fn stdio_to_null() -> io::Result<()> {
+    let null = OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null)?;
+    nix::unistd::dup2_stdout(&null)?;
+    nix::unistd::dup2_stderr(&null)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_names() {
+        let name = format!("{:020}-{:010}-{:04}.json", 1u128 << 62, 123, 7);
+        assert!(is_record_name(&name), "{name}");
+        assert!(!is_record_name("state.json") && !is_record_name(".lock"));
+        assert!(!is_record_name(&format!(".{name}.123.0.tmp")));
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let state = State { head: 3, tail: 9, failures: 2, last_error: Some("x".into()), ..State::default() };
+        assert_eq!(State::from_json(&state.to_json()), state);
+    }
+}

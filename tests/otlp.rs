@@ -1,0 +1,732 @@
+//! OTLP logs and traces: the recorded sessions replayed through the real binary, their outbox
+//! records encoded, and every request checked against the official OTLP schema by
+//! `tests/otlp/receiver.py` (opentelemetry-proto's messages, unknown fields rejected).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use claude_session::sink::otlp::{self, History, Privacy, Resource};
+use common::*;
+use serde_json::Value;
+
+fn recorded() -> Vec<Value> {
+    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
+    text.lines().map(|l| json(l.as_bytes())).collect()
+}
+
+fn applet_for(event: &str) -> &'static str {
+    match event {
+        "PreToolUse" => "pre-tool",
+        "PostToolUse" | "PostToolUseFailure" => "post-tool",
+        _ => "session-start",
+    }
+}
+
+fn receiver_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp/receiver.py")
+}
+
+/// The schema check, as the test receiver does it; panics with the reason.
+fn assert_valid(signal: &str, body: &Value) {
+    let mut child = Command::new("python3")
+        .arg(receiver_script())
+        .args(["check", signal])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP schema check");
+    child.stdin.take().unwrap().write_all(body.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{signal} request is not valid OTLP: {}{}\n{body:#}", stdout(&out), stderr(&out));
+}
+
+/// Replays the recorded sessions with a dashboard that refuses, so every outbox record stays
+/// queued, then `flush`es so that all are admitted and no deliverer is left running; returns the
+/// records, oldest first.
+fn replay_to_outbox(env: &mut TestEnv) -> Vec<Value> {
+    env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    queued_records(&env.journal_dir().join("outbox/dashboard"))
+}
+
+/// A sink's records: admitted ones by number, then incoming ones by name (names sort by time).
+fn queued_records(dir: &Path) -> Vec<Value> {
+    let mut admitted: Vec<(u64, PathBuf)> = fs::read_dir(dir.join("queue"))
+        .map(|rd| {
+            rd.map(Result::unwrap).filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path()))).collect()
+        })
+        .unwrap_or_default();
+    admitted.sort();
+    let mut incoming: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json") && p.file_name().unwrap().as_encoded_bytes()[0].is_ascii_digit()
+        })
+        .collect();
+    incoming.sort();
+    admitted.into_iter().map(|(_, p)| p).chain(incoming).map(|p| json(&fs::read(p).unwrap())).collect()
+}
+
+fn attrs(item: &Value) -> BTreeMap<String, Value> {
+    item["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let v = &a["value"];
+            let value = v
+                .get("stringValue")
+                .cloned()
+                .or_else(|| v.get("boolValue").cloned())
+                .or_else(|| v.get("intValue").map(|i| i.as_str().unwrap().parse::<i64>().unwrap().into()))
+                .unwrap();
+            (a["key"].as_str().unwrap().to_owned(), value)
+        })
+        .collect()
+}
+
+fn log_records(request: &Value) -> Vec<Value> {
+    request["resourceLogs"][0]["scopeLogs"][0]["logRecords"].as_array().unwrap().clone()
+}
+
+fn spans(request: &Value) -> Vec<Value> {
+    request["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().unwrap().clone()
+}
+
+fn nanos(v: &Value) -> i128 {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+fn resource() -> Resource {
+    Resource::new(None, &[("deployment.environment".into(), "test".into())])
+}
+
+#[test]
+fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let events = recorded();
+    assert_eq!(records.len(), events.len());
+
+    let request = otlp::logs_request(&records, &resource(), Privacy::default());
+    assert_valid("logs", &request);
+    let logs = log_records(&request);
+    assert_eq!(logs.len(), events.len());
+    for (log, event) in logs.iter().zip(&events) {
+        let a = attrs(log);
+        assert_eq!(a["session.id"], event["session_id"], "{log}");
+        assert_eq!(a["hook_event_name"], event["hook_event_name"]);
+        for (ours, theirs) in [("tool_name", "tool_name"), ("tool_use_id", "tool_use_id"), ("prompt.id", "prompt_id")] {
+            assert_eq!(a.get(ours), event.get(theirs), "{ours} of {log}");
+        }
+        assert_eq!(a.get("agent_id"), event.get("agent_id"));
+        let sid = event["session_id"].as_str().unwrap();
+        assert_eq!(log["traceId"], sid.replace('-', ""), "a UUID session id is its trace id");
+    }
+    let times: Vec<i128> = logs.iter().map(|l| nanos(&l["timeUnixNano"])).collect();
+    // The record's time is the event's.
+    for (log, record) in logs.iter().zip(&records) {
+        assert_eq!(nanos(&log["timeUnixNano"]), i128::from(record["timestamp"].as_i64().unwrap()) * 1_000_000);
+    }
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    let service = &request["resourceLogs"][0]["resource"]["attributes"][0];
+    assert_eq!(service["key"], "service.name");
+    assert_eq!(service["value"]["stringValue"], "claude-session");
+}
+
+#[test]
+fn no_prompt_text_or_tool_input_leaves_unless_opted_in() {
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let mut history = History::journal(env.journal_dir());
+    let secrets = ["say hello using bash", "echo hello", "\"done\""];
+
+    let closed = otlp::logs_request(&records, &resource(), Privacy::default()).to_string()
+        + &otlp::traces_request(&records, &resource(), Privacy::default(), &mut history).to_string();
+    for secret in secrets {
+        assert!(!closed.contains(secret), "{secret} left without opt-in");
+    }
+
+    let prompts = Privacy { prompts: true, tool_details: false };
+    let request = otlp::logs_request(&records, &resource(), prompts);
+    assert_valid("logs", &request);
+    let text = request.to_string();
+    assert!(text.contains("say hello using bash"));
+    assert!(!text.contains("echo hello"), "tool input needs OTEL_LOG_TOOL_DETAILS");
+
+    let details = Privacy { prompts: false, tool_details: true };
+    let request = otlp::logs_request(&records, &resource(), details);
+    assert_valid("logs", &request);
+    let text = request.to_string();
+    assert!(text.contains("echo hello"));
+    assert!(!text.contains("say hello using bash"), "prompts need OTEL_LOG_USER_PROMPTS");
+}
+
+#[test]
+fn each_session_is_one_trace_with_every_tool_call_under_its_turn() {
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let events = recorded();
+    let mut history = History::journal(env.journal_dir());
+    let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
+    assert_valid("traces", &request);
+    let spans = spans(&request);
+
+    // One trace per session, its id the session's.
+    let sessions: BTreeSet<String> =
+        events.iter().map(|e| e["session_id"].as_str().unwrap().replace('-', "")).collect();
+    let traces: BTreeSet<String> = spans.iter().map(|s| s["traceId"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(traces, sessions);
+
+    // No span id twice.
+    let ids: Vec<&str> = spans.iter().map(|s| s["spanId"].as_str().unwrap()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "duplicate span ids: {spans:#?}");
+    let by_id: BTreeMap<&str, &Value> = spans.iter().map(|s| (s["spanId"].as_str().unwrap(), s)).collect();
+
+    // Every span's parent is in the same trace (no orphans), and each trace has one root.
+    for span in &spans {
+        if let Some(parent) = span.get("parentSpanId") {
+            let p = by_id.get(parent.as_str().unwrap()).unwrap_or_else(|| panic!("orphan {span:#}"));
+            assert_eq!(p["traceId"], span["traceId"]);
+        }
+    }
+    for trace in &traces {
+        let roots = spans.iter().filter(|s| &s["traceId"] == trace && s.get("parentSpanId").is_none()).count();
+        assert_eq!(roots, 1, "trace {trace}");
+    }
+
+    // Every tool call: one span, named for the tool, its duration the payload's, under its turn
+    // (or, inside a subagent, under that subagent's span).
+    let posts: Vec<&Value> = events
+        .iter()
+        .filter(|e| matches!(e["hook_event_name"].as_str(), Some("PostToolUse" | "PostToolUseFailure")))
+        .collect();
+    assert_eq!(posts.len(), 4);
+    for post in posts {
+        let id = post["tool_use_id"].as_str().unwrap();
+        let matching: Vec<&Value> = spans.iter().filter(|s| attrs(s).get("tool_use_id") == Some(&id.into())).collect();
+        assert_eq!(matching.len(), 1, "{id}");
+        let span = matching[0];
+        assert_eq!(span["name"], post["tool_name"]);
+        let duration = nanos(&span["endTimeUnixNano"]) - nanos(&span["startTimeUnixNano"]);
+        assert_eq!(duration, i128::from(post["duration_ms"].as_i64().unwrap()) * 1_000_000, "{id}");
+        let parent = by_id[span["parentSpanId"].as_str().unwrap()];
+        match post.get("agent_id") {
+            None => {
+                assert_eq!(parent["name"], "turn", "{id}");
+                assert_eq!(attrs(parent)["prompt.id"], post["prompt_id"]);
+            }
+            Some(agent) => assert_eq!(attrs(parent)["agent_id"], *agent, "{id}"),
+        }
+        let failed = post["hook_event_name"] == "PostToolUseFailure";
+        assert_eq!(span["status"]["code"] == 2, failed, "{span}");
+        if failed {
+            assert_eq!(span["status"]["message"], post["error"]);
+        }
+    }
+
+    // The subagent started by the first Agent call runs under that call; the one it started in
+    // turn runs under the nested call.
+    let agent =
+        |id: &str| spans.iter().find(|s| attrs(s).get("agent_id") == Some(&id.into()) && s["name"] != "Agent").unwrap();
+    let call = |id: &str| spans.iter().find(|s| attrs(s).get("tool_use_id") == Some(&id.into())).unwrap();
+    assert_eq!(agent("a3f7f0963b7f0d067")["parentSpanId"], call("toolu_fake0001e99366c5af6d")["spanId"]);
+    assert_eq!(agent("ac108c994a0522894")["parentSpanId"], call("toolu_fake000259e981ae38bc")["spanId"]);
+
+    // Turns hang under the session's span; a resumed session's second run under its first.
+    for turn in spans.iter().filter(|s| s["name"] == "turn") {
+        assert_eq!(by_id[turn["parentSpanId"].as_str().unwrap()]["name"], "session");
+    }
+    assert_eq!(spans.iter().filter(|s| s["name"] == "turn").count(), 4);
+    assert_eq!(spans.iter().filter(|s| s["name"] == "session (resumed)").count(), 1);
+    assert!(spans.iter().all(|s| s["status"]["message"] != "unfinished: its end was never recorded"));
+}
+
+#[test]
+fn a_call_and_a_turn_that_never_end_are_closed_unfinished_at_session_end() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
+    let sid = "5e1f0000-0000-4000-8000-000000000001";
+    let base = serde_json::json!({"session_id": sid, "cwd": "/home/dev/src/proj", "prompt_id": "p-1"});
+    let with = |extra: Value| {
+        let mut v = base.clone();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        let mut bytes = serde_json::to_vec(&v).unwrap();
+        bytes.push(b'\n');
+        bytes
+    };
+    env.hook("session-start", &with(serde_json::json!({"hook_event_name": "SessionStart", "source": "startup"})));
+    env.hook("session-start", &with(serde_json::json!({"hook_event_name": "UserPromptSubmit", "prompt": "x"})));
+    env.hook(
+        "pre-tool",
+        &with(serde_json::json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_lost"})),
+    );
+    env.hook("session-start", &with(serde_json::json!({"hook_event_name": "SessionEnd", "reason": "other"})));
+
+    env.run("claude-session", &["flush"], b"");
+    let records = queued_records(&env.journal_dir().join("outbox/dashboard"));
+    assert_eq!(records.len(), 4);
+    let mut history = History::journal(env.journal_dir());
+    let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
+    assert_valid("traces", &request);
+    let spans = spans(&request);
+    let unfinished: Vec<&Value> = spans.iter().filter(|s| attrs(s).get("unfinished") == Some(&true.into())).collect();
+    assert_eq!(unfinished.len(), 2, "{spans:#?}");
+    let end = records.last().unwrap()["timestamp"].as_i64().unwrap() as i128 * 1_000_000;
+    for span in unfinished {
+        assert_eq!(nanos(&span["endTimeUnixNano"]), end);
+        assert_eq!(span["status"]["code"], 2);
+    }
+    let session = spans.iter().find(|s| s["name"] == "session").unwrap();
+    assert_eq!(nanos(&session["startTimeUnixNano"]), records[0]["timestamp"].as_i64().unwrap() as i128 * 1_000_000);
+}
+
+/// The schema-checking receiver of `tests/otlp/receiver.py`, on 127.0.0.1, killed on drop.
+struct Receiver {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        Receiver::on_port(0)
+    }
+
+    fn on_port(port: u16) -> Receiver {
+        Receiver::spawn(&[&port.to_string()])
+    }
+
+    /// An https receiver whose certificate (for 127.0.0.1) is signed by `tests/otlp/tls/ca.pem`.
+    #[cfg(feature = "tls")]
+    fn https() -> Receiver {
+        let dir = receiver_script().parent().unwrap().join("tls");
+        Receiver::spawn(&["0", "--tls", dir.join("cert.pem").to_str().unwrap(), dir.join("key.pem").to_str().unwrap()])
+    }
+
+    fn spawn(args: &[&str]) -> Receiver {
+        let mut child = Command::new("python3")
+            .arg(receiver_script())
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP receiver");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("receiver did not start: {line:?}"));
+        Receiver { child, port }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One request on a fresh connection: (status, body).
+    fn http(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let status = answer[9..12].parse().unwrap();
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    fn mode(&self, mode: &str, retry_after: u64) {
+        let (status, _) = self.http("POST", "/mode", &format!(r#"{{"mode":"{mode}","retry_after":{retry_after}}}"#));
+        assert_eq!(status, 200);
+    }
+
+    /// Every request it got: `{"path", "ok", "error", "body", "headers"}`.
+    fn received(&self) -> Vec<Value> {
+        let (status, body) = self.http("GET", "/received", "");
+        assert_eq!(status, 200);
+        serde_json::from_str::<Value>(&body).unwrap().as_array().unwrap().clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn settings(base: &str) -> claude_session::config::Otlp {
+    claude_session::config::Otlp {
+        logs_url: format!("{base}/v1/logs"),
+        traces_url: format!("{base}/v1/traces"),
+        logs_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
+        traces_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
+        certificate: None,
+        timeout: std::time::Duration::from_millis(500),
+        service_name: Some("team-claude".into()),
+        resource_attributes: vec![("deployment.environment".into(), "test".into())],
+        log_user_prompts: false,
+        log_tool_details: false,
+    }
+}
+
+#[test]
+fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
+    use claude_session::sink::otlp::{Otlp, Signal};
+    use claude_session::sink::{Outcome, Sink};
+    use std::time::{Duration, Instant};
+
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let receiver = Receiver::start();
+    let c = settings(&receiver.base());
+    let mut logs = Otlp::new(Signal::Logs, &c);
+    let mut traces = Otlp::new(Signal::Traces, &c).with_journal(Some(env.journal_dir()));
+    assert_eq!((logs.name(), traces.name(), logs.batch_max()), ("otlp-logs", "otlp-traces", 512));
+
+    assert_eq!(logs.send(&records), Outcome::Delivered);
+    assert_eq!(traces.send(&records), Outcome::Delivered);
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "one request per signal for the whole batch");
+    for request in &got {
+        assert_eq!(request["ok"], true, "{request:#}");
+        assert_eq!(request["headers"]["authorization"], "Bearer t0ken");
+    }
+    assert_eq!(got[0]["path"], "/v1/logs");
+    assert_eq!(log_records(&got[0]["body"]).len(), records.len());
+    let resource = &got[0]["body"]["resourceLogs"][0]["resource"]["attributes"];
+    assert_eq!(resource[0]["value"]["stringValue"], "team-claude");
+    assert_eq!(resource[1]["key"], "deployment.environment");
+    assert_eq!(got[1]["path"], "/v1/traces");
+    let turns = spans(&got[1]["body"]).iter().filter(|s| s["name"] == "turn").count();
+    assert_eq!(turns, 4, "turn spans start at their prompt, read from the journal");
+
+    receiver.mode("503", 7);
+    assert_eq!(
+        logs.send(&records[..1]),
+        Outcome::Retry { error: r#"HTTP 503: {"message":"busy"}"#.into(), after: Some(Duration::from_secs(7)) }
+    );
+    receiver.mode("429", 2);
+    assert!(matches!(logs.send(&records[..1]), Outcome::Retry { after: Some(d), .. } if d == Duration::from_secs(2)));
+    receiver.mode("400", 0);
+    assert!(matches!(logs.send(&records[..1]), Outcome::Rejected { status: 400, .. }));
+
+    // A batch that closes no span (a SessionStart) needs no request at all.
+    let before = receiver.received().len();
+    assert_eq!(traces.send(&records[..1]), Outcome::Delivered);
+    assert_eq!(receiver.received().len(), before);
+
+    receiver.mode("hang", 0);
+    let started = Instant::now();
+    let post = records.iter().position(|r| r["hook_event_type"] == "PostToolUse").unwrap();
+    assert!(matches!(traces.send(&records[post..=post]), Outcome::Retry { after: None, .. }));
+    assert!(started.elapsed() < Duration::from_secs(5), "a hung collector costs the timeout");
+
+    drop(receiver);
+    assert!(matches!(logs.send(&records[..1]), Outcome::Retry { after: None, .. }));
+}
+
+/// Replays the recorded sessions through the real hooks with OTLP on (the hooks' own deliverers
+/// send what they can), then `flush`es; returns flush's output.
+fn replay_and_flush(env: &TestEnv) -> std::process::Output {
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    flush(env)
+}
+
+fn flush(env: &TestEnv) -> std::process::Output {
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "flush: {}{}", stdout(&out), stderr(&out));
+    out
+}
+
+fn otlp_env(base: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", base);
+    env.set("OTEL_EXPORTER_OTLP_TIMEOUT", "300");
+    env
+}
+
+/// What the receiver stored, checked: every request valid; every recorded event exactly one
+/// log record with its true session id; spans never twice, one trace per session, and every tool
+/// call one span.
+fn assert_received_exactly_once(receiver: &Receiver) {
+    let got = receiver.received();
+    let stored: Vec<&Value> = got.iter().filter(|r| r["ok"] == true).collect();
+    for r in &got {
+        assert!(r["error"].is_null(), "invalid OTLP request: {r:#}");
+    }
+    let events = recorded();
+    let logs: Vec<Value> =
+        stored.iter().filter(|r| r["path"] == "/v1/logs").flat_map(|r| log_records(&r["body"])).collect();
+    assert_eq!(logs.len(), events.len(), "one log record per event, none twice");
+    let mut want: Vec<(Value, Value)> =
+        events.iter().map(|e| (e["session_id"].clone(), e["hook_event_name"].clone())).collect();
+    let mut have: Vec<(Value, Value)> = logs
+        .iter()
+        .map(|l| {
+            let a = attrs(l);
+            (a["session.id"].clone(), a["hook_event_name"].clone())
+        })
+        .collect();
+    want.sort_by_key(|p| p.0.to_string() + &p.1.to_string());
+    have.sort_by_key(|p| p.0.to_string() + &p.1.to_string());
+    assert_eq!(have, want);
+
+    let spans: Vec<Value> =
+        stored.iter().filter(|r| r["path"] == "/v1/traces").flat_map(|r| spans(&r["body"])).collect();
+    let ids: BTreeSet<&str> = spans.iter().map(|s| s["spanId"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), spans.len(), "no span twice");
+    let traces: BTreeSet<&str> = spans.iter().map(|s| s["traceId"].as_str().unwrap()).collect();
+    assert_eq!(traces.len(), 3, "one trace per session");
+    let tool_spans = spans.iter().filter(|s| attrs(s).contains_key("tool_use_id")).count();
+    assert_eq!(tool_spans, 4, "every tool call one span");
+    for span in &spans {
+        if let Some(parent) = span.get("parentSpanId") {
+            assert!(ids.contains(parent.as_str().unwrap()), "orphan {span:#}");
+        }
+    }
+}
+
+#[test]
+fn hooks_deliver_every_recorded_event_to_the_collector() {
+    let receiver = Receiver::start();
+    let env = otlp_env(&receiver.base());
+    let out = replay_and_flush(&env);
+    assert!(stdout(&out).contains("otlp-logs: "), "{}", stdout(&out));
+    assert_received_exactly_once(&receiver);
+    // Batched: far fewer requests than events (the hooks' deliverers linger and batch).
+    let requests = receiver.received().len();
+    assert!(requests < 2 * recorded().len(), "{requests} requests");
+}
+
+#[test]
+fn a_collector_that_is_down_gets_everything_once_it_is_up() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = otlp_env(&format!("http://127.0.0.1:{port}"));
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "pending while down: {}", stdout(&out));
+    let receiver = Receiver::on_port(port);
+    flush(&env);
+    assert_received_exactly_once(&receiver);
+}
+
+#[test]
+fn a_collector_answering_503_or_hanging_loses_nothing() {
+    for mode in ["503", "hang"] {
+        let receiver = Receiver::start();
+        receiver.mode(mode, 1);
+        let env = otlp_env(&receiver.base());
+        for event in recorded() {
+            let mut bytes = serde_json::to_vec(&event).unwrap();
+            bytes.push(b'\n');
+            env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        }
+        receiver.mode("ok", 0);
+        flush(&env);
+        assert_received_exactly_once(&receiver);
+    }
+}
+
+#[test]
+fn prompt_text_reaches_the_collector_only_when_opted_in() {
+    for opted_in in [false, true] {
+        let receiver = Receiver::start();
+        let mut env = otlp_env(&receiver.base());
+        if opted_in {
+            env.set("OTEL_LOG_USER_PROMPTS", "1");
+        }
+        replay_and_flush(&env);
+        let all = serde_json::to_string(&receiver.received()).unwrap();
+        assert_eq!(all.contains("say hello using bash"), opted_in);
+        assert!(!all.contains("echo hello"), "tool input needs OTEL_LOG_TOOL_DETAILS");
+    }
+}
+
+#[test]
+fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished() {
+    let mut env = TestEnv::new();
+    let mut records = replay_to_outbox(&mut env);
+    let dir = env.journal_dir();
+    let now = time::OffsetDateTime::now_utc();
+    // The recorded sessions all ended.
+    assert!(otlp::abandoned(&dir, None, std::time::Duration::ZERO, now).is_empty());
+
+    // A session killed in the middle of a tool call.
+    let sid = "dead0000-0000-4000-8000-000000000002";
+    let base = serde_json::json!({"session_id": sid, "cwd": "/home/dev/src/proj", "prompt_id": "p-9"});
+    for (applet, extra) in [
+        ("session-start", serde_json::json!({"hook_event_name": "SessionStart", "source": "startup"})),
+        ("session-start", serde_json::json!({"hook_event_name": "UserPromptSubmit", "prompt": "x"})),
+        (
+            "pre-tool",
+            serde_json::json!({"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_k"}),
+        ),
+    ] {
+        let mut v = base.clone();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        env.hook(applet, &serde_json::to_vec(&v).unwrap());
+    }
+    let later = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
+    assert!(otlp::abandoned(&dir, None, std::time::Duration::from_secs(3 * 3600), later).is_empty(), "not idle yet");
+    let closing = otlp::abandoned(&dir, None, std::time::Duration::from_secs(3600), later);
+    assert_eq!(closing.len(), 1);
+    let closing = &closing[0];
+    assert_eq!(closing.session_id, sid);
+    claude_session::journal::append(&dir, closing.time, &closing.journal_line).unwrap();
+    assert!(otlp::abandoned(&dir, None, std::time::Duration::from_secs(3600), later).is_empty(), "closed once");
+
+    records.push(closing.record.clone());
+    let logs = otlp::logs_request(&records, &resource(), Privacy::default());
+    assert_valid("logs", &logs);
+    let mut history = History::journal(dir.clone());
+    let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
+    assert_valid("traces", &request);
+    let trace = sid.replace('-', "");
+    let spans: Vec<Value> = spans(&request).into_iter().filter(|s| s["traceId"] == trace.as_str()).collect();
+    let names: BTreeSet<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, BTreeSet::from(["session", "turn", "Bash"]), "{spans:#?}");
+    let end = nanos(&spans[0]["endTimeUnixNano"]);
+    assert_eq!(end, i128::from(closing.record["timestamp"].as_i64().unwrap()) * 1_000_000);
+    for span in spans.iter().filter(|s| s["name"] != "session") {
+        assert_eq!(attrs(span)["unfinished"], true);
+        assert_eq!(nanos(&span["endTimeUnixNano"]), end);
+    }
+}
+
+#[test]
+fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
+    // Recorded with no sink configured: only the journal has the events.
+    let mut env = TestEnv::new();
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    assert!(!env.journal_dir().join("outbox").exists());
+
+    let receiver = Receiver::start();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
+    let out = env.run("claude-session", &["export", "--since", "1d"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let n = recorded().len();
+    assert_eq!(
+        stdout(&out),
+        format!("otlp-logs: sent {n}, set aside 0, of {n}\notlp-traces: sent {n}, set aside 0, of {n}\n")
+    );
+    assert_received_exactly_once(&receiver);
+
+    let out = env.run("claude-session", &["export", "--since", "tomorrow"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--since tomorrow"), "{}", stderr(&out));
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn an_https_collector_is_reached_with_the_ca_file_given() {
+    let receiver = Receiver::https();
+    let base = format!("https://127.0.0.1:{}", receiver.port);
+    let ca = receiver_script().parent().unwrap().join("tls/ca.pem");
+
+    // Without the CA the certificate is not trusted, and nothing is stored.
+    let mut env = otlp_env(&base);
+    env.set("SSL_CERT_FILE", "/nonexistent");
+    for event in recorded() {
+        let mut bytes = serde_json::to_vec(&event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+    }
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(receiver.received_tls(&ca).is_empty());
+
+    env.set("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca);
+    flush(&env);
+    let got = receiver.received_tls(&ca);
+    assert!(!got.is_empty() && got.iter().all(|r| r["ok"] == true));
+    let logs: usize = got.iter().filter(|r| r["path"] == "/v1/logs").map(|r| log_records(&r["body"]).len()).sum();
+    assert_eq!(logs, recorded().len());
+}
+
+#[cfg(feature = "tls")]
+impl Receiver {
+    /// `received()` over https, trusting `ca`.
+    fn received_tls(&self, ca: &Path) -> Vec<Value> {
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(format!(
+                "import ssl,urllib.request;c=ssl.create_default_context(cafile={:?});\
+                 print(urllib.request.urlopen('https://127.0.0.1:{}/received',context=c).read().decode())",
+                ca.to_str().unwrap(),
+                self.port
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+    }
+}
+
+#[test]
+fn a_bad_otlp_setting_is_an_error_naming_it_and_the_hook_still_records() {
+    let receiver = Receiver::start();
+    let mut cases = vec![
+        ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "team=%zz"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces"),
+    ];
+    if !cfg!(feature = "tls") {
+        cases.push(("CLAUDE_SESSION_OTLP_ENDPOINT", "https://127.0.0.1:4318"));
+    }
+    for (name, value) in cases {
+        let mut env = otlp_env(&receiver.base());
+        env.set(name, value);
+        let payload = fixture("PreToolUse-Bash.json");
+        env.hook("pre-tool", &payload);
+        let out = env.run("claude-session", &["flush"], b"");
+        assert_eq!(out.status.code(), Some(1), "{name}={value}");
+        assert!(stderr(&out).contains(name), "{name}={value}: {}", stderr(&out));
+        // The event waits in the queue for the setting to be fixed.
+        if name == "CLAUDE_SESSION_OTLP_ENDPOINT" {
+            env.set(name, receiver.base());
+        } else {
+            env.env.remove(name);
+        }
+        flush(&env);
+    }
+    let logs: usize =
+        receiver.received().iter().filter(|r| r["path"] == "/v1/logs").map(|r| log_records(&r["body"]).len()).sum();
+    assert_eq!(logs, if cfg!(feature = "tls") { 5 } else { 6 });
+}
