@@ -149,3 +149,16 @@ fn status_fails_with_an_unreachable_server_and_pending_events() {
 fn user_settings(env: &TestEnv) -> std::path::PathBuf {
     env.home.join(".claude/settings.json")
 }
+
+#[test]
+fn install_wires_an_otlp_endpoint_and_uninstall_takes_it_out() {
+    let env = TestEnv::new();
+    install(&env, &["--otlp", "http://127.0.0.1:4318"]);
+    let settings = json(&fs::read(user_settings(&env)).unwrap());
+    assert_eq!(settings["env"]["CLAUDE_SESSION_OTLP_ENDPOINT"], "http://127.0.0.1:4318");
+    let out = env.run("claude-session", &["hooks", "status"], b"");
+    assert!(stdout(&out).contains("otlp     http://127.0.0.1:4318/v1/logs"), "{}", stdout(&out));
+    let out = env.run("claude-session", &["hooks", "uninstall"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!user_settings(&env).exists(), "the file we made is gone again");
+}

@@ -730,3 +730,26 @@ fn a_bad_otlp_setting_is_an_error_naming_it_and_the_hook_still_records() {
         receiver.received().iter().filter(|r| r["path"] == "/v1/logs").map(|r| log_records(&r["body"]).len()).sum();
     assert_eq!(logs, if cfg!(feature = "tls") { 5 } else { 6 });
 }
+
+/// Issue 11: a span whose end never arrives still appears, marked unfinished, by the next
+/// `cleanup`: the binary closes a session idle past the TTL once, journaled and queued.
+#[test]
+fn cron_cleanup_closes_an_abandoned_session_once() {
+    let mut env = TestEnv::new();
+    let closed = format!("http://127.0.0.1:{}", common::server::TestServer::closed_port());
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &closed).set("CLAUDE_SESSION_TTL", "1s");
+    let start = serde_json::json!({"session_id": "dead0000-0000-4000-8000-000000000003", "cwd": "/p",
+        "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_x"});
+    env.hook("pre-tool", &serde_json::to_vec(&start).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = env.run("cleanup", &[], b"");
+    assert!(stdout(&out).contains("closed 1 session that never ended"), "{}{}", stdout(&out), stderr(&out));
+    let journal = fs::read_dir(env.journal_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"));
+    let text: String = journal.map(|e| fs::read_to_string(e.path()).unwrap()).collect();
+    assert!(text.lines().any(|l| l.contains("\"SessionEnd\"") && l.contains("abandoned")), "{text}");
+    let out = env.run("cleanup", &[], b"");
+    assert!(!stdout(&out).contains("closed"), "closed twice: {}", stdout(&out));
+}

@@ -38,6 +38,10 @@ impl Run for Cleanup {
         if removed > 0 {
             outln!("removed {}", plural(removed, "file"));
         }
+        let closed = close_abandoned_sessions();
+        if closed > 0 {
+            outln!("closed {} that never ended", plural(closed, "session"));
+        }
         if let Some(r) = deliver()
             && r.delivered + r.set_aside + r.dropped > 0
         {
@@ -125,6 +129,32 @@ fn deliver() -> Option<Report> {
         total.pending += queue.pending();
     }
     Some(total)
+}
+
+/// With OTLP on: a session idle for longer than the TTL that never sent SessionEnd (a crash, a
+/// kill) is closed by a SessionEnd of reason `abandoned`, journaled and queued for the collector,
+/// so its trace's open spans appear, marked unfinished. Journaled, it is closed once.
+fn close_abandoned_sessions() -> usize {
+    if !config::otlp_enabled() {
+        return 0;
+    }
+    let (Ok(dir), Ok(outbox)) = (journal::require_dir(), Outbox::open()) else { return 0 };
+    let now = clock::now();
+    let since = now.date().checked_sub(time::Duration::days(7));
+    let Ok(queues) = sink::otlp::NAMES.iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
+        return 0;
+    };
+    let mut closed = 0;
+    for session in sink::otlp::abandoned(&dir, since, config::ttl(), now) {
+        if journal::append(&dir, session.time, &session.journal_line).is_err() {
+            continue;
+        }
+        let record = serde_json::to_vec(&session.record).unwrap_or_default();
+        if outbox.enqueue(&queues, session.time, &record).is_ok() {
+            closed += 1;
+        }
+    }
+    closed
 }
 
 /// A temp file (`.<name>.<pid>.<n>.tmp`) whose writer is gone or which is too old to be live.

@@ -262,6 +262,9 @@ pub struct HooksInstall {
     /// observability server events URL, set as CLAUDE_SESSION_SERVER_URL in the settings' env
     #[argh(option)]
     pub server: Option<String>,
+    /// an OpenTelemetry collector (OTLP/HTTP) base URL, set as CLAUDE_SESSION_OTLP_ENDPOINT
+    #[argh(option)]
+    pub otlp: Option<String>,
     /// check everything and say what would change, change nothing
     #[argh(switch)]
     pub dry_run: bool,

@@ -66,9 +66,13 @@ impl Run for HooksInstall {
             return Err(format!("--binary {}: not an executable file", binary.display()).into());
         }
         let mut env = Vec::new();
-        if let Some(url) = &self.server {
-            config::check_url(url).map_err(|e| Error::Usage(format!("--server: {e}")))?;
-            env.push((settings::SERVER_VAR, url.as_str()));
+        for (flag, var, url) in
+            [("--server", settings::SERVER_VAR, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
+        {
+            if let Some(url) = url {
+                config::check_url(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
+                env.push((var, url.as_str()));
+            }
         }
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
