@@ -27,6 +27,10 @@ pub const VARS: &[(&str, &str)] = &[
     ("CLAUDE_SESSION_SERVER_TIMEOUT", "connect and answer timeout for each POST, e.g. 500ms, 5s (default 5s)"),
     ("CLAUDE_SESSION_SOURCE_APP", "source_app sent to the server (default: the project name)"),
     ("CLAUDE_SESSION_OUTBOX_MAX", "undelivered events kept before the oldest are dropped (default 100000)"),
+    (
+        "CLAUDE_SESSION_SECRETS_FILTER",
+        "0: record and send payloads without redacting secrets (default 1: tokens, keys, passwords are redacted)",
+    ),
     ("CLAUDE_SESSION_DEBUG", "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)"),
     (
         "CLAUDE_PROJECT_DIR",
@@ -92,6 +96,12 @@ pub fn source_app() -> Option<String> {
 
 pub fn outbox_max() -> usize {
     number("CLAUDE_SESSION_OUTBOX_MAX").map(|n| n.max(1) as usize).unwrap_or(DEFAULT_OUTBOX_MAX)
+}
+
+/// On unless set to `0` (or `false`, `no`, `off`): a user's own choice for their own machine.
+pub fn secrets_filter() -> bool {
+    !var_str("CLAUDE_SESSION_SECRETS_FILTER")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"))
 }
 
 pub fn debug() -> bool {

@@ -7,6 +7,7 @@ pub mod event;
 pub mod journal;
 pub mod payload;
 pub mod project;
+pub mod secrets;
 pub mod session;
 pub mod settings;
 pub mod store;

@@ -7,7 +7,7 @@ use crate::delivery::{self, Outbox};
 use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
-use crate::{config, journal, session, util};
+use crate::{config, journal, secrets, session, util};
 
 pub fn run(default_event: &'static str) -> u8 {
     // A file-size limit must fail a write with EFBIG, not kill the hook with SIGXFSZ; a closed
@@ -18,7 +18,13 @@ pub fn run(default_event: &'static str) -> u8 {
 
     let started = std::time::Instant::now();
     let now = util::now();
-    let payload = Payload::from_stdin(config::log_field_max());
+    let mut payload = Payload::from_stdin(config::log_field_max());
+    if config::secrets_filter() {
+        let n = secrets::redact_fields(&mut payload.fields);
+        if n > 0 {
+            crate::debug!("redacted {n} secrets");
+        }
+    }
     if let Some(problem) = payload.problem {
         crate::debug!("payload {problem} ({} bytes); recording it anyway", payload.len);
     }
