@@ -240,25 +240,55 @@ pub const RULES: &[Rule] = &[
 
 const _: () = assert!(RULES.len() <= 64, "the dispatch table holds 64 rules");
 
-/// For each byte, the rules (bit i: `RULES[i]`) that can start there.
-const DISPATCH: [u64; 256] = {
+/// For each byte, the rules (bit i: `RULES[i]`) that can start there: `[0]` at the start of a
+/// word, `[1]` inside one, where only a few patterns can start (most letters are inside a word,
+/// so most bytes cost one lookup and no branch taken).
+const DISPATCH: [[u64; 256]; 2] = {
+    let mut table = [[0u64; 256]; 2];
+    let mut i = 0;
+    while i < RULES.len() {
+        let (firsts, inside_words): (&[u8], bool) = match &RULES[i].pattern {
+            // A token starts with its prefix's first byte; the others list theirs.
+            Pattern::Token { prefix, keep, .. } => (prefix.as_bytes().split_at(1).0, *keep),
+            Pattern::Jwt => (b"e", false),
+            Pattern::Bearer => (b"Bb", false),
+            Pattern::PrivateKey | Pattern::Flag => (b"-", true),
+            Pattern::UrlPassword => (b":", true),
+            Pattern::Named => (b"=:", true),
+        };
+        let mut j = 0;
+        while j < firsts.len() {
+            table[0][firsts[j] as usize] |= 1 << i;
+            if inside_words {
+                table[1][firsts[j] as usize] |= 1 << i;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    table
+};
+
+/// For each byte, the rules that can have it second: a token's prefix says which, the other
+/// patterns take any. Most candidates (`s` not followed by `k`) end here, before any rule runs.
+const SECOND: [u64; 256] = {
     let mut table = [0u64; 256];
     let mut i = 0;
     while i < RULES.len() {
-        let firsts: &[u8] = match &RULES[i].pattern {
-            // A token starts with its prefix's first byte; the others list theirs.
-            Pattern::Token { prefix, .. } => prefix.as_bytes().split_at(1).0,
-            Pattern::Jwt => b"e",
+        let second: &[u8] = match &RULES[i].pattern {
+            Pattern::Token { prefix, .. } => prefix.as_bytes().split_at(2).0.split_at(1).1,
+            Pattern::Jwt => b"y",
+            Pattern::Bearer => b"e",
             Pattern::PrivateKey | Pattern::Flag => b"-",
-            Pattern::Bearer => b"Bb",
-            Pattern::UrlPassword => b":",
-            Pattern::Named => b"=:",
+            Pattern::UrlPassword => b"/",
+            Pattern::Named => b"",
         };
-        let n = firsts.len();
-        let mut j = 0;
-        while j < n {
-            table[firsts[j] as usize] |= 1 << i;
-            j += 1;
+        let mut c = 0;
+        while c < 256 {
+            if second.is_empty() || second[0] as usize == c {
+                table[c] |= 1 << i;
+            }
+            c += 1;
         }
         i += 1;
     }
@@ -363,8 +393,14 @@ fn scan(text: &str) -> Option<(String, usize)> {
     let s = Scan { text, b, limit: content_end(text) };
     let mut out: Option<String> = None;
     let (mut last, mut count, mut i) = (0, 0, 0);
+    let mut in_word = false;
     while i < s.limit {
-        let rules = DISPATCH[b[i] as usize];
+        let c = b[i];
+        let mut rules = DISPATCH[in_word as usize][c as usize];
+        in_word = c.is_ascii_alphanumeric();
+        if rules != 0 && i + 1 < s.limit {
+            rules &= SECOND[b[i + 1] as usize];
+        }
         if rules != 0
             && let Some(hit) = s.first_hit(i, rules)
         {
@@ -376,6 +412,7 @@ fn scan(text: &str) -> Option<(String, usize)> {
             count += 1;
             last = hit.end;
             i = hit.end.max(i + 1);
+            in_word = b[i - 1].is_ascii_alphanumeric();
             continue;
         }
         i += 1;
@@ -444,6 +481,11 @@ impl Scan<'_> {
         j
     }
 
+    /// `word` is at `i`, compared inline: prefixes are a few bytes, not worth a `memcmp` call.
+    fn at(&self, i: usize, word: &[u8]) -> bool {
+        self.limit - i >= word.len() && self.b[i..i + word.len()].iter().zip(word).all(|(a, b)| a == b)
+    }
+
     fn word_start(&self, i: usize) -> bool {
         i == 0 || !self.b[i - 1].is_ascii_alphanumeric()
     }
@@ -468,7 +510,7 @@ impl Scan<'_> {
         keep: bool,
         kind: &'static str,
     ) -> Option<Hit> {
-        if !self.b[i..self.limit].starts_with(prefix) || !(keep || self.word_start(i)) {
+        if !self.at(i, prefix) || !(keep || self.word_start(i)) {
             return None;
         }
         let from = i + prefix.len();
@@ -482,15 +524,11 @@ impl Scan<'_> {
 
     fn jwt(&self, i: usize) -> Option<Hit> {
         let b = self.b;
-        if !b[i..self.limit].starts_with(b"eyJ") || !self.word_start(i) {
+        if !self.at(i, b"eyJ") || !self.word_start(i) {
             return None;
         }
         let header = self.run(i, Class::Url64, ANY);
-        if header - i < 10
-            || header >= self.limit
-            || b[header] != b'.'
-            || !b[header + 1..self.limit].starts_with(b"eyJ")
-        {
+        if header - i < 10 || header >= self.limit || b[header] != b'.' || !self.at(header + 1, b"eyJ") {
             return None;
         }
         let claims = self.run(header + 1, Class::Url64, ANY);
@@ -524,8 +562,7 @@ impl Scan<'_> {
     }
 
     fn bearer(&self, i: usize) -> Option<Hit> {
-        let w = &self.b[i..self.limit];
-        if !(w.starts_with(b"Bearer ") || w.starts_with(b"bearer ")) || !self.word_start(i) {
+        if !(self.at(i, b"Bearer ") || self.at(i, b"bearer ")) || !self.word_start(i) {
             return None;
         }
         let from = self.skip_blanks(i + 7);
@@ -541,7 +578,7 @@ impl Scan<'_> {
 
     fn url_password(&self, i: usize) -> Option<Hit> {
         let b = self.b;
-        if !b[i..self.limit].starts_with(b"://") {
+        if !self.at(i, b"://") {
             return None;
         }
         let stop = |c: u8| c.is_ascii_whitespace() || b"/@?#\"'<>".contains(&c);
@@ -756,7 +793,7 @@ fn worth_redacting(value: &str) -> bool {
 fn token_kind(value: &str) -> Option<&'static str> {
     let s = Scan { text: value, b: value.as_bytes(), limit: value.len() };
     let first = *value.as_bytes().first()?;
-    let tokens = DISPATCH[first as usize];
+    let tokens = DISPATCH[0][first as usize];
     let hit = s.first_hit(0, tokens)?;
     (hit.start == 0 && hit.end == value.len() && !matches!(hit.kind, "password")).then_some(hit.kind)
 }
@@ -865,6 +902,9 @@ const KEY_QUALIFIERS: &[&str] = &[
 /// `private-key`, `key` or `authorization`; `None` for every other name. Words are split at
 /// `_ - .` and camelCase, and compared without case.
 pub fn classify(name: &str) -> Option<&'static str> {
+    if !may_say_secret(name.as_bytes()) {
+        return None;
+    }
     let mut words = [""; 16];
     let mut n = 0;
     for word in split_words(name) {
@@ -915,6 +955,20 @@ pub fn classify(name: &str) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// A quick no for almost every name: none of the words [`classify`] looks for is in it.
+fn may_say_secret(name: &[u8]) -> bool {
+    let at = |j: usize, word: &[u8]| name.len() - j >= word.len() && name[j..j + word.len()].eq_ignore_ascii_case(word);
+    (0..name.len()).any(|j| match name[j].to_ascii_lowercase() {
+        b'p' => at(j, b"pass") || at(j, b"pwd"),
+        b's' => at(j, b"secret"),
+        b't' => at(j, b"token"),
+        b'c' => at(j, b"credential"),
+        b'k' => at(j, b"key"),
+        b'a' => at(j, b"authorization"),
+        _ => false,
+    })
 }
 
 /// The words of a name: split at anything not alphanumeric and at camelCase humps
