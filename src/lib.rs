@@ -11,6 +11,7 @@ pub mod secrets;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod summary;
 pub mod timeline;
 pub mod util;
 
