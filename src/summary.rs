@@ -19,7 +19,7 @@ pub fn summarize(event: &str, fields: &Map<String, Value>) -> String {
         "PermissionRequest" => tool_call(fields, true),
         "PermissionDenied" => with_reason(tool_call(fields, true), str_of(fields, "reason")),
         "PostToolBatch" => batch(fields),
-        "UserPromptSubmit" => str_of(fields, "prompt").unwrap_or_default().to_owned(),
+        "UserPromptSubmit" => prompt(str_of(fields, "prompt").unwrap_or_default()),
         "SessionStart" => session_start(fields),
         "SessionEnd" => session_end(fields),
         "Stop" => str_of(fields, "last_assistant_message").unwrap_or_default().to_owned(),
@@ -149,6 +149,26 @@ fn batch(fields: &Map<String, Value>) -> String {
         tools.iter().map(|(t, n)| if *n == 1 { (*t).to_owned() } else { format!("{t} {n}") }).collect();
     let count = plural(calls.len(), "tool call");
     if each.is_empty() { count } else { format!("{count}: {}", each.join(", ")) }
+}
+
+/// The prompt; a background task's report, which Claude Code sends as a prompt of XML, as
+/// `task a3f7f09 completed: Agent "greet" finished`.
+fn prompt(text: &str) -> String {
+    if !text.starts_with("<task-notification>") {
+        return text.to_owned();
+    }
+    let tag = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let len = text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..start + len].trim()).filter(|v| !v.is_empty())
+    };
+    let id: String = tag("task-id").unwrap_or("?").chars().take(7).collect();
+    let status = tag("status").unwrap_or("notification");
+    match tag("summary") {
+        Some(summary) => format!("task {id} {status}: {summary}"),
+        None => format!("task {id} {status}"),
+    }
 }
 
 /// `startup`, `resume`, `compact (claude-opus-5-5)`.
@@ -343,6 +363,16 @@ mod tests {
         odd["count"] = 3.into();
         assert_eq!(summary("SomethingNew", odd), "count 3");
         assert_eq!(summary("SomethingNew", common), "");
+    }
+
+    #[test]
+    fn a_task_notification_prompt_says_which_task_and_how_it_ended() {
+        let prompt = "<task-notification>\n<task-id>a3f7f0963b7f0d067</task-id>\n<status>completed</status>\n\
+            <summary>Agent \"greet\" finished</summary>\n<result>done</result>\n</task-notification>";
+        assert_eq!(
+            summary("UserPromptSubmit", json!({ "prompt": prompt })),
+            "task a3f7f09 completed: Agent \"greet\" finished"
+        );
     }
 
     #[test]
