@@ -1,9 +1,11 @@
 //! What the secrets filter costs: in process on the real hook payloads (ns per hook, next to
 //! parsing them), on a 10 MiB value (MB/s), and the whole `post-tool` process with the filter on
-//! against off, interleaved so both see the same machine. Standard library only.
+//! against off, interleaved so both see the same machine. Also what wiring the watched events
+//! (issue 14) costs a session: each event's whole-process cost, and the recorded sessions replayed
+//! with today's wiring and with the proposed one. Standard library only.
 //!
 //!     cargo bench --bench secrets               # everything
-//!     cargo bench --bench secrets -- hook big   # sections: hook big process
+//!     cargo bench --bench secrets -- hook big   # sections: hook big process wiring
 
 use std::fs;
 use std::hint::black_box;
@@ -22,7 +24,8 @@ fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.330");
-    let sections: [(&str, Section); 3] = [("hook", in_process), ("big", big), ("process", whole_process)];
+    let sections: [(&str, Section); 4] =
+        [("hook", in_process), ("big", big), ("process", whole_process), ("wiring", wiring)];
     for (name, run) in sections {
         if wanted(name) {
             run(&fixtures);
@@ -156,9 +159,113 @@ fn whole_process(fixtures: &Path) {
     let _ = fs::remove_dir_all(&root);
 }
 
+/// Events install wires today, and the ones issue 14 adds.
+const WIRED: &[&str] = &[
+    "SessionStart",
+    "UserPromptSubmit",
+    "Stop",
+    "SubagentStop",
+    "SessionEnd",
+    "PreCompact",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+];
+const ADDED: &[&str] =
+    &["Notification", "PermissionRequest", "PermissionDenied", "SubagentStart", "PostCompact", "StopFailure"];
+
+/// Each added event's whole-process cost next to a PreToolUse's, and the recorded sessions
+/// replayed with today's wiring and with the added events.
+fn wiring(fixtures: &Path) {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_claude-session"));
+    let root = std::env::temp_dir().join(format!("claude-session-bench-wiring-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    for dir in ["run", "state", "home", "work"] {
+        fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let fixture = |name: &str| fs::read(fixtures.join(name)).unwrap();
+    let made = |json: &str| json.as_bytes().to_vec();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("PreToolUse (reference)", fixture("PreToolUse-Bash.json")),
+        (
+            "Notification",
+            made(
+                r#"{"session_id":"a3008a2b-25c3-4791-b916-3ad5effae209","cwd":"/home/dev/src/proj","hook_event_name":"Notification","message":"Claude needs your permission to use Bash","notification_type":"permission_prompt"}"#,
+            ),
+        ),
+        (
+            "PermissionRequest",
+            made(
+                r#"{"session_id":"a3008a2b-25c3-4791-b916-3ad5effae209","cwd":"/home/dev/src/proj","hook_event_name":"PermissionRequest","tool_name":"Bash","tool_input":{"command":"rm -rf build"},"permission_suggestions":[]}"#,
+            ),
+        ),
+        (
+            "PermissionDenied",
+            made(
+                r#"{"session_id":"a3008a2b-25c3-4791-b916-3ad5effae209","cwd":"/home/dev/src/proj","hook_event_name":"PermissionDenied","tool_name":"Bash","tool_input":{"command":"rm -rf build"},"tool_use_id":"toolu_1","reason":"destructive"}"#,
+            ),
+        ),
+        ("SubagentStart", fixture("SubagentStart-subagent.json")),
+        ("PostCompact", fixture("PostCompact.json")),
+        (
+            "StopFailure",
+            made(
+                r#"{"session_id":"a3008a2b-25c3-4791-b916-3ad5effae209","cwd":"/home/dev/src/proj","hook_event_name":"StopFailure","error":"rate_limit","error_details":"429"}"#,
+            ),
+        ),
+    ];
+    println!("\n== wiring: whole process per event (median of 400)");
+    let mut cost = std::collections::HashMap::new();
+    for (name, input) in &cases {
+        let applet =
+            if name.starts_with("Pre") || name.starts_with("Permission") { "pre-tool" } else { "session-start" };
+        let mut runs: Vec<Duration> = (0..400).map(|_| run_applet(&bin, &root, applet, input, true)).collect();
+        let m = median(&mut runs);
+        cost.insert(name.split(' ').next().unwrap().to_owned(), m);
+        println!("{name:<24} {:>8.1} µs", m.as_secs_f64() * 1e6);
+    }
+
+    // The recorded sessions, each event once, with today's wiring and with the added events.
+    let text = fs::read_to_string(fixtures.join("recorded-sessions.jsonl")).unwrap();
+    let events: Vec<(String, Vec<u8>)> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["hook_event_name"].as_str().unwrap().to_owned(), l.as_bytes().to_vec())
+        })
+        .collect();
+    // Four sessions, one of them resumed under the same id: count their ends.
+    let sessions = events.iter().filter(|(e, _)| e == "SessionEnd").count();
+    for (what, set) in [("today's wiring", WIRED.to_vec()), ("with the added events", [WIRED, ADDED].concat())] {
+        let mut total = Duration::ZERO;
+        let mut n = 0;
+        for _ in 0..20 {
+            for (event, input) in events.iter().filter(|(e, _)| set.contains(&e.as_str())) {
+                let applet = match event.as_str() {
+                    "PreToolUse" => "pre-tool",
+                    "PostToolUse" | "PostToolUseFailure" => "post-tool",
+                    _ => "session-start",
+                };
+                total += run_applet(&bin, &root, applet, input, true);
+                n += 1;
+            }
+        }
+        println!(
+            "recorded sessions, {what:<22} {:>3} hooks per session, {:>6.1} ms per session",
+            n / 20 / sessions,
+            total.as_secs_f64() * 1e3 / 20.0 / sessions as f64
+        );
+    }
+    let _ = fs::remove_dir_all(&root);
+}
+
 fn run(bin: &Path, root: &Path, input: &[u8], filter: bool) -> Duration {
+    run_applet(bin, root, "post-tool", input, filter)
+}
+
+fn run_applet(bin: &Path, root: &Path, applet: &str, input: &[u8], filter: bool) -> Duration {
     let mut cmd = Command::new(bin);
-    cmd.arg("post-tool")
+    cmd.arg(applet)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", root.join("home"))
