@@ -653,6 +653,8 @@ impl Scan<'_> {
         {
             return None;
         }
+        // `"X-Api-Key: value"`: a header inside quotes, whose value is not quoted again.
+        let mut in_quotes = false;
         if op == b':' && quote.is_none() {
             // Prose has `word: ` everywhere; a key starts a line, an object member or a header.
             let mut p = name_from;
@@ -665,11 +667,13 @@ impl Scan<'_> {
             if !(starts || object) {
                 return None;
             }
+            in_quotes = p > 0 && matches!(b[p - 1], b'"' | b'\'');
         }
         let kind = classify(&self.text[name_from..name_to])?;
 
         let j = self.skip_blanks(i + 1);
-        if j >= self.limit {
+        if j >= self.limit || (in_quotes && matches!(b[j], b'"' | b'\'')) {
+            // `find("TOKEN:")`, a Rust lifetime `'token: 'a`: the quote ends the text, not a value.
             return None;
         }
         let (from, end) = if matches!(b[j], b'"' | b'\'' | b'`') {
@@ -689,8 +693,9 @@ impl Scan<'_> {
             let end = self.word(j, op == b':');
             let rest = self.skip_blanks(end);
             let line_ends = rest >= self.limit || matches!(b[rest], b'\n' | b'\r');
-            if op == b':' && quote.is_none() && !(line_ends || matches!(b[rest], b'"' | b'\'' | b',' | b'}')) {
-                // `Password: must be 8 characters` is a sentence, not a setting.
+            if op == b':' && quote.is_none() && !(line_ends || matches!(b[rest], b'"' | b'\'')) {
+                // `Password: must be 8 characters` is a sentence, `token: Token,` a field of a
+                // struct; a setting's value ends its line or its header.
                 return None;
             }
             let value = &b[j..end];
@@ -777,15 +782,18 @@ fn split_scheme(value: &str) -> (&str, &str) {
     ("", value)
 }
 
-/// False for values that are not secrets: empty, a variable reference (`$TOKEN`, `${X}`,
-/// `$(cmd)`), a boolean or null, or a marker already.
+/// False for values that are not secrets: empty or punctuation, a variable reference (`$TOKEN`,
+/// `${X}`, `$(cmd)`), a boolean or null, a structure or type opening, or a marker already.
 fn worth_redacting(value: &str) -> bool {
     let v = value.trim();
     let reference = v
         .strip_prefix('$')
-        .is_some_and(|r| r.bytes().next().is_none_or(|c| matches!(c, b'{' | b'(' | b'_') || c.is_ascii_uppercase()));
+        .is_some_and(|r| r.bytes().next().is_none_or(|c| matches!(c, b'{' | b'(' | b'_') || c.is_ascii_alphabetic()));
     let word = ["true", "false", "null", "none", "None", "undefined", "yes", "no"].contains(&v);
-    !(v.is_empty() || reference || word || v.starts_with(MARKER_OPEN.trim_end()))
+    // `{`, `[`, `(`, `<` open a structure or a type (`privateKey: {`, `token: Option<String>`).
+    let structure = v.starts_with(['{', '[', '(', '<']);
+    let punctuation = !v.bytes().any(|c| c.is_ascii_alphanumeric() || c >= 0x80);
+    !(punctuation || reference || word || structure || v.starts_with(MARKER_OPEN.trim_end()))
 }
 
 /// The kind of token `value` is, when all of it is one (so `GITHUB_TOKEN=ghp_…` is marked a
@@ -874,6 +882,10 @@ const NOT_SECRET_FIRST: &[&str] = &[
     "GENERATE", "ROTATE", "HAS", "IS", "VALIDATE", "VERIFY", "CHECK", "GET", "READ", "LOAD", "FETCH",
 ];
 
+/// Last words that say how a value is kept, not what it is (`client_secret_value`).
+const CONTAINERS: &[&str] =
+    &["VALUE", "STRING", "STR", "DATA", "B64", "BASE64", "HEX", "RAW", "TEXT", "PLAIN", "PLAINTEXT", "BASE", "BYTES"];
+
 /// Words next to KEY that make it a credential (`ACCESS_KEY`, `clientKey`); an env-style
 /// upper-case name with KEY is one too (`AZURE_STORAGE_ACCOUNT_KEY`).
 const KEY_QUALIFIERS: &[&str] = &[
@@ -915,42 +927,53 @@ pub fn classify(name: &str) -> Option<&'static str> {
         n += 1;
     }
     let words = &words[..n];
-    let (first, last) = (*words.first()?, *words.last()?);
+    let (first, mut last) = (*words.first()?, *words.last()?);
     if NOT_SECRET_LAST.iter().any(|w| last.eq_ignore_ascii_case(w))
         || (n > 1 && NOT_SECRET_FIRST.iter().any(|w| first.eq_ignore_ascii_case(w)))
     {
         return None;
     }
-    let any = |f: &dyn Fn(&str) -> bool| words.iter().any(|w| f(w));
     let is = |w: &str, x: &str| w.eq_ignore_ascii_case(x);
     let has = |w: &str, x: &str| contains_ignore_case(w, x);
     let ends = |w: &str, x: &str| w.len() >= x.len() && w[w.len() - x.len()..].eq_ignore_ascii_case(x);
-    if any(&|w| is(w, "AUTHORIZATION")) {
+    let any = |f: &dyn Fn(&str) -> bool| words.iter().any(|w| f(w));
+    // The last word says what the value is (`traffic_secret_expander` is no secret); a last word
+    // that only says how it is stored hands over to the one before (`secret_key_base`).
+    if n > 1 && CONTAINERS.iter().any(|c| is(last, c)) {
+        last = words[n - 2];
+    }
+    if is(last, "AUTHORIZATION") {
         return Some("authorization");
     }
-    if any(&|w| has(w, "PASSWORD") || has(w, "PASSWD") || has(w, "PASSPHRASE"))
-        || (n > 1 && any(&|w| is(w, "PWD") || is(w, "PASS")))
+    if has(last, "PASSWORD")
+        || has(last, "PASSWD")
+        || has(last, "PASSPHRASE")
+        || (n > 1 && (is(last, "PWD") || is(last, "PASS")))
     {
         return Some("password");
     }
-    if any(&|w| ends(w, "SECRET")) {
+    if ends(last, "SECRET") {
         return Some("secret");
     }
-    if any(&|w| ends(w, "TOKEN")) {
+    if ends(last, "TOKEN") {
         return Some("token");
     }
-    if any(&|w| has(w, "CREDENTIAL")) {
+    if has(last, "CREDENTIAL") {
         return Some("credential");
     }
-    if any(&|w| is(w, "KEY") || ends(w, "APIKEY") || ends(w, "PRIVATEKEY") || ends(w, "ACCESSKEY")) {
+    if is(last, "KEY") || ends(last, "APIKEY") || ends(last, "PRIVATEKEY") || ends(last, "SECRETKEY") {
         if any(&|w| is(w, "API") || has(w, "APIKEY")) {
             return Some("api-key");
         }
         if any(&|w| has(w, "PRIVATE")) {
             return Some("private-key");
         }
-        let env_style = name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
-        if env_style || any(&|w| ends(w, "ACCESSKEY") || KEY_QUALIFIERS.iter().any(|q| is(w, q))) {
+        if any(&|w| ends(w, "SECRET") || ends(w, "SECRETKEY")) {
+            return Some("secret");
+        }
+        // `AZURE_STORAGE_ACCOUNT_KEY`, not a lone `KEY` (a placeholder as often as not).
+        let env_style = n > 1 && name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+        if env_style || any(&|w| KEY_QUALIFIERS.iter().any(|q| is(w, q))) {
             return Some("key");
         }
     }
@@ -1136,6 +1159,16 @@ mod tests {
             "CLAUDE_SESSION_SECRETS_FILTER=0 claude",
             "{\"input_tokens\": 50, \"output_tokens\": 10}",
             "key=value in a list of key: value pairs",
+            "<a href=\"x34.html\" accesskey=\"p\" rel=\"prev\">Prev</a>",
+            "        semi_token: node.semi_token,\n        enum_token: Token![enum](span),",
+            "    let traffic_secret_expander = hkdf.expander(secret1234);",
+            "  privateKeyEncoding: {\n    type: 'pkcs8',",
+            "-D <KEY=VALUE>  set a variable",
+            "struct Config {\n    api_key: Option<String>,\n    password: String,\n}",
+            "auto Beg = S.find(\"DEDUP_TOKEN:\");",
+            "impl<'iter, 'token: 'iter> Lexer",
+            "I: Stream<Token=&'static str>,",
+            "log(\"$git_token=$query->{$git_token}\")",
         ];
         for text in keep {
             assert_eq!(redact_text(text), None, "{text}");
