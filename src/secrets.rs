@@ -308,6 +308,7 @@ pub fn redact_fields(fields: &mut Map<String, Value>) -> usize {
     redact_map(fields)
 }
 
+/// [`redact_fields`] for one value of any kind.
 pub fn redact_value(value: &mut Value) -> usize {
     match value {
         Value::String(s) => match scan(s) {
