@@ -36,14 +36,29 @@ pub const APPLETS: &[Applet] = &[
         name: "session-start",
         about: "hook: store the session id for the project and journal the event",
         linked: true,
-        events: &["SessionStart", "UserPromptSubmit", "Stop", "SubagentStop", "SessionEnd", "PreCompact"],
+        // What a person watches: a session's life, its prompts, its subagents, compaction, Claude
+        // Code waiting for them, a turn that stopped on an error. Left out: PostToolBatch (repeats
+        // every call), MessageDisplay (the reply again, in pieces), CwdChanged and FileChanged
+        // (bookkeeping); and never WorktreeCreate, whose hook replaces Claude Code's own.
+        events: &[
+            "SessionStart",
+            "UserPromptSubmit",
+            "Stop",
+            "StopFailure",
+            "SubagentStart",
+            "SubagentStop",
+            "SessionEnd",
+            "PreCompact",
+            "PostCompact",
+            "Notification",
+        ],
     },
     Applet {
         id: Id::PreTool,
         name: "pre-tool",
-        about: "hook: resolve the session id and journal a tool call",
+        about: "hook: resolve the session id and journal a tool call, or a permission asked or denied",
         linked: true,
-        events: &["PreToolUse"],
+        events: &["PreToolUse", "PermissionRequest", "PermissionDenied"],
     },
     Applet {
         id: Id::PostTool,

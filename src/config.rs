@@ -48,6 +48,7 @@ pub const SOURCE_APP: &str = "CLAUDE_SESSION_SOURCE_APP";
 pub const OUTBOX_MAX: &str = "CLAUDE_SESSION_OUTBOX_MAX";
 pub const DEBUG: &str = "CLAUDE_SESSION_DEBUG";
 pub const OTLP_ENDPOINT: &str = "CLAUDE_SESSION_OTLP_ENDPOINT";
+pub const SECRETS_FILTER: &str = "CLAUDE_SESSION_SECRETS_FILTER";
 
 /// Shown under "Environment:" in every `--help`, and checked by `hooks status`.
 pub const VARS: &[Var] = &[
@@ -116,6 +117,11 @@ pub const VARS: &[Var] = &[
     var!(
         "OTEL_LOG_TOOL_DETAILS",
         "1: tool input (commands, paths, patterns) goes to the collector too (default: tool name only)",
+        Ok::<_, String>(())
+    ),
+    var!(
+        SECRETS_FILTER,
+        "0: record and send payloads without redacting secrets (default 1: tokens, keys, passwords are redacted)",
         Ok::<_, String>(())
     ),
     var!(DEBUG, "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)", Ok::<_, String>(())),
@@ -447,6 +453,12 @@ fn percent_decode(text: &str) -> Option<String> {
 
 fn truthy(name: &str) -> bool {
     text(name).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// On unless set to `0` (or `false`, `no`, `off`): a user's own choice for their own machine.
+pub fn secrets_filter() -> bool {
+    !text(SECRETS_FILTER)
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"))
 }
 
 /// Read from the environment only: a debug switch in a settings file would make every hook talk.

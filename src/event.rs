@@ -8,7 +8,6 @@ use crate::journal::field;
 use crate::payload::Payload;
 use crate::project::Project;
 use crate::session::{Session, Source};
-use crate::text::one_line;
 use crate::{clock, config};
 
 /// Payload fields the journal line names itself (the original design's `tool` and `parameters`
@@ -49,7 +48,7 @@ impl<'a> Event<'a> {
         project: &'a Project,
         payload: &'a Payload,
     ) -> Event<'a> {
-        Event { time, name, session, project, payload, summary: summarize(name, &payload.fields) }
+        Event { time, name, session, project, payload, summary: crate::summary::summarize(name, &payload.fields) }
     }
 
     /// One JSON object and a newline: our fields first, then the payload's named fields under
@@ -101,51 +100,4 @@ impl<'a> Event<'a> {
         }
         serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
     }
-}
-
-/// What a person wants to see of an event in one line: the Bash command, the file, the pattern,
-/// the prompt, the error.
-pub fn summarize(event: &str, fields: &Map<String, Value>) -> String {
-    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let input = fields.get("tool_input");
-    let at = |key: &str| s(input.and_then(|i| i.get(key)));
-    let text = match event {
-        "PreToolUse" | "PostToolUse" | "PostToolUseFailure" | "PermissionRequest" => {
-            let tool = fields.get("tool_name").and_then(Value::as_str).unwrap_or("");
-            let described = match tool {
-                "Bash" => at("command"),
-                "Read" | "Write" | "Edit" | "MultiEdit" => at("file_path"),
-                "NotebookEdit" | "NotebookRead" => at("notebook_path"),
-                "Grep" | "Glob" => at("pattern").map(|p| match at("path") {
-                    Some(path) => format!("{p} in {path}"),
-                    None => p,
-                }),
-                "WebFetch" => at("url"),
-                "WebSearch" => at("query"),
-                "Agent" | "Task" => at("description"),
-                "TodoWrite" => {
-                    input.and_then(|i| i.get("todos")).and_then(Value::as_array).map(|t| format!("{} todos", t.len()))
-                }
-                _ => None,
-            };
-            described.or_else(|| first_string(input))
-        }
-        "UserPromptSubmit" => s(fields.get("prompt")),
-        "SessionStart" => s(fields.get("source")),
-        "SessionEnd" => s(fields.get("reason")),
-        "Stop" | "SubagentStop" => s(fields.get("last_assistant_message")),
-        "MessageDisplay" => s(fields.get("delta")),
-        "PreCompact" | "PostCompact" => s(fields.get("trigger")),
-        "Notification" => s(fields.get("message")),
-        "PostToolBatch" => {
-            fields.get("tool_calls").and_then(Value::as_array).map(|c| format!("{} tool calls", c.len()))
-        }
-        _ => None,
-    };
-    one_line(&text.unwrap_or_default(), 160)
-}
-
-/// The first short string in a tool's input: good enough for tools we have never heard of.
-fn first_string(input: Option<&Value>) -> Option<String> {
-    input?.as_object()?.values().find_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
 }

@@ -93,14 +93,57 @@ pub fn file_date(name: &str) -> Option<Date> {
 pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), String> {
     private::dir(dir).map_err(|why| format!("{}: {why}", dir.display()))?;
     let path = dir.join(file_name(time));
-    let file = private::open_append(&path).map_err(|why| format!("{}: {why}", path.display()))?;
-    append_locked(&file, line, LOCK_WAIT).map_err(|e| format!("{}: {e}", path.display()))
+    // `cleanup --redact` may replace the file while we wait for its lock: then append to the new one.
+    for _ in 0..3 {
+        let file = private::open_append(&path).map_err(|why| format!("{}: {why}", path.display()))?;
+        match append_locked(&file, line, LOCK_WAIT, Some(&path)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            other => return other.map_err(|e| format!("{}: {e}", path.display())),
+        }
+    }
+    Err(format!("{}: replaced three times while we waited", path.display()))
+}
+
+/// Rewrites a day file line by line through `edit` (None: the line stays), under its lock and
+/// atomically (a new file renamed over it). Returns how many lines changed.
+pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usize, String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = private::open(path).map_err(|e| err(&e))?;
+    lock_within(&file, Duration::from_secs(5)).map_err(|e| err(&e))?;
+    let result = (|| {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut &file, &mut text).map_err(|e| err(&e))?;
+        let mut changed = 0;
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            match edit(line) {
+                Some(new) => {
+                    changed += 1;
+                    out.push_str(&new);
+                }
+                None => out.push_str(line),
+            }
+        }
+        if changed > 0 {
+            private::write_atomic(path, out.as_bytes(), 0o600, private::Durability::Fsync).map_err(|e| err(&e))?;
+        }
+        Ok(changed)
+    })();
+    let _ = file.unlock();
+    result
 }
 
 /// Appends `line` to a file opened with `O_APPEND`, under an exclusive lock waited on for at most
-/// `wait`, whole or not at all.
-pub fn append_locked(file: &File, line: &[u8], wait: Duration) -> io::Result<()> {
+/// `wait`, whole or not at all. With `path`, a file no longer at that path once locked (replaced by
+/// a rewrite) is `NotFound`, and nothing is written.
+pub fn append_locked(file: &File, line: &[u8], wait: Duration, path: Option<&Path>) -> io::Result<()> {
     lock_within(file, wait)?;
+    if let Some(path) = path
+        && !same_file(file, path)
+    {
+        let _ = file.unlock();
+        return Err(io::ErrorKind::NotFound.into());
+    }
     let result = heal_tail(file).and_then(|size| {
         let written = (&*file).write_all(line);
         if written.is_err() {
@@ -111,6 +154,14 @@ pub fn append_locked(file: &File, line: &[u8], wait: Duration) -> io::Result<()>
     });
     let _ = file.unlock();
     result
+}
+
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+        _ => false,
+    }
 }
 
 /// `flock` with a deadline: retries with short sleeps, so a holder that never lets go costs a

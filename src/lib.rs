@@ -11,10 +11,12 @@ pub mod out;
 pub mod payload;
 pub mod private;
 pub mod project;
+pub mod secrets;
 pub mod session;
 pub mod settings;
 pub mod sink;
 pub mod store;
+pub mod summary;
 pub mod text;
 pub mod timeline;
 

@@ -185,7 +185,9 @@ impl Report for Timeline {
                 out.push_str(&format!("\n{date} (UTC)\n"));
                 day = date;
             }
-            let label = safe(row.tool.as_deref().unwrap_or(&row.event));
+            // A tool call shows its tool; an event the dashboard marks (waiting for you, permission
+            // asked, compacting) shows that in words.
+            let label = safe(row.tool.as_deref().or_else(|| crate::summary::label(&row.event)).unwrap_or(&row.event));
             let mut parts = vec![format!("  {clock}  {label:<17}"), safe(&row.summary).into_owned()];
             if let Some(ms) = row.duration_ms {
                 parts.push(format!("({ms} ms)"));
@@ -198,9 +200,6 @@ impl Report for Timeline {
             }
             if let Some(agent) = &row.launched {
                 parts.push(format!("-> agent {}", safe(agent)));
-            }
-            if let Some(agent) = &row.agent {
-                parts.push(format!("[subagent {}]", safe(agent)));
             }
             parts.retain(|p| !p.is_empty());
             let line = parts.join("  ");

@@ -182,7 +182,7 @@ fn status_says_what_is_wired_and_what_works() {
     assert!(text.contains("every hook event is wired") && text.contains("store") && text.contains(": ok"), "{text}");
     let v = json(&hooks(&env, &["status", "--json"]).stdout);
     assert_eq!(v["ok"], true);
-    assert_eq!(v["settings"][0]["events"].as_array().unwrap().len(), 9);
+    assert_eq!(v["settings"][0]["events"].as_array().unwrap().len(), 15, "every wired event");
 
     fs::remove_file(hook_dir(&env).join("pre-tool")).unwrap();
     let out = hooks(&env, &["status"]);

@@ -274,7 +274,7 @@ fn timeline_pairs_calls_and_marks_failures_and_subagents() {
     let out = env.run("show", &["--timeline", "b58b8352-cb65-4938-89b1-ca08fc4358de"], b"");
     let text = stdout(&out);
     let sub = text.lines().find(|l| l.contains("Agent") && l.contains("(320 ms)")).unwrap();
-    assert!(sub.contains("[subagent general-purpose a3f7f0963b7f0d067]") && sub.contains("greet"), "{sub}");
+    assert!(sub.contains("[general-purpose a3f7f09]") && sub.contains("greet"), "the summary names the agent: {sub}");
     let launch = text.lines().find(|l| l.contains("Agent") && l.contains("(17 ms)")).unwrap();
     assert!(launch.contains("-> agent a3f7f0963b7f0d067"), "the call that started the subagent: {launch}");
 

@@ -210,6 +210,9 @@ pub struct Cleanup {
     /// list what would be removed, remove nothing
     #[argh(switch)]
     pub dry_run: bool,
+    /// rewrite every journal file through the secrets filter (for journals from before it)
+    #[argh(switch)]
+    pub redact: bool,
 }
 
 #[derive(FromArgs)]

@@ -6,12 +6,20 @@ use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
 use crate::sink::{self, outbox, outbox::Outbox};
-use crate::{clock, config, journal, out, session};
+use crate::{clock, config, journal, out, secrets, session};
 
 pub fn run(default_event: &'static str) -> u8 {
     let started = std::time::Instant::now();
     let now = clock::now();
-    let payload = Payload::from_stdin(config::log_field_max());
+    let mut payload = Payload::from_stdin(config::log_field_max());
+    // Once, before anything is built from the payload: the journal line, the summary and every
+    // sink's record see only redacted values.
+    if config::secrets_filter() {
+        let n = secrets::redact_fields(&mut payload.fields);
+        if n > 0 {
+            crate::debug!("redacted {n} secrets");
+        }
+    }
     if let Some(problem) = payload.problem {
         crate::debug!("payload {problem} ({} bytes); recording it anyway", payload.len);
     }

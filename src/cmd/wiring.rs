@@ -360,6 +360,8 @@ impl Report for Status {
                 Err(e) => text.push_str(&format!("{name:<8} {}\n", safe(e))),
             }
         }
+        let filter = if config::secrets_filter() { "on" } else { "OFF (CLAUDE_SESSION_SECRETS_FILTER=0)" };
+        text.push_str(&format!("secrets  filter {filter}\n"));
         match &self.server {
             None => text.push_str("server   none configured\n"),
             Some(url) => text.push_str(&format!("server   {}\n", safe(url))),
@@ -417,6 +419,7 @@ impl Report for Status {
             "store": dir(&self.store),
             "journal": dir(&self.journal),
             "lost": self.lost.0,
+            "secrets_filter": config::secrets_filter(),
             "server": self.server,
             "otlp": self.otlp,
             "outbox": self.outbox.as_ref().map(outbox::Status::to_json),

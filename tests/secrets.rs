@@ -1,0 +1,319 @@
+//! The secrets filter end to end: payloads holding a real-format example of every pattern, in
+//! every place a secret turns up, go through the real hooks; neither the journal nor the body the
+//! server receives keeps one, each shows its marker instead, and the rest of each value is kept.
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use claude_session::secrets::RULES;
+use common::server::TestServer;
+use common::*;
+use serde_json::{Value, json};
+
+/// Ordinary text every place also holds: ids, hashes, base64 and prose the filter must not touch.
+const ORDINARY: &str = concat!(
+    "ordinary: session a3008a2b-25c3-4791-b916-3ad5effae209, commit 85f589b2c1d4e8f9a0b1c2d3e4f5a6b7c8d9e0f1, ",
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, ",
+    "SGVsbG8sIHRoaXMgaXMgb3JkaW5hcnkgdGV4dCBpbiBiYXNlNjQu, and the password is never logged"
+);
+
+/// (a line holding the secret, the secret, the marker, the line as it must be recorded): every
+/// row of the filter's table, between ordinary words, and the name-based forms a command or a
+/// `.env` file has.
+type Case = (String, String, String, String);
+
+fn cases() -> Vec<Case> {
+    let mut cases: Vec<Case> = RULES
+        .iter()
+        .map(|r| {
+            let marker = format!("[redacted: {}]", r.kind);
+            // A token is replaced whole; the other rows keep their context (checked below).
+            let recorded = if r.secret == r.example { format!("before {marker} after") } else { String::new() };
+            (format!("before {} after", r.example), r.secret.to_owned(), marker, recorded)
+        })
+        .collect();
+    let named = [
+        (
+            "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "export AWS_SECRET_ACCESS_KEY=[redacted: secret]",
+        ),
+        (
+            "curl -H \"Authorization: Bearer 0a1b2c3d4e5f6a7b8c9d\" https://api.example.com",
+            "0a1b2c3d4e5f6a7b8c9d",
+            "curl -H \"Authorization: Bearer [redacted: authorization]\" https://api.example.com",
+        ),
+        ("API_KEY=k-9f8e7d6c5b4a ./deploy.sh", "k-9f8e7d6c5b4a", "API_KEY=[redacted: api-key] ./deploy.sh"),
+        ("secret=Zq8vT2mN4pL6 # from .env", "Zq8vT2mN4pL6", "secret=[redacted: secret] # from .env"),
+        (
+            "curl 'https://x.example/v1?token=tk5u7w9y1a3c5e&page=2'",
+            "tk5u7w9y1a3c5e",
+            "curl 'https://x.example/v1?token=[redacted: token]&page=2'",
+        ),
+        (
+            "DOCKER_CREDENTIALS=builder:Pa55w0rdQ ./push",
+            "builder:Pa55w0rdQ",
+            "DOCKER_CREDENTIALS=[redacted: credential] ./push",
+        ),
+        ("password: hunter2hunter2", "hunter2hunter2", "password: [redacted: password]"),
+        (
+            "export OPENAI_API_KEY=sk-proj-NBTxaQWk8JzFalHlsZfYcMMDktXP-tKsf2rcDkdfrUnW5gcF",
+            "NBTxaQWk8JzFalHlsZfYcMMDktXP",
+            "export OPENAI_API_KEY=[redacted: openai-api-key]",
+        ),
+    ];
+    for (line, secret, recorded) in named {
+        let marker = recorded[recorded.find("[redacted").unwrap()..].split_inclusive(']').next().unwrap();
+        cases.push((line.into(), secret.into(), marker.into(), recorded.into()));
+    }
+    cases
+}
+
+/// Every case on its own line, after an ordinary line.
+fn text(cases: &[Case]) -> String {
+    let mut text = String::from(ORDINARY);
+    for (line, _, _, _) in cases {
+        text.push('\n');
+        text.push_str(line);
+    }
+    text
+}
+
+/// One payload per place a secret can be: a Bash command, a Write's content, a Read's
+/// response, an error, a prompt, a nested tool_input, and the values of env-like members.
+fn payloads(text: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let session = Some("5e55e5e5-0000-4000-8000-000000000001");
+    vec![
+        (
+            "pre-tool",
+            payload(
+                "PreToolUse",
+                session,
+                "/p",
+                json!({"tool_name": "Bash", "tool_use_id": "t1",
+            "tool_input": {"command": text, "description": "run it"}}),
+            ),
+        ),
+        (
+            "pre-tool",
+            payload(
+                "PreToolUse",
+                session,
+                "/p",
+                json!({"tool_name": "Write", "tool_use_id": "t2",
+            "tool_input": {"file_path": "/p/.env", "content": text}}),
+            ),
+        ),
+        (
+            "post-tool",
+            payload(
+                "PostToolUse",
+                session,
+                "/p",
+                json!({"tool_name": "Read", "tool_use_id": "t3",
+            "tool_input": {"file_path": "/p/.env"},
+            "tool_response": {"type": "text", "file": {"filePath": "/p/.env", "content": text, "numLines": 70}}}),
+            ),
+        ),
+        (
+            "post-tool",
+            payload(
+                "PostToolUseFailure",
+                session,
+                "/p",
+                json!({"tool_name": "Bash", "tool_use_id": "t4",
+            "tool_input": {"command": "./deploy.sh"}, "error": text, "is_interrupt": false}),
+            ),
+        ),
+        ("session-start", payload("UserPromptSubmit", session, "/p", json!({"prompt": text}))),
+        (
+            "pre-tool",
+            payload(
+                "PreToolUse",
+                session,
+                "/p",
+                json!({"tool_name": "mcp__db__query", "tool_use_id": "t5",
+            "tool_input": {"connection": {"options": [{"note": text}]}}}),
+            ),
+        ),
+        (
+            "pre-tool",
+            payload(
+                "PreToolUse",
+                session,
+                "/p",
+                json!({"tool_name": "mcp__deploy__run", "tool_use_id": "t6",
+            "tool_input": {"env": {"GITHUB_TOKEN": "gho_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR", "DB_PASSWORD": "plain-pw-77",
+                "STRIPE_SECRET": "whatever-it-is", "HOME": "/home/dev"}}}),
+            ),
+        ),
+    ]
+}
+
+const ENV_SECRETS: &[&str] = &["gho_KLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFR", "plain-pw-77", "whatever-it-is"];
+
+/// Every string in `value`, at every depth.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// Checks one recorded event (a journal line or a server body): no secret in any of its text;
+/// every value that held the cases still has its ordinary line and each case's line, with the
+/// marker where the secret was and everything around it kept.
+fn assert_clean(record: &Value, cases: &[Case]) {
+    let whole = record.to_string();
+    for (_, secret, _, _) in cases {
+        assert!(!whole.contains(secret.as_str()), "{secret} leaked: {whole}");
+    }
+    for secret in ENV_SECRETS {
+        assert!(!whole.contains(secret), "{secret} leaked: {whole}");
+    }
+    let mut values = Vec::new();
+    strings(record, &mut values);
+    // The summary is one line, cut: only the values themselves.
+    let holders: Vec<&String> = values.iter().filter(|v| v.starts_with("ordinary: ") && v.contains('\n')).collect();
+    assert!(!holders.is_empty() || record.to_string().contains("GITHUB_TOKEN"), "{record}");
+    for value in holders {
+        let lines: Vec<&str> = value.lines().collect();
+        assert_eq!(lines[0], ORDINARY, "ordinary text untouched");
+        assert_eq!(lines.len(), cases.len() + 1, "{value}");
+        for (line, (original, _, marker, recorded)) in lines[1..].iter().zip(cases) {
+            if recorded.is_empty() {
+                assert!(line.contains(marker.as_str()), "{original} -> {line}: no {marker}");
+                assert!(line.starts_with("before ") && line.ends_with(" after"), "{original} -> {line}");
+            } else {
+                assert_eq!(line, recorded, "{original}");
+            }
+        }
+    }
+}
+
+fn journal_lines(env: &TestEnv) -> (String, Vec<Value>) {
+    let mut text = String::new();
+    for name in list(&env.journal_dir()) {
+        if name.ends_with(".jsonl") {
+            text.push_str(&fs::read_to_string(env.journal_dir().join(name)).unwrap());
+        }
+    }
+    let lines = text.lines().map(|l| json(l.as_bytes())).collect();
+    (text, lines)
+}
+
+#[test]
+fn no_secret_reaches_the_journal_or_the_server_in_any_place() {
+    let cases = cases();
+    assert!(cases.len() >= 50, "every pattern has a case: {}", cases.len());
+    let server = TestServer::start();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
+    let text = text(&cases);
+    let payloads = payloads(&text);
+    for (applet, body) in &payloads {
+        env.hook(applet, body);
+    }
+
+    let (raw, lines) = journal_lines(&env);
+    assert_eq!(lines.len(), payloads.len(), "{raw}");
+    for line in &lines {
+        assert_clean(line, &cases);
+    }
+    // Each place really held the text, and its marker-bearing copy is where it was.
+    assert!(lines[0]["parameters"]["command"].as_str().unwrap().contains("[redacted: aws-access-key]"));
+    assert!(lines[1]["parameters"]["content"].as_str().unwrap().contains("[redacted: private-key]"));
+    assert!(lines[2]["tool_response"]["file"]["content"].as_str().unwrap().contains("[redacted: github-token]"));
+    assert!(lines[3]["error"].as_str().unwrap().contains("[redacted: slack-webhook]"));
+    assert!(lines[4]["extra"]["prompt"].as_str().unwrap().contains("[redacted: anthropic-api-key]"));
+    let nested = &lines[5]["parameters"]["connection"]["options"][0]["note"];
+    assert!(nested.as_str().unwrap().contains("[redacted: jwt]"), "{nested}");
+    let env_vars = &lines[6]["parameters"]["env"];
+    assert_eq!(
+        env_vars,
+        &json!({"GITHUB_TOKEN": "[redacted: github-token]", "DB_PASSWORD": "[redacted: password]",
+            "STRIPE_SECRET": "[redacted: secret]", "HOME": "/home/dev"})
+    );
+    assert_eq!(lines[0]["session_id"], "5e55e5e5-0000-4000-8000-000000000001", "ids are not secrets");
+
+    let received = server.wait_for(payloads.len(), Duration::from_secs(20));
+    assert_eq!(received.len(), payloads.len());
+    for body in &received {
+        assert_clean(body, &cases);
+        assert!(body.to_string().contains("[redacted: "), "{body}");
+    }
+}
+
+#[test]
+fn secrets_filter_0_records_payloads_as_they_came() {
+    let cases = cases();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SECRETS_FILTER", "0");
+    let text = text(&cases);
+    for (applet, body) in payloads(&text) {
+        env.hook(applet, &body);
+    }
+    let (raw, lines) = journal_lines(&env);
+    for (_, secret, _, _) in &cases {
+        assert!(raw.contains(secret.as_str()), "{secret} was redacted with the filter off");
+    }
+    assert!(!raw.contains("[redacted: "));
+    assert_eq!(lines[0]["parameters"]["command"], text.as_str(), "the value exactly as sent");
+}
+
+#[test]
+fn real_payloads_pass_the_filter_unchanged() {
+    let env = TestEnv::new();
+    let mut off = TestEnv::new();
+    off.set("CLAUDE_SESSION_SECRETS_FILTER", "0");
+    for (name, body) in fixture_files() {
+        let applet = match name.split(['-', '.']).next().unwrap() {
+            "PreToolUse" => "pre-tool",
+            "PostToolUse" | "PostToolUseFailure" => "post-tool",
+            _ => "session-start",
+        };
+        env.hook(applet, &body);
+        off.hook(applet, &body);
+    }
+    let strip_time = |lines: Vec<Value>| -> Vec<Value> {
+        lines
+            .into_iter()
+            .map(|mut l| {
+                l.as_object_mut().unwrap().remove("timestamp");
+                l
+            })
+            .collect()
+    };
+    let (raw, on_lines) = journal_lines(&env);
+    assert!(!raw.contains("[redacted"), "a false positive in a real payload: {raw}");
+    assert_eq!(strip_time(on_lines), strip_time(journal_lines(&off).1));
+}
+
+/// Issue 15: `cleanup --redact` rewrites journals from before the filter, in place and once.
+#[test]
+fn cleanup_redact_rewrites_old_journals_once() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SECRETS_FILTER", "0");
+    let key = "AKIAIOSFODNN7EXAMPLE";
+    let extra =
+        json!({"tool_name": "Bash", "tool_input": {"command": format!("aws configure set aws_access_key_id {key}")}});
+    env.hook("pre-tool", &payload("PreToolUse", Some("s-old"), "/p", extra));
+    let (before, _) = journal_lines(&env);
+    assert!(before.contains(key), "recorded verbatim with the filter off");
+
+    let out = env.run("cleanup", &["--redact"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 line redacted"), "{}", stdout(&out));
+    let (after, lines) = journal_lines(&env);
+    assert!(!after.contains(key) && after.contains("[redacted: "), "{after}");
+    assert_eq!(lines[0]["session_id"], "s-old", "the rest of the line is intact");
+
+    let out = env.run("cleanup", &["--redact"], b"");
+    assert!(stdout(&out).contains("0 lines redacted"), "a second run changes nothing: {}", stdout(&out));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s-old"), "/p", json!({})));
+    assert_eq!(journal_lines(&env).1.len(), 2, "appends go on in the rewritten file");
+}
