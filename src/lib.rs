@@ -25,16 +25,17 @@ use cmd::{Cli, Run};
 const APPLETS: &[&str] = &["session-start", "pre-tool", "post-tool", "cleanup", "show"];
 const HOOKS: &[&str] = &["session-start", "pre-tool", "post-tool"];
 
-/// Runs the command named by argv[0] or the first argument; returns the exit code.
-pub fn main() -> i32 {
-    let code = dispatch();
+/// Runs the command named by argv[0] or the first argument of `args` (the whole argv, as `main`
+/// got it); returns the exit code.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let code = dispatch(args);
     // Without std's runtime nobody else flushes stdout at exit.
     let _ = std::io::stdout().flush();
     code
 }
 
-fn dispatch() -> i32 {
-    let mut argv = std::env::args_os();
+fn dispatch(args: Vec<OsString>) -> i32 {
+    let mut argv = args.into_iter();
     let argv0 = argv.next().unwrap_or_default();
     let args: Vec<String> = argv.map(|a| a.to_string_lossy().into_owned()).collect();
 
