@@ -7,6 +7,10 @@
 // Under `cargo test` the harness brings its own main.
 #![cfg_attr(not(test), no_main)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
@@ -68,5 +72,111 @@ fn ignore_signals() {
     for sig in [Signal::SIGPIPE, Signal::SIGXFSZ] {
         // SAFETY: setting a signal to ignored installs no handler code.
         let _ = unsafe { signal(sig, SigHandler::SigIgn) };
+    }
+}
+
+/// Small allocations come from a bump arena in .bss, larger or later ones from the C library.
+/// A hook makes a few hundred small allocations and exits: musl's malloc spent half of a hook's
+/// instructions on them (callgrind: 70 000 of 135 000), with an mmap/munmap pair every few. The
+/// arena frees only its most recent block (enough for a growing buffer to grow in place); what it
+/// leaks is bounded by its size, and once full every allocation goes to the C library as before.
+#[global_allocator]
+static ALLOCATOR: Arena = Arena { top: AtomicUsize::new(0), bytes: UnsafeCell::new([0; ARENA]) };
+
+const ARENA: usize = 256 << 10;
+
+#[repr(C, align(4096))]
+struct Arena {
+    /// Offset of the first free byte.
+    top: AtomicUsize,
+    bytes: UnsafeCell<[u8; ARENA]>,
+}
+
+// SAFETY: blocks are handed out by compare-and-swap on `top`, so no two callers get the same bytes.
+unsafe impl Sync for Arena {}
+
+impl Arena {
+    fn base(&self) -> usize {
+        self.bytes.get() as usize
+    }
+
+    /// The arena's offset of `ptr`, if it is ours.
+    fn offset(&self, ptr: *mut u8) -> Option<usize> {
+        let offset = (ptr as usize).wrapping_sub(self.base());
+        (offset < ARENA).then_some(offset)
+    }
+
+    fn bump(&self, layout: Layout) -> *mut u8 {
+        let mut top = self.top.load(Ordering::Relaxed);
+        loop {
+            let start = (self.base() + top).next_multiple_of(layout.align()) - self.base();
+            let end = match start.checked_add(layout.size()) {
+                Some(end) if end <= ARENA => end,
+                _ => return std::ptr::null_mut(),
+            };
+            match self.top.compare_exchange_weak(top, end, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return (self.base() + start) as *mut u8,
+                Err(now) => top = now,
+            }
+        }
+    }
+}
+
+// SAFETY: every block is either inside the arena, disjoint from all live blocks, or the C
+// library's, and each goes back where it came from.
+unsafe impl GlobalAlloc for Arena {
+    #[inline(never)]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = self.bump(layout);
+        if ptr.is_null() { unsafe { System.alloc(layout) } } else { ptr }
+    }
+
+    #[inline(never)]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let ptr = self.bump(layout);
+        if ptr.is_null() {
+            // calloc: a fresh mapping is not cleared twice.
+            return unsafe { System.alloc_zeroed(layout) };
+        }
+        // SAFETY: the block is `layout.size()` bytes of ours; a freed one may hold old bytes.
+        unsafe { ptr.write_bytes(0, layout.size()) };
+        ptr
+    }
+
+    #[inline(never)]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        match self.offset(ptr) {
+            // The most recent block is given back; any other stays until exit.
+            Some(start) => {
+                let _ = self.top.compare_exchange(start + layout.size(), start, Ordering::Relaxed, Ordering::Relaxed);
+            }
+            None => unsafe { System.dealloc(ptr, layout) },
+        }
+    }
+
+    #[inline(never)]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(start) = self.offset(ptr) else {
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        };
+        // The most recent block grows or shrinks in place while it fits.
+        let end = start + layout.size();
+        if start + new_size <= ARENA
+            && self.top.compare_exchange(end, start + new_size, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            return ptr;
+        }
+        if new_size <= layout.size() {
+            return ptr;
+        }
+        // SAFETY: `new_size` with the old alignment is a valid layout (the caller's contract).
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: both blocks are at least `layout.size()` long and do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(ptr, new, layout.size()) };
+            unsafe { self.dealloc(ptr, layout) };
+        }
+        new
     }
 }
