@@ -85,6 +85,10 @@ build() {
     }
     cd "$here"
     host=$(rustc -vV | sed -n 's/^host: //p')
+    if [ -z "$host" ]; then
+        echo "install.sh: \`rustc -vV\` names no host; is a Rust toolchain set up?" >&2
+        exit 1
+    fi
     target=$host
     flags=""
     case "$host" in
