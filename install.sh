@@ -113,7 +113,7 @@ build() {
         var=CARGO_TARGET_$(printf '%s\n' "$target" | tr 'a-z.-' 'A-Z__')_RUSTFLAGS
         export "$var=$flags"
     fi
-    echo "building claude-session (cargo build --release --target $target)" >&2
+    echo "building (cargo build --release --target $target)" >&2
     set -- build --release --locked --target "$target" --message-format=json-render-diagnostics
     if [ -n "$manifest" ]; then
         set -- "$@" --manifest-path "$manifest"
