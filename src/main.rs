@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
+    // The arena's first touch is a write: a read would map the zero page, and the first
+    // allocation's write would then fault a second time.
+    ALLOCATOR.top.store(0, Ordering::Relaxed);
     open_standard_fds();
     ignore_signals();
     // SAFETY: the C runtime hands `main` `argc` valid C strings in `argv`.
