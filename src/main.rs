@@ -1,9 +1,9 @@
-//! The C entry point: what every applet needs from the process before it runs (its arguments,
-//! fds 0-2 open, SIGPIPE and SIGXFSZ ignored), and nothing more. std's runtime setup
-//! (`lang_start`) is skipped: for the main thread's stack guard it reads and parses
-//! /proc/self/maps, a fifth of a hook's instructions and a dozen system calls, for a process that
-//! lives a millisecond. What else that setup did that we need is done here, or (flushing stdout)
-//! by `claude_session::main`.
+//! The process around the applets: the C entry point, which gives every applet what it needs from
+//! the process (its arguments, fds 0-2 open, SIGPIPE and SIGXFSZ ignored) and nothing more, and the
+//! allocator. std's runtime setup (`lang_start`) is skipped: for the main thread's stack guard it
+//! reads and parses /proc/self/maps, a fifth of a hook's instructions and a dozen system calls, for
+//! a process that lives a millisecond. What else that setup did that we need is done here, or
+//! (flushing stdout) by `claude_session::main`.
 // Under `cargo test` the harness brings its own main.
 #![cfg_attr(not(test), no_main)]
 
