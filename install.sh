@@ -1,23 +1,29 @@
 #!/bin/sh
-# Installs claude-session and wires it into Claude Code; --uninstall undoes exactly that.
+# Builds claude-session for this machine, installs it and wires it into Claude Code; --uninstall
+# undoes exactly that.
 #
-#   ./install.sh [--bin-dir DIR] [--hook-dir DIR] [--project DIR] [--server URL] [--cron]
+#   ./install.sh [--bin-dir DIR] [--hook-dir DIR] [--project DIR] [--server URL] [--otlp URL] [--cron]
 #   ./install.sh --uninstall [--bin-dir DIR] [--hook-dir DIR] [--project DIR]
+#   ./install.sh --build-only [--glibc]     # build as an install would; print the binary's path
 set -eu
 
 usage() {
     cat <<'TXT'
 usage: install.sh [options]
 
-Builds the static claude-session binary, installs it, links its hook applets, and wires them
-into ~/.claude/settings.json (keeping everything else in it).
+Builds claude-session for this machine (Linux: a static musl binary, else a static glibc one;
+macOS: a release binary), installs it, and wires its hooks into ~/.claude/settings.json (keeping
+everything else in it). Nothing is installed if the settings cannot be wired.
 
   --bin-dir DIR    where the binary goes (default ~/.local/bin)
   --hook-dir DIR   where the applet symlinks go (default ~/.claude/hooks/claude-session)
   --project DIR    wire DIR/.claude/settings.json instead of ~/.claude/settings.json
   --server URL     send events to this observability server (a full .../events URL)
+  --otlp URL       send events to this OpenTelemetry collector
   --cron           add an hourly `claude-session cleanup` to your crontab
-  --uninstall      remove the hooks, the server entry, the symlinks, the cron line, the binary
+  --uninstall      remove the hooks, the symlinks, the cron line, the binary
+  --build-only     only build, as an install would, and print the path of the binary built
+  --glibc          on Linux, build the static glibc binary even when musl is available
 TXT
 }
 
@@ -25,16 +31,18 @@ bin_dir="$HOME/.local/bin"
 hook_dir="$HOME/.claude/hooks/claude-session"
 project=""
 server=""
+otlp=""
 cron=false
 uninstall=false
-target=x86_64-unknown-linux-gnu
-applets="session-start pre-tool post-tool cleanup show"
+build_only=false
+glibc=false
+manifest=""
 cron_tag="# claude-session cleanup"
 
 need_value() {
     if [ $# -lt 2 ] || [ -z "$2" ]; then
         echo "install.sh: $1 needs a value" >&2
-        exit 1
+        exit 2
     fi
 }
 
@@ -44,26 +52,105 @@ while [ $# -gt 0 ]; do
         --hook-dir) need_value "$@"; hook_dir="$2"; shift 2 ;;
         --project) need_value "$@"; project="$2"; shift 2 ;;
         --server) need_value "$@"; server="$2"; shift 2 ;;
+        --otlp) need_value "$@"; otlp="$2"; shift 2 ;;
         --cron) cron=true; shift ;;
         --uninstall) uninstall=true; shift ;;
+        --build-only) build_only=true; shift ;;
+        --glibc) glibc=true; shift ;;
+        # Another crate built exactly the same way: the benchmark's empty binaries.
+        --manifest-path) need_value "$@"; manifest="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
-        *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
+        *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
-# Absolute paths: they are written into settings that Claude Code runs from any directory.
+here=$(cd "$(dirname "$0")" && pwd)
+
+# Absolute paths, taken before the build moves to the repository: settings that Claude Code
+# runs from any directory get them.
 absolute() {
     case "$1" in
         /*) printf '%s\n' "$1" ;;
         *) printf '%s/%s\n' "$(pwd)" "$1" ;;
     esac
 }
+[ -z "$manifest" ] || manifest=$(absolute "$manifest")
+
+# Builds for the host and prints the path of the executable cargo produced, wherever
+# CARGO_TARGET_DIR or cargo's config puts it.
+build() {
+    command -v cargo >/dev/null 2>&1 || {
+        echo "install.sh: cargo not found; install Rust (https://rustup.rs) first" >&2
+        exit 1
+    }
+    cd "$here"
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    if [ -z "$host" ]; then
+        echo "install.sh: \`rustc -vV\` names no host; is a Rust toolchain set up?" >&2
+        exit 1
+    fi
+    target=$host
+    flags=""
+    case "$host" in
+        *-linux-gnu*)
+            musl=$(printf '%s\n' "$host" | sed 's/-linux-gnu/-linux-musl/')
+            if [ "$glibc" = false ] && has_target "$musl"; then
+                # Static and non-PIE: .cargo/config.toml says why.
+                target=$musl
+            else
+                [ "$glibc" = true ] || echo "install.sh: no $musl target (rustup target add $musl failed): building a static glibc binary, whose resolver cannot use NSS" >&2
+                # The same flags as the musl build (see .cargo/config.toml), on glibc.
+                flags="-C target-feature=+crt-static -C relocation-model=static"
+            fi
+            ;;
+    esac
+    # Our flags come from the target's config; RUSTFLAGS would silently replace them.
+    if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
+        echo "install.sh: ignoring RUSTFLAGS: the build uses the flags .cargo/config.toml sets" >&2
+    fi
+    unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+    if [ -n "$flags" ]; then
+        var=CARGO_TARGET_$(printf '%s\n' "$target" | tr 'a-z.-' 'A-Z__')_RUSTFLAGS
+        export "$var=$flags"
+    fi
+    echo "building (cargo build --release --target $target)" >&2
+    set -- build --release --locked --target "$target" --message-format=json-render-diagnostics
+    if [ -n "$manifest" ]; then
+        set -- "$@" --manifest-path "$manifest"
+    fi
+    json=$(cargo "$@") || exit 1
+    artifact=$(printf '%s\n' "$json" | grep '"reason":"compiler-artifact"' | grep '"kind":\["bin"\]' |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
+    if [ -z "$artifact" ] || [ ! -x "$artifact" ]; then
+        echo "install.sh: cargo reported no executable I can use (got '$artifact')" >&2
+        exit 1
+    fi
+    printf '%s\n' "$artifact"
+}
+
+# Whether the standard library for $1 is installed, or rustup can add it.
+has_target() {
+    libdir=$(rustc --print target-libdir --target "$1" 2>/dev/null) || return 1
+    for lib in "$libdir"/libstd-*.rlib; do
+        [ -e "$lib" ] && return 0
+    done
+    command -v rustup >/dev/null 2>&1 && rustup target add "$1" >/dev/null 2>&1
+}
+
+if [ "$build_only" = true ]; then
+    build
+    exit 0
+fi
+
 bin_dir=$(absolute "$bin_dir")
 hook_dir=$(absolute "$hook_dir")
 binary="$bin_dir/claude-session"
-set --
+cron_line="17 * * * * '$binary' cleanup $cron_tag"
+
+# The arguments every `hooks` call shares.
+set -- --hook-dir "$hook_dir"
 if [ -n "$project" ]; then
-    set -- --project "$(absolute "$project")"
+    set -- "$@" --project "$(absolute "$project")"
 fi
 
 cron_remove() {
@@ -75,11 +162,15 @@ cron_remove() {
 }
 
 if [ "$uninstall" = true ]; then
+    status=0
     if [ -x "$binary" ]; then
-        "$binary" hooks uninstall --hook-dir "$hook_dir" "$@"
+        "$binary" hooks uninstall "$@" || status=1
+    else
+        echo "install.sh: no $binary to unwire the settings with; run \`claude-session hooks uninstall\` with another copy" >&2
+        status=1
     fi
-    for applet in $applets; do
-        link="$hook_dir/$applet"
+    # Links an older binary (or none) left behind.
+    for link in "$hook_dir"/*; do
         if [ -L "$link" ] && [ "$(readlink "$link")" = "$binary" ]; then
             rm -f "$link"
         fi
@@ -87,41 +178,91 @@ if [ "$uninstall" = true ]; then
     rmdir "$hook_dir" 2>/dev/null || true
     cron_remove
     rm -f "$binary"
+    if [ "$status" -ne 0 ]; then
+        echo "install.sh: removed the binary, links and cron line; the settings need the step above" >&2
+        exit 1
+    fi
     echo "claude-session uninstalled"
     exit 0
 fi
 
-here=$(cd "$(dirname "$0")" && pwd)
-echo "building the static binary (cargo build --release --target $target)"
-(cd "$here" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --quiet --target "$target")
+artifact=$(build)
 
-mkdir -p "$bin_dir" "$hook_dir"
-# Install beside, then rename: a hook running right now keeps its old binary.
-install -m 0755 "$here/target/$target/release/claude-session" "$binary.new"
-mv -f "$binary.new" "$binary"
-for applet in $applets; do
-    ln -sfn "$binary" "$hook_dir/$applet"
-done
-echo "installed $binary, hooks linked in $hook_dir"
-
+set -- "$@" --binary "$binary"
 if [ -n "$server" ]; then
-    "$binary" hooks install --hook-dir "$hook_dir" --server "$server" "$@"
-else
-    "$binary" hooks install --hook-dir "$hook_dir" "$@"
+    set -- "$@" --server "$server"
 fi
+if [ -n "$otlp" ]; then
+    set -- "$@" --otlp "$otlp"
+fi
+# Everything the install checks, before anything is changed.
+if ! "$artifact" hooks install --dry-run "$@"; then
+    echo "install.sh: nothing installed" >&2
+    exit 1
+fi
+
+# From here a failure puts back what was there: no binary, or the previous one, and no new dirs.
+top_new=""
+dir=$bin_dir
+while [ ! -e "$dir" ]; do
+    top_new=$dir
+    dir=$(dirname "$dir")
+done
+previous=""
+finished=false
+rollback() {
+    [ "$finished" = false ] || return 0
+    rm -f "$binary.new.$$"
+    if [ -n "$previous" ]; then
+        mv -f "$previous" "$binary"
+    else
+        rm -f "$binary"
+    fi
+    if [ -n "$top_new" ]; then
+        dir=$bin_dir
+        while rmdir "$dir" 2>/dev/null && [ "$dir" != "$top_new" ]; do
+            dir=$(dirname "$dir")
+        done
+    fi
+    echo "install.sh: nothing installed" >&2
+}
+trap rollback EXIT
+trap 'exit 1' INT TERM HUP
+
+mkdir -p "$bin_dir"
+if [ -e "$binary" ]; then
+    previous="$binary.old.$$"
+    cp -p "$binary" "$previous"
+fi
+# Copy beside, then rename: a hook running right now keeps its old binary.
+cp "$artifact" "$binary.new.$$"
+chmod 0755 "$binary.new.$$"
+mv -f "$binary.new.$$" "$binary"
+# The installed binary makes the applet links and wires the settings, and undoes its own part
+# when that fails.
+"$binary" hooks install "$@"
+[ -z "$previous" ] || rm -f "$previous"
+finished=true
+trap - EXIT INT TERM HUP
+echo "installed $binary"
 
 if [ "$cron" = true ]; then
     if ! command -v crontab >/dev/null 2>&1; then
         echo "install.sh: no crontab command; add this line to your scheduler by hand:" >&2
-        echo "  17 * * * * '$binary' cleanup $cron_tag" >&2
+        echo "  $cron_line" >&2
     else
-        # Read the table whole before writing it: never read and replace it in one pipeline.
-        current=$(crontab -l 2>/dev/null || true)
-        case "$current" in
-            *"$cron_tag"*) echo "cron: the hourly cleanup is already there" ;;
-            "") echo "17 * * * * '$binary' cleanup $cron_tag" | crontab - && echo "cron: added an hourly cleanup" ;;
-            *) printf '%s\n%s\n' "$current" "17 * * * * '$binary' cleanup $cron_tag" | crontab - &&
-                echo "cron: added an hourly cleanup" ;;
+        case "$binary" in
+            # cron reads % as a newline, and the line quotes the path with '.
+            *%* | *\'*) echo "install.sh: $binary cannot be written into a crontab line; no cron line added" >&2 ;;
+            *)
+                # Read the table whole before writing it: never read and replace it in one pipeline.
+                current=$(crontab -l 2>/dev/null || true)
+                case "$current" in
+                    *"$cron_tag"*) echo "cron: the hourly cleanup is already there" ;;
+                    "") echo "$cron_line" | crontab - && echo "cron: added an hourly cleanup" ;;
+                    *) printf '%s\n%s\n' "$current" "$cron_line" | crontab - && echo "cron: added an hourly cleanup" ;;
+                esac
+                ;;
         esac
     fi
 fi

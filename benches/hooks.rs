@@ -1,10 +1,14 @@
-//! Whole-process cost of the hooks, as Claude Code runs them, next to an empty static binary
-//! built the same way, all in one run. Standard library only.
+//! Whole-process cost of the hooks, as Claude Code runs them, next to empty static binaries built
+//! the same way, all in one run: the floors no hook can go under. Standard library only.
 //!
 //!     cargo bench                  # everything
 //!     cargo bench -- latency       # only sections whose name contains "latency"
 //!     cargo bench -- server flush  # several sections: latency server backlog model flush big
 //!                                  # concurrency journal cleanup memory
+//!
+//! The binary measured is the one `install.sh --build-only` builds (what users install). On Linux
+//! the floors are an empty static glibc binary and, when the musl target is there, an empty static
+//! musl one, both built by install.sh with our profile and flags.
 //!
 //! Each run spawns the process with its payload on a pipe and stops the clock when stdout and
 //! stderr have both reached EOF (what Claude Code waits for) and the process has exited.
@@ -19,20 +23,18 @@ use std::time::{Duration, Instant};
 mod server;
 use server::{Mode, TestServer};
 
-const TARGET: &str = "x86_64-unknown-linux-gnu";
-const STATIC: &str = "-C target-feature=+crt-static";
+/// Where `cargo bench` should put each hook, as a ratio of each floor's median.
+const TARGETS: &[(&str, f64)] = &[("glibc", 0.75), ("musl", 1.5)];
 
 fn main() {
     // Section names to run (`cargo bench -- server flush`); none: all of them.
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let bench = Bench::setup();
-    println!(
-        "claude-session {} ({} bytes), empty static binary ({} bytes)",
-        bench.hook.display(),
-        size(&bench.hook),
-        size(&bench.empty)
-    );
+    println!("claude-session {} ({} bytes)", bench.built.display(), size(&bench.hook));
+    for floor in &bench.floors {
+        println!("floor: empty {} binary {} ({} bytes)", floor.name, floor.path.display(), size(&floor.path));
+    }
     // Subreaper: the deliverers hooks start are reaped here, so their CPU counts (server sections).
     let _ = nix::sys::prctl::set_child_subreaper(true);
     let sections: [(&str, Section); 10] = [
@@ -58,58 +60,72 @@ type Section = fn(&Bench);
 
 struct Bench {
     root: PathBuf,
+    /// What install.sh built, and our copy of it that is measured.
+    built: PathBuf,
     hook: PathBuf,
-    empty: PathBuf,
+    /// Empty binaries, highest first; the last is the floor other sections compare with.
+    floors: Vec<Floor>,
     fixtures: PathBuf,
 }
 
+struct Floor {
+    name: &'static str,
+    path: PathBuf,
+}
+
 impl Bench {
-    /// Builds the static release binary exactly as install.sh does, and an empty static binary
-    /// with the same flags, then makes a private environment for the runs.
+    /// Builds the release binary with install.sh, as an install does, and the empty binaries with
+    /// install.sh too, then makes a private environment for the runs.
     fn setup() -> Bench {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--target", TARGET])
-            .env("RUSTFLAGS", STATIC)
-            .current_dir(manifest)
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "static build failed");
-        let hook = manifest.join("target").join(TARGET).join("release/claude-session");
-
+        let built = build(&[]);
         let root = std::env::temp_dir().join(format!("claude-session-bench-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
-        for dir in ["bin", "run", "state", "home", "work"] {
+        for dir in ["bin", "run", "state", "home", "work", "empty/src"] {
             fs::create_dir_all(root.join(dir)).unwrap();
         }
-        let source = root.join("empty.rs");
-        fs::write(&source, "fn main() {}\n").unwrap();
-        let empty = root.join("bin/empty");
-        let status = Command::new("rustc")
-            .args([
-                "--edition",
-                "2024",
-                "-C",
-                "opt-level=3",
-                "-C",
-                "panic=abort",
-                "-C",
-                "strip=symbols",
-                "-C",
-                "lto=fat",
-            ])
-            .args(["-C", "codegen-units=1"])
-            .args(["-C", "target-feature=+crt-static", "--target", TARGET, "-o"])
-            .arg(&empty)
-            .arg(&source)
-            .status()
-            .expect("rustc");
-        assert!(status.success(), "empty binary failed to build");
+        // An empty crate with our release profile, built by install.sh: the same target, flags and
+        // profile as ours, and nothing else.
+        let ours = fs::read_to_string(manifest.join("Cargo.toml")).unwrap();
+        let profile = ours.split("\n[").find(|part| part.starts_with("profile.release]")).expect("[profile.release]");
+        fs::write(
+            root.join("empty/Cargo.toml"),
+            format!("[package]\nname = \"empty\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n[{profile}\n"),
+        )
+        .unwrap();
+        fs::write(root.join("empty/Cargo.lock"), "version = 4\n\n[[package]]\nname = \"empty\"\nversion = \"0.0.0\"\n")
+            .unwrap();
+        fs::write(root.join("empty/src/main.rs"), "fn main() {}\n").unwrap();
+        let empty_manifest = root.join("empty/Cargo.toml");
+        let empty_manifest = empty_manifest.to_str().unwrap();
+        // Copied as install.sh copies it: a file the linker wrote in pieces can sit in the page
+        // cache in small folios, and then costs a hook up to 80 µs more in page faults than the
+        // installed copy does (measured on ext4, Linux 6.18).
+        let hook = copy(&built, &root.join("bin/claude-session"));
+        let mut floors = Vec::new();
+        let linux = cfg!(target_os = "linux");
+        let musl = built.to_string_lossy().contains("-linux-musl/");
+        if linux {
+            let path = build(&["--glibc", "--manifest-path", empty_manifest]);
+            floors.push(Floor { name: "glibc", path: copy(&path, &root.join("bin/empty-glibc")) });
+        }
+        if musl || !linux {
+            let path = build(&["--manifest-path", empty_manifest]);
+            let name = if musl { "musl" } else { "release" };
+            floors.push(Floor { name, path: copy(&path, &root.join(format!("bin/empty-{name}"))) });
+        } else {
+            println!("no musl target: the musl floor is not measured");
+        }
         for applet in ["session-start", "pre-tool", "post-tool", "show", "cleanup"] {
             std::os::unix::fs::symlink(&hook, root.join("bin").join(applet)).unwrap();
         }
         let fixtures = manifest.join("tests/fixtures/claude-code-2.1.330");
-        Bench { root, hook, empty, fixtures }
+        Bench { root, built, hook, floors, fixtures }
+    }
+
+    /// The lowest floor: what the sections other than `latency` compare with.
+    fn empty(&self) -> &Path {
+        &self.floors.last().unwrap().path
     }
 
     /// `post-tool` with the observability server up, refusing connections, and hung: the hook's
@@ -146,12 +162,12 @@ impl Bench {
         };
         let (mut base, mut ours) = (Vec::new(), Vec::new());
         for _ in 0..runs {
-            base.push(run_once(self.command(&self.empty), input));
+            base.push(run_once(self.command(self.empty()), input));
             ours.push(run_once(cmd(), input));
         }
         let (empty_cpu, hook_cpu) = (
             cpu_per_run(runs, || {
-                run_once(self.command(&self.empty), input);
+                run_once(self.command(self.empty()), input);
             }),
             cpu_per_run(runs, || {
                 run_once(cmd(), input);
@@ -319,7 +335,7 @@ impl Bench {
         let hook = self.root.join("bin/post-tool");
         let (mut base, mut ours) = (Vec::new(), Vec::new());
         for _ in 0..50 {
-            base.push(run_once(self.command(&self.empty), &input));
+            base.push(run_once(self.command(self.empty()), &input));
             ours.push(run_once(self.command(&hook), &input));
         }
         section("big: a 10 MiB PostToolUse payload");
@@ -343,7 +359,7 @@ impl Bench {
         let hooks = [self.root.join("bin/pre-tool"), self.root.join("bin/post-tool")];
         println!("\n## concurrency: {workers} workers for {length:?}, pre-tool and post-tool on one project");
         self.storm("hooks", workers, length, &hooks, &inputs);
-        self.storm("empty binary", workers, length, &[self.empty.clone(), self.empty.clone()], &inputs);
+        self.storm("empty binary", workers, length, &[self.empty().to_path_buf(), self.empty().to_path_buf()], &inputs);
         let journal = self.root.join("state/claude-session/logs");
         let mut lines = 0;
         for entry in fs::read_dir(&journal).unwrap() {
@@ -516,8 +532,8 @@ impl Bench {
         fs::read(self.fixtures.join(name)).expect(name)
     }
 
-    /// Median and p99 of each hook on its real fixture, interleaved with the empty binary so
-    /// that both see the same machine.
+    /// Median and p99 of each hook on its real fixture, interleaved with every floor so that all
+    /// see the same machine; then each hook's ratio to each floor, against its target.
     fn latency(&self) {
         let runs = 2000;
         let cases = [
@@ -525,18 +541,73 @@ impl Bench {
             ("pre-tool", "PreToolUse-Bash.json"),
             ("post-tool", "PostToolUse-Bash.json"),
         ];
-        section("latency: whole process, stdin a pipe, stdout+stderr read to EOF");
+        println!("\n## latency: whole process, stdin a pipe, stdout+stderr read to EOF ({runs} runs each)");
+        let mut header = format!("{:<14}", "hook");
+        for floor in &self.floors {
+            header += &format!(" {:>19}", format!("empty {} p50/p99", floor.name));
+        }
+        header += &format!(" {:>19}", "hook p50/p99");
+        for floor in &self.floors {
+            header += &format!(" {:>9}", format!("/ {}", floor.name));
+        }
+        println!("{header}");
+        let mut missed = Vec::new();
         for (applet, fixture) in cases {
             let input = self.fixture(fixture);
             let hook = self.root.join("bin").join(applet);
-            let (mut base, mut ours) = (Vec::new(), Vec::new());
+            let mut floors: Vec<Vec<Duration>> = vec![Vec::new(); self.floors.len()];
+            let mut ours = Vec::new();
             for _ in 0..runs {
-                base.push(run_once(self.command(&self.empty), &input));
+                for (floor, times) in self.floors.iter().zip(&mut floors) {
+                    times.push(run_once(self.command(&floor.path), &input));
+                }
                 ours.push(run_once(self.command(&hook), &input));
             }
-            report(applet, fixture, &mut base, &mut ours);
+            let o50 = percentile(&mut ours, 50.0);
+            let mut line = format!("{applet:<14}");
+            let mut ratios = String::new();
+            for (floor, times) in self.floors.iter().zip(&mut floors) {
+                let b50 = percentile(times, 50.0);
+                line += &format!(" {:>19}", format!("{} / {}", us(b50), us(percentile(times, 99.0))));
+                let ratio = o50.as_secs_f64() / b50.as_secs_f64();
+                ratios += &format!(" {:>8.2}x", ratio);
+                if let Some((_, target)) = TARGETS.iter().find(|(name, _)| *name == floor.name)
+                    && ratio >= *target
+                {
+                    missed.push(format!("{applet}: {ratio:.2}x the empty {} binary (target < {target}x)", floor.name));
+                }
+            }
+            line += &format!(" {:>19}", format!("{} / {}", us(o50), us(percentile(&mut ours, 99.0))));
+            println!("{line}{ratios}");
+        }
+        if missed.is_empty() {
+            println!("every hook is within its targets: {TARGETS:?}");
+        }
+        for miss in missed {
+            println!("MISSED {miss}");
         }
     }
+}
+
+/// `install.sh --build-only` with `args`: the path of the executable it built.
+fn build(args: &[&str]) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("sh")
+        .arg(manifest.join("install.sh"))
+        .arg("--build-only")
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("sh install.sh");
+    assert!(out.status.success(), "install.sh --build-only {args:?} failed");
+    let path = String::from_utf8(out.stdout).unwrap();
+    PathBuf::from(path.lines().last().expect("install.sh printed no path"))
+}
+
+/// A copy of a built binary that a later build cannot replace under the run.
+fn copy(from: &Path, to: &Path) -> PathBuf {
+    fs::copy(from, to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    to.to_path_buf()
 }
 
 impl Drop for Bench {

@@ -42,19 +42,9 @@ impl From<&str> for Error {
 
 /// Runs the applet named by argv[0] or by the first argument; returns the exit code.
 pub fn main(argv: Vec<OsString>) -> i32 {
-    ignore_signals();
     let code = dispatch(argv);
     out::flush();
     code
-}
-
-/// A full disk must fail a write with EFBIG, not kill us with SIGXFSZ; a closed pipe must fail a
-/// write with EPIPE (which `out` takes as a normal end), not kill us with SIGPIPE.
-fn ignore_signals() {
-    use nix::sys::signal::{SigHandler, Signal, signal};
-    // SAFETY: setting a signal to ignored installs no handler code.
-    let _ = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) };
-    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
 }
 
 fn dispatch(argv: Vec<OsString>) -> i32 {
