@@ -482,14 +482,17 @@ impl Run<'_> {
             }
             // mtimes are coarse (a clock tick): a record renamed in during the tick of our
             // listing leaves the mtime as we saw it, so a fresh mtime earns one more look.
-            let mut look_again = before.is_none_or(|m| listed_at.duration_since(m).unwrap_or_default() < POLL * 2);
+            // Always after a sleep: during a burst each pass then takes a poll's worth of records.
+            let fresh = before.is_none_or(|m| listed_at.duration_since(m).unwrap_or_default() < POLL * 2);
             let until = Instant::now() + linger;
-            while !look_again && Instant::now() < until {
+            loop {
+                if Instant::now() >= until {
+                    return;
+                }
                 std::thread::sleep(POLL);
-                look_again = dir_mtime(&self.queue.dir) != before;
-            }
-            if !look_again {
-                return;
+                if fresh || dir_mtime(&self.queue.dir) != before {
+                    break;
+                }
             }
         }
     }
