@@ -372,8 +372,7 @@ fn an_unreadable_outbox_entry_cannot_make_delivery_spin() {
     let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
     env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
     settle(&env);
-    // Where versions before sinks kept records: it is moved into the dashboard queue.
-    fs::create_dir(env.journal_dir().join(format!("outbox/{}", record_name(1)))).unwrap();
+    fs::create_dir(queue_dir(&env).join(record_name(1))).unwrap();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
     let out = bounded_flush(&env);
     assert_eq!(stdout(&out), "delivered 1, set aside 1, dropped 0, pending 0\n", "{}", stderr(&out));
@@ -393,11 +392,14 @@ fn old_layout_outbox_records_are_delivered_after_an_upgrade() {
                           "payload": {"n": n}, "timestamp": 1, "summary": ""});
         fs::write(outbox.join(record_name(n)), body.to_string()).unwrap();
     }
+    // Which every older version's hook made.
+    fs::write(outbox.join(".lock"), "").unwrap();
     assert_eq!(outbox_pending(&env), 3, "counted before the move");
     let out = bounded_flush(&env);
     assert_eq!(stdout(&out), "delivered 3, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
     let ns: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["n"].clone()).collect();
     assert_eq!(ns, [0, 1, 2], "oldest first");
+    assert!(!outbox.join(".lock").exists(), "moved once: the old layout is not listed again");
 }
 
 #[test]
@@ -415,6 +417,7 @@ fn symlink_in_outbox_is_never_sent() {
     fs::write(&secret, body.to_string()).unwrap();
     std::os::unix::fs::symlink(&secret, queue_dir(&env).join(record_name(1))).unwrap();
     std::os::unix::fs::symlink(&secret, env.journal_dir().join("outbox").join(record_name(2))).unwrap();
+    fs::write(env.journal_dir().join("outbox/.lock"), "").unwrap();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
     let out = bounded_flush(&env);
     assert_eq!(stdout(&out), "delivered 1, set aside 2, dropped 0, pending 0\n", "{}", stderr(&out));

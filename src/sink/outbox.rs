@@ -243,19 +243,20 @@ impl Outbox {
         Status { dir: self.dir.clone(), sinks }
     }
 
-    /// Record files directly in the outbox, as versions before sinks left them.
+    /// Record files directly in the outbox, as versions before sinks left them. Those versions
+    /// always made `outbox/.lock`, and migrating removes it: without it, nothing is listed (the
+    /// directory may be huge, and a listing's cost is its largest size ever).
     fn old_layout_records(&self) -> Vec<String> {
+        if fs::symlink_metadata(self.old_layout_marker()).is_err() {
+            return Vec::new();
+        }
         let mut names = util::file_names(&self.dir).unwrap_or_default();
         names.retain(|n| is_record_name(n));
         names
     }
 
-    /// Moves old-layout records into the dashboard's queue, so an upgrade loses none.
-    fn migrate(&self, dashboard: &Queue) {
-        for name in self.old_layout_records() {
-            // A rename moves a planted symlink or FIFO as the entry it is; admission refuses it.
-            let _ = fs::rename(self.dir.join(&name), dashboard.dir.join(&name));
-        }
+    fn old_layout_marker(&self) -> PathBuf {
+        self.dir.join(".lock")
     }
 
     /// Where crashed writers may have left temp files: the outbox and each sink's directory.
@@ -418,11 +419,6 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
             return Report { error: Some(e), ..Report::default() };
         }
     };
-    if queue.sink == "dashboard"
-        && let Some(outbox) = queue.dir.parent()
-    {
-        Outbox { dir: outbox.to_owned() }.migrate(queue);
-    }
     let mut total = Report::default();
     let mut lock = Some(lock);
     while let Some(held) = lock.take() {
@@ -506,19 +502,37 @@ impl Run<'_> {
         }
     }
 
+    /// Numbers the records that arrived since the last run: first those an older version left
+    /// directly in the outbox (the dashboard's, moved straight into its queue), then ours.
     fn admit(&mut self) {
-        let names = match self.queue.incoming() {
-            Ok(names) => names,
-            Err(e) => return self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None),
-        };
-        if names.is_empty() {
-            return;
+        if self.queue.sink == "dashboard"
+            && let Some(dir) = self.queue.dir.parent()
+        {
+            let outbox = Outbox { dir: dir.to_owned() };
+            let old = outbox.old_layout_records();
+            if self.admit_from(&outbox.dir, old) {
+                let _ = fs::remove_file(outbox.old_layout_marker());
+            }
+        }
+        match self.queue.incoming() {
+            Ok(names) => {
+                self.admit_from(&self.queue.dir.clone(), names);
+            }
+            Err(e) => self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None),
+        }
+    }
+
+    /// Admits `names` from `dir`, oldest first; whether all went.
+    fn admit_from(&mut self, dir: &Path, names: Vec<String>) -> bool {
+        if names.is_empty() || self.report.error.is_some() {
+            return self.report.error.is_none();
         }
         if let Err(e) = private_dir(&self.queue.queue_dir()) {
-            return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+            self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+            return false;
         }
         for name in names {
-            let path = self.queue.dir.join(&name);
+            let path = dir.join(&name);
             let Ok(meta) = fs::symlink_metadata(&path) else { continue };
             if let Err(why) = ours(&meta) {
                 if self.queue.set_aside(&path, &name, 0, &why.to_string()).is_ok() {
@@ -535,10 +549,12 @@ impl Run<'_> {
                 numbered = fs::hard_link(&path, self.queue.numbered(self.state.tail));
             }
             if let Err(e) = numbered.and_then(|()| fs::remove_file(&path)) {
-                return self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None);
+                self.fail(&format!("outbox {}: {e}", dir.display()), None);
+                return false;
             }
             self.state.tail += 1;
         }
+        true
     }
 
     /// Past CLAUDE_SESSION_OUTBOX_MAX waiting records, the oldest go: by number, no listing.
