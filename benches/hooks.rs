@@ -611,9 +611,10 @@ fn size(path: &Path) -> u64 {
 /// CPU (user + system) of this process's reaped children, from /proc (clock ticks of 10 ms).
 fn children_cpu() -> Duration {
     let stat = fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<u64> = stat.rsplit_once(')').unwrap().1.split_whitespace().filter_map(|f| f.parse().ok()).collect();
-    // After the name: state is not a number, so cutime and cstime are the 13th and 14th numbers.
-    Duration::from_millis((fields[12] + fields[13]) * 10)
+    // After the name come state, ppid, ...: cutime and cstime are the 14th and 15th fields.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let ticks = |i: usize| fields[i].parse::<u64>().unwrap();
+    Duration::from_millis((ticks(13) + ticks(14)) * 10)
 }
 
 /// Makes this process the reaper of the deliverers hooks leave behind, so that their CPU lands
