@@ -38,7 +38,7 @@ use crate::{config, journal};
 
 /// How long a deliverer with nothing left to send waits for the next event of a burst.
 pub const LINGER: Duration = Duration::from_secs(2);
-/// How often a lingering deliverer looks at its directory's mtime.
+/// How often a lingering deliverer looks at its spool's size.
 const POLL: Duration = Duration::from_millis(20);
 /// The first backoff after a failure; each further failure doubles it, up to [`BACKOFF_MAX`].
 const BACKOFF_FIRST: Duration = Duration::from_millis(500);
@@ -430,7 +430,7 @@ struct Run<'a> {
     sink: &'a mut dyn Sink,
     state: State,
     report: Report,
-    /// Whether sends can be recorded (the queue can be written): checked once per pass.
+    /// Whether sends can be recorded (the queue can be written): checked before the first.
     recordable: bool,
 }
 
@@ -514,7 +514,7 @@ impl Run<'_> {
         }
     }
 
-    /// Admits the incoming records, applies the cap, sends from the oldest.
+    /// Admits what hooks spooled, applies the cap, sends from the oldest.
     fn pass(&mut self) {
         self.admit();
         self.cap();
