@@ -372,8 +372,7 @@ fn an_unreadable_outbox_entry_cannot_make_delivery_spin() {
     let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
     env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
     settle(&env);
-    // Where versions before sinks kept records: it is moved into the dashboard queue.
-    fs::create_dir(env.journal_dir().join(format!("outbox/{}", record_name(1)))).unwrap();
+    fs::create_dir(queue_dir(&env).join("spool")).unwrap();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
     let out = bounded_flush(&env);
     assert_eq!(stdout(&out), "delivered 1, set aside 1, dropped 0, pending 0\n", "{}", stderr(&out));
@@ -395,11 +394,14 @@ fn old_layout_outbox_records_are_delivered_after_an_upgrade() {
                           "payload": {"n": n}, "timestamp": 1, "summary": ""});
         fs::write(outbox.join(record_name(n)), body.to_string()).unwrap();
     }
+    // Which every older version's hook made.
+    fs::write(outbox.join(".lock"), "").unwrap();
     assert_eq!(outbox_pending(&env), 3, "counted before the move");
     let out = bounded_flush(&env);
     assert_eq!(stdout(&out), "delivered 3, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
     let ns: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["n"].clone()).collect();
     assert_eq!(ns, [0, 1, 2], "oldest first");
+    assert!(!outbox.join(".lock").exists(), "moved once: the old layout is not listed again");
 }
 
 #[test]
@@ -415,8 +417,9 @@ fn symlink_in_outbox_is_never_sent() {
     let body =
         json!({"source_app": "x", "session_id": "s", "hook_event_type": "Stop", "payload": {"secret": "s3cr3t"}});
     fs::write(&secret, body.to_string()).unwrap();
-    std::os::unix::fs::symlink(&secret, queue_dir(&env).join(record_name(1))).unwrap();
+    std::os::unix::fs::symlink(&secret, queue_dir(&env).join("spool")).unwrap();
     std::os::unix::fs::symlink(&secret, env.journal_dir().join("outbox").join(record_name(2))).unwrap();
+    fs::write(env.journal_dir().join("outbox/.lock"), "").unwrap();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
     let out = bounded_flush(&env);
     assert_eq!(stdout(&out), "delivered 1, set aside 2, dropped 0, pending 0\n", "{}", stderr(&out));
@@ -425,7 +428,7 @@ fn symlink_in_outbox_is_never_sent() {
     assert!(!sent[0].to_string().contains("s3cr3t"), "a link's target was sent");
     assert!(secret.exists(), "the target was deleted as delivered");
     let rejected = list(&queue_dir(&env).join("rejected"));
-    assert!(rejected.iter().any(|n| n == &record_name(1)), "{rejected:?}");
+    assert!(rejected.iter().any(|n| n == "spool"), "{rejected:?}");
 }
 
 #[test]
@@ -437,8 +440,10 @@ fn fifo_in_outbox_does_not_hang_flush() {
         env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": format!("t{n}")})));
     }
     settle(&env);
-    let fifo = queue_dir(&env).join(record_name(1));
+    // Where an older version kept records, which the deliverer moves into the queue.
+    let fifo = env.journal_dir().join("outbox").join(record_name(1));
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    fs::write(env.journal_dir().join("outbox/.lock"), "").unwrap();
     // The state file too: read without blocking, refused, and the queue counted again.
     let state = queue_dir(&env).join("state.json");
     fs::remove_file(&state).unwrap();
@@ -450,6 +455,15 @@ fn fifo_in_outbox_does_not_hang_flush() {
     assert!(report.contains("set aside 1, dropped 2, pending 0"), "the FIFO is set aside, the cap applies: {report}");
     let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
     assert_eq!(ids, ["t2", "t3", "t4"]);
+    // A FIFO where hooks append: the hook cannot open it without a reader and goes on; the
+    // deliverer sets it aside unread.
+    settle(&env);
+    nix::unistd::mkfifo(&queue_dir(&env).join("spool"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "t5"})));
+    settle(&env);
+    let out = bounded_flush(&env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(list(&queue_dir(&env).join("rejected")).contains(&"spool".to_owned()));
 }
 
 #[test]

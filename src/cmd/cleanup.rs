@@ -170,7 +170,7 @@ fn close_abandoned_sessions() -> usize {
             continue;
         }
         let record = serde_json::to_vec(&session.record).unwrap_or_default();
-        if outbox.enqueue(&queues, session.time, &record).is_ok() {
+        if outbox.enqueue(&queues, &record).is_ok() {
             closed += 1;
         }
     }

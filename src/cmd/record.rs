@@ -51,7 +51,7 @@ pub fn run(default_event: &'static str) -> u8 {
         let record = event.server_body(&app);
         let queued = Outbox::beside(&journal_dir).and_then(|outbox| {
             let queues = sinks.iter().map(|s| outbox.queue(s)).collect::<Result<Vec<_>, _>>()?;
-            outbox.enqueue(&queues, now, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
+            outbox.enqueue(&queues, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
             Ok(queues)
         });
         match queued {

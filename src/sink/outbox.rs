@@ -4,33 +4,33 @@
 //! Layout, under `<journal>/outbox/` (0700, checked like the store):
 //!
 //! ```text
-//! <sink>/<time ns>-<pid>-<n>.json   records hooks put there (incoming); one file, hard-linked
-//!                                   into every configured sink's directory
-//! <sink>/queue/<seq>                admitted records, numbered: the oldest is `head` in state.json
-//! <sink>/state.json                 head, tail, counters, consecutive failures, last error
-//! <sink>/.lock                      held by the sink's one deliverer
-//! <sink>/.backoff                   its mtime: no hook starts a deliverer before then
-//! <sink>/rejected/                  what the receiver refused, or what is not a file of ours
+//! <sink>/spool            hooks append records here, one JSON line each, under its flock
+//! <sink>/spool.taken      the spool a deliverer took (renamed) and is numbering
+//! <sink>/queue/<seq>      numbered records, one file each: the oldest is `head` in state.json
+//! <sink>/state.json       head, tail, counters, consecutive failures, last error
+//! <sink>/.lock            held by the sink's one deliverer
+//! <sink>/.backoff         its mtime: no hook starts a deliverer before then
+//! <sink>/rejected/        what the receiver refused, or what is not a file of ours
 //! ```
 //!
-//! A deliverer run lists only the incoming records (those that arrived since the last run) and
-//! numbers them into `queue/`; it then opens the oldest by number. So a run costs what it admits
-//! and sends, not what is pending. After sending a batch it keeps the lock and polls its
-//! directory's mtime for [`LINGER`], so one fork serves a burst of hooks. After a failure it
-//! backs off exponentially (honouring Retry-After) and hooks start no deliverer meanwhile.
+//! A hook appends one line per sink (no file created per event: that is the costly part of a
+//! write on most file systems). A deliverer run takes the spool and numbers its lines into
+//! `queue/`, then opens the oldest by number: a run costs what it admits and sends, never what is
+//! pending, and nothing lists the backlog. After sending it keeps the lock and looks at the
+//! spool's size every [`POLL`] for [`LINGER`], so one fork serves a burst of hooks. After a
+//! failure it backs off exponentially (honouring Retry-After) and hooks start no deliverer
+//! meanwhile.
 //!
 //! Delivery is at least once: a record is removed after the receiver stored it, so an answer
 //! lost after the receiver stored the record means it is sent again.
 
 use std::fs::{self, File, Metadata, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 
 use super::{Outcome, Sink};
 use crate::clock;
@@ -39,7 +39,7 @@ use crate::{config, journal};
 
 /// How long a deliverer with nothing left to send waits for the next event of a burst.
 pub const LINGER: Duration = Duration::from_secs(2);
-/// How often a lingering deliverer looks at its directory's mtime.
+/// How often a lingering deliverer looks at its spool's size.
 const POLL: Duration = Duration::from_millis(20);
 /// The first backoff after a failure; each further failure doubles it, up to [`BACKOFF_MAX`].
 const BACKOFF_FIRST: Duration = Duration::from_millis(500);
@@ -50,6 +50,8 @@ const LOCK_WAIT: Duration = Duration::from_secs(75);
 /// A record bigger than this is not one of ours.
 const RECORD_MAX: u64 = 64 << 20;
 const STATE_MAX: u64 = 64 << 10;
+/// How long a hook or deliverer waits for the spool's lock, held only for one line's write.
+const SPOOL_LOCK_WAIT: Duration = Duration::from_millis(50);
 
 /// `<journal>/outbox`.
 pub struct Outbox {
@@ -186,33 +188,17 @@ impl Outbox {
         Ok(Queue { sink, dir })
     }
 
-    /// Puts one record in every sink's queue: written once (atomic, not fsynced: this is the
-    /// hook's hot path), hard-linked into the others before it appears in the first.
-    pub fn enqueue(&self, queues: &[Queue], time: OffsetDateTime, record: &[u8]) -> io::Result<()> {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let Some((first, others)) = queues.split_first() else { return Ok(()) };
-        let name = format!(
-            "{:020}-{:010}-{:04}.json",
-            time.unix_timestamp_nanos().max(0),
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed) % 10_000
-        );
-        let tmp = first.dir.join(format!(".{name}.{}.0.tmp", std::process::id()));
-        let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-                .open(&tmp)?;
-            file.write_all(record)?;
-            for q in others {
-                fs::hard_link(&tmp, q.dir.join(&name))?;
+    /// Puts one record in every sink's queue: one line appended to each sink's spool (no file
+    /// is created per event: this is the hook's hot path). A deliverer numbers the lines later.
+    pub fn enqueue(&self, queues: &[Queue], record: &[u8]) -> io::Result<()> {
+        let mut line = Vec::with_capacity(record.len() + 2);
+        line.extend_from_slice(record);
+        line.push(b'\n');
+        let mut result = Ok(());
+        for q in queues {
+            if let Err(e) = q.append(&line) {
+                result = Err(io::Error::new(e.kind(), format!("{}: {e}", q.spool().display())));
             }
-            fs::rename(&tmp, first.dir.join(&name))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
         }
         result
     }
@@ -244,19 +230,20 @@ impl Outbox {
         Status { dir: self.dir.clone(), sinks }
     }
 
-    /// Record files directly in the outbox, as versions before sinks left them.
+    /// Record files directly in the outbox, as versions before sinks left them. Those versions
+    /// always made `outbox/.lock`, and migrating removes it: without it, nothing is listed (the
+    /// directory may be huge, and a listing's cost is its largest size ever).
     fn old_layout_records(&self) -> Vec<String> {
+        if fs::symlink_metadata(self.old_layout_marker()).is_err() {
+            return Vec::new();
+        }
         let mut names = private::file_names(&self.dir).unwrap_or_default();
         names.retain(|n| is_record_name(n));
         names
     }
 
-    /// Moves old-layout records into the dashboard's queue, so an upgrade loses none.
-    fn migrate(&self, dashboard: &Queue) {
-        for name in self.old_layout_records() {
-            // A rename moves a planted symlink or FIFO as the entry it is; admission refuses it.
-            let _ = fs::rename(self.dir.join(&name), dashboard.dir.join(&name));
-        }
+    fn old_layout_marker(&self) -> PathBuf {
+        self.dir.join(".lock")
     }
 
     /// Where crashed writers may have left temp files: the outbox and each sink's directory.
@@ -335,18 +322,59 @@ impl Queue {
         self.queue_dir().join(format!("{seq:020}"))
     }
 
-    /// Incoming record names, oldest first.
-    fn incoming(&self) -> io::Result<Vec<String>> {
-        let mut names = private::file_names(&self.dir)?;
-        names.retain(|n| is_record_name(n));
-        Ok(names)
+    /// Where hooks append records, one JSON line each.
+    fn spool(&self) -> PathBuf {
+        self.dir.join("spool")
     }
 
-    /// Records waiting: numbered ones by the state's counters, plus a listing of the incoming
-    /// ones (few: every run admits them). For reports, never on a deliverer's path.
+    /// The spool a deliverer took from hooks and is numbering.
+    fn taken(&self) -> PathBuf {
+        self.dir.join("spool.taken")
+    }
+
+    /// Appends one line to the spool under its `flock`, after checking that the file is a
+    /// regular one of ours and still the spool (a deliverer may have just taken it: then the
+    /// line goes into the new one). A torn line left by a killed writer is ended first.
+    fn append(&self, line: &[u8]) -> io::Result<()> {
+        for _ in 0..3 {
+            let mut file = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .custom_flags(private::NOFOLLOW_NONBLOCK)
+                .open(self.spool())?;
+            let meta = file.metadata()?;
+            ours(&meta)?;
+            lock_briefly(&file)?;
+            let now = fs::symlink_metadata(self.spool());
+            if now.is_ok_and(|m| m.ino() == meta.ino() && m.dev() == meta.dev()) {
+                let size = file.metadata()?.len();
+                let mut last = [b'\n'];
+                if size > 0 {
+                    std::os::unix::fs::FileExt::read_at(&file, &mut last, size - 1).ok();
+                }
+                if last[0] != b'\n' {
+                    file.write_all(b"\n")?;
+                }
+                return file.write_all(line);
+            }
+        }
+        Err(io::Error::other("the spool keeps being taken"))
+    }
+
+    /// Whether hooks left records since the spool was last taken: one `lstat`.
+    fn spool_waiting(&self) -> bool {
+        fs::symlink_metadata(self.spool()).is_ok_and(|m| m.len() > 0) || fs::symlink_metadata(self.taken()).is_ok()
+    }
+
+    /// Records waiting: numbered ones by the state's counters, plus the spool's lines. For
+    /// reports, never on a deliverer's path.
     pub fn pending(&self) -> usize {
         let state = self.state();
-        (state.tail - state.head) as usize + self.incoming().map(|n| n.len()).unwrap_or(0)
+        let lines = |p: PathBuf| {
+            read_ours(&p, u64::MAX).map(|b| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()).count()).unwrap_or(0)
+        };
+        (state.tail - state.head) as usize + lines(self.spool()) + lines(self.taken())
     }
 
     pub fn status(&self) -> SinkStatus {
@@ -408,7 +436,7 @@ struct Run<'a> {
     sink: &'a mut dyn Sink,
     state: State,
     report: Report,
-    /// Whether sends can be recorded (the queue can be written): checked once per pass.
+    /// Whether sends can be recorded (the queue can be written): checked before the first.
     recordable: bool,
 }
 
@@ -424,11 +452,6 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
             return Report { error: Some(e), ..Report::default() };
         }
     };
-    if queue.sink == "dashboard"
-        && let Some(outbox) = queue.dir.parent()
-    {
-        Outbox { dir: outbox.to_owned() }.migrate(queue);
-    }
     let mut total = Report::default();
     let mut lock = Some(lock);
     while let Some(held) = lock.take() {
@@ -441,7 +464,7 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
         total.set_aside += report.set_aside;
         total.dropped += report.dropped;
         total.error = report.error.clone();
-        if report.error.is_some() || queue.incoming().map_or(true, |n| n.is_empty()) {
+        if report.error.is_some() || !queue.spool_waiting() {
             break;
         }
         lock = queue.try_lock().ok().flatten();
@@ -476,8 +499,6 @@ impl Run<'_> {
     fn serve(&mut self, linger: Duration) {
         let mut saved = self.state.clone();
         loop {
-            let before = dir_mtime(&self.queue.dir);
-            let listed_at = SystemTime::now();
             self.pass();
             if self.state != saved {
                 let _ = self.queue.save_state(&self.state);
@@ -486,21 +507,20 @@ impl Run<'_> {
             if self.report.error.is_some() || linger.is_zero() {
                 return;
             }
-            // mtimes are coarse (a clock tick): a record renamed in during the tick of our
-            // listing leaves the mtime as we saw it, so a fresh mtime earns one more look.
-            let mut look_again = before.is_none_or(|m| listed_at.duration_since(m).unwrap_or_default() < POLL * 2);
             let until = Instant::now() + linger;
-            while !look_again && Instant::now() < until {
+            loop {
+                if Instant::now() >= until {
+                    return;
+                }
                 std::thread::sleep(POLL);
-                look_again = dir_mtime(&self.queue.dir) != before;
-            }
-            if !look_again {
-                return;
+                if self.queue.spool_waiting() {
+                    break;
+                }
             }
         }
     }
 
-    /// Admits the incoming records, applies the cap, sends from the oldest.
+    /// Admits what hooks spooled, applies the cap, sends from the oldest.
     fn pass(&mut self) {
         self.admit();
         self.cap();
@@ -509,19 +529,107 @@ impl Run<'_> {
         }
     }
 
+    /// Numbers the records that arrived since the last run: first those an older version left
+    /// directly in the outbox (the dashboard's, moved straight into its queue), then ours.
     fn admit(&mut self) {
-        let names = match self.queue.incoming() {
-            Ok(names) => names,
-            Err(e) => return self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None),
-        };
-        if names.is_empty() {
+        if self.queue.sink == "dashboard"
+            && let Some(dir) = self.queue.dir.parent()
+        {
+            let outbox = Outbox { dir: dir.to_owned() };
+            let old = outbox.old_layout_records();
+            if self.admit_from(&outbox.dir, old) {
+                let _ = fs::remove_file(outbox.old_layout_marker());
+            }
+        }
+        self.admit_spool();
+    }
+
+    /// Takes the spool from hooks (a rename, then one pass through its lock so that a write in
+    /// progress ends) and numbers its lines into `queue/`, one file each. A spool taken by a run
+    /// that died is numbered first.
+    fn admit_spool(&mut self) {
+        if self.report.error.is_some() {
             return;
         }
+        let (spool, taken) = (self.queue.spool(), self.queue.taken());
+        if fs::symlink_metadata(&taken).is_err() {
+            match fs::symlink_metadata(&spool) {
+                Ok(m) if m.len() == 0 && m.is_file() => return,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+            if let Err(e) = fs::rename(&spool, &taken) {
+                return self.fail(&format!("outbox {}: {e}", spool.display()), None);
+            }
+        }
+        let file = match open_ours(&taken) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) => {
+                // A symlink, FIFO or foreign file where the spool was: never read, set aside.
+                if self.queue.set_aside(&taken, "spool", 0, &e.to_string()).is_ok() {
+                    self.report.set_aside += 1;
+                    self.state.set_aside += 1;
+                }
+                return;
+            }
+        };
+        let _ = lock_briefly(&file);
+        let _ = file.unlock();
         if let Err(e) = private_dir(&self.queue.queue_dir()) {
             return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
         }
+        for line in io::BufReader::new(file).split(b'\n') {
+            let line = match line {
+                Ok(line) => line,
+                Err(e) => return self.fail(&format!("outbox {}: {e}", taken.display()), None),
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if let Err(e) = self.number(&line) {
+                return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+            }
+        }
+        if let Err(e) = fs::remove_file(&taken) {
+            self.fail(&format!("outbox {}: {e}", taken.display()), None);
+        }
+    }
+
+    /// Writes one record as the next numbered file. `O_EXCL`: it never replaces a record
+    /// numbered by a run that died before saving its state; then the queue is counted again.
+    fn number(&mut self, record: &[u8]) -> io::Result<()> {
+        let create = |seq: u64| {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+                .open(self.queue.numbered(seq))
+        };
+        let mut file = match create(self.state.tail) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.state = recount(self.queue, self.state.clone());
+                create(self.state.tail)?
+            }
+            other => other?,
+        };
+        file.write_all(record)?;
+        self.state.tail += 1;
+        Ok(())
+    }
+
+    /// Admits `names` from `dir`, oldest first; whether all went.
+    fn admit_from(&mut self, dir: &Path, names: Vec<String>) -> bool {
+        if names.is_empty() || self.report.error.is_some() {
+            return self.report.error.is_none();
+        }
+        if let Err(e) = private_dir(&self.queue.queue_dir()) {
+            self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+            return false;
+        }
         for name in names {
-            let path = self.queue.dir.join(&name);
+            let path = dir.join(&name);
             let Ok(meta) = fs::symlink_metadata(&path) else { continue };
             if let Err(why) = ours(&meta) {
                 if self.queue.set_aside(&path, &name, 0, &why.to_string()).is_ok() {
@@ -538,10 +646,12 @@ impl Run<'_> {
                 numbered = fs::hard_link(&path, self.queue.numbered(self.state.tail));
             }
             if let Err(e) = numbered.and_then(|()| fs::remove_file(&path)) {
-                return self.fail(&format!("outbox {}: {e}", self.queue.dir.display()), None);
+                self.fail(&format!("outbox {}: {e}", dir.display()), None);
+                return false;
             }
             self.state.tail += 1;
         }
+        true
     }
 
     /// Past CLAUDE_SESSION_OUTBOX_MAX waiting records, the oldest go: by number, no listing.
@@ -651,10 +761,6 @@ fn fail(queue: &Queue, state: &mut State, error: &str, after: Option<Duration>) 
     let _ = set_backoff(&queue.dir, SystemTime::now() + wait);
 }
 
-fn dir_mtime(dir: &Path) -> Option<SystemTime> {
-    fs::metadata(dir).and_then(|m| m.modified()).ok()
-}
-
 /// Outbox record files: `<20 digits>-<10 digits>-<4 digits>.json`.
 pub fn is_record_name(name: &str) -> bool {
     let Some(stem) = name.strip_suffix(".json") else { return false };
@@ -676,9 +782,9 @@ fn ours(meta: &Metadata) -> io::Result<()> {
     Err(io::Error::new(io::ErrorKind::PermissionDenied, why))
 }
 
-/// Reads a file only if it is a regular file of ours, at most `max` bytes: never through a
-/// symlink, never blocking on a FIFO.
-fn read_ours(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+/// Opens a file for reading only if it is a regular file of ours: never through a symlink,
+/// never blocking on a FIFO.
+fn open_ours(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new().read(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(path).map_err(|e| {
         if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) {
             io::Error::new(io::ErrorKind::PermissionDenied, "a symlink")
@@ -686,14 +792,35 @@ fn read_ours(path: &Path, max: u64) -> io::Result<Vec<u8>> {
             e
         }
     })?;
-    let meta = file.metadata()?;
-    ours(&meta)?;
-    if meta.len() > max {
+    ours(&file.metadata()?)?;
+    Ok(file)
+}
+
+/// [`open_ours`], read whole if at most `max` bytes.
+fn read_ours(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let file = open_ours(path)?;
+    let len = file.metadata()?.len();
+    if len > max {
         return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let mut bytes = Vec::with_capacity(len as usize);
     file.take(max).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// The spool's lock, waited for a bounded time: its holders write one line.
+fn lock_briefly(file: &File) -> io::Result<()> {
+    let deadline = Instant::now() + SPOOL_LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+            Err(fs::TryLockError::WouldBlock) if Instant::now() > deadline => {
+                return Err(io::Error::new(io::ErrorKind::WouldBlock, "spool lock held too long"));
+            }
+            Err(fs::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_micros(200)),
+        }
+    }
 }
 
 /// The outbox's directories get the store's check: ours, 0700, not a symlink.
