@@ -37,8 +37,9 @@ fn main() {
     }
     // Subreaper: the deliverers hooks start are reaped here, so their CPU counts (server sections).
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    let sections: [(&str, Section); 10] = [
+    let sections: [(&str, Section); 11] = [
         ("latency", Bench::latency),
+        ("sessions", Bench::two_sessions),
         ("server", Bench::server),
         ("backlog", Bench::backlog),
         ("model", Bench::model_name),
@@ -536,6 +537,40 @@ impl Bench {
 
     /// Median and p99 of each hook on its real fixture, interleaved with every floor so that all
     /// see the same machine; then each hook's ratio to each floor, against its target.
+    /// Two `claude` processes in one project: every hook's id differs from the stored one, so each
+    /// rewrites the project's session file. Against one session's hook and the empty binary, in
+    /// one run (issue 12: within 1.2x of one session).
+    fn two_sessions(&self) {
+        let runs = 1000;
+        let template: serde_json::Value = serde_json::from_slice(&self.fixture("PreToolUse-Bash.json")).unwrap();
+        let with_id = |id: &str| {
+            let mut v = template.clone();
+            v["session_id"] = id.into();
+            let mut bytes = serde_json::to_vec(&v).unwrap();
+            bytes.push(b'\n');
+            bytes
+        };
+        let (a, b) = (with_id("11111111-1111-4111-8111-111111111111"), with_id("22222222-2222-4222-8222-222222222222"));
+        let hook = self.root.join("bin/pre-tool");
+        println!("\n## sessions: pre-tool, one session against two alternating in one project ({runs} runs each)");
+        let (mut base, mut one, mut two) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..runs {
+            base.push(run_once(self.command(self.empty()), &a));
+            one.push(run_once(self.command(&hook), &a));
+            two.push(run_once(self.command(&hook), if i % 2 == 0 { &b } else { &a }));
+        }
+        let (e50, o50, t50) = (percentile(&mut base, 50.0), percentile(&mut one, 50.0), percentile(&mut two, 50.0));
+        println!(
+            "empty {} p50, one session {} p50 ({:.2}x), two alternating {} p50 ({:.2}x), two / one {:.2}x",
+            us(e50),
+            us(o50),
+            o50.as_secs_f64() / e50.as_secs_f64(),
+            us(t50),
+            t50.as_secs_f64() / e50.as_secs_f64(),
+            t50.as_secs_f64() / o50.as_secs_f64()
+        );
+    }
+
     fn latency(&self) {
         let runs = 2000;
         let cases = [
