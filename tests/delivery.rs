@@ -13,27 +13,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn recorded() -> Vec<Value> {
-    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
-    text.lines().map(|l| json(l.as_bytes())).collect()
-}
-
-fn applet_for(event: &Value) -> &'static str {
-    match event["hook_event_name"].as_str().unwrap() {
-        "PreToolUse" => "pre-tool",
-        "PostToolUse" | "PostToolUseFailure" => "post-tool",
-        _ => "session-start",
-    }
-}
-
-fn replay(env: &TestEnv, events: &[Value]) {
-    for event in events {
-        let mut bytes = serde_json::to_vec(event).unwrap();
-        bytes.push(b'\n');
-        env.hook(applet_for(event), &bytes);
-    }
-}
-
 fn env_for(url: &str) -> TestEnv {
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", url).set("CLAUDE_SESSION_SERVER_TIMEOUT", "300ms");

@@ -190,20 +190,6 @@ fn status_says_what_is_wired_and_what_works() {
     assert!(stdout(&out).contains("(missing or not executable)"), "{}", stdout(&out));
 }
 
-/// A `crontab` that keeps the table in a file: tests never touch the machine's real crontab.
-fn fake_crontab(env: &mut TestEnv) -> PathBuf {
-    let table = env.root.join("crontab.txt");
-    let script = env.bin.join("crontab");
-    fs::write(
-        &script,
-        "#!/bin/sh\nf=\"$CRONTAB_FILE\"\ncase \"$1\" in\n  -l) [ -f \"$f\" ] || { echo \"no crontab for $USER\" >&2; exit 1; }; cat \"$f\" ;;\n  -) t=$(cat); printf '%s\\n' \"$t\" > \"$f\" ;;\n  *) exit 2 ;;\nesac\n",
-    )
-    .unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
-    env.set("CRONTAB_FILE", &table);
-    table
-}
-
 /// install.sh with the toolchain reachable from a temp HOME.
 fn install_sh(env: &TestEnv, args: &[&str]) -> Output {
     let home = std::env::var("HOME").unwrap_or_default();

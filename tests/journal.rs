@@ -9,19 +9,6 @@ use std::time::Instant;
 use common::*;
 use serde_json::{Value, json};
 
-fn applet_for(event: &str) -> &'static str {
-    match event {
-        "PreToolUse" => "pre-tool",
-        "PostToolUse" | "PostToolUseFailure" => "post-tool",
-        _ => "session-start",
-    }
-}
-
-fn recorded() -> Vec<Value> {
-    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
-    text.lines().map(|l| json(l.as_bytes())).collect()
-}
-
 /// Every journal line of every file, parsed.
 fn journal(env: &TestEnv) -> Vec<Value> {
     let mut lines = Vec::new();
@@ -31,14 +18,6 @@ fn journal(env: &TestEnv) -> Vec<Value> {
         lines.extend(text.lines().map(|l| json(l.as_bytes())));
     }
     lines
-}
-
-fn replay(env: &TestEnv, events: &[Value]) {
-    for event in events {
-        let mut bytes = serde_json::to_vec(event).unwrap();
-        bytes.push(b'\n');
-        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
-    }
 }
 
 #[test]

@@ -14,19 +14,6 @@ use claude_session::sink::otlp::{self, History, Privacy, Resource};
 use common::*;
 use serde_json::Value;
 
-fn recorded() -> Vec<Value> {
-    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
-    text.lines().map(|l| json(l.as_bytes())).collect()
-}
-
-fn applet_for(event: &str) -> &'static str {
-    match event {
-        "PreToolUse" => "pre-tool",
-        "PostToolUse" | "PostToolUseFailure" => "post-tool",
-        _ => "session-start",
-    }
-}
-
 fn receiver_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp/receiver.py")
 }
@@ -54,7 +41,7 @@ fn replay_to_outbox(env: &mut TestEnv) -> Vec<Value> {
     for event in recorded() {
         let mut bytes = serde_json::to_vec(&event).unwrap();
         bytes.push(b'\n');
-        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        env.hook(applet_for(&event), &bytes);
     }
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
@@ -452,7 +439,7 @@ fn replay_and_flush(env: &TestEnv) -> std::process::Output {
     for event in recorded() {
         let mut bytes = serde_json::to_vec(&event).unwrap();
         bytes.push(b'\n');
-        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        env.hook(applet_for(&event), &bytes);
     }
     flush(env)
 }
@@ -530,7 +517,7 @@ fn a_collector_that_is_down_gets_everything_once_it_is_up() {
     for event in recorded() {
         let mut bytes = serde_json::to_vec(&event).unwrap();
         bytes.push(b'\n');
-        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        env.hook(applet_for(&event), &bytes);
     }
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1), "pending while down: {}", stdout(&out));
@@ -548,7 +535,7 @@ fn a_collector_answering_503_or_hanging_loses_nothing() {
         for event in recorded() {
             let mut bytes = serde_json::to_vec(&event).unwrap();
             bytes.push(b'\n');
-            env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+            env.hook(applet_for(&event), &bytes);
         }
         receiver.mode("ok", 0);
         flush(&env);
@@ -631,7 +618,7 @@ fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
     for event in recorded() {
         let mut bytes = serde_json::to_vec(&event).unwrap();
         bytes.push(b'\n');
-        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        env.hook(applet_for(&event), &bytes);
     }
     assert!(!env.journal_dir().join("outbox").exists());
 
@@ -664,7 +651,7 @@ fn an_https_collector_is_reached_with_the_ca_file_given() {
     for event in recorded() {
         let mut bytes = serde_json::to_vec(&event).unwrap();
         bytes.push(b'\n');
-        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        env.hook(applet_for(&event), &bytes);
     }
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));

@@ -4,7 +4,6 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -115,20 +114,6 @@ fn musl_binary(env: &TestEnv) -> Option<PathBuf> {
         .unwrap();
     assert!(out.status.success(), "musl build: {}", stderr(&out));
     Some(dir.join(&target).join("debug/claude-session"))
-}
-
-/// A `crontab` that keeps the table in a file: tests never touch the machine's real crontab.
-fn fake_crontab(env: &mut TestEnv) -> PathBuf {
-    let table = env.root.join("crontab.txt");
-    let script = env.bin.join("crontab");
-    fs::write(
-        &script,
-        "#!/bin/sh\nf=\"$CRONTAB_FILE\"\ncase \"$1\" in\n  -l) [ -f \"$f\" ] || { echo \"no crontab for $USER\" >&2; exit 1; }; cat \"$f\" ;;\n  -) t=$(cat); printf '%s\\n' \"$t\" > \"$f\" ;;\n  *) exit 2 ;;\nesac\n",
-    )
-    .unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
-    env.set("CRONTAB_FILE", &table);
-    table
 }
 
 /// `CARGO_TARGET_DIR=/elsewhere ./install.sh` installed nothing (it looked in ./target), or a

@@ -10,19 +10,6 @@ use std::fs;
 use common::*;
 use serde_json::{Value, json};
 
-fn applet_for(event: &str) -> &'static str {
-    match event {
-        "PreToolUse" => "pre-tool",
-        "PostToolUse" | "PostToolUseFailure" => "post-tool",
-        _ => "session-start",
-    }
-}
-
-fn recorded() -> Vec<Value> {
-    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
-    text.lines().map(|l| json(l.as_bytes())).collect()
-}
-
 fn journal(env: &TestEnv) -> Vec<Value> {
     let mut lines = Vec::new();
     for name in list(&env.journal_dir()) {
@@ -38,7 +25,7 @@ fn summaries(events: &[Value]) -> Vec<(String, String)> {
     for event in events {
         let mut bytes = serde_json::to_vec(event).unwrap();
         bytes.push(b'\n');
-        env.hook(applet_for(event["hook_event_name"].as_str().unwrap()), &bytes);
+        env.hook(applet_for(event), &bytes);
     }
     let lines = journal(&env);
     assert_eq!(lines.len(), events.len());

@@ -48,12 +48,7 @@ pub struct Answer {
 pub fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> Result<Answer, String> {
     let mut response = agent.post(url).header("Content-Type", content_type).send(body).map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s).min(RETRY_AFTER_MAX));
+    let retry_after = retry_after(response.headers());
     let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
     if (200..300).contains(&status) {
         let _ = io::copy(&mut reader, &mut io::sink());
@@ -93,6 +88,12 @@ pub fn loopback_literal(url: &str) -> String {
     let mut parts = Parts::from(uri);
     parts.authority = Some(literal);
     Uri::from_parts(parts).map(|u| u.to_string()).unwrap_or_else(|_| url.to_owned())
+}
+
+/// A `Retry-After` in seconds, capped at [`RETRY_AFTER_MAX`] (an HTTP date is not honoured).
+pub fn retry_after(headers: &ureq::http::HeaderMap) -> Option<Duration> {
+    let seconds = headers.get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(seconds).min(RETRY_AFTER_MAX))
 }
 
 #[cfg(test)]

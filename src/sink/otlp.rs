@@ -843,12 +843,7 @@ impl Sink for Otlp {
             Err(e) => return Outcome::Retry { error: e.to_string(), after: None },
         };
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s).min(http::RETRY_AFTER_MAX));
+        let retry_after = http::retry_after(response.headers());
         let mut answer = Vec::new();
         let _ = response.body_mut().with_config().limit(u64::MAX).reader().take(64 * 1024).read_to_end(&mut answer);
         let answer = String::from_utf8_lossy(&answer).into_owned();

@@ -231,3 +231,39 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The four recorded sessions, in order, one payload each line.
+pub fn recorded() -> Vec<serde_json::Value> {
+    let text = fs::read_to_string(fixtures().join("recorded-sessions.jsonl")).unwrap();
+    text.lines().map(|l| json(l.as_bytes())).collect()
+}
+
+/// The applet install wires an event to, from the binary's own table (`session-start` for events
+/// it does not wire).
+pub fn applet_for(event: &serde_json::Value) -> &'static str {
+    let name = event["hook_event_name"].as_str().unwrap_or("");
+    claude_session::applets::wiring().find(|(e, _)| *e == name).map_or("session-start", |(_, applet)| applet.name)
+}
+
+/// Feeds each event to its applet, as Claude Code would, checking the hook contract.
+pub fn replay(env: &TestEnv, events: &[serde_json::Value]) {
+    for event in events {
+        let mut bytes = serde_json::to_vec(event).unwrap();
+        bytes.push(b'\n');
+        env.hook(applet_for(event), &bytes);
+    }
+}
+
+/// A `crontab` that keeps the table in a file: tests never touch the machine's real crontab.
+pub fn fake_crontab(env: &mut TestEnv) -> PathBuf {
+    let table = env.root.join("crontab.txt");
+    let script = env.bin.join("crontab");
+    fs::write(
+        &script,
+        "#!/bin/sh\nf=\"$CRONTAB_FILE\"\ncase \"$1\" in\n  -l) [ -f \"$f\" ] || { echo \"no crontab for $USER\" >&2; exit 1; }; cat \"$f\" ;;\n  -) t=$(cat); printf '%s\\n' \"$t\" > \"$f\" ;;\n  *) exit 2 ;;\nesac\n",
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    env.set("CRONTAB_FILE", &table);
+    table
+}
