@@ -2,7 +2,7 @@
 # Builds claude-session for this machine, installs it and wires it into Claude Code; --uninstall
 # undoes exactly that.
 #
-#   ./install.sh [--bin-dir DIR] [--hook-dir DIR] [--project DIR] [--server URL] [--otlp URL] [--cron]
+#   ./install.sh [--bin-dir DIR] [--hook-dir DIR] [--project DIR] [--server URL] [--otlp URL] [--tls] [--cron]
 #   ./install.sh --uninstall [--bin-dir DIR] [--hook-dir DIR] [--project DIR]
 #   ./install.sh --build-only [--glibc]     # build as an install would; print the binary's path
 set -eu
@@ -20,6 +20,7 @@ everything else in it). Nothing is installed if the settings cannot be wired.
   --project DIR    wire DIR/.claude/settings.json instead of ~/.claude/settings.json
   --server URL     send events to this observability server (a full .../events URL)
   --otlp URL       send events to this OpenTelemetry collector
+  --tls            build with TLS, for https servers and collectors (a larger binary)
   --cron           add an hourly `claude-session cleanup` to your crontab
   --uninstall      remove the hooks, the symlinks, the cron line, the binary
   --build-only     only build, as an install would, and print the path of the binary built
@@ -36,6 +37,7 @@ cron=false
 uninstall=false
 build_only=false
 glibc=false
+tls=false
 manifest=""
 cron_tag="# claude-session cleanup"
 
@@ -57,6 +59,7 @@ while [ $# -gt 0 ]; do
         --uninstall) uninstall=true; shift ;;
         --build-only) build_only=true; shift ;;
         --glibc) glibc=true; shift ;;
+        --tls) tls=true; shift ;;
         # Another crate built exactly the same way: the benchmark's empty binaries.
         --manifest-path) need_value "$@"; manifest="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -94,6 +97,14 @@ build() {
     case "$host" in
         *-linux-gnu*)
             musl=$(printf '%s\n' "$host" | sed 's/-linux-gnu/-linux-musl/')
+            # TLS (rustls) compiles C for musl: that needs musl's C compiler (Debian: musl-tools).
+            if [ "$tls" = true ] && [ "$glibc" = false ] && ! command -v musl-gcc >/dev/null 2>&1; then
+                echo "install.sh: --tls on musl needs musl-gcc (apt-get install musl-tools): building the static glibc binary instead" >&2
+                glibc=true
+            fi
+            if [ "$tls" = true ] && command -v musl-gcc >/dev/null 2>&1; then
+                export "CC_$(printf '%s\n' "$musl" | tr '.-' '__')=musl-gcc"
+            fi
             if [ "$glibc" = false ] && has_target "$musl"; then
                 # Static and non-PIE: .cargo/config.toml says why.
                 target=$musl
@@ -115,6 +126,9 @@ build() {
     fi
     echo "building (cargo build --release --target $target)" >&2
     set -- build --release --locked --target "$target" --message-format=json-render-diagnostics
+    if [ "$tls" = true ]; then
+        set -- "$@" --features tls
+    fi
     if [ -n "$manifest" ]; then
         set -- "$@" --manifest-path "$manifest"
     fi
