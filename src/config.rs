@@ -20,6 +20,10 @@ pub const VARS: &[(&str, &str)] = &[
     ("CLAUDE_SESSION_LOG_DAYS", "days of journal that `cleanup` keeps (default 30)"),
     ("CLAUDE_SESSION_LOG_FIELD_MAX", "bytes a journaled value may have before it is cut to its head (default 16384)"),
     (
+        "CLAUDE_SESSION_STDIN_MAX",
+        "payload bytes a hook reads before it stops and records what it has: 1K to 1G (default 64M)",
+    ),
+    (
         "CLAUDE_SESSION_SERVER_URL",
         "observability server endpoint, a full .../events URL (default: none, nothing is sent)",
     ),
@@ -38,6 +42,7 @@ pub const VARS: &[(&str, &str)] = &[
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 pub const DEFAULT_LOG_DAYS: u64 = 30;
 pub const DEFAULT_FIELD_MAX: usize = 16 * 1024;
+pub const DEFAULT_STDIN_MAX: usize = 64 << 20;
 pub const DEFAULT_OUTBOX_MAX: usize = 100_000;
 pub const DEFAULT_SERVER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -72,6 +77,18 @@ pub fn log_days() -> u64 {
 
 pub fn log_field_max() -> usize {
     number("CLAUDE_SESSION_LOG_FIELD_MAX").map(|n| n.clamp(64, 1 << 30) as usize).unwrap_or(DEFAULT_FIELD_MAX)
+}
+
+/// A size outside 1 KiB..=1 GiB, or not a size, is the default (and a debug line).
+pub fn stdin_max() -> usize {
+    let Some(text) = var("CLAUDE_SESSION_STDIN_MAX") else { return DEFAULT_STDIN_MAX };
+    match text.to_str().and_then(parse_size).filter(|n| (1 << 10..=1 << 30).contains(n)) {
+        Some(n) => n as usize,
+        None => {
+            crate::debug!("CLAUDE_SESSION_STDIN_MAX={text:?} is not a size from 1K to 1G; reading up to 64M");
+            DEFAULT_STDIN_MAX
+        }
+    }
 }
 
 /// The events endpoint: our own variable as given, or the original design's base URL + `/events`.
@@ -146,6 +163,22 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     n.checked_mul(scale).map(Duration::from_secs)
 }
 
+/// `65536`, `64K`, `64KiB`, `16M`, `1G` (binary units).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "k" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +194,16 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("10y"), None);
         assert_eq!(parse_duration("-5"), None);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("65536"), Some(65536));
+        assert_eq!(parse_size("64K"), Some(65536));
+        assert_eq!(parse_size(" 16MiB "), Some(16 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("1T"), None);
+        assert_eq!(parse_size("M"), None);
+        assert_eq!(parse_size("18446744073709551615K"), None);
     }
 }
