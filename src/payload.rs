@@ -33,6 +33,9 @@ pub const MAX_MEMBERS: usize = 256;
 pub const MAX_KEY: usize = 256;
 /// Containers are cut member by member this deep; deeper ones become text.
 pub const MAX_DEPTH: usize = 4;
+/// A value nesting deeper than this is cut, not kept whole, so that a journal line (two levels
+/// more) never passes serde_json's limit of 128 and every reader can parse it.
+pub const MAX_NESTING: usize = 32;
 /// How long a hook waits for stdin to end: Claude Code writes the payload at once, and gives our
 /// hooks 10 s in all.
 pub const STDIN_WAIT: Duration = Duration::from_secs(5);
@@ -366,7 +369,7 @@ pub fn cut(raw: &str, max: usize) -> Value {
 fn cut_value(raw: &[u8], limit: usize, max: usize, depth: usize) -> Option<Value> {
     // Kept whole, a value's text only shrinks (whitespace goes, escapes stay or shorten), but
     // for one byte: serde_json writes an exponent with its sign (`1e2` as `1e+2`).
-    if raw.len() <= limit.min(max) && raw.len() + exponents(raw) <= limit.min(max) {
+    if raw.len() <= limit.min(max) && whole_size(raw).is_some_and(|n| n <= limit.min(max)) {
         let text = std::str::from_utf8(raw).ok()?;
         return match serde_json::from_str(text) {
             Ok(value) => Some(value),
@@ -470,8 +473,8 @@ fn cut_array(raw: &[u8], split: Split, limit: usize, max: usize, depth: usize) -
 /// of its cut: `max` and a marker for a string or text, its size (up to all the fields may take)
 /// for an object or array cut member by member.
 fn weight(raw: &[u8], max: usize, depth: usize) -> usize {
-    if raw.len() <= max && raw.len() + exponents(raw) <= max {
-        return raw.len() + exponents(raw);
+    if let Some(n) = whole_size(raw).filter(|&n| raw.len() <= max && n <= max) {
+        return n;
     }
     match raw.first() {
         Some(b'{' | b'[') if depth < MAX_DEPTH => (raw.len() + CUT_MEMBER).min(max.saturating_mul(FIELDS_BUDGET)),
@@ -479,20 +482,30 @@ fn weight(raw: &[u8], max: usize, depth: usize) -> usize {
     }
 }
 
-/// Exponents in a value's text (an `e` or `E` outside strings), each of which serde_json may
-/// write one byte longer.
-fn exponents(raw: &[u8]) -> usize {
-    let (mut n, mut in_string, mut escaped) = (0, false, false);
+/// The size of a value's text as serde_json writes it back, at most: the text only shrinks
+/// (whitespace goes, escapes stay or shorten) but for an exponent, written with its sign (`1e2`
+/// as `1e+2`). None when it nests deeper than [`MAX_NESTING`]: such a value is cut instead.
+fn whole_size(raw: &[u8]) -> Option<usize> {
+    let (mut exponents, mut depth, mut in_string, mut escaped) = (0, 0usize, false, false);
     for &b in raw {
         match (in_string, escaped, b) {
             (true, true, _) => escaped = false,
             (true, false, b'\\') => escaped = true,
-            (_, false, b'"') => in_string = !in_string,
-            (false, _, b'e' | b'E') => n += 1,
+            (true, false, b'"') => in_string = false,
+            (true, ..) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'{' | b'[') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return None;
+                }
+            }
+            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+            (false, _, b'e' | b'E') => exponents += 1,
             _ => {}
         }
     }
-    n
+    Some(raw.len() + exponents)
 }
 
 /// Max-min fair shares of `budget`: the smallest demands are met whole, the rest split what is
@@ -635,6 +648,16 @@ mod tests {
         let input = p.get("tool_input").unwrap();
         assert_eq!(input["file_path"], "/a");
         assert!(input["content"].as_str().unwrap().contains("…[cut: 5002 bytes]"), "{input}");
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_so_every_line_parses() {
+        for depth in [31, 33, 127, 200, 5000] {
+            let json = format!(r#"{{"a":{}1{}}}"#, "[".repeat(depth), "]".repeat(depth));
+            let p = Payload::parse(json.as_bytes(), 16 * 1024);
+            let line = serde_json::to_string(&serde_json::json!({"x": {"y": p.fields}})).unwrap();
+            serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{depth}: {e}"));
+        }
     }
 
     #[test]

@@ -106,3 +106,17 @@ fn uninstall_gives_back_the_users_own_settings() {
     expected["theme"] = "dark".into();
     assert_eq!(json(&fs::read(&path).unwrap()), expected);
 }
+
+/// Found by the payload target: a value nested 127 levels deep was kept whole, and the journal
+/// line around it passed serde_json's nesting limit of 128, so `show` could not read it back.
+#[test]
+fn a_deeply_nested_payload_still_gives_a_readable_line() {
+    let env = TestEnv::new();
+    let nested = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    let payload =
+        format!(r#"{{"session_id":"deep","hook_event_name":"PreToolUse","tool_name":"X","tool_input":{nested}}}"#);
+    env.hook("pre-tool", payload.as_bytes());
+    let out = env.run("show", &["--timeline", "deep", "--json"], b"");
+    let timeline = json(&out.stdout);
+    assert_eq!(timeline["summary"]["events"], 1, "{timeline}");
+}

@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(d) = config::parse_duration(text) {
         // Whole seconds or milliseconds, as written.
         assert!(d.subsec_nanos() % 1_000_000 == 0);
-        assert_eq!(config::parse_duration(&format!("{}ms", d.as_millis())), Some(d).filter(|d| d.as_millis() <= u64::MAX as u128));
+        assert_eq!(
+            config::parse_duration(&format!("{}ms", d.as_millis())),
+            Some(d).filter(|d| d.as_millis() <= u64::MAX as u128)
+        );
     }
     if let Some(n) = config::parse_size(text) {
         assert_eq!(config::parse_size(&n.to_string()), Some(n));

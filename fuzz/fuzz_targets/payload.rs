@@ -84,5 +84,10 @@ fuzz_target!(|data: &[u8]| {
     let body = event.server_body("app");
     serde_json::from_slice::<Value>(&body).expect("the server body is JSON");
     // The fields, and the event name and model again.
-    assert!(body.len() <= fields.len() + 2 * (max + CUT_EXTRA) + FIXED, "server body {} > {} + 2 x ({max} + {CUT_EXTRA})", body.len(), fields.len());
+    assert!(
+        body.len() <= fields.len() + 2 * (max + CUT_EXTRA) + FIXED,
+        "server body {} > {} + 2 x ({max} + {CUT_EXTRA})",
+        body.len(),
+        fields.len()
+    );
 });

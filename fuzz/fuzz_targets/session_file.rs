@@ -36,6 +36,9 @@ fuzz_target!(|data: &[u8]| {
         let id = format!("id-{}", rest.len());
         let record = Record { id, time: now, project_dir: Some(PathBuf::from(dir)) };
         round_trip(&record, now, ttl);
-        assert_eq!(store::decode_path(&store::encode_path(record.project_dir.as_ref().unwrap())), *record.project_dir.as_ref().unwrap());
+        assert_eq!(
+            store::decode_path(&store::encode_path(record.project_dir.as_ref().unwrap())),
+            *record.project_dir.as_ref().unwrap()
+        );
     }
 });
