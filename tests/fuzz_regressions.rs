@@ -120,3 +120,25 @@ fn a_deeply_nested_payload_still_gives_a_readable_line() {
     let timeline = json(&out.stdout);
     assert_eq!(timeline["summary"]["events"], 1, "{timeline}");
 }
+
+/// Found by the journal_read target: a line whose top-level key is written with an escape is
+/// left out of `show --sessions`, and an id written with needless escapes is counted there but
+/// missed by `show --timeline`. Our writer produces neither; foreign or edited lines do.
+#[test]
+#[ignore = "lead fixes timeline.rs"]
+fn journal_lines_written_with_escapes_are_read_like_any_other() {
+    let env = TestEnv::new();
+    fs::create_dir_all(env.journal_dir()).unwrap();
+    let lines = concat!(
+        r#"{"timestamp":"2026-11-21T10:00:00Z","event":"Stop","session_id":"esc","k\n":1}"#,
+        "\n",
+        r#"{"timestamp":"2026-11-21T10:00:01Z","event":"Stop","session_id":"\u0065sc"}"#,
+        "\n",
+    );
+    fs::write(env.journal_dir().join("2026-11-21.jsonl"), lines).unwrap();
+    let sessions = json(&env.run("show", &["--sessions", "--days", "100000", "--json"], b"").stdout);
+    let esc = sessions["sessions"].as_array().unwrap().iter().find(|s| s["session_id"] == "esc").cloned();
+    assert_eq!(esc.map(|s| s["events"].clone()), Some(json!(2)), "{sessions}");
+    let timeline = json(&env.run("show", &["--timeline", "esc", "--json"], b"").stdout);
+    assert_eq!(timeline["summary"]["events"], 2, "{timeline}");
+}
