@@ -148,7 +148,8 @@ pub fn read_bounded<R: Read + AsFd>(mut input: R, cap: usize, wait: Duration) ->
             if len >= cap {
                 return (buf, Some(Stop::Cap(cap)));
             }
-            buf.resize(len.saturating_mul(2).min(cap), 0);
+            // Doubling, then in steps of 8 MiB: the buffer never holds much more than arrived.
+            buf.resize(len.saturating_add(len.min(8 << 20)).min(cap), 0);
         }
         let left = wait.saturating_sub(started.elapsed());
         if !readable(&input, left) {
@@ -204,28 +205,43 @@ struct Scan {
 impl Scan {
     /// Returns true once the object has ended.
     fn feed(&mut self, bytes: &[u8]) -> bool {
+        let mut i = 0;
         if self.other {
             return false;
         }
-        for &b in bytes {
+        while i < bytes.len() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                // Long strings are most of a big payload: skip to the next quote or backslash.
+                match quote_or_backslash(&bytes[i..]) {
+                    Some(k) => {
+                        i += k;
+                        if bytes[i] == b'"' {
+                            self.in_string = false;
+                        } else {
+                            self.escaped = true;
+                        }
+                    }
+                    None => return false,
+                }
+                i += 1;
+                continue;
+            }
+            let b = bytes[i];
+            i += 1;
             if !self.started {
                 if b.is_ascii_whitespace() {
                     continue;
                 }
                 self.started = true;
-                if b != b'{' {
-                    self.other = true;
+                self.other = b != b'{';
+                if self.other {
                     return false;
                 }
-            }
-            if self.in_string {
-                match (self.escaped, b) {
-                    (true, _) => self.escaped = false,
-                    (false, b'\\') => self.escaped = true,
-                    (false, b'"') => self.in_string = false,
-                    _ => {}
-                }
-                continue;
             }
             match b {
                 b'"' => self.in_string = true,
@@ -241,6 +257,26 @@ impl Scan {
         }
         false
     }
+}
+
+/// Where the first `"` or `\\` is: eight bytes at a time past those that hold neither.
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Non-zero when some byte of `v` is `c` (the classic has-zero-byte test on `v ^ c...c`).
+    let has = |v: u64, c: u8| {
+        let x = v ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    let mut i = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let v = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+        if has(v, b'"') | has(v, b'\\') != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'"' || b == b'\\').map(|k| i + k)
 }
 
 /// A byte range of the text: `start..end`.
@@ -350,10 +386,10 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
 fn string_end(b: &[u8], i: usize) -> Option<usize> {
     let mut j = i + 1;
     while j < b.len() {
+        j += quote_or_backslash(&b[j..])?;
         match b[j] {
-            b'\\' => j += 2,
             b'"' => return Some(j + 1),
-            _ => j += 1,
+            _ => j += 2,
         }
     }
     None
@@ -473,7 +509,7 @@ fn cut_array(raw: &[u8], split: Split, limit: usize, max: usize, depth: usize) -
 /// of its cut: `max` and a marker for a string or text, its size (up to all the fields may take)
 /// for an object or array cut member by member.
 fn weight(raw: &[u8], max: usize, depth: usize) -> usize {
-    if let Some(n) = whole_size(raw).filter(|&n| raw.len() <= max && n <= max) {
+    if let Some(n) = (raw.len() <= max).then(|| whole_size(raw)).flatten().filter(|&n| n <= max) {
         return n;
     }
     match raw.first() {
@@ -657,6 +693,20 @@ mod tests {
             let p = Payload::parse(json.as_bytes(), 16 * 1024);
             let line = serde_json::to_string(&serde_json::json!({"x": {"y": p.fields}})).unwrap();
             serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{depth}: {e}"));
+        }
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_found_anywhere() {
+        for len in 0..40 {
+            for at in 0..len {
+                for c in [b'"', b'\\'] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = c;
+                    assert_eq!(quote_or_backslash(&bytes), Some(at));
+                }
+            }
+            assert_eq!(quote_or_backslash(&vec![0xffu8; len]), None);
         }
     }
 
