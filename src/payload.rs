@@ -1,8 +1,8 @@
 //! The wire format: the JSON object Claude Code writes on a hook's stdin, read within bounds and
 //! cut to a size that is stated, whatever arrives.
 //!
-//! Reading: at most `CLAUDE_SESSION_STDIN_MAX` bytes (64 MiB), into a 64 KiB buffer that grows
-//! only for big payloads, so an ordinary payload is one `read`. Reading stops at the end of the
+//! Reading: at most `CLAUDE_SESSION_STDIN_MAX` bytes (64 MiB), 64 KiB per `read`, so an ordinary
+//! payload is one `read`. Reading stops at the end of the
 //! first JSON object (a writer that keeps the pipe open costs nothing), at EOF, at the cap, or
 //! [`STDIN_WAIT`] after the hook started; a payload stopped early is still recorded, with what
 //! could be kept and a `"…[cut]"` member saying why.
@@ -19,7 +19,7 @@
 //! the head of its JSON text. The payload is never decoded whole: values are located by their
 //! brackets and quotes, and only what is kept is parsed.
 
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -138,41 +138,37 @@ impl Payload {
 
 /// Reads `input` until EOF, the end of the first JSON object, `cap` bytes or `wait`, whichever
 /// comes first; says which bound stopped it, if one did. Errors end the read quietly.
-pub fn read_bounded<R: Read + AsFd>(mut input: R, cap: usize, wait: Duration) -> (Vec<u8>, Option<Stop>) {
+pub fn read_bounded<R: Read + AsFd>(input: R, cap: usize, wait: Duration) -> (Vec<u8>, Option<Stop>) {
     let started = Instant::now();
-    let mut buf = vec![0u8; FIRST_READ.min(cap)];
-    let mut len = 0;
+    // BufReader reads into memory it never zeroes; an ordinary payload is one read and one copy.
+    let mut input = BufReader::with_capacity(FIRST_READ.min(cap), input);
+    let mut buf = Vec::new();
     let mut scan = Scan::default();
     loop {
-        if len == buf.len() {
-            if len >= cap {
-                return (buf, Some(Stop::Cap(cap)));
-            }
-            // Doubling, then in steps of 8 MiB: the buffer never holds much more than arrived.
-            buf.resize(len.saturating_add(len.min(8 << 20)).min(cap), 0);
+        if buf.len() >= cap {
+            return (buf, Some(Stop::Cap(cap)));
         }
         let left = wait.saturating_sub(started.elapsed());
-        if !readable(&input, left) {
-            buf.truncate(len);
+        if !readable(input.get_ref(), left) {
             return (buf, Some(Stop::Waited(wait)));
         }
-        match input.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => {
-                let done = scan.feed(&buf[len..len + n]);
-                len += n;
-                if done {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        let chunk = match input.fill_buf() {
+            Ok([]) => break,
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                crate::debug!("stdin: {e} after {len} bytes");
+                crate::debug!("stdin: {e} after {} bytes", buf.len());
                 break;
             }
+        };
+        let n = chunk.len().min(cap - buf.len());
+        let done = scan.feed(&chunk[..n]);
+        buf.extend_from_slice(&chunk[..n]);
+        input.consume(n);
+        if done {
+            break;
         }
     }
-    buf.truncate(len);
     (buf, None)
 }
 
@@ -562,6 +558,11 @@ fn fill(demands: &[usize], budget: usize) -> Vec<usize> {
 /// A key as decoded, cut to [`MAX_KEY`] bytes of JSON text (and to the field cap).
 fn key_text(literal: &str, max: usize) -> Option<String> {
     let limit = MAX_KEY.min(max);
+    // A plain key (every real one) is its text between the quotes, as it will be written.
+    let plain = &literal[1..literal.len() - 1];
+    if literal.len() <= limit && !plain.bytes().any(|b| b == b'\\' || b == b'"' || b < 0x20) {
+        return Some(plain.to_owned());
+    }
     if literal.len() <= max
         && let Ok(key) = serde_json::from_str::<String>(literal)
         && escaped_len(&key) <= limit

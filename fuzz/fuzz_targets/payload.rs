@@ -4,7 +4,7 @@
 #![no_main]
 
 use claude_session::event::Event;
-use claude_session::payload::{CUT_EXTRA, FIELDS_BUDGET, MAX_KEY, MAX_MEMBERS, Payload};
+use claude_session::payload::{CUT_EXTRA, FIELDS_BUDGET, MAX_KEY, MAX_MEMBERS, MAX_NESTING, Payload};
 use claude_session::project::Project;
 use claude_session::session::{Session, Source};
 use libfuzzer_sys::fuzz_target;
@@ -14,9 +14,10 @@ use serde_json::Value;
 /// summary (160 characters, each at most 6 bytes escaped), a session id (256 bytes, escaped).
 const FIXED: usize = 4096;
 
-/// Commas between the top-level members of a JSON object's text (duplicate keys count too).
-fn top_level_commas(text: &[u8]) -> usize {
-    let (mut n, mut depth, mut in_string, mut escaped) = (0, 0, false, false);
+/// Commas between the top-level members of a JSON object's text (duplicate keys count too),
+/// and how deep its brackets nest.
+fn shape(text: &[u8]) -> (usize, usize) {
+    let (mut n, mut depth, mut deepest, mut in_string, mut escaped) = (0, 0usize, 0, false, false);
     for &b in text {
         match (in_string, escaped, b) {
             (true, true, _) => escaped = false,
@@ -24,13 +25,16 @@ fn top_level_commas(text: &[u8]) -> usize {
             (true, false, b'"') => in_string = false,
             (true, ..) => {}
             (false, _, b'"') => in_string = true,
-            (false, _, b'{' | b'[') => depth += 1,
-            (false, _, b'}' | b']') => depth -= 1,
+            (false, _, b'{' | b'[') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
             (false, _, b',') if depth == 1 => n += 1,
             _ => {}
         }
     }
-    n
+    (n, deepest)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -54,10 +58,12 @@ fuzz_target!(|data: &[u8]| {
     }
     payload.fields.values().for_each(|v| leaves(v, max));
 
-    // A payload whose text fits the cap, of few members and short keys, is kept exactly.
+    // A payload whose text fits the cap, of few members, short keys and little nesting, is kept
+    // exactly.
     if let Ok(Value::Object(original)) = serde_json::from_slice::<Value>(bytes)
         && bytes.len() * 2 <= max
-        && top_level_commas(bytes) < MAX_MEMBERS
+        && shape(bytes).0 < MAX_MEMBERS
+        && shape(bytes).1 <= MAX_NESTING
         && original.keys().all(|k| k.len() <= MAX_KEY)
     {
         assert_eq!(payload.fields, original);
