@@ -2,10 +2,10 @@
 //! cut to a size that is stated, whatever arrives.
 //!
 //! Reading: at most `CLAUDE_SESSION_STDIN_MAX` bytes (64 MiB), 64 KiB per `read`, so an ordinary
-//! payload is one `read`. Reading stops at the end of the
-//! first JSON object (a writer that keeps the pipe open costs nothing), at EOF, at the cap, or
-//! [`STDIN_WAIT`] after the hook started; a payload stopped early is still recorded, with what
-//! could be kept and a `"…[cut]"` member saying why.
+//! payload is one `read`. Reading stops at the end of the first JSON object (a writer that keeps
+//! the pipe open costs nothing), at EOF, at the cap, or [`STDIN_WAIT`] after the hook started; a
+//! payload stopped early is still recorded, with what could be kept and a `"…[cut]"` member
+//! saying why. Peak memory is about the bytes read (at most the cap) and a few times the budget.
 //!
 //! Cutting, with `max` the field cap (`CLAUDE_SESSION_LOG_FIELD_MAX`): the fields, serialized,
 //! take at most `FIELDS_BUDGET * max` bytes; a string or number at most `max + CUT_EXTRA`. A
@@ -39,7 +39,7 @@ pub const MAX_NESTING: usize = 32;
 /// How long a hook waits for stdin to end: Claude Code writes the payload at once, and gives our
 /// hooks 10 s in all.
 pub const STDIN_WAIT: Duration = Duration::from_secs(5);
-/// The first read's buffer: every real payload fits, so one read takes it whole.
+/// Bytes per read: every real payload fits, so one read takes it whole.
 const FIRST_READ: usize = 64 * 1024;
 /// The `"…[cut]"` member's room: the key, its value and the separators.
 const CUT_MEMBER: usize = 160;
