@@ -49,6 +49,7 @@ pub const OUTBOX_MAX: &str = "CLAUDE_SESSION_OUTBOX_MAX";
 pub const DEBUG: &str = "CLAUDE_SESSION_DEBUG";
 pub const OTLP_ENDPOINT: &str = "CLAUDE_SESSION_OTLP_ENDPOINT";
 pub const SECRETS_FILTER: &str = "CLAUDE_SESSION_SECRETS_FILTER";
+pub const STDIN_MAX: &str = "CLAUDE_SESSION_STDIN_MAX";
 
 /// Shown under "Environment:" in every `--help`, and checked by `hooks status`.
 pub const VARS: &[Var] = &[
@@ -68,6 +69,11 @@ pub const VARS: &[Var] = &[
         LOG_FIELD_MAX,
         "bytes a journaled value may have before it is cut to its head (default 16384)",
         try_log_field_max()
+    ),
+    var!(
+        STDIN_MAX,
+        "payload bytes a hook reads before it stops and records what it has: 1K to 1G (default 64M)",
+        try_stdin_max()
     ),
     var!(SERVER_URL, "observability server endpoint, a full http(s)://…/events URL (default: none)", try_server_url()),
     var!(
@@ -140,6 +146,7 @@ pub const VARS: &[Var] = &[
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 pub const DEFAULT_LOG_DAYS: u64 = 30;
 pub const DEFAULT_FIELD_MAX: usize = 16 * 1024;
+pub const DEFAULT_STDIN_MAX: usize = 64 << 20;
 pub const DEFAULT_OUTBOX_MAX: usize = 100_000;
 pub const DEFAULT_SERVER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -270,6 +277,18 @@ fn try_server_url() -> Result<Option<String>, String> {
         let url = format!("{}/events", base.trim_end_matches('/'));
         check_url(&url).map(|()| url)
     })
+}
+
+fn try_stdin_max() -> Result<Option<usize>, String> {
+    parsed(STDIN_MAX, |v| match parse_size(v) {
+        Some(n) if (1 << 10..=1 << 30).contains(&n) => Ok(n as usize),
+        _ => Err(format!("{v:?} is not a size from 1K to 1G")),
+    })
+}
+
+/// What a hook reads of its stdin at most.
+pub fn stdin_max() -> usize {
+    or_default(STDIN_MAX, try_stdin_max(), DEFAULT_STDIN_MAX)
 }
 
 /// The events endpoint: our own variable as given, or the original design's base URL + `/events`.
@@ -532,6 +551,22 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     n.checked_mul(scale).map(Duration::from_secs)
 }
 
+/// `65536`, `64K`, `64KiB`, `16M`, `1G` (binary units).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "K" | "k" | "KiB" => 10,
+        "M" | "MiB" => 20,
+        "G" | "GiB" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,5 +619,16 @@ mod tests {
         assert!(parse_key_values("=v").is_err());
         assert!(parse_key_values("k=%zz").is_err());
         assert!(parse_key_values("k=%0d%0aX: y").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("65536"), Some(65536));
+        assert_eq!(parse_size("64K"), Some(65536));
+        assert_eq!(parse_size(" 16MiB "), Some(16 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("1T"), None);
+        assert_eq!(parse_size("M"), None);
+        assert_eq!(parse_size("18446744073709551615K"), None);
     }
 }

@@ -1,59 +1,130 @@
-//! The wire format: the JSON object Claude Code writes on a hook's stdin.
+//! The wire format: the JSON object Claude Code writes on a hook's stdin, read within bounds and
+//! cut to a size that is stated, whatever arrives.
 //!
-//! The payload is parsed into borrowed raw values first, so a 50 MiB `tool_response` is scanned
-//! once and cut to its head without ever being decoded or copied whole. Unknown events and fields
-//! are kept as they came.
+//! Reading: at most `CLAUDE_SESSION_STDIN_MAX` bytes (64 MiB), 64 KiB per `read`, so an ordinary
+//! payload is one `read`. Reading stops at the end of the first JSON object (a writer that keeps
+//! the pipe open costs nothing), at EOF, at the cap, or [`STDIN_WAIT`] after the hook started; a
+//! payload stopped early is still recorded, with what could be kept and a `"…[cut]"` member
+//! saying why. Peak memory is about the bytes read (at most the cap) and a few times the budget.
+//!
+//! Cutting, with `max` the field cap (`CLAUDE_SESSION_LOG_FIELD_MAX`): the fields, serialized,
+//! take at most `FIELDS_BUDGET * max` bytes; a string or number at most `max + CUT_EXTRA`. A
+//! value whose text fits `max` and its share of the budget is kept as it came (keys in their
+//! order, numbers digit for digit; serde_json only writes an exponent `E2` as `e+2`). A longer
+//! string keeps its head (at most `max` bytes of JSON text) and `…[cut: N bytes]`, N being the
+//! size of its JSON text. A longer object or array is cut member by member: small members whole,
+//! big ones sharing what is left; at most [`MAX_MEMBERS`] members, keys over [`MAX_KEY`] bytes
+//! cut like strings, and a `"…[cut]"` member (an array: a last item) saying what was dropped.
+//! Past [`MAX_DEPTH`] levels, or when its share is too small to hold members, a value becomes
+//! the head of its JSON text. The payload is never decoded whole: values are located by their
+//! brackets and quotes, and only what is kept is parsed.
 
-use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+/// The fields may take this many times the field cap, all together.
+pub const FIELDS_BUDGET: usize = 4;
+/// Members (or items) kept per object (or array); a real payload's biggest object has about 15.
+pub const MAX_MEMBERS: usize = 256;
+/// A key longer than this (its JSON text) is cut, when its object is cut.
+pub const MAX_KEY: usize = 256;
+/// Containers are cut member by member this deep; deeper ones become text.
+pub const MAX_DEPTH: usize = 4;
+/// A value nesting deeper than this is cut, not kept whole, so that a journal line (two levels
+/// more) never passes serde_json's limit of 128 and every reader can parse it.
+pub const MAX_NESTING: usize = 32;
+/// How long a hook waits for stdin to end: Claude Code writes the payload at once, and gives our
+/// hooks 10 s in all.
+pub const STDIN_WAIT: Duration = Duration::from_secs(5);
+/// Bytes per read: every real payload fits, so one read takes it whole.
+const FIRST_READ: usize = 64 * 1024;
+/// The `"…[cut]"` member's room: the key, its value and the separators.
+const CUT_MEMBER: usize = 160;
+/// What a cut value may add to the field cap: quotes and the longest marker.
+pub const CUT_EXTRA: usize = 2 + "…[cut: 18446744073709551615 bytes]".len();
+/// A value cut to less than this is dropped instead (room for quotes and the marker).
+const MIN_VALUE: usize = 48;
+/// A container cut to less than this becomes text.
+const MIN_CONTAINER: usize = 2 + CUT_MEMBER + 2 * MIN_VALUE;
+/// The key of the member that says what was cut from its object.
+pub const CUT_KEY: &str = "…[cut]";
+
 pub struct Payload {
-    /// The payload's fields, big values cut (see [`cut`]). Empty when stdin held no JSON object.
+    /// The payload's fields, cut (see the module's comment). Empty when stdin held nothing.
     pub fields: Map<String, Value>,
     /// Bytes read from stdin.
     pub len: usize,
-    /// Why stdin was not a JSON object, for the debug line.
+    /// Why stdin was not (all) a JSON object, for the debug line.
     pub problem: Option<&'static str>,
 }
 
+/// Why reading stdin stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// `CLAUDE_SESSION_STDIN_MAX` bytes were read.
+    Cap(usize),
+    /// Stdin stayed open, without a whole object, for this long.
+    Waited(Duration),
+}
+
 impl Payload {
-    /// Reads all of stdin. A terminal is not waited on (someone ran a hook by hand), and an
-    /// unreadable stdin is an empty payload: a hook never fails on its input.
+    /// Reads stdin within the bounds above. A terminal is not waited on (someone ran a hook by
+    /// hand), and an unreadable stdin is an empty payload: a hook never fails on its input.
     pub fn from_stdin(max: usize) -> Payload {
         let stdin = io::stdin();
         if stdin.is_terminal() {
             return Payload::parse(b"", max);
         }
-        let mut bytes = Vec::new();
-        if let Err(e) = stdin.lock().read_to_end(&mut bytes) {
-            crate::debug!("stdin: {e} after {} bytes", bytes.len());
-        }
-        Payload::parse(&bytes, max)
+        let (bytes, stop) = read_bounded(stdin.lock(), crate::config::stdin_max(), STDIN_WAIT);
+        Payload::parse_read(&bytes, max, stop)
     }
 
-    /// A JSON object becomes its fields; anything else non-empty is kept, cut, as `raw`.
+    /// A JSON object becomes its fields; anything else non-empty is kept, cut, as `raw`. What
+    /// follows the first object is ignored.
     pub fn parse(bytes: &[u8], max: usize) -> Payload {
+        Payload::parse_read(bytes, max, None)
+    }
+
+    /// [`Payload::parse`] of what [`read_bounded`] read, marked as cut when reading stopped early.
+    pub fn parse_read(bytes: &[u8], max: usize, stop: Option<Stop>) -> Payload {
         let len = bytes.len();
-        match serde_json::from_slice::<BTreeMap<String, &RawValue>>(bytes) {
-            Ok(map) => {
-                let fields = map.into_iter().map(|(k, v)| (k, cut(v.get(), max))).collect();
-                Payload { fields, len, problem: None }
-            }
-            Err(_) => {
-                let mut fields = Map::new();
-                let problem = if bytes.iter().all(u8::is_ascii_whitespace) {
-                    "empty"
-                } else {
-                    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max + 4)]);
-                    fields.insert("raw".into(), Value::String(text_head(&text, max, len)));
-                    "not a JSON object"
-                };
-                Payload { fields, len, problem: Some(problem) }
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+        let stopped = stop.map(|s| match s {
+            Stop::Cap(n) => format!("stdin stopped at CLAUDE_SESSION_STDIN_MAX ({n} bytes)"),
+            Stop::Waited(d) => format!("stdin still open after {} s", d.as_secs()),
+        });
+        let problem = match stop {
+            Some(Stop::Cap(_)) => Some("cut at CLAUDE_SESSION_STDIN_MAX"),
+            Some(Stop::Waited(_)) => Some("cut: stdin still open"),
+            None => None,
+        };
+        let budget = max.saturating_mul(FIELDS_BUDGET);
+        if let Some(i) = start.filter(|&i| bytes[i] == b'{') {
+            let split = split(bytes, i, b'}');
+            if !split.members.is_empty() || split.broken.is_none() {
+                let problem = problem.or(split.broken.map(|_| "invalid JSON after the members kept"));
+                let broken = split.broken.map(|at| format!("invalid or incomplete JSON at byte {at}"));
+                let why = [stopped, broken].into_iter().flatten().collect::<Vec<_>>().join("; ");
+                let fields = cut_object(bytes, split, budget, max, 0, &why);
+                return Payload { fields, len, problem };
             }
         }
+        let mut fields = Map::new();
+        let problem = match start {
+            None => problem.unwrap_or("empty"),
+            Some(_) => {
+                let text = String::from_utf8_lossy(&bytes[..len.min(max.saturating_mul(2))]);
+                fields.insert("raw".into(), Value::String(text_head(&text, max + marker(len).len(), len)));
+                problem.unwrap_or("not a JSON object")
+            }
+        };
+        if let Some(why) = stopped {
+            fields.insert(CUT_KEY.into(), Value::String(why));
+        }
+        Payload { fields, len, problem: Some(problem) }
     }
 
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -65,60 +136,505 @@ impl Payload {
     }
 }
 
-/// Parses one raw JSON value, replacing any string or nested value over `max` bytes by its head
-/// and a marker with its original size. Objects are cut member by member (so `tool_input.command`
-/// survives while `tool_input.content` is cut) down to a small depth; anything else too big
-/// becomes the head of its JSON text.
-pub fn cut(raw: &str, max: usize) -> Value {
-    cut_at(raw, max, 0)
-}
-
-fn cut_at(raw: &str, max: usize, depth: u8) -> Value {
-    if raw.len() <= max {
-        return serde_json::from_str(raw).unwrap_or(Value::Null);
-    }
-    match raw.as_bytes()[0] {
-        b'"' => Value::String(string_head(raw, max)),
-        b'{' if depth < 3 => match serde_json::from_str::<BTreeMap<String, &RawValue>>(raw) {
-            Ok(members) if members.len() <= 64 => {
-                Value::Object(members.into_iter().map(|(k, v)| (k, cut_at(v.get(), max, depth + 1))).collect())
+/// Reads `input` until EOF, the end of the first JSON object, `cap` bytes or `wait`, whichever
+/// comes first; says which bound stopped it, if one did. Errors end the read quietly.
+pub fn read_bounded<R: Read + AsFd>(input: R, cap: usize, wait: Duration) -> (Vec<u8>, Option<Stop>) {
+    let started = Instant::now();
+    // BufReader reads into memory it never zeroes; an ordinary payload is one read and one copy.
+    let mut input = BufReader::with_capacity(FIRST_READ.min(cap), input);
+    let mut buf = Vec::new();
+    let mut scan = Scan::default();
+    loop {
+        if buf.len() >= cap {
+            return (buf, Some(Stop::Cap(cap)));
+        }
+        let left = wait.saturating_sub(started.elapsed());
+        if !readable(input.get_ref(), left) {
+            return (buf, Some(Stop::Waited(wait)));
+        }
+        let chunk = match input.fill_buf() {
+            Ok([]) => break,
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                crate::debug!("stdin: {e} after {} bytes", buf.len());
+                break;
             }
-            _ => Value::String(text_head(raw, max, raw.len())),
-        },
-        _ => Value::String(text_head(raw, max, raw.len())),
+        };
+        let n = chunk.len().min(cap - buf.len());
+        let done = scan.feed(&chunk[..n]);
+        buf.extend_from_slice(&chunk[..n]);
+        input.consume(n);
+        if done {
+            break;
+        }
+    }
+    (buf, None)
+}
+
+/// Whether `input` has bytes (or EOF) within `wait`. A descriptor poll cannot watch (or an
+/// error) counts as readable, so the read decides.
+fn readable(input: &impl AsFd, wait: Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
+    loop {
+        let mut fds = [PollFd::new(input.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) => return false,
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return true,
+        }
     }
 }
 
-/// The decoded head of a JSON string literal, without decoding the rest: the escaped text is cut
-/// near `max` and closed with a quote, backing off a few bytes when the cut split an escape.
-fn string_head(raw: &str, max: usize) -> String {
-    let mut end = (max + 1).min(raw.len() - 1);
-    for _ in 0..16 {
-        while !raw.is_char_boundary(end) {
+/// Finds the end of the first JSON object as its bytes arrive, by its brackets and quotes.
+#[derive(Default)]
+struct Scan {
+    started: bool,
+    /// Not an object: read to the end.
+    other: bool,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Scan {
+    /// Returns true once the object has ended.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        let mut i = 0;
+        if self.other {
+            return false;
+        }
+        while i < bytes.len() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                // Long strings are most of a big payload: skip to the next quote or backslash.
+                match quote_or_backslash(&bytes[i..]) {
+                    Some(k) => {
+                        i += k;
+                        if bytes[i] == b'"' {
+                            self.in_string = false;
+                        } else {
+                            self.escaped = true;
+                        }
+                    }
+                    None => return false,
+                }
+                i += 1;
+                continue;
+            }
+            let b = bytes[i];
+            i += 1;
+            if !self.started {
+                if b.is_ascii_whitespace() {
+                    continue;
+                }
+                self.started = true;
+                self.other = b != b'{';
+                if self.other {
+                    return false;
+                }
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
+/// Where the first `"` or `\\` is: eight bytes at a time past those that hold neither.
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Non-zero when some byte of `v` is `c` (the classic has-zero-byte test on `v ^ c...c`).
+    let has = |v: u64, c: u8| {
+        let x = v ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGH
+    };
+    let mut i = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let v = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+        if has(v, b'"') | has(v, b'\\') != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'"' || b == b'\\').map(|k| i + k)
+}
+
+/// A byte range of the text: `start..end`.
+type Span = (usize, usize);
+
+/// An object's or array's members, located but not parsed.
+struct Split {
+    /// (key span, value span), byte ranges into the text; arrays have no keys.
+    members: Vec<(Option<Span>, Span)>,
+    /// Members past [`MAX_MEMBERS`], counted only.
+    more: usize,
+    /// Where the text stopped being JSON (or ended too soon), if it did.
+    broken: Option<usize>,
+}
+
+/// Splits the object (`close` = `}`) or array (`]`) opening at `open` into its members. On text
+/// that is not JSON it stops at the first byte that cannot belong, keeping what came before.
+fn split(b: &[u8], open: usize, close: u8) -> Split {
+    let mut out = Split { members: Vec::new(), more: 0, broken: None };
+    let ws = |mut j: usize| {
+        while b.get(j).is_some_and(u8::is_ascii_whitespace) {
+            j += 1;
+        }
+        j
+    };
+    let mut j = ws(open + 1);
+    if b.get(j) == Some(&close) {
+        return out;
+    }
+    loop {
+        let key = if close == b'}' {
+            if b.get(j) != Some(&b'"') {
+                out.broken = Some(j);
+                return out;
+            }
+            let Some(end) = string_end(b, j) else {
+                out.broken = Some(j);
+                return out;
+            };
+            let key = (j, end);
+            j = ws(end);
+            if b.get(j) != Some(&b':') {
+                out.broken = Some(j);
+                return out;
+            }
+            j = ws(j + 1);
+            Some(key)
+        } else {
+            None
+        };
+        let Some(end) = value_end(b, j) else {
+            out.broken = Some(j);
+            return out;
+        };
+        if out.members.len() < MAX_MEMBERS {
+            out.members.push((key, (j, end)));
+        } else {
+            out.more += 1;
+        }
+        j = ws(end);
+        match b.get(j) {
+            Some(b',') => j = ws(j + 1),
+            Some(&c) if c == close => return out,
+            _ => {
+                out.broken = Some(j);
+                return out;
+            }
+        }
+    }
+}
+
+/// The end (exclusive) of the value starting at `i`, by brackets and quotes alone; None when
+/// the text ends first or nothing starts there. Validity is checked when a value is kept.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        b',' | b'}' | b']' | b':' => None,
+        _ => {
+            let n = b[i..].iter().position(|&c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace())?;
+            Some(i + n)
+        }
+    }
+}
+
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    while j < b.len() {
+        j += quote_or_backslash(&b[j..])?;
+        match b[j] {
+            b'"' => return Some(j + 1),
+            _ => j += 2,
+        }
+    }
+    None
+}
+
+/// One value's text cut as a payload field is, under the field cap `max`.
+pub fn cut(raw: &str, max: usize) -> Value {
+    cut_value(raw.as_bytes(), max + CUT_EXTRA, max, 0).unwrap_or(Value::Null)
+}
+
+/// A value in at most `limit` bytes of JSON text: whole when its text takes at most that and
+/// `max`, else cut (see the module's comment). None when not even a cut value would fit.
+fn cut_value(raw: &[u8], limit: usize, max: usize, depth: usize) -> Option<Value> {
+    // Kept whole, a value's text only shrinks (whitespace goes, escapes stay or shorten), but
+    // for one byte: serde_json writes an exponent with its sign (`1e2` as `1e+2`).
+    if raw.len() <= limit.min(max) && whole_size(raw).is_some_and(|n| n <= limit.min(max)) {
+        let text = std::str::from_utf8(raw).ok()?;
+        return match serde_json::from_str(text) {
+            Ok(value) => Some(value),
+            // Valid but nested past serde_json's limit, or not JSON: its text, as a string.
+            Err(_) => fit_text(text, limit, raw.len(), max),
+        };
+    }
+    match raw.first()? {
+        b'"' => string_head(raw, limit, max),
+        &open @ (b'{' | b'[') if depth < MAX_DEPTH && limit >= MIN_CONTAINER => {
+            let close = if open == b'{' { b'}' } else { b']' };
+            let split = split(raw, 0, close);
+            if open == b'{' {
+                let why = if split.broken.is_some() { "invalid JSON" } else { "" };
+                Some(Value::Object(cut_object(raw, split, limit, max, depth, why)))
+            } else {
+                Some(cut_array(raw, split, limit, max, depth))
+            }
+        }
+        _ => fit_text(&String::from_utf8_lossy(raw), limit, raw.len(), max),
+    }
+}
+
+/// A head of at most `max` bytes of text, and the marker, as a JSON string within `limit`; None
+/// when the marker alone would not fit.
+fn fit_text(text: &str, limit: usize, size: usize, max: usize) -> Option<Value> {
+    let room = (limit - 2).min(max + marker(size).len());
+    (limit >= MIN_VALUE).then(|| Value::String(text_head(text, room, size)))
+}
+
+/// The members of a split object, each cut to its share of `limit`, in their order, and a
+/// `"…[cut]"` member naming what was dropped (and `why`, when not empty).
+fn cut_object(raw: &[u8], split: Split, limit: usize, max: usize, depth: usize, why: &str) -> Map<String, Value> {
+    let mut map = Map::new();
+    let mut dropped = split.more;
+    // Braces and the "…[cut]" member are reserved first; each member costs its key, a colon
+    // and a comma, then shares what is left for its value.
+    let mut room = limit.saturating_sub(2 + CUT_MEMBER);
+    let mut keys = Vec::new();
+    for (key, value) in &split.members {
+        let (k0, k1) = key.expect("objects have keys");
+        let key = std::str::from_utf8(&raw[k0..k1]).ok().and_then(|k| key_text(k, max));
+        match key {
+            Some(key) if escaped_len(&key) + 2 + MIN_VALUE.min(value.1 - value.0) <= room => {
+                room -= escaped_len(&key) + 2;
+                keys.push((key, *value));
+            }
+            _ => dropped += 1,
+        }
+    }
+    let demands: Vec<usize> = keys.iter().map(|(_, (a, b))| weight(&raw[*a..*b], max, depth + 1)).collect();
+    let shares = fill(&demands, room);
+    for ((key, (a, b)), share) in keys.into_iter().zip(shares) {
+        match cut_value(&raw[a..b], share, max, depth + 1) {
+            Some(value) => {
+                map.insert(key, value);
+            }
+            None => dropped += 1,
+        }
+    }
+    let mut notes = Vec::new();
+    if !why.is_empty() {
+        notes.push(why.to_owned());
+    }
+    if dropped > 0 {
+        notes.push(format!("{dropped} members dropped"));
+    }
+    if !notes.is_empty() {
+        let note = notes.join("; ");
+        let mut end = note.len().min(CUT_MEMBER - 16);
+        while !note.is_char_boundary(end) {
             end -= 1;
         }
-        let mut literal = String::with_capacity(end + 1);
-        literal.push_str(&raw[..end]);
-        literal.push('"');
-        if let Ok(mut head) = serde_json::from_str::<String>(&literal) {
-            head.push_str(&marker(raw.len()));
-            return head;
-        }
-        end -= 1;
+        map.insert(CUT_KEY.into(), Value::String(note[..end].to_owned()));
     }
-    text_head(raw, max, raw.len())
+    map
 }
 
-fn text_head(text: &str, max: usize, size: usize) -> String {
-    let mut end = max.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
+fn cut_array(raw: &[u8], split: Split, limit: usize, max: usize, depth: usize) -> Value {
+    let room = limit.saturating_sub(2 + CUT_MEMBER);
+    let mut dropped = split.more + usize::from(split.broken.is_some());
+    let n = split.members.len().min(room / (MIN_VALUE + 1));
+    dropped += split.members.len() - n;
+    let members = &split.members[..n];
+    let demands: Vec<usize> = members.iter().map(|(_, (a, b))| weight(&raw[*a..*b], max, depth + 1)).collect();
+    let shares = fill(&demands, room.saturating_sub(n));
+    let mut items = Vec::with_capacity(n + 1);
+    for ((_, (a, b)), share) in members.iter().zip(shares) {
+        match cut_value(&raw[*a..*b], share, max, depth + 1) {
+            Some(value) => items.push(value),
+            None => dropped += 1,
+        }
     }
-    let mut head = text[..end].to_owned();
-    if size > end {
-        head.push_str(&marker(size));
+    if dropped > 0 {
+        items.push(Value::String(format!("…[cut: {dropped} items dropped]")));
     }
+    Value::Array(items)
+}
+
+/// What a value at `depth` asks for: the size of its text kept whole (see [`cut_value`]), else
+/// of its cut: `max` and a marker for a string or text, its size (up to all the fields may take)
+/// for an object or array cut member by member.
+fn weight(raw: &[u8], max: usize, depth: usize) -> usize {
+    if let Some(n) = (raw.len() <= max).then(|| whole_size(raw)).flatten().filter(|&n| n <= max) {
+        return n;
+    }
+    match raw.first() {
+        Some(b'{' | b'[') if depth < MAX_DEPTH => (raw.len() + CUT_MEMBER).min(max.saturating_mul(FIELDS_BUDGET)),
+        _ => max + CUT_EXTRA,
+    }
+}
+
+/// The size of a value's text as serde_json writes it back, at most: the text only shrinks
+/// (whitespace goes, escapes stay or shorten) but for an exponent, written with its sign (`1e2`
+/// as `1e+2`). None when it nests deeper than [`MAX_NESTING`]: such a value is cut instead.
+fn whole_size(raw: &[u8]) -> Option<usize> {
+    let (mut exponents, mut depth, mut in_string, mut escaped) = (0, 0usize, false, false);
+    for &b in raw {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, ..) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'{' | b'[') => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return None;
+                }
+            }
+            (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+            (false, _, b'e' | b'E') => exponents += 1,
+            _ => {}
+        }
+    }
+    Some(raw.len() + exponents)
+}
+
+/// Max-min fair shares of `budget`: the smallest demands are met whole, the rest split what is
+/// left equally. The shares sum to at most `budget`.
+fn fill(demands: &[usize], budget: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..demands.len()).collect();
+    order.sort_by_key(|&i| demands[i]);
+    let mut shares = vec![0; demands.len()];
+    let mut left = budget;
+    for (k, &i) in order.iter().enumerate() {
+        let share = demands[i].min(left / (demands.len() - k));
+        shares[i] = share;
+        left -= share;
+    }
+    shares
+}
+
+/// A key as decoded, cut to [`MAX_KEY`] bytes of JSON text (and to the field cap).
+fn key_text(literal: &str, max: usize) -> Option<String> {
+    let limit = MAX_KEY.min(max);
+    // A plain key (every real one) is its text between the quotes, as it will be written.
+    let plain = &literal[1..literal.len() - 1];
+    if literal.len() <= limit && !plain.bytes().any(|b| b == b'\\' || b == b'"' || b < 0x20) {
+        return Some(plain.to_owned());
+    }
+    if literal.len() <= max
+        && let Ok(key) = serde_json::from_str::<String>(literal)
+        && escaped_len(&key) <= limit
+    {
+        return Some(key);
+    }
+    match string_head(literal.as_bytes(), limit, limit)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// The decoded head of a JSON string literal within `limit` bytes of JSON text, marker included,
+/// without decoding the rest: the escaped text is cut and closed with a quote, backing off a few
+/// bytes when the cut split an escape.
+fn string_head(raw: &[u8], limit: usize, max: usize) -> Option<Value> {
+    let mark = marker(raw.len());
+    // Quotes and marker; what the head's JSON text may take is the rest, up to `max`.
+    let room = limit.checked_sub(2 + mark.len()).filter(|_| limit >= MIN_VALUE)?.min(max);
+    let mut end = (room + 1).min(raw.len().saturating_sub(1));
+    for _ in 0..16 {
+        while end > 1 && (raw[end] & 0xC0) == 0x80 {
+            end -= 1;
+        }
+        let mut literal = Vec::with_capacity(end + 1);
+        literal.extend_from_slice(&raw[..end]);
+        literal.push(b'"');
+        if let Ok(head) = serde_json::from_slice::<String>(&literal) {
+            let mut head = head_within(&head, room).to_owned();
+            head.push_str(&mark);
+            return Some(Value::String(head));
+        }
+        end = end.checked_sub(1).filter(|&e| e >= 1)?;
+    }
+    fit_text(&String::from_utf8_lossy(raw), limit, raw.len(), max)
+}
+
+/// `text` whole when its JSON escaping takes at most `room` bytes and it is not itself a head of
+/// something bigger (`size`); else its longest head that leaves room for the marker, and the marker.
+fn text_head(text: &str, room: usize, size: usize) -> String {
+    if size <= text.len() && escaped_len(text) - 2 <= room {
+        return text.to_owned();
+    }
+    let mark = marker(size.max(text.len()));
+    let mut head = head_within(text, room.saturating_sub(mark.len())).to_owned();
+    head.push_str(&mark);
     head
+}
+
+/// The longest head of `text` whose JSON escaping takes at most `room` bytes.
+fn head_within(text: &str, room: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        used += escaped_char_len(c);
+        if used > room {
+            return &text[..i];
+        }
+    }
+    text
+}
+
+/// Bytes `c` takes inside a JSON string as serde_json writes it.
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+fn escaped_len(s: &str) -> usize {
+    s.chars().map(escaped_char_len).sum::<usize>() + 2
 }
 
 fn marker(size: usize) -> String {
@@ -128,6 +644,10 @@ fn marker(size: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn size(p: &Payload) -> usize {
+        serde_json::to_vec(&p.fields).unwrap().len()
+    }
 
     #[test]
     fn small_values_pass_untouched() {
@@ -144,27 +664,51 @@ mod tests {
         let json = format!(r#"{{"tool_response":"{body}"}}"#);
         let p = Payload::parse(json.as_bytes(), 100);
         let s = p.str("tool_response").unwrap();
-        assert!(s.starts_with(&"x".repeat(100)));
-        assert!(s.ends_with("…[cut: 10002 bytes]"), "{s}");
+        assert_eq!(s, format!("{}…[cut: 10002 bytes]", "x".repeat(100)));
     }
 
     #[test]
     fn cut_never_splits_an_escape() {
         for pad in 0..8 {
             let body = format!("{}{}", "a".repeat(pad), "\\n\\u00e9\\ud83d\\ude00\\\\".repeat(500));
-            let value = cut(&format!("\"{body}\""), 50);
+            let value = cut(&format!("\"{body}\""), 80);
             let s = value.as_str().unwrap();
             assert!(s.contains("…[cut: "), "{s}");
+            assert!(serde_json::to_string(s).unwrap().len() <= 80 + CUT_EXTRA, "{s}");
         }
     }
 
     #[test]
     fn nested_object_cut_member_by_member() {
         let json = format!(r#"{{"tool_input":{{"file_path":"/a","content":"{}"}}}}"#, "y".repeat(5000));
-        let p = Payload::parse(json.as_bytes(), 200);
+        let p = Payload::parse(json.as_bytes(), 400);
         let input = p.get("tool_input").unwrap();
         assert_eq!(input["file_path"], "/a");
-        assert!(input["content"].as_str().unwrap().contains("…[cut: 5002 bytes]"));
+        assert!(input["content"].as_str().unwrap().contains("…[cut: 5002 bytes]"), "{input}");
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_so_every_line_parses() {
+        for depth in [31, 33, 127, 200, 5000] {
+            let json = format!(r#"{{"a":{}1{}}}"#, "[".repeat(depth), "]".repeat(depth));
+            let p = Payload::parse(json.as_bytes(), 16 * 1024);
+            let line = serde_json::to_string(&serde_json::json!({"x": {"y": p.fields}})).unwrap();
+            serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("{depth}: {e}"));
+        }
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_found_anywhere() {
+        for len in 0..40 {
+            for at in 0..len {
+                for c in [b'"', b'\\'] {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = c;
+                    assert_eq!(quote_or_backslash(&bytes), Some(at));
+                }
+            }
+            assert_eq!(quote_or_backslash(&vec![0xffu8; len]), None);
+        }
     }
 
     #[test]
@@ -177,5 +721,67 @@ mod tests {
         assert!(p.fields.is_empty());
         let p = Payload::parse(b"[1,2]", 100);
         assert_eq!(p.problem, Some("not a JSON object"));
+    }
+
+    #[test]
+    fn keys_keep_their_order_and_numbers_their_text() {
+        let json = br#"{"zeta":1,"alpha":2,"mid":{"z":1.50,"a":-0,"big":12345678901234567890123,"e":1E+400}}"#;
+        let p = Payload::parse(json, 1000);
+        let keys: Vec<&str> = p.fields.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["zeta", "alpha", "mid"]);
+        let mid = serde_json::to_string(&p.fields["mid"]).unwrap();
+        // An exponent is written lower case, with its sign; everything else is kept as it came.
+        assert_eq!(mid, r#"{"z":1.50,"a":-0,"big":12345678901234567890123,"e":1e+400}"#);
+    }
+
+    #[test]
+    fn a_huge_key_is_cut() {
+        let json = format!(r#"{{"session_id":"s","{}":1}}"#, "k".repeat(1 << 20));
+        let p = Payload::parse(json.as_bytes(), 16 * 1024);
+        assert_eq!(p.str("session_id"), Some("s"));
+        assert!(size(&p) <= 4 * 16 * 1024, "{}", size(&p));
+        assert!(p.fields.keys().any(|k| k.starts_with("kkk") && k.ends_with("bytes]")), "{:?}", p.fields.keys());
+    }
+
+    #[test]
+    fn many_members_are_capped_and_counted() {
+        let mut json = String::from("{");
+        for i in 0..10_000 {
+            json.push_str(&format!("\"k{i}\":{i},"));
+        }
+        json.push_str("\"last\":0}");
+        let p = Payload::parse(json.as_bytes(), 16 * 1024);
+        assert!(p.fields.len() <= MAX_MEMBERS + 1);
+        assert!(p.str(CUT_KEY).unwrap().contains("members dropped"), "{:?}", p.str(CUT_KEY));
+        assert!(size(&p) <= 4 * 16 * 1024);
+    }
+
+    #[test]
+    fn a_cut_payload_keeps_its_whole_members() {
+        let json = br#"{"session_id":"s","hook_event_name":"PostToolUse","tool_response":"aaaaaaa"#;
+        let p = Payload::parse_read(json, 1000, Some(Stop::Cap(json.len())));
+        assert_eq!(p.str("session_id"), Some("s"));
+        assert_eq!(p.str("hook_event_name"), Some("PostToolUse"));
+        assert!(p.str(CUT_KEY).unwrap().contains("CLAUDE_SESSION_STDIN_MAX"), "{:?}", p.fields);
+    }
+
+    #[test]
+    fn every_cut_stays_within_the_budget() {
+        let cases = [
+            format!(r#"{{"a":{}}}"#, "[".repeat(200) + &"]".repeat(200)),
+            format!(r#"{{"a":"{}"}}"#, "\\u0001".repeat(10_000)),
+            format!(r#"{{"a":[{}0]}}"#, "\"\\\\\\\\\",".repeat(10_000)),
+            format!(r#"{{"a":{{"b":{{"c":{{"d":{{"e":"{}"}}}}}}}}}}"#, "\\\"".repeat(10_000)),
+            format!(r#"{{"a":{}}}"#, "9".repeat(100_000)),
+        ];
+        for max in [64, 100, 1000, 4096] {
+            for json in &cases {
+                let p = Payload::parse(json.as_bytes(), max);
+                assert!(size(&p) <= FIELDS_BUDGET * max, "{max}: {} {:?}", size(&p), p.fields);
+                for v in p.fields.values().filter(|v| !v.is_object() && !v.is_array()) {
+                    assert!(serde_json::to_vec(v).unwrap().len() <= max + CUT_EXTRA, "{max}: {v}");
+                }
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! The session store: one small file per project naming its most recent session.
 //!
 //! File format, as the original design had it: `<id>\n<RFC 3339 UTC time>\n`, plus an optional
-//! third line, the project directory (percent-encoded), which `show --all` prints and older
-//! readers ignore.
+//! third line, the project directory, which `show --all` prints and older readers ignore. The
+//! line is the path's text with `%`, control characters and bytes that are not UTF-8
+//! percent-encoded; a directory whose line would pass [`MAX_DIR_LINE`] is not stored (the
+//! record keeps its id and time), so that every file fits [`MAX_FILE`].
 
 use std::fs;
 use std::io;
@@ -18,6 +20,10 @@ use crate::{clock, config};
 
 /// A session file is a few lines; anything bigger is not ours.
 pub const MAX_FILE: u64 = 8 * 1024;
+/// The directory line's limit: with the longest id and time, the file stays within `MAX_FILE`.
+/// Any path of up to 7 KiB of text fits; only one with over 2,389 bytes that must be encoded
+/// does not.
+pub const MAX_DIR_LINE: usize = 7 * 1024;
 
 pub struct Store {
     pub dir: PathBuf,
@@ -127,7 +133,8 @@ fn read_entry(path: &Path, ttl: Duration, now: OffsetDateTime) -> Entry {
 }
 
 /// Parses a session file. A time further in the future than the TTL is corrupt (a clock this
-/// wrong would keep the file alive forever); smaller skews are read as fresh.
+/// wrong would keep the file alive forever); smaller skews are read as fresh. A directory line
+/// over [`MAX_DIR_LINE`] is not one we wrote: the record is read without it.
 pub fn parse(bytes: &[u8], now: OffsetDateTime, ttl: Duration) -> Result<Record, &'static str> {
     if bytes.len() as u64 > MAX_FILE {
         return Err("larger than 8 KiB");
@@ -140,36 +147,44 @@ pub fn parse(bytes: &[u8], now: OffsetDateTime, ttl: Duration) -> Result<Record,
     if clock::age_secs(time, now) < -(ttl.as_secs() as i64) {
         return Err("time in the future");
     }
-    let project_dir = lines.next().filter(|l| !l.is_empty()).map(decode_path);
+    let project_dir = lines.next().filter(|l| !l.is_empty() && l.len() <= MAX_DIR_LINE).map(decode_path);
     Ok(Record { id: id.to_owned(), time, project_dir })
 }
 
+/// The file for `record`: its directory line only when it fits [`MAX_DIR_LINE`].
 pub fn format(record: &Record) -> Vec<u8> {
     let mut out = format!("{}\n{}\n", record.id, clock::rfc3339(record.time)).into_bytes();
-    if let Some(dir) = &record.project_dir {
-        let line = encode_path(dir);
-        // Keep the file within what the reader accepts; the directory line is optional.
-        if out.len() + line.len() < MAX_FILE as usize {
-            out.extend_from_slice(line.as_bytes());
-            out.push(b'\n');
-        }
+    if let Some(line) = record.project_dir.as_deref().map(encode_path).filter(|l| l.len() <= MAX_DIR_LINE) {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
     }
     out
 }
 
-fn encode_path(path: &Path) -> String {
+/// A path as one line of text: `%`, control characters and bytes that are not UTF-8 become
+/// `%XX`; everything else is kept as it is.
+pub fn encode_path(path: &Path) -> String {
     let mut out = String::new();
-    for &b in path.as_os_str().as_bytes() {
-        if b.is_ascii_graphic() && b != b'%' {
-            out.push(b as char);
-        } else {
+    let hex = |out: &mut String, bytes: &[u8]| {
+        for b in bytes {
             out.push_str(&format!("%{b:02X}"));
         }
+    };
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' || c.is_control() {
+                hex(&mut out, c.encode_utf8(&mut [0; 4]).as_bytes());
+            } else {
+                out.push(c);
+            }
+        }
+        hex(&mut out, chunk.invalid());
     }
     out
 }
 
-fn decode_path(line: &str) -> PathBuf {
+/// The path a line names: every `%XX` is its byte, anything else is kept.
+pub fn decode_path(line: &str) -> PathBuf {
     let bytes = line.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

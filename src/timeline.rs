@@ -65,7 +65,8 @@ pub fn load(dir: &Path, session_id: &str, since: Option<Date>) -> std::io::Resul
     let needle = serde_json::to_string(session_id).unwrap_or_default();
     let mut lines = Vec::new();
     journal::for_each_line(dir, since, |line| {
-        if line.contains(&needle)
+        // A line that spells the id with escapes (not ours, but valid JSON) is parsed too.
+        if (line.contains(&needle) || line.contains("\\u"))
             && let Ok(Value::Object(v)) = serde_json::from_str(line)
             && v.get(field::SESSION_ID).and_then(Value::as_str) == Some(session_id)
         {
@@ -276,7 +277,8 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
     let mut order: Vec<SessionSummary> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     journal::for_each_line(dir, since, |line| {
-        let Ok(fields) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(line) else { return };
+        // Owned keys: a key written with an escape cannot be borrowed from the line.
+        let Ok(fields) = serde_json::from_str::<BTreeMap<String, &RawValue>>(line) else { return };
         let text = |k: &str| fields.get(k).and_then(|r| serde_json::from_str::<String>(r.get()).ok());
         let Some(id) = text(field::SESSION_ID) else { return };
         let time = text(field::TIMESTAMP).and_then(|t| clock::parse(&t));

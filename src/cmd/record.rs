@@ -62,9 +62,19 @@ pub fn run(default_event: &'static str) -> u8 {
     0
 }
 
-/// This process's peak resident set, for the debug line (ru_maxrss is KiB on Linux, bytes on
-/// macOS).
+/// This process's peak resident set in KiB, for the debug line. Not `getrusage`: Linux keeps
+/// `ru_maxrss` across `execve`, so a hook would report the peak of the process that forked it
+/// (Claude Code, a test harness) whenever that is larger. `VmHWM` is this program's own.
+#[cfg(target_os = "linux")]
 fn peak_rss_kib() -> i64 {
-    let max = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).map_or(0, |u| u.max_rss());
-    if cfg!(target_os = "macos") { max / 1024 } else { max }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or_default();
+    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// This process's peak resident set in KiB (`ru_maxrss` is bytes on macOS).
+#[cfg(not(target_os = "linux"))]
+fn peak_rss_kib() -> i64 {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF);
+    usage.map_or(0, |u| u.max_rss() / 1024)
 }
