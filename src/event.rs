@@ -13,7 +13,7 @@ use crate::{clock, config};
 /// Payload fields the journal line names itself (the original design's `tool` and `parameters`
 /// among them); everything else goes under `extra`, so unknown fields of unknown events are
 /// recorded too.
-const NAMED: &[(&str, &str)] = &[
+pub const NAMED: &[(&str, &str)] = &[
     ("tool_name", field::TOOL),
     ("tool_use_id", field::TOOL_USE_ID),
     ("agent_id", field::AGENT_ID),

@@ -162,3 +162,27 @@ fn install_with_cargo_target_dir_elsewhere_installs_what_it_built() {
     assert!(!binary.exists() && !hook_dir.exists());
     assert!(!fs::read_to_string(&table).unwrap().contains("claude-session"));
 }
+
+/// Issue 17: a host name in an endpoint resolves (musl's resolver works in a static binary; a
+/// static glibc one may not load NSS). Uses a name /etc/hosts maps to 127.0.0.1 other than
+/// `localhost`, which is rewritten to 127.0.0.1 before any lookup.
+#[test]
+fn a_host_name_in_the_server_url_resolves() {
+    let hosts = fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let name = hosts.lines().filter_map(|l| l.split('#').next()).find_map(|l| {
+        let mut words = l.split_whitespace();
+        (words.next() == Some("127.0.0.1")).then(|| words.find(|w| !w.eq_ignore_ascii_case("localhost"))).flatten()
+    });
+    let Some(name) = name else {
+        eprintln!("skipped: /etc/hosts names nothing but localhost for 127.0.0.1");
+        return;
+    };
+    let server = TestServer::start();
+    let url = format!("http://{name}:{}/events", server.port);
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", &url);
+    env.hook("post-tool", &fixture("PostToolUse-Bash.json"));
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{url}: {}", stderr(&out));
+    assert_eq!(server.wait_for(1, Duration::from_secs(10)).len(), 1, "delivered through {url}");
+}

@@ -317,3 +317,39 @@ fn cleanup_redact_rewrites_old_journals_once() {
     env.hook("pre-tool", &payload("PreToolUse", Some("s-old"), "/p", json!({})));
     assert_eq!(journal_lines(&env).1.len(), 2, "appends go on in the rewritten file");
 }
+
+/// Issue 15: no secret in an OTLP body either, even with every text opt-in on: the records the
+/// hooks queue for the collector are the filtered ones, and so is every request built from them.
+#[test]
+fn no_secret_reaches_an_otlp_body_even_with_every_opt_in() {
+    use claude_session::sink::otlp::{self, History, Privacy, Resource};
+    let cases = cases();
+    let mut env = TestEnv::new();
+    let closed = format!("http://127.0.0.1:{}", TestServer::closed_port());
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &closed);
+    let text = text(&cases);
+    let payloads = payloads(&text);
+    for (applet, body) in &payloads {
+        env.hook(applet, body);
+    }
+    // What waits for the collector: the spool and whatever a deliverer already numbered.
+    let queue = env.journal_dir().join("outbox/otlp-logs");
+    let mut lines = fs::read_to_string(queue.join("spool")).unwrap_or_default();
+    for name in list(&queue.join("queue")) {
+        lines.push_str(&fs::read_to_string(queue.join("queue").join(name)).unwrap());
+        lines.push('\n');
+    }
+    let records: Vec<Value> = lines.lines().filter(|l| !l.trim().is_empty()).map(|l| json(l.as_bytes())).collect();
+    assert_eq!(records.len(), payloads.len(), "every event queued for the collector");
+    let everything = Privacy { prompts: true, tool_details: true };
+    let resource = Resource::new(None, &[]);
+    let logs = otlp::logs_request(&records, &resource, everything);
+    let traces = otlp::traces_request(&records, &resource, everything, &mut History::from_lines(&[]));
+    for body in [&logs, &traces] {
+        let whole = body.to_string();
+        for (_, secret, _, _) in &cases {
+            assert!(!whole.contains(secret.as_str()), "{secret} leaked into OTLP: {whole}");
+        }
+    }
+    assert!(logs.to_string().contains("[redacted: "), "the opted-in text is there, with its markers");
+}

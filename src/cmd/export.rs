@@ -9,30 +9,13 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::{Error, Export, Run};
+use crate::journal::{self, field};
 use crate::sink::{self, Outcome, Sink};
-use crate::{clock, config, journal};
+use crate::{clock, config};
 
 /// Tries per batch before the export stops, and the longest wait between two.
 const TRIES: u32 = 5;
 const WAIT_MAX: Duration = Duration::from_secs(30);
-
-/// Journal fields that are the payload's under another name (the reverse of the journal line's
-/// naming in `event`); every other payload field is under `extra`.
-const RENAMED: &[(&str, &str)] = &[("tool", "tool_name"), ("parameters", "tool_input")];
-/// Journal fields copied from the payload under their own names.
-const COPIED: &[&str] = &[
-    "tool_use_id",
-    "agent_id",
-    "agent_type",
-    "prompt_id",
-    "source",
-    "reason",
-    "duration_ms",
-    "error",
-    "is_interrupt",
-    "tool_response",
-    "cwd",
-];
 
 impl Run for Export {
     fn run(&self) -> Result<u8, Error> {
@@ -137,40 +120,36 @@ pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, St
 /// The outbox record a hook made of this journal line: the payload gathered back from the
 /// line's named fields and its `extra`. Lines before `since` are not exported.
 fn record_from_line(line: &Map<String, Value>, since: OffsetDateTime) -> Option<Value> {
-    let time =
-        OffsetDateTime::parse(line.get("timestamp")?.as_str()?, &time::format_description::well_known::Rfc3339).ok()?;
+    let time = clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
     if time < since {
         return None;
     }
-    let event = line.get("event")?.as_str()?;
-    let session_id = line.get("session_id")?.as_str()?;
+    let event = line.get(field::EVENT)?.as_str()?;
+    let session_id = line.get(field::SESSION_ID)?.as_str()?;
     let mut payload = Map::new();
     payload.insert("session_id".into(), session_id.into());
     payload.insert("hook_event_name".into(), event.into());
-    for (ours, wire) in RENAMED {
-        if let Some(v) = line.get(*ours) {
-            payload.insert((*wire).into(), v.clone());
+    // The payload's fields the line names itself (`event::NAMED`, the line's own names), and `cwd`.
+    let named = crate::event::NAMED.iter().copied().chain([("cwd", field::CWD)]);
+    for (wire, ours) in named {
+        if let Some(v) = line.get(ours).filter(|v| !v.is_null()) {
+            payload.insert(wire.into(), v.clone());
         }
     }
-    for key in COPIED {
-        if let Some(v) = line.get(*key).filter(|v| !v.is_null()) {
-            payload.insert((*key).into(), v.clone());
-        }
-    }
-    if let Some(Value::Object(extra)) = line.get("extra") {
+    if let Some(Value::Object(extra)) = line.get(field::EXTRA) {
         for (k, v) in extra {
             payload.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
     let mut record = Map::new();
-    let app = config::source_app().or_else(|| line.get("project").and_then(Value::as_str).map(str::to_owned));
+    let app = config::source_app().or_else(|| line.get(field::PROJECT).and_then(Value::as_str).map(str::to_owned));
     record.insert("source_app".into(), app.unwrap_or_default().into());
     record.insert("session_id".into(), session_id.into());
     record.insert("hook_event_type".into(), event.into());
     let model = payload.get("model").and_then(Value::as_str).map(str::to_owned);
     record.insert("payload".into(), Value::Object(payload));
     record.insert("timestamp".into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
-    record.insert("summary".into(), line.get("summary").cloned().unwrap_or_else(|| "".into()));
+    record.insert("summary".into(), line.get(field::SUMMARY).cloned().unwrap_or_else(|| "".into()));
     if let Some(model) = model {
         record.insert("model_name".into(), model.into());
     }

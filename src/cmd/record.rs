@@ -49,7 +49,7 @@ pub fn run(default_event: &'static str) -> u8 {
     if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
         let record = event.server_body(&app);
-        let queued = Outbox::beside(&journal_dir).and_then(|outbox| {
+        let queued = Outbox::in_journal(&journal_dir).and_then(|outbox| {
             let queues = sinks.iter().map(|s| outbox.queue(s)).collect::<Result<Vec<_>, _>>()?;
             outbox.enqueue(&queues, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
             Ok(queues)

@@ -164,12 +164,12 @@ impl Outbox {
 
     /// The outbox, created if needed.
     pub fn open() -> Result<Outbox, String> {
-        Outbox::beside(&journal::require_dir()?)
+        Outbox::in_journal(&journal::require_dir()?)
     }
 
     /// The outbox of the journal in `journal_dir`, created (0700) if needed, refused unless it
     /// is a directory of ours that nobody else can enter.
-    pub fn beside(journal_dir: &Path) -> Result<Outbox, String> {
+    pub fn in_journal(journal_dir: &Path) -> Result<Outbox, String> {
         let dir = journal_dir.join("outbox");
         private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
         Ok(Outbox { dir })
