@@ -145,20 +145,31 @@ impl Bench {
             [("none", None), ("up", Some(up.url.clone())), ("down", Some(down)), ("hung", Some(hung.url.clone()))]
         {
             let logs = self.root.join(format!("logs-{name}"));
-            self.server_case(&format!("server {name}"), url.as_deref(), &logs, &input, runs);
+            self.server_case(
+                &format!("server {name}"),
+                "CLAUDE_SESSION_SERVER_URL",
+                url.as_deref(),
+                &logs,
+                &input,
+                runs,
+            );
         }
+        // An OpenTelemetry collector that refuses connections: two more sinks, each backing off.
+        let collector = format!("http://127.0.0.1:{}", TestServer::closed_port());
+        let logs = self.root.join("logs-otlp-down");
+        self.server_case("otlp down", "CLAUDE_SESSION_OTLP_ENDPOINT", Some(&collector), &logs, &input, runs);
         let delivered = up.wait_for(2 * runs, Duration::from_secs(30)).len();
         println!("server up: {delivered} of {} events delivered", 2 * runs);
         hung.set(Mode::Up);
     }
 
     /// One server case: interleaved timing against the empty binary, then CPU per run of each.
-    fn server_case(&self, name: &str, url: Option<&str>, logs: &Path, input: &[u8], runs: usize) {
+    fn server_case(&self, name: &str, var: &str, url: Option<&str>, logs: &Path, input: &[u8], runs: usize) {
         let hook = self.root.join("bin/post-tool");
         let cmd = || {
             let mut cmd = self.command(&hook);
             if let Some(url) = url {
-                cmd.env("CLAUDE_SESSION_SERVER_URL", url).env("CLAUDE_SESSION_LOG_DIR", logs);
+                cmd.env(var, url).env("CLAUDE_SESSION_LOG_DIR", logs);
             }
             cmd
         };
@@ -235,7 +246,7 @@ impl Bench {
             ));
             if n == pending {
                 cpu_section(&format!("backlog: post-tool with the server down and {pending} events pending"));
-                self.server_case("down, 100 000 pending", Some(&url), &logs, &input, runs);
+                self.server_case("down, 100 000 pending", "CLAUDE_SESSION_SERVER_URL", Some(&url), &logs, &input, runs);
             }
         }
         println!();
