@@ -426,6 +426,8 @@ impl Bench {
     fn journal(&self) {
         let logs = self.root.join("logs-journal");
         fs::create_dir_all(&logs).unwrap();
+        // The journal directory must be private (0700), as the hooks make it.
+        fs::set_permissions(&logs, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         let template: serde_json::Value = {
             let mut cmd = self.command(&self.root.join("bin/post-tool"));
             cmd.env("CLAUDE_SESSION_LOG_DIR", self.root.join("logs-template"));
@@ -479,6 +481,7 @@ impl Bench {
         for _ in 0..3 {
             let _ = fs::remove_dir_all(&store);
             fs::create_dir_all(&store).unwrap();
+            fs::set_permissions(&store, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
             fs::set_permissions(&store, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
             for i in 0..10_000 {
                 let body = match i % 4 {

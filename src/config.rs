@@ -160,11 +160,20 @@ pub fn under_claude_code() -> bool {
     std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty())
 }
 
-/// A variable's text: the environment's, else the settings' `env` block's (outside Claude Code).
+static ENVIRONMENT_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For the hooks: Claude Code hands them the settings' `env` block in their environment, so they
+/// never read a settings file (a hook's whole budget is about a millisecond).
+pub fn use_environment_only() {
+    ENVIRONMENT_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A variable's text: the environment's, else (outside Claude Code and the hooks) the settings'
+/// `env` block's.
 fn text(name: &str) -> Option<String> {
     match std::env::var_os(name).filter(|v| !v.is_empty()) {
         Some(v) => v.into_string().ok(),
-        None if under_claude_code() => None,
+        None if ENVIRONMENT_ONLY.load(std::sync::atomic::Ordering::Relaxed) || under_claude_code() => None,
         None => settings_env().get(name).filter(|v| !v.is_empty()).cloned(),
     }
 }

@@ -96,6 +96,7 @@ fn hook(applet: &'static Applet, args: &[String]) -> i32 {
         _ => {}
     }
     out::set_applet(applet.name);
+    config::use_environment_only();
     std::panic::set_hook(Box::new(|info| {
         out::debug(format_args!("bug: {info}"));
         std::process::exit(0);
