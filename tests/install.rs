@@ -11,18 +11,6 @@ use std::process::Output;
 use common::*;
 use serde_json::{Value, json};
 
-const EVENTS: &[(&str, &str)] = &[
-    ("SessionStart", "session-start"),
-    ("UserPromptSubmit", "session-start"),
-    ("Stop", "session-start"),
-    ("SubagentStop", "session-start"),
-    ("SessionEnd", "session-start"),
-    ("PreCompact", "session-start"),
-    ("PreToolUse", "pre-tool"),
-    ("PostToolUse", "post-tool"),
-    ("PostToolUseFailure", "post-tool"),
-];
-
 /// A user's own settings, formatted their way.
 const USERS_OWN: &str = r#"{
     "model": "opus",
@@ -57,7 +45,8 @@ fn read_json(path: &Path) -> Value {
 
 /// Each of our events runs its applet exactly once, with a match-all matcher and a timeout.
 fn assert_wired(settings: &Value, dir: &Path) {
-    for (event, applet) in EVENTS {
+    // Every event the applet table wires, to its applet.
+    for (event, applet) in claude_session::applets::wiring().map(|(e, a)| (e, a.name)) {
         let command = dir.join(applet).to_string_lossy().into_owned();
         let ours: Vec<&Value> = settings["hooks"][event]
             .as_array()

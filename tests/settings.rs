@@ -7,42 +7,17 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
 
-const EVENTS: &[&str] = &[
-    "SessionStart",
-    "UserPromptSubmit",
-    "Stop",
-    "SubagentStop",
-    "SessionEnd",
-    "PreCompact",
-    "PreToolUse",
-    "PostToolUse",
-    "PostToolUseFailure",
-];
-
 /// Runs `claude-session hooks ARGS`, failing the test instead of hanging with it.
 fn hooks(env: &TestEnv, args: &[&str]) -> Output {
     let mut cmd = env.command(env.bin.join("claude-session"));
     cmd.arg("hooks").args(args);
-    bounded(cmd)
-}
-
-fn bounded(mut cmd: Command) -> Output {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{cmd:?} hung");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.wait_with_output().unwrap()
+    within(cmd, b"", Duration::from_secs(30))
 }
 
 fn user_settings(env: &TestEnv) -> PathBuf {
@@ -62,9 +37,8 @@ fn read_json(path: &Path) -> Value {
 /// The commands of ours each event runs, for a hook directory.
 fn ours_per_event(settings: &Value, dir: &Path) -> Vec<usize> {
     let dir = dir.to_str().unwrap();
-    EVENTS
-        .iter()
-        .map(|event| {
+    claude_session::applets::wiring()
+        .map(|(event, _)| {
             let groups = settings["hooks"][event].as_array().cloned().unwrap_or_default();
             let commands = groups.iter().flat_map(|g| g["hooks"].as_array().cloned().unwrap_or_default());
             commands.filter(|h| h["command"].as_str().is_some_and(|c| c.starts_with(dir))).count()
@@ -141,7 +115,10 @@ fn a_symlinked_settings_file_is_written_through_to_its_target() {
 
     ok(&hooks(&env, &["install"]));
     assert_eq!(fs::read_link(&path).unwrap(), target, "still a symlink");
-    assert_eq!(ours_per_event(&read_json(&target), &hook_dir(&env)), [1; 9]);
+    assert_eq!(
+        ours_per_event(&read_json(&target), &hook_dir(&env)),
+        vec![1; claude_session::applets::wiring().count()]
+    );
     ok(&hooks(&env, &["uninstall"]));
     assert_eq!(fs::read_link(&path).unwrap(), target);
     assert_eq!(fs::read_to_string(&target).unwrap(), theirs);
@@ -178,7 +155,7 @@ fn under_sudo_and_any_umask_the_file_keeps_its_owner_group_and_mode() {
     let run = |action: &str| {
         let mut cmd = env.command("/bin/sh");
         cmd.args(["-c", &format!("umask 077; exec claude-session hooks {action}")]);
-        bounded(cmd)
+        within(cmd, b"", Duration::from_secs(30))
     };
     let kept = |path: &Path| {
         let meta = fs::metadata(path).unwrap();
@@ -247,7 +224,12 @@ fn concurrent_installs_lose_nothing() {
     let settings = read_json(&path);
     assert_eq!(settings["model"], "opus");
     for dir in &dirs {
-        assert_eq!(ours_per_event(&settings, dir), [1; 9], "{}", dir.display());
+        assert_eq!(
+            ours_per_event(&settings, dir),
+            vec![1; claude_session::applets::wiring().count()],
+            "{}",
+            dir.display()
+        );
     }
 }
 
@@ -387,7 +369,7 @@ fn an_older_wiring_gains_the_new_events_once() {
     let older = serde_json::json!({"model": "opus", "hooks": {"SessionStart": group("session-start"), "PreToolUse": group("pre-tool")}});
     fs::write(&path, older.to_string()).unwrap();
     ok(&hooks(&env, &["install"]));
-    assert_eq!(ours_per_event(&read_json(&path), &dir), [1; 9]);
+    assert_eq!(ours_per_event(&read_json(&path), &dir), vec![1; claude_session::applets::wiring().count()]);
     let out = hooks(&env, &["install"]);
     assert!(stdout(&out).contains("nothing changed"), "{}", stdout(&out));
     ok(&hooks(&env, &["uninstall"]));

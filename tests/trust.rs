@@ -5,8 +5,8 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, chown};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 
@@ -20,28 +20,6 @@ fn today(env: &TestEnv) -> std::path::PathBuf {
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
-}
-
-/// Runs a hook, killing it if it has not finished in `limit`: a hang detector, not a speed test.
-fn hook_within(env: &TestEnv, applet: &str, input: &[u8], limit: Duration) -> std::process::Output {
-    let mut cmd = env.command(env.bin.join(applet));
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(&input);
-    });
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{applet} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -108,7 +86,7 @@ fn fifo_at_the_journal_file_does_not_hang_a_hook() {
     fs::set_permissions(env.journal_dir(), fs::Permissions::from_mode(0o700)).unwrap();
     nix::unistd::mkfifo(&today(&env), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     let big = payload("PostToolUse", Some("s-fifo"), PROJ, serde_json::json!({"tool_response": "x".repeat(200_000)}));
-    let out = hook_within(&env, "post-tool", &big, Duration::from_secs(20));
+    let out = within(env.command(env.bin.join("post-tool")), &big, Duration::from_secs(20));
     assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
     let out = env.run("claude-session", &["hooks", "status"], b"");
     assert!(stdout(&out).contains("could not be journaled"), "{}", stdout(&out));
@@ -121,7 +99,7 @@ fn a_journal_lock_held_forever_costs_a_bounded_wait_and_is_counted() {
     let held = fs::OpenOptions::new().append(true).open(today(&env)).unwrap();
     held.lock().unwrap();
     let before = fs::read(today(&env)).unwrap();
-    let out = hook_within(&env, "pre-tool", &fixture("PreToolUse-Bash.json"), Duration::from_secs(20));
+    let out = within(env.command(env.bin.join("pre-tool")), &fixture("PreToolUse-Bash.json"), Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(fs::read(today(&env)).unwrap(), before, "nothing appended without the lock");
     let out = env.run("claude-session", &["hooks", "status", "--json"], b"");

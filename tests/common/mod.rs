@@ -267,3 +267,29 @@ pub fn fake_crontab(env: &mut TestEnv) -> PathBuf {
     env.set("CRONTAB_FILE", &table);
     table
 }
+
+/// Runs `cmd` with `stdin` piped in, killing it and failing the test if it has not finished
+/// within `limit`: a hang detector (what these tests guard against never returned), not a
+/// speed claim.
+pub fn within(mut cmd: Command, stdin: &[u8], limit: std::time::Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{cmd:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.wait_with_output().unwrap()
+}
