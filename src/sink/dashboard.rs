@@ -55,31 +55,36 @@ impl Sink for Dashboard {
 /// have switched models).
 const MODEL_FRESH: Duration = Duration::from_secs(2);
 
-/// The model of each transcript read lately by this deliverer. Only found names are kept: a
-/// session's first events come before its first assistant message.
+/// The model of each transcript read lately by this deliverer, and the last model each session
+/// named. Only found names are kept: a session's first events come before its first assistant
+/// message.
 #[derive(Default)]
 pub struct ModelNames {
     known: HashMap<String, (String, Instant)>,
+    /// A model a payload named (SessionStart after compaction) carries on to the session's later
+    /// events that neither the payload nor a readable transcript names.
+    by_session: HashMap<String, String>,
 }
 
 impl ModelNames {
     /// Sets `record.model_name` from the transcript named by `record.payload.transcript_path`,
     /// unless the record already has one.
     pub fn fill(&mut self, record: &mut Value) {
-        if record.get("model_name").and_then(Value::as_str).is_some_and(|m| !m.is_empty()) {
+        let session = record.get("session_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if let Some(model) = record.get("model_name").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+            self.by_session.insert(session, model.to_owned());
             return;
         }
-        let Some(path) = record.pointer("/payload/transcript_path").and_then(Value::as_str) else { return };
-        let model = match self.known.get(path) {
-            Some((model, at)) if at.elapsed() < MODEL_FRESH => model.clone(),
-            _ => match transcript_model(path) {
-                Some(model) => {
-                    self.known.insert(path.to_owned(), (model.clone(), Instant::now()));
-                    model
-                }
-                None => return,
-            },
+        let path = record.pointer("/payload/transcript_path").and_then(Value::as_str);
+        let model = match path.map(|p| (p, self.known.get(p))) {
+            Some((_, Some((model, at)))) if at.elapsed() < MODEL_FRESH => Some(model.clone()),
+            Some((path, _)) => transcript_model(path).inspect(|model| {
+                self.known.insert(path.to_owned(), (model.clone(), Instant::now()));
+            }),
+            None => None,
         };
+        let Some(model) = model.or_else(|| self.by_session.get(&session).cloned()) else { return };
+        self.by_session.insert(session, model.clone());
         if let Some(object) = record.as_object_mut() {
             object.insert("model_name".into(), model.into());
         }
@@ -152,5 +157,20 @@ mod tests {
         std::fs::write(&path, line("only-far-back") + &"y".repeat(TRANSCRIPT_TAIL as usize)).unwrap();
         assert_eq!(transcript_model(path.to_str().unwrap()), None, "bounded: never the whole file");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Found in the real dashboard: after a SessionStart that named its model, the session's
+    /// next events (with no readable transcript) arrived without one.
+    #[test]
+    fn a_model_a_payload_named_carries_on_to_the_sessions_later_events() {
+        let mut names = ModelNames::default();
+        let mut start = serde_json::json!({"session_id": "s", "model_name": "claude-opus-5-5", "payload": {}});
+        names.fill(&mut start);
+        let mut later = serde_json::json!({"session_id": "s", "payload": {"transcript_path": "/nonexistent/t.jsonl"}});
+        names.fill(&mut later);
+        assert_eq!(later["model_name"], "claude-opus-5-5");
+        let mut other = serde_json::json!({"session_id": "t", "payload": {}});
+        names.fill(&mut other);
+        assert!(other.get("model_name").is_none(), "another session's model is not borrowed");
     }
 }
