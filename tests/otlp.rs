@@ -38,11 +38,7 @@ fn assert_valid(signal: &str, body: &Value) {
 /// records, oldest first.
 fn replay_to_outbox(env: &mut TestEnv) -> Vec<Value> {
     env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
-    for event in recorded() {
-        let mut bytes = serde_json::to_vec(&event).unwrap();
-        bytes.push(b'\n');
-        env.hook(applet_for(&event), &bytes);
-    }
+    replay(env, &recorded());
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
     queued_records(&env.journal_dir().join("outbox/dashboard"))
@@ -436,11 +432,7 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
 /// Replays the recorded sessions through the real hooks with OTLP on (the hooks' own deliverers
 /// send what they can), then `flush`es; returns flush's output.
 fn replay_and_flush(env: &TestEnv) -> std::process::Output {
-    for event in recorded() {
-        let mut bytes = serde_json::to_vec(&event).unwrap();
-        bytes.push(b'\n');
-        env.hook(applet_for(&event), &bytes);
-    }
+    replay(env, &recorded());
     flush(env)
 }
 
@@ -514,11 +506,7 @@ fn hooks_deliver_every_recorded_event_to_the_collector() {
 fn a_collector_that_is_down_gets_everything_once_it_is_up() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let env = otlp_env(&format!("http://127.0.0.1:{port}"));
-    for event in recorded() {
-        let mut bytes = serde_json::to_vec(&event).unwrap();
-        bytes.push(b'\n');
-        env.hook(applet_for(&event), &bytes);
-    }
+    replay(&env, &recorded());
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1), "pending while down: {}", stdout(&out));
     let receiver = Receiver::on_port(port);
@@ -532,11 +520,7 @@ fn a_collector_answering_503_or_hanging_loses_nothing() {
         let receiver = Receiver::start();
         receiver.mode(mode, 1);
         let env = otlp_env(&receiver.base());
-        for event in recorded() {
-            let mut bytes = serde_json::to_vec(&event).unwrap();
-            bytes.push(b'\n');
-            env.hook(applet_for(&event), &bytes);
-        }
+        replay(&env, &recorded());
         receiver.mode("ok", 0);
         flush(&env);
         assert_received_exactly_once(&receiver);
@@ -615,11 +599,7 @@ fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished
 fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
     // Recorded with no sink configured: only the journal has the events.
     let mut env = TestEnv::new();
-    for event in recorded() {
-        let mut bytes = serde_json::to_vec(&event).unwrap();
-        bytes.push(b'\n');
-        env.hook(applet_for(&event), &bytes);
-    }
+    replay(&env, &recorded());
     assert!(!env.journal_dir().join("outbox").exists());
 
     let receiver = Receiver::start();
@@ -648,11 +628,7 @@ fn an_https_collector_is_reached_with_the_ca_file_given() {
     // Without the CA the certificate is not trusted, and nothing is stored.
     let mut env = otlp_env(&base);
     env.set("SSL_CERT_FILE", "/nonexistent");
-    for event in recorded() {
-        let mut bytes = serde_json::to_vec(&event).unwrap();
-        bytes.push(b'\n');
-        env.hook(applet_for(&event), &bytes);
-    }
+    replay(&env, &recorded());
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(receiver.received_tls(&ca).is_empty());

@@ -13,9 +13,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::journal::field;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{Outcome, Sink, http};
 use crate::journal;
@@ -164,18 +164,18 @@ impl Mark {
     }
 
     fn from_line(line: &Map<String, Value>) -> Option<Mark> {
-        let time = OffsetDateTime::parse(line.get("timestamp")?.as_str()?, &Rfc3339).ok()?;
+        let time = crate::clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
         Some(Mark {
-            event: s(line.get("event"))?,
-            session: s(line.get("session_id"))?,
+            event: s(line.get(field::EVENT))?,
+            session: s(line.get(field::SESSION_ID))?,
             // Milliseconds, as in the outbox records, so a span starts exactly at its event's log.
             ns: time.unix_timestamp_nanos().div_euclid(1_000_000) * 1_000_000,
-            tool: s(line.get("tool")),
-            tool_use_id: s(line.get("tool_use_id")),
-            prompt_id: s(line.get("prompt_id")),
-            agent_id: s(line.get("agent_id")),
-            agent_type: s(line.get("agent_type")),
-            launched: s(line.get("tool_response").and_then(|r| r.get("agentId"))),
+            tool: s(line.get(field::TOOL)),
+            tool_use_id: s(line.get(field::TOOL_USE_ID)),
+            prompt_id: s(line.get(field::PROMPT_ID)),
+            agent_id: s(line.get(field::AGENT_ID)),
+            agent_type: s(line.get(field::AGENT_TYPE)),
+            launched: s(line.get(field::TOOL_RESPONSE).and_then(|r| r.get("agentId"))),
         })
     }
 
@@ -679,7 +679,7 @@ pub fn abandoned(
     let mut last: HashMap<String, Map<String, Value>> = HashMap::new();
     let _ = journal::for_each_line(dir, since, |line| {
         if let Ok(Value::Object(v)) = serde_json::from_str::<Value>(line)
-            && let Some(id) = v.get("session_id").and_then(Value::as_str)
+            && let Some(id) = v.get(field::SESSION_ID).and_then(Value::as_str)
         {
             last.insert(id.to_owned(), v);
         }
@@ -687,23 +687,23 @@ pub fn abandoned(
     let mut out: Vec<Abandoned> = last
         .into_iter()
         .filter_map(|(session_id, line)| {
-            let at = OffsetDateTime::parse(line.get("timestamp")?.as_str()?, &Rfc3339).ok()?;
-            if line.get("event").and_then(Value::as_str) == Some("SessionEnd") || now - at < idle {
+            let at = crate::clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
+            if line.get(field::EVENT).and_then(Value::as_str) == Some("SessionEnd") || now - at < idle {
                 return None;
             }
             let time = at + time::Duration::milliseconds(1);
-            let field = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
+            let copy = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
             let mut journal_line = json!({
                 "timestamp": crate::clock::rfc3339(time), "event": "SessionEnd", "session_id": session_id,
-                "session_source": "cleanup", "project": field("project"), "project_dir": field("project_dir"),
-                "cwd": field("cwd"), "user": field("user"), "summary": "abandoned", "reason": "abandoned",
+                "session_source": "cleanup", "project": copy(field::PROJECT), "project_dir": copy(field::PROJECT_DIR),
+                "cwd": copy(field::CWD), "user": copy(field::USER), "summary": "abandoned", "reason": "abandoned",
             })
             .to_string()
             .into_bytes();
             journal_line.push(b'\n');
             let record = json!({
-                "source_app": field("project"), "session_id": session_id, "hook_event_type": "SessionEnd",
-                "payload": {"session_id": session_id, "hook_event_name": "SessionEnd", "cwd": field("cwd"), "reason": "abandoned"},
+                "source_app": copy(field::PROJECT), "session_id": session_id, "hook_event_type": "SessionEnd",
+                "payload": {"session_id": session_id, "hook_event_name": "SessionEnd", "cwd": copy(field::CWD), "reason": "abandoned"},
                 "timestamp": (time.unix_timestamp_nanos() / 1_000_000) as i64, "summary": "abandoned",
             });
             Some(Abandoned { session_id, time, journal_line, record })

@@ -190,22 +190,10 @@ pub fn list(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Runs `cmd` with `stdin` written from a thread, so a big input cannot deadlock the pipes.
-pub fn feed(mut cmd: Command, stdin: &[u8]) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+/// Runs `cmd` with `stdin` written from a thread, so a big input cannot deadlock the pipes; a
+/// process still running after ten minutes fails the test rather than hanging it.
+pub fn feed(cmd: Command, stdin: &[u8]) -> Output {
+    within(cmd, stdin, std::time::Duration::from_secs(600))
 }
 
 /// A payload of one event.
