@@ -35,6 +35,9 @@ fn keys_are_cut_and_the_output_is_bounded() {
     let payload =
         format!(r#"{{"session_id":"s1","hook_event_name":"PreToolUse","{key}":1,"tool_input":{{"{key}":2}}}}"#);
     env.hook("pre-tool", payload.as_bytes());
+    // Wait for the deliverer the hook started, and number what it spooled: the body is then a
+    // file of its own in the queue, not in the middle of being moved.
+    env.run("claude-session", &["flush"], b"");
     let cap = 16 * 1024;
     let files = files_under(&env.journal_dir());
     let line = files.iter().find(|(p, _)| p.extension().is_some_and(|e| e == "jsonl")).expect("a journal file");
