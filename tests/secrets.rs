@@ -332,7 +332,9 @@ fn no_secret_reaches_an_otlp_body_even_with_every_opt_in() {
     for (applet, body) in &payloads {
         env.hook(applet, body);
     }
-    // What waits for the collector: the spool and whatever a deliverer already numbered.
+    // Wait for the deliverers the hooks started, and number what they spooled.
+    env.run("claude-session", &["flush"], b"");
+    // What waits for the collector: the numbered queue, and the spool should anything be left.
     let queue = env.journal_dir().join("outbox/otlp-logs");
     let mut lines = fs::read_to_string(queue.join("spool")).unwrap_or_default();
     for name in list(&queue.join("queue")) {
