@@ -603,16 +603,22 @@ impl Bench {
         }
         println!("{header}");
         let mut missed = Vec::new();
+        let mut faults = Vec::new();
         for (applet, fixture) in cases {
             let input = self.fixture(fixture);
             let hook = self.root.join("bin").join(applet);
             let mut floors: Vec<Vec<Duration>> = vec![Vec::new(); self.floors.len()];
-            let mut ours = Vec::new();
+            let mut floor_faults = vec![0; self.floors.len()];
+            let (mut ours, mut our_faults) = (Vec::new(), 0);
             for _ in 0..runs {
-                for (floor, times) in self.floors.iter().zip(&mut floors) {
-                    times.push(run_once(self.command(&floor.path), &input));
+                for ((floor, times), n) in self.floors.iter().zip(&mut floors).zip(&mut floor_faults) {
+                    let (took, f) = with_faults(|| run_once(self.command(&floor.path), &input));
+                    times.push(took);
+                    *n += f;
                 }
-                ours.push(run_once(self.command(&hook), &input));
+                let (took, f) = with_faults(|| run_once(self.command(&hook), &input));
+                ours.push(took);
+                our_faults += f;
             }
             let o50 = percentile(&mut ours, 50.0);
             let mut line = format!("{applet:<14}");
@@ -630,6 +636,18 @@ impl Bench {
             }
             line += &format!(" {:>19}", format!("{} / {}", us(o50), us(percentile(&mut ours, 99.0))));
             println!("{line}{ratios}");
+            let per_run = |n: i64| n as f64 / runs as f64;
+            let mut row = format!("{applet:<14}");
+            for (floor, n) in self.floors.iter().zip(&floor_faults) {
+                row += &format!(" {:>13.1} ({})", per_run(*n), floor.name);
+            }
+            faults.push(format!("{row} {:>13.1} (hook)", per_run(our_faults)));
+        }
+        // Page faults are most of what a hook costs above an empty binary: the code it runs is
+        // grouped by src/layout.ld so that it faults in few 64 KiB windows.
+        println!("page faults per run (minor, from getrusage):");
+        for row in faults {
+            println!("{row}");
         }
         if missed.is_empty() {
             println!("every hook is within its targets: {TARGETS:?}");
@@ -716,6 +734,15 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     let i = ((samples.len() as f64 - 1.0) * p / 100.0).round() as usize;
     samples[i]
+}
+
+/// What `run` returns, and the minor page faults of the children it waited for.
+fn with_faults<T>(run: impl FnOnce() -> T) -> (T, i64) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let faults = || getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0, |u| u.minor_page_faults());
+    let before = faults();
+    let out = run();
+    (out, faults() - before)
 }
 
 fn us(d: Duration) -> String {

@@ -11,7 +11,7 @@
 //! `hooks status` names it and exits 1. A relative directory is a bad value.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -157,7 +157,7 @@ pub fn problems() -> Vec<String> {
 
 /// Whether Claude Code runs us (it sets `CLAUDECODE=1` for hooks and its Bash tool).
 pub fn under_claude_code() -> bool {
-    std::env::var_os("CLAUDECODE").is_some_and(|v| !v.is_empty())
+    env("CLAUDECODE").is_some_and(|v| !v.is_empty())
 }
 
 static ENVIRONMENT_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -171,8 +171,8 @@ pub fn use_environment_only() {
 /// A variable's text: the environment's, else (outside Claude Code and the hooks) the settings'
 /// `env` block's.
 fn text(name: &str) -> Option<String> {
-    match std::env::var_os(name).filter(|v| !v.is_empty()) {
-        Some(v) => v.into_string().ok(),
+    match env(name).filter(|v| !v.is_empty()) {
+        Some(v) => v.to_str().map(str::to_owned),
         None if ENVIRONMENT_ONLY.load(std::sync::atomic::Ordering::Relaxed) || under_claude_code() => None,
         None => settings_env().get(name).filter(|v| !v.is_empty()).cloned(),
     }
@@ -180,7 +180,53 @@ fn text(name: &str) -> Option<String> {
 
 /// A variable only the environment gives (set by Claude Code or the system, never in settings).
 fn env_only(name: &str) -> Option<OsString> {
-    std::env::var_os(name).filter(|v| !v.is_empty())
+    env(name).filter(|v| !v.is_empty()).map(OsStr::to_os_string)
+}
+
+/// A variable of the process environment, as `getenv` finds it, borrowed rather than copied.
+/// `std::env::var_os` copies the name to a C string, takes std's environment lock and copies the
+/// value; a hook asks for about twenty variables, and in Claude Code's environment of a hundred
+/// that was a tenth of its instructions. Nothing in this program changes its environment (no
+/// `set_var`, no threads), so the strings stay valid and unchanged until exit.
+fn env(name: &str) -> Option<&'static OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = name.as_bytes();
+    if name.is_empty() || name.contains(&b'=') || name.contains(&0) {
+        return None;
+    }
+    // SAFETY: `environ` is the C library's NULL-terminated array of NUL-terminated `NAME=value`
+    // strings. Each entry is read byte by byte only while it matches `name` (which holds no NUL,
+    // so a shorter entry stops at its own NUL), and the value is read up to its NUL.
+    unsafe {
+        let mut entry = environ();
+        while !entry.is_null() && !(*entry).is_null() {
+            let text = (*entry).cast::<u8>();
+            if name.iter().enumerate().all(|(i, &b)| *text.add(i) == b) && *text.add(name.len()) == b'=' {
+                let value = std::ffi::CStr::from_ptr(text.add(name.len() + 1).cast());
+                return Some(OsStr::from_bytes(value.to_bytes()));
+            }
+            entry = entry.add(1);
+        }
+    }
+    None
+}
+
+/// The C library's `environ` (on macOS, through `_NSGetEnviron`, as std does).
+unsafe fn environ() -> *const *const std::ffi::c_char {
+    #[cfg(target_vendor = "apple")]
+    unsafe {
+        unsafe extern "C" {
+            fn _NSGetEnviron() -> *const *const *const std::ffi::c_char;
+        }
+        *_NSGetEnviron()
+    }
+    #[cfg(not(target_vendor = "apple"))]
+    unsafe {
+        unsafe extern "C" {
+            static environ: *const *const std::ffi::c_char;
+        }
+        environ
+    }
 }
 
 /// The `env` blocks of the settings files that may wire us, merged with Claude Code's precedence.

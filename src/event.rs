@@ -1,7 +1,7 @@
 //! The program's own event: one hook invocation, resolved. It is written to the journal and sent
 //! to the server; the wire format it came from stays in `payload`.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::journal::field;
@@ -55,32 +55,46 @@ impl<'a> Event<'a> {
     /// the original design's names (`tool`, `parameters`), then the rest under `extra`.
     pub fn journal_line(&self) -> Vec<u8> {
         let fields = &self.payload.fields;
-        let mut line = Map::new();
-        line.insert(field::TIMESTAMP.into(), clock::rfc3339(self.time).into());
-        line.insert(field::EVENT.into(), self.name.into());
-        line.insert(field::SESSION_ID.into(), self.session.id.as_str().into());
-        line.insert(field::SESSION_SOURCE.into(), self.session.source.as_str().into());
-        line.insert(field::PROJECT.into(), self.project.name.as_str().into());
-        line.insert(field::PROJECT_DIR.into(), self.project.dir.to_string_lossy().into());
-        line.insert(field::CWD.into(), fields.get("cwd").cloned().unwrap_or(Value::Null));
-        line.insert(field::USER.into(), config::user().into());
-        line.insert(field::SUMMARY.into(), self.summary.as_str().into());
-        for (wire, ours) in NAMED {
-            if let Some(v) = fields.get(*wire) {
-                line.insert((*ours).into(), v.clone());
+        // One pass over the payload sorts its fields, so that no key is looked up or copied.
+        let mut named: [Option<&Value>; NAMED.len()] = [None; NAMED.len()];
+        let mut cwd = None;
+        for (key, value) in fields {
+            if let Some(i) = NAMED.iter().position(|(wire, _)| wire == key) {
+                named[i] = Some(value);
+            } else if key == "cwd" {
+                cwd = Some(value);
             }
         }
-        let extra: Map<String, Value> = fields
+        let mut line = Object::new();
+        line.str(field::TIMESTAMP, &clock::rfc3339(self.time));
+        line.str(field::EVENT, self.name);
+        line.str(field::SESSION_ID, &self.session.id);
+        line.str(field::SESSION_SOURCE, self.session.source.as_str());
+        line.str(field::PROJECT, &self.project.name);
+        line.str(field::PROJECT_DIR, &self.project.dir.to_string_lossy());
+        line.value(field::CWD, cwd.unwrap_or(&Value::Null));
+        line.str(field::USER, &config::user());
+        line.str(field::SUMMARY, &self.summary);
+        for ((_, ours), value) in NAMED.iter().zip(named) {
+            if let Some(value) = value {
+                line.value(ours, value);
+            }
+        }
+        let mut extra = fields
             .iter()
             .filter(|(k, _)| !IMPLIED.contains(&k.as_str()) && !NAMED.iter().any(|(w, _)| w == k))
             // The payload's id is the line's `session_id` unless it was unusable.
             .filter(|(k, _)| !(k.as_str() == "session_id" && self.session.source == Source::Payload))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !extra.is_empty() {
-            line.insert(field::EXTRA.into(), Value::Object(extra));
+            .peekable();
+        if extra.peek().is_some() {
+            line.key(field::EXTRA);
+            let mut object = Object::open(std::mem::take(&mut line.bytes));
+            for (key, value) in extra {
+                object.value(key, value);
+            }
+            line.bytes = object.end();
         }
-        let mut bytes = serde_json::to_vec(&Value::Object(line)).unwrap_or_default();
+        let mut bytes = line.end();
         bytes.push(b'\n');
         bytes
     }
@@ -88,16 +102,63 @@ impl<'a> Event<'a> {
     /// The observability server's `POST /events` body: the id exactly as journaled, the event
     /// name, the payload cut as in the journal, and the time in integer milliseconds.
     pub fn server_body(&self, source_app: &str) -> Vec<u8> {
-        let mut body = Map::new();
-        body.insert("source_app".into(), source_app.into());
-        body.insert("session_id".into(), self.session.id.as_str().into());
-        body.insert("hook_event_type".into(), self.name.into());
-        body.insert("payload".into(), Value::Object(self.payload.fields.clone()));
-        body.insert("timestamp".into(), ((self.time.unix_timestamp_nanos() / 1_000_000) as i64).into());
-        body.insert("summary".into(), self.summary.as_str().into());
+        let mut body = Object::new();
+        body.str("source_app", source_app);
+        body.str("session_id", &self.session.id);
+        body.str("hook_event_type", self.name);
+        body.key("payload");
+        let _ = serde_json::to_writer(&mut body.bytes, &self.payload.fields);
+        body.key("timestamp");
+        let _ = serde_json::to_writer(&mut body.bytes, &((self.time.unix_timestamp_nanos() / 1_000_000) as i64));
+        body.str("summary", &self.summary);
         if let Some(model) = self.payload.str("model") {
-            body.insert("model_name".into(), model.into());
+            body.str("model_name", model);
         }
-        serde_json::to_vec(&Value::Object(body)).unwrap_or_default()
+        body.end()
+    }
+}
+
+/// A JSON object written member by member, in order, as serde_json writes a map: a hook's line
+/// is written straight from the payload, without a map of its own (which would hash every key
+/// and copy every value).
+struct Object {
+    bytes: Vec<u8>,
+    /// No member written yet.
+    first: bool,
+}
+
+impl Object {
+    fn new() -> Object {
+        Object::open(Vec::with_capacity(1024))
+    }
+
+    /// An object that starts at the end of `bytes`.
+    fn open(mut bytes: Vec<u8>) -> Object {
+        bytes.push(b'{');
+        Object { bytes, first: true }
+    }
+
+    /// `"key":`, after a comma unless it is the first member.
+    fn key(&mut self, key: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.bytes.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut self.bytes, key);
+        self.bytes.push(b':');
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.bytes, value);
+    }
+
+    fn value(&mut self, key: &str, value: &Value) {
+        self.key(key);
+        let _ = serde_json::to_writer(&mut self.bytes, value);
+    }
+
+    fn end(mut self) -> Vec<u8> {
+        self.bytes.push(b'}');
+        self.bytes
     }
 }

@@ -138,13 +138,13 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
 /// a rewrite) is `NotFound`, and nothing is written.
 pub fn append_locked(file: &File, line: &[u8], wait: Duration, path: Option<&Path>) -> io::Result<()> {
     lock_within(file, wait)?;
-    if let Some(path) = path
-        && !same_file(file, path)
-    {
-        let _ = file.unlock();
-        return Err(io::ErrorKind::NotFound.into());
-    }
-    let result = heal_tail(file).and_then(|size| {
+    // Under the lock: the file's size now, and whether it is still the one at `path`.
+    let size = match file.metadata() {
+        Ok(meta) if path.is_none_or(|path| same_file(&meta, path)) => Ok(meta.len()),
+        Ok(_) => Err(io::ErrorKind::NotFound.into()),
+        Err(e) => Err(e),
+    };
+    let result = size.and_then(|size| heal_tail(file, size)).and_then(|size| {
         let written = (&*file).write_all(line);
         if written.is_err() {
             // A line that did not fit (full disk, file size limit) must not leave half of itself.
@@ -156,12 +156,10 @@ pub fn append_locked(file: &File, line: &[u8], wait: Duration, path: Option<&Pat
     result
 }
 
-fn same_file(file: &File, path: &Path) -> bool {
+/// Whether `path` still names the file whose metadata is `meta` (it may have been replaced).
+fn same_file(meta: &fs::Metadata, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), fs::symlink_metadata(path)) {
-        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
-        _ => false,
-    }
+    fs::symlink_metadata(path).is_ok_and(|b| meta.ino() == b.ino() && meta.dev() == b.dev())
 }
 
 /// `flock` with a deadline: retries with short sleeps, so a holder that never lets go costs a
@@ -211,9 +209,8 @@ pub fn losses(dir: &Path) -> (usize, Option<String>) {
 }
 
 /// A writer killed mid-line leaves a tail without `\n`; cut it so the next line starts clean.
-/// Returns the file's size afterwards.
-fn heal_tail(file: &File) -> io::Result<u64> {
-    let size = file.metadata()?.len();
+/// `size` is the file's size; returns its size afterwards.
+fn heal_tail(file: &File, size: u64) -> io::Result<u64> {
     let mut last = [0u8; 1];
     if size == 0 || (file.read_exact_at(&mut last, size - 1).is_ok() && last[0] == b'\n') {
         return Ok(size);

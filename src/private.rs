@@ -57,7 +57,9 @@ impl From<io::Error> for Refused {
 }
 
 pub fn uid_self() -> u32 {
-    nix::unistd::geteuid().as_raw()
+    // Asked for every file a hook checks: one system call, not one each.
+    static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| nix::unistd::geteuid().as_raw())
 }
 
 /// Makes `dir` if missing (0700, parents as needed) and checks it is a real directory of ours
@@ -116,15 +118,21 @@ pub fn check_file(meta: &fs::Metadata) -> Result<(), Refused> {
 
 /// Opens a file of ours for reading, without following a link or blocking.
 pub fn open(path: &Path) -> Result<File, Refused> {
+    opened(path).map(|(file, _)| file)
+}
+
+/// [`open`], with the metadata it checked.
+fn opened(path: &Path) -> Result<(File, fs::Metadata), Refused> {
     let file = OpenOptions::new().read(true).custom_flags(NOFOLLOW_NONBLOCK).open(path)?;
-    check_file(&file.metadata()?)?;
-    Ok(file)
+    let meta = file.metadata()?;
+    check_file(&meta)?;
+    Ok((file, meta))
 }
 
 /// Reads a file of ours of at most `max` bytes.
 pub fn read(path: &Path, max: u64) -> Result<Vec<u8>, Refused> {
-    let file = open(path)?;
-    let len = file.metadata()?.len();
+    let (file, meta) = opened(path)?;
+    let len = meta.len();
     if len > max {
         return Err(Refused::TooBig(len));
     }

@@ -1,6 +1,7 @@
 //! The payload reader and what is built from it, on any bytes: never panics; the fields, the
 //! journal line and the server body stay within the stated bound of the field cap whatever the
-//! keys, members or nesting; and a payload that fits is kept exactly, in its order.
+//! keys, members or nesting; a payload that fits is kept exactly, in its order; and parsing it at
+//! once gives what parsing it member by member gives.
 #![no_main]
 
 use claude_session::event::Event;
@@ -57,6 +58,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     payload.fields.values().for_each(|v| leaves(v, max));
+
+    // Parsed at once when nothing would be cut, or member by member: the same fields.
+    let by_members = Payload::parse_member_by_member(bytes, max);
+    assert_eq!(payload.fields, by_members.fields);
+    assert!(payload.fields.keys().eq(by_members.fields.keys()), "key order");
+    assert_eq!(payload.problem, by_members.problem);
 
     // A payload whose text fits the cap, of few members, short keys and little nesting, is kept
     // exactly.

@@ -97,7 +97,7 @@ impl ModelNames {
 pub fn transcript_model(path: &str) -> Option<String> {
     let file = OpenOptions::new().read(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(path).ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
+    if !meta.is_file() || meta.uid() != crate::private::uid_self() {
         return None;
     }
     let start = meta.len().saturating_sub(TRANSCRIPT_TAIL);

@@ -772,7 +772,7 @@ pub fn is_record_name(name: &str) -> bool {
 fn ours(meta: &Metadata) -> io::Result<()> {
     let why = if !meta.is_file() {
         "not a regular file"
-    } else if meta.uid() != nix::unistd::geteuid().as_raw() {
+    } else if meta.uid() != crate::private::uid_self() {
         "owned by another user"
     } else if meta.mode() & 0o022 != 0 {
         "writable by others"
