@@ -626,6 +626,21 @@ pub fn parse_size(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// `env` reads `environ` itself: it must find what std's `var_os` (getenv) finds, for every
+    /// variable this test runs with, and nothing for names no variable can have.
+    #[test]
+    fn env_finds_what_std_finds() {
+        let names: Vec<OsString> = std::env::vars_os().map(|(k, _)| k).collect();
+        assert!(!names.is_empty());
+        for name in names {
+            let Some(name) = name.to_str() else { continue };
+            assert_eq!(env(name).map(OsStr::to_os_string), std::env::var_os(name), "{name}");
+        }
+        for name in ["", "=", "PATH=", "PA\0TH", "CLAUDE_SESSION_NO_SUCH_VARIABLE"] {
+            assert_eq!(env(name), None, "{name:?}");
+        }
+    }
+
     #[test]
     fn durations() {
         assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));

@@ -162,3 +162,27 @@ fn install_wires_an_otlp_endpoint_and_uninstall_takes_it_out() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!user_settings(&env).exists(), "the file we made is gone again");
 }
+
+/// Variables are read from the environment in place (src/config.rs `env`): a name is only ever
+/// itself, never a variable whose name starts or ends with it, and an empty value is unset.
+#[test]
+fn a_variable_is_found_by_its_whole_name_only() {
+    let env = TestEnv::new();
+    let decoy = env.root.join("decoy");
+    let mut cmd = env.command(env.bin.join("pre-tool"));
+    cmd.env("CLAUDE_SESSION_LOG_DIRX", &decoy)
+        .env("XCLAUDE_SESSION_LOG_DIR", &decoy)
+        .env("CLAUDE_SESSION_LOG_DI", &decoy)
+        .env("CLAUDE_SESSION_LOG_DIR", "");
+    let out = feed(cmd, &fixture("PreToolUse-Bash.json"));
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0), "{}", stderr(&out));
+    assert!(!decoy.exists(), "a look-alike name was taken for CLAUDE_SESSION_LOG_DIR");
+    assert_eq!(list(&env.journal_dir()).len(), 1, "the journal went to its default place");
+
+    let chosen = env.root.join("chosen");
+    let mut cmd = env.command(env.bin.join("pre-tool"));
+    cmd.env("CLAUDE_SESSION_LOG_DIRX", &decoy).env("CLAUDE_SESSION_LOG_DIR", &chosen);
+    feed(cmd, &fixture("PreToolUse-Bash.json"));
+    assert_eq!(list(&chosen).len(), 1);
+    assert!(!decoy.exists());
+}
