@@ -19,5 +19,7 @@ fn main() {
         return;
     }
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/layout.ld");
-    println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    // `-T<path>`, which the C compiler driver passes on and a linker run directly (`rust-lld`)
+    // reads too; `-Wl,-T,<path>` would split a path with a comma in it, and rust-lld rejects it.
+    println!("cargo:rustc-link-arg-bins=-T{}", script.display());
 }

@@ -93,15 +93,7 @@ fn musl_binary(env: &TestEnv) -> Option<PathBuf> {
         return None;
     }
     let target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
-    let libdir = std::process::Command::new("rustc")
-        .args(["--print", "target-libdir", "--target", &target])
-        .output()
-        .ok()
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let installed = libdir.and_then(|dir| fs::read_dir(dir).ok()).is_some_and(|mut entries| {
-        entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
-    });
-    if !installed {
+    if !target_installed(&target) {
         println!("skipped: the {target} target is not installed");
         return None;
     }
@@ -114,6 +106,92 @@ fn musl_binary(env: &TestEnv) -> Option<PathBuf> {
         .unwrap();
     assert!(out.status.success(), "musl build: {}", stderr(&out));
     Some(dir.join(&target).join("debug/claude-session"))
+}
+
+/// Whether the standard library for `target` is installed (`rustup target add`).
+fn target_installed(target: &str) -> bool {
+    let libdir = std::process::Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    libdir.and_then(|dir| fs::read_dir(dir).ok()).is_some_and(|mut entries| {
+        entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+    })
+}
+
+/// A debug build of the binary from the package at `manifest_dir`, for `target` (None: the
+/// host's), with `envs` set; the build's output is kept under the tests' own temp dir (named by
+/// `name`) so that a second run rebuilds only this package. Returns the binary.
+fn build(name: &str, manifest_dir: &Path, target: Option<&str>, envs: &[(&str, &str)]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet", "--bin", "claude-session"]).current_dir(manifest_dir);
+    if let Some(target) = target {
+        cmd.args(["--target", target]);
+    }
+    let out = cmd.env("CARGO_TARGET_DIR", &dir).env_remove("RUSTFLAGS").envs(envs.iter().copied()).output().unwrap();
+    assert!(out.status.success(), "build: {}", stderr(&out));
+    let dir = match target {
+        Some(target) => dir.join(target),
+        None => dir,
+    };
+    dir.join("debug/claude-session")
+}
+
+/// A hook run by the binary at `binary` keeps the contract and journals its event.
+fn records(env: &TestEnv, binary: &Path) {
+    let mut cmd = env.command(binary);
+    cmd.arg("pre-tool");
+    let out = feed(cmd, &fixture("PreToolUse-Bash.json"));
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0), "{}", stderr(&out));
+    assert_eq!(list(&env.journal_dir()).len(), 1, "one journal file: {}", stderr(&out));
+}
+
+/// build.rs gave the linker its script (src/layout.ld) as `-Wl,-T,<path>`, which the C compiler
+/// splits at every comma: a checkout at a path with a comma in it no longer linked
+/// (`cannot find linker script /…/src`).
+#[test]
+fn a_checkout_whose_path_has_a_comma_builds() {
+    let env = TestEnv::new();
+    let checkout = env.root.join("src,tools/claude-session");
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fn copy(from: &Path, to: &Path) {
+        if from.is_dir() {
+            fs::create_dir_all(to).unwrap();
+            for entry in fs::read_dir(from).unwrap() {
+                let entry = entry.unwrap();
+                copy(&entry.path(), &to.join(entry.file_name()));
+            }
+        } else {
+            fs::copy(from, to).unwrap();
+        }
+    }
+    fs::create_dir_all(&checkout).unwrap();
+    for part in ["Cargo.toml", "Cargo.lock", "build.rs", "src", "benches", ".cargo"] {
+        copy(&from.join(part), &checkout.join(part));
+    }
+    records(&env, &build("layout-comma", &checkout, None, &[]));
+}
+
+/// `-Wl,-T,<path>` is for a C compiler driver only: with the linker set to `rust-lld` (how one
+/// builds the musl targets, and cross-compiles to them, without a C toolchain) every build failed
+/// (`rust-lld: error: unknown argument '-Wl,-T,…'`).
+#[test]
+fn a_build_linked_by_rust_lld_itself_runs() {
+    let env = TestEnv::new();
+    if !cfg!(target_os = "linux") {
+        println!("skipped: not Linux, no layout script");
+        return;
+    }
+    let target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
+    if !target_installed(&target) {
+        println!("skipped: the {target} target is not installed");
+        return;
+    }
+    let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
+    let binary = build("layout-rust-lld", Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[(&var, "rust-lld")]);
+    records(&env, &binary);
 }
 
 /// `CARGO_TARGET_DIR=/elsewhere ./install.sh` installed nothing (it looked in ./target), or a
