@@ -7,6 +7,11 @@ use std::env;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/layout.ld");
+    // The linker is chosen by the flags (which cargo reruns this for) or by name; cargo does not
+    // rerun a build script when only the linker changes, so say which variables name it.
+    let target = env::var("TARGET").unwrap_or_default().to_uppercase().replace(['-', '.'], "_");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_{target}_LINKER");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
         return;
     }

@@ -194,6 +194,34 @@ fn a_build_linked_by_rust_lld_itself_runs() {
     records(&env, &binary);
 }
 
+/// build.rs leaves the layout script out for gold, which cannot read it; but cargo reruns a build
+/// script when the linker alone changes only if the script asks, so a build after switching to
+/// gold by name (`CARGO_TARGET_<TRIPLE>_LINKER`) still passed gold the script, and failed
+/// (`ld.gold: unable to parse script file …/layout.ld`) until `cargo clean`.
+#[test]
+fn switching_the_linker_to_gold_leaves_the_layout_out() {
+    let env = TestEnv::new();
+    if !cfg!(target_os = "linux") {
+        println!("skipped: not Linux, no layout script");
+        return;
+    }
+    let target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
+    let gold = ["/usr/bin/ld.gold", "/bin/ld.gold", "/usr/local/bin/ld.gold"].iter().any(|p| Path::new(p).exists());
+    if !target_installed(&target) || !gold {
+        println!("skipped: needs the {target} target and ld.gold");
+        return;
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // First linked as usual (with the script), then by a C compiler that links with gold.
+    build("layout-gold", manifest, Some(&target), &[]);
+    let wrapper = env.root.join("cc-gold");
+    fs::write(&wrapper, "#!/bin/sh\nexec cc -fuse-ld=gold \"$@\"\n").unwrap();
+    fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
+    let binary = build("layout-gold", manifest, Some(&target), &[(&var, wrapper.to_str().unwrap())]);
+    records(&env, &binary);
+}
+
 /// `CARGO_TARGET_DIR=/elsewhere ./install.sh` installed nothing (it looked in ./target), or a
 /// stale binary from there. Now it installs the file cargo built, wherever that is; and
 /// `--uninstall` removes the binary, the links and the cron line.
