@@ -470,7 +470,9 @@ fn fit_text(text: &str, limit: usize, size: usize, max: usize) -> Option<Value> 
 /// the same fields (the `payload` fuzz target checks it) in a third of the instructions, and
 /// every real payload takes this way.
 fn whole_object(bytes: &[u8], open: usize, max: usize, budget: usize) -> Option<Map<String, Value>> {
-    let text = &bytes[open..value_end(bytes, open)?];
+    // Its text must fit the field cap: an object that does not end within it is not scanned on.
+    let within = &bytes[..bytes.len().min(open.saturating_add(max).saturating_add(1))];
+    let text = &within[open..value_end(within, open)?];
     let shape = shape(text)?;
     if shape.size > max || shape.size + 2 + CUT_MEMBER > budget || shape.members > MAX_MEMBERS {
         return None;
@@ -755,6 +757,28 @@ mod tests {
                 assert_eq!(at_once.problem, by_members.problem, "max {max}: {text}");
             }
         }
+    }
+
+    /// `whole_object` found the end of the object, and then its shape, before it looked at the
+    /// size: a payload far over the field cap (a 10 MiB tool response) was scanned twice for a
+    /// shortcut it could never take, then cut member by member as before (+30% of a hook's time).
+    #[test]
+    fn a_payload_over_the_cap_is_not_scanned_for_the_shortcut() {
+        let member = r#""k":[1,"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv",{"a":[1,2,3]}]"#;
+        let text = format!("{{{}}}", vec![member; 100_000].join(","));
+        let best = |f: &dyn Fn() -> Payload| {
+            (0..5)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    std::hint::black_box(f());
+                    t.elapsed()
+                })
+                .min()
+                .unwrap()
+        };
+        let at_once = best(&|| Payload::parse(text.as_bytes(), 16 * 1024));
+        let by_members = best(&|| Payload::parse_member_by_member(text.as_bytes(), 16 * 1024));
+        assert!(at_once.as_secs_f64() < by_members.as_secs_f64() * 1.25, "{at_once:?} against {by_members:?}");
     }
 
     /// Found by the test above: a `true` or a number left less than two bytes of share went to
