@@ -2,7 +2,7 @@
 # Runs every fuzz target from its seed corpus, one after another: RUNS executions each (default
 # 1,000,000), with the input length each needs. Findings go to artifacts/<target>/, the grown
 # corpus to corpus/<target>/ (both ignored by git), a log per target to artifacts/logs/.
-# No sanitizer (-s none): the code is safe Rust, and ASan made runs 3-5x slower.
+# No sanitizer (-s none): ASan made runs 3-5x slower. Debug assertions on (-a): an overflow panics.
 # Usage: fuzz/run.sh [target...]   (from anywhere; RUNS=n to change the count)
 set -u
 cd "$(dirname "$0")"
@@ -23,7 +23,7 @@ mkdir -p artifacts/logs
 for t in $targets; do
   mkdir -p "corpus/$t" "artifacts/$t"
   start=$(date +%s)
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -O -s none "corpus/$t" "seeds/$t" -- \
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -O -a -s none "corpus/$t" "seeds/$t" -- \
     -runs="$RUNS" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="artifacts/$t/" -print_final_stats=1 > "artifacts/logs/$t.log" 2>&1
   rc=$?

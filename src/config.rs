@@ -157,7 +157,7 @@ pub fn problems() -> Vec<String> {
 
 /// Whether Claude Code runs us (it sets `CLAUDECODE=1` for hooks and its Bash tool).
 pub fn under_claude_code() -> bool {
-    env("CLAUDECODE").is_some_and(|v| !v.is_empty())
+    env("CLAUDECODE", |v| !v.is_empty()).unwrap_or(false)
 }
 
 static ENVIRONMENT_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -171,8 +171,8 @@ pub fn use_environment_only() {
 /// A variable's text: the environment's, else (outside Claude Code and the hooks) the settings'
 /// `env` block's.
 fn text(name: &str) -> Option<String> {
-    match env(name).filter(|v| !v.is_empty()) {
-        Some(v) => v.to_str().map(str::to_owned),
+    match env(name, |v| (!v.is_empty()).then(|| v.to_str().map(str::to_owned))).flatten() {
+        Some(v) => v,
         None if ENVIRONMENT_ONLY.load(std::sync::atomic::Ordering::Relaxed) || under_claude_code() => None,
         None => settings_env().get(name).filter(|v| !v.is_empty()).cloned(),
     }
@@ -180,30 +180,31 @@ fn text(name: &str) -> Option<String> {
 
 /// A variable only the environment gives (set by Claude Code or the system, never in settings).
 fn env_only(name: &str) -> Option<OsString> {
-    env(name).filter(|v| !v.is_empty()).map(OsStr::to_os_string)
+    env(name, OsStr::to_os_string).filter(|v| !v.is_empty())
 }
 
-/// A variable of the process environment, as `getenv` finds it, borrowed rather than copied.
-/// `std::env::var_os` copies the name to a C string, takes std's environment lock and copies the
-/// value; a hook asks for about twenty variables, and in Claude Code's environment of a hundred
-/// that was a tenth of its instructions. Nothing in this program changes its environment (no
-/// `set_var`, no threads), so the strings stay valid and unchanged until exit.
-fn env(name: &str) -> Option<&'static OsStr> {
+/// `read` of a variable of the process environment, as `getenv` finds it, borrowed rather than
+/// copied. `std::env::var_os` copies the name to a C string, takes std's environment lock and
+/// copies the value; a hook asks for about twenty variables, and in Claude Code's environment of a
+/// hundred that was a tenth of its instructions. The value is lent to `read` only: a later
+/// `set_var` (the `env_values` fuzz target makes them) may free it.
+fn env<T>(name: &str, read: impl FnOnce(&OsStr) -> T) -> Option<T> {
     use std::os::unix::ffi::OsStrExt;
     let name = name.as_bytes();
     if name.is_empty() || name.contains(&b'=') || name.contains(&0) {
         return None;
     }
     // SAFETY: `environ` is the C library's NULL-terminated array of NUL-terminated `NAME=value`
-    // strings. Each entry is read byte by byte only while it matches `name` (which holds no NUL,
-    // so a shorter entry stops at its own NUL), and the value is read up to its NUL.
+    // strings, unchanged while we read it (this program has no threads). Each entry is read byte
+    // by byte only while it matches `name` (which holds no NUL, so a shorter entry stops at its
+    // own NUL), and the value up to its NUL.
     unsafe {
         let mut entry = environ();
         while !entry.is_null() && !(*entry).is_null() {
             let text = (*entry).cast::<u8>();
             if name.iter().enumerate().all(|(i, &b)| *text.add(i) == b) && *text.add(name.len()) == b'=' {
                 let value = std::ffi::CStr::from_ptr(text.add(name.len() + 1).cast());
-                return Some(OsStr::from_bytes(value.to_bytes()));
+                return Some(read(OsStr::from_bytes(value.to_bytes())));
             }
             entry = entry.add(1);
         }
@@ -634,10 +635,10 @@ mod tests {
         assert!(!names.is_empty());
         for name in names {
             let Some(name) = name.to_str() else { continue };
-            assert_eq!(env(name).map(OsStr::to_os_string), std::env::var_os(name), "{name}");
+            assert_eq!(env(name, OsStr::to_os_string), std::env::var_os(name), "{name}");
         }
         for name in ["", "=", "PATH=", "PA\0TH", "CLAUDE_SESSION_NO_SUCH_VARIABLE"] {
-            assert_eq!(env(name), None, "{name:?}");
+            assert_eq!(env(name, OsStr::to_os_string), None, "{name:?}");
         }
     }
 

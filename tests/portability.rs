@@ -97,15 +97,7 @@ fn musl_binary(env: &TestEnv) -> Option<PathBuf> {
         println!("skipped: the {target} target is not installed");
         return None;
     }
-    let dir = env.root.join("target");
-    let out = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--bin", "claude-session", "--target", &target])
-        .env("CARGO_TARGET_DIR", &dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "musl build: {}", stderr(&out));
-    Some(dir.join(&target).join("debug/claude-session"))
+    Some(build(env, Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[]))
 }
 
 /// Whether the standard library for `target` is installed (`rustup target add`).
@@ -121,10 +113,13 @@ fn target_installed(target: &str) -> bool {
 }
 
 /// A debug build of the binary from the package at `manifest_dir`, for `target` (None: the
-/// host's), with `envs` set; the build's output is kept under the tests' own temp dir (named by
-/// `name`) so that a second run rebuilds only this package. Returns the binary.
-fn build(name: &str, manifest_dir: &Path, target: Option<&str>, envs: &[(&str, &str)]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+/// host's), with `envs` set, copied into the test's own directory. Builds share one target dir
+/// under the tests' temp dir, one at a time, so dependencies are built once (and kept for the next
+/// run), and each test runs the binary its own build made.
+fn build(env: &TestEnv, manifest_dir: &Path, target: Option<&str>, envs: &[(&str, &str)]) -> PathBuf {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _building = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("builds");
     let mut cmd = std::process::Command::new(env!("CARGO"));
     cmd.args(["build", "--quiet", "--bin", "claude-session"]).current_dir(manifest_dir);
     if let Some(target) = target {
@@ -132,11 +127,14 @@ fn build(name: &str, manifest_dir: &Path, target: Option<&str>, envs: &[(&str, &
     }
     let out = cmd.env("CARGO_TARGET_DIR", &dir).env_remove("RUSTFLAGS").envs(envs.iter().copied()).output().unwrap();
     assert!(out.status.success(), "build: {}", stderr(&out));
-    let dir = match target {
+    let built = match target {
         Some(target) => dir.join(target),
         None => dir,
     };
-    dir.join("debug/claude-session")
+    let binary = env.root.join("built/claude-session");
+    fs::create_dir_all(binary.parent().unwrap()).unwrap();
+    fs::copy(built.join("debug/claude-session"), &binary).unwrap();
+    binary
 }
 
 /// A hook run by the binary at `binary` keeps the contract and journals its event.
@@ -171,7 +169,7 @@ fn a_checkout_whose_path_has_a_comma_builds() {
     for part in ["Cargo.toml", "Cargo.lock", "build.rs", "src", "benches", ".cargo"] {
         copy(&from.join(part), &checkout.join(part));
     }
-    records(&env, &build("layout-comma", &checkout, None, &[]));
+    records(&env, &build(&env, &checkout, None, &[]));
 }
 
 /// `-Wl,-T,<path>` is for a C compiler driver only: with the linker set to `rust-lld` (how one
@@ -190,7 +188,7 @@ fn a_build_linked_by_rust_lld_itself_runs() {
         return;
     }
     let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
-    let binary = build("layout-rust-lld", Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[(&var, "rust-lld")]);
+    let binary = build(&env, Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[(&var, "rust-lld")]);
     records(&env, &binary);
 }
 
@@ -213,12 +211,12 @@ fn switching_the_linker_to_gold_leaves_the_layout_out() {
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     // First linked as usual (with the script), then by a C compiler that links with gold.
-    build("layout-gold", manifest, Some(&target), &[]);
+    build(&env, manifest, Some(&target), &[]);
     let wrapper = env.root.join("cc-gold");
     fs::write(&wrapper, "#!/bin/sh\nexec cc -fuse-ld=gold \"$@\"\n").unwrap();
     fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
-    let binary = build("layout-gold", manifest, Some(&target), &[(&var, wrapper.to_str().unwrap())]);
+    let binary = build(&env, manifest, Some(&target), &[(&var, wrapper.to_str().unwrap())]);
     records(&env, &binary);
 }
 
