@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use time::{Date, OffsetDateTime};
 
@@ -109,7 +109,7 @@ pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), Strin
 pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usize, String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = private::open(path).map_err(|e| err(&e))?;
-    lock_within(&file, Duration::from_secs(5)).map_err(|e| err(&e))?;
+    private::lock_within(&file, Duration::from_secs(5)).map_err(|e| err(&e))?;
     let result = (|| {
         let mut text = String::new();
         io::Read::read_to_string(&mut &file, &mut text).map_err(|e| err(&e))?;
@@ -137,7 +137,7 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
 /// `wait`, whole or not at all. With `path`, a file no longer at that path once locked (replaced by
 /// a rewrite) is `NotFound`, and nothing is written.
 pub fn append_locked(file: &File, line: &[u8], wait: Duration, path: Option<&Path>) -> io::Result<()> {
-    lock_within(file, wait)?;
+    private::lock_within(file, wait)?;
     // Under the lock: the file's size now, and whether it is still the one at `path`.
     let size = match file.metadata() {
         Ok(meta) if path.is_none_or(|path| same_file(&meta, path)) => Ok(meta.len()),
@@ -160,26 +160,6 @@ pub fn append_locked(file: &File, line: &[u8], wait: Duration, path: Option<&Pat
 fn same_file(meta: &fs::Metadata, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     fs::symlink_metadata(path).is_ok_and(|b| meta.ino() == b.ino() && meta.dev() == b.dev())
-}
-
-/// `flock` with a deadline: retries with short sleeps, so a holder that never lets go costs a
-/// bounded wait, not a hung hook.
-fn lock_within(file: &File, wait: Duration) -> io::Result<()> {
-    let deadline = Instant::now() + wait;
-    let mut pause = Duration::from_micros(200);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(fs::TryLockError::Error(e)) => return Err(e),
-            Err(fs::TryLockError::WouldBlock) if Instant::now() >= deadline => {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("lock held for over {wait:?}")));
-            }
-            Err(fs::TryLockError::WouldBlock) => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(20));
-            }
-        }
-    }
 }
 
 /// Counts an event that could not be journaled: one short line in `lost` beside the day files,

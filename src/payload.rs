@@ -1,9 +1,10 @@
 //! The wire format: the JSON object Claude Code writes on a hook's stdin, read within bounds and
 //! cut to a size that is stated, whatever arrives.
 //!
-//! Reading: at most `CLAUDE_SESSION_STDIN_MAX` bytes (64 MiB), 64 KiB per `read`, so an ordinary
-//! payload is one `read`. Reading stops at the end of the first JSON object (a writer that keeps
-//! the pipe open costs nothing), at EOF, at the cap, or [`STDIN_WAIT`] after the hook started; a
+//! Reading: at most `CLAUDE_SESSION_STDIN_MAX` bytes (64 MiB), into a buffer of 64 KiB that grows,
+//! so an ordinary payload is one `read`. Reading stops at the end of the first JSON object (a
+//! writer that keeps the pipe open costs nothing), at EOF, at the cap, or [`STDIN_WAIT`] after
+//! stdin first had nothing to give; a
 //! payload stopped early is still recorded, with what could be kept and a `"…[cut]"` member
 //! saying why. Peak memory is about the bytes read (at most the cap) and a few times the budget.
 //!
@@ -158,7 +159,9 @@ impl Payload {
 /// Reads `input` until EOF, the end of the first JSON object, `cap` bytes or `wait`, whichever
 /// comes first; says which bound stopped it, if one did. Errors end the read quietly.
 pub fn read_bounded(input: impl AsFd, cap: usize, wait: Duration) -> (Vec<u8>, Option<Stop>) {
-    let started = Instant::now();
+    // The wait starts when stdin first has nothing to give: a payload Claude Code has written is
+    // there at once, and is read without a look at the clock.
+    let mut waiting_since: Option<Instant> = None;
     // Straight into the buffer that is returned, never zeroed first: an ordinary payload is one
     // read and no copy.
     let mut buf: Vec<u8> = Vec::with_capacity(FIRST_READ.min(cap));
@@ -167,8 +170,12 @@ pub fn read_bounded(input: impl AsFd, cap: usize, wait: Duration) -> (Vec<u8>, O
         if buf.len() >= cap {
             return (buf, Some(Stop::Cap(cap)));
         }
-        let left = wait.saturating_sub(started.elapsed());
+        let left = waiting_since.map_or(Duration::ZERO, |since| wait.saturating_sub(since.elapsed()));
         if !readable(&input, left) {
+            if waiting_since.is_none() {
+                waiting_since = Some(Instant::now());
+                continue;
+            }
             return (buf, Some(Stop::Waited(wait)));
         }
         if buf.len() == buf.capacity() {

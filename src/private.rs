@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -155,6 +156,27 @@ pub fn open_append(path: &Path) -> Result<File, Refused> {
         .open(path)?;
     check_file(&file.metadata()?)?;
     Ok(file)
+}
+
+/// `flock` with a deadline: retries with short sleeps, so a holder that never lets go costs a
+/// bounded wait, not a hung hook. The clock is read only once the lock is found taken.
+pub fn lock_within(file: &File, wait: Duration) -> io::Result<()> {
+    let mut deadline = None;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::Error(e)) => return Err(e),
+            Err(fs::TryLockError::WouldBlock) => {
+                let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
+                if Instant::now() >= deadline {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, format!("lock held for over {wait:?}")));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+        }
+    }
 }
 
 /// How far [`write_atomic`] goes to make a file survive.

@@ -9,7 +9,7 @@ use crate::sink::{self, outbox, outbox::Outbox};
 use crate::{clock, config, journal, out, secrets, session};
 
 pub fn run(default_event: &'static str) -> u8 {
-    let started = std::time::Instant::now();
+    let started = out::debug_enabled().then(std::time::Instant::now);
     let now = clock::now();
     let mut payload = Payload::from_stdin(config::log_field_max());
     // Once, before anything is built from the payload: the journal line, the summary and every
@@ -41,7 +41,7 @@ pub fn run(default_event: &'static str) -> u8 {
         None => crate::debug!("no journal directory (no HOME); lost this {event_name} event"),
     }
 
-    if out::debug_enabled() {
+    if let Some(started) = started {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib());
     }
 

@@ -345,7 +345,7 @@ impl Queue {
                 .open(self.spool())?;
             let meta = file.metadata()?;
             ours(&meta)?;
-            lock_briefly(&file)?;
+            private::lock_within(&file, SPOOL_LOCK_WAIT)?;
             let now = fs::symlink_metadata(self.spool());
             if now.is_ok_and(|m| m.ino() == meta.ino() && m.dev() == meta.dev()) {
                 let size = file.metadata()?.len();
@@ -574,7 +574,7 @@ impl Run<'_> {
                 return;
             }
         };
-        let _ = lock_briefly(&file);
+        let _ = private::lock_within(&file, SPOOL_LOCK_WAIT);
         let _ = file.unlock();
         if let Err(e) = private_dir(&self.queue.queue_dir()) {
             return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
@@ -806,21 +806,6 @@ fn read_ours(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(max).read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-/// The spool's lock, waited for a bounded time: its holders write one line.
-fn lock_briefly(file: &File) -> io::Result<()> {
-    let deadline = Instant::now() + SPOOL_LOCK_WAIT;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(fs::TryLockError::Error(e)) => return Err(e),
-            Err(fs::TryLockError::WouldBlock) if Instant::now() > deadline => {
-                return Err(io::Error::new(io::ErrorKind::WouldBlock, "spool lock held too long"));
-            }
-            Err(fs::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_micros(200)),
-        }
-    }
 }
 
 /// The outbox's directories get the store's check: ours, 0700, not a symlink.
