@@ -777,6 +777,19 @@ mod tests {
         }
     }
 
+    /// Found by the `payload` fuzz target, in its own property: a key's bound is on its JSON text,
+    /// where a control character takes six bytes (`\u0001`), not on its decoded bytes.
+    #[test]
+    fn a_key_is_bounded_by_its_json_text() {
+        let key = "\\u0001".repeat(60);
+        let json = format!(r#"{{"{key}":1}}"#);
+        let p = Payload::parse(json.as_bytes(), 16 * 1024);
+        let (kept, _) = p.fields.iter().next().unwrap();
+        assert!(kept.len() < MAX_KEY, "60 bytes decoded");
+        assert!(kept.contains("…[cut: "), "360 bytes of JSON text: {kept:?}");
+        assert!(escaped_len(kept) <= MAX_KEY);
+    }
+
     #[test]
     fn small_values_pass_untouched() {
         let p = Payload::parse(br#"{"session_id":"abc","tool_input":{"command":"ls"},"n":3}"#, 100);

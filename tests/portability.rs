@@ -82,12 +82,18 @@ fn musl_binary_sees_its_arguments() {
 }
 
 /// The binary under test when the tests themselves run on musl (`cargo test --target
-/// x86_64-unknown-linux-musl`), else a musl debug build in the test's temp dir; None (with a line
+/// x86_64-unknown-linux-musl`), else a musl debug build (see `build`); None (with a line
 /// saying so) where no musl target is installed.
 fn musl_binary(env: &TestEnv) -> Option<PathBuf> {
     if cfg!(target_env = "musl") {
         return Some(PathBuf::from(BIN));
     }
+    let target = musl_target()?;
+    Some(build(env, Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[]))
+}
+
+/// This machine's musl target when it is installed; else None, with a line saying why.
+fn musl_target() -> Option<String> {
     if !cfg!(target_os = "linux") {
         println!("skipped: not Linux, no musl build");
         return None;
@@ -97,7 +103,12 @@ fn musl_binary(env: &TestEnv) -> Option<PathBuf> {
         println!("skipped: the {target} target is not installed");
         return None;
     }
-    Some(build(env, Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[]))
+    Some(target)
+}
+
+/// The variable that names `target`'s linker to cargo.
+fn linker_var(target: &str) -> String {
+    format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"))
 }
 
 /// Whether the standard library for `target` is installed (`rustup target add`).
@@ -178,17 +189,9 @@ fn a_checkout_whose_path_has_a_comma_builds() {
 #[test]
 fn a_build_linked_by_rust_lld_itself_runs() {
     let env = TestEnv::new();
-    if !cfg!(target_os = "linux") {
-        println!("skipped: not Linux, no layout script");
-        return;
-    }
-    let target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
-    if !target_installed(&target) {
-        println!("skipped: the {target} target is not installed");
-        return;
-    }
-    let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
-    let binary = build(&env, Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[(&var, "rust-lld")]);
+    let Some(target) = musl_target() else { return };
+    let binary =
+        build(&env, Path::new(env!("CARGO_MANIFEST_DIR")), Some(&target), &[(&linker_var(&target), "rust-lld")]);
     records(&env, &binary);
 }
 
@@ -199,14 +202,9 @@ fn a_build_linked_by_rust_lld_itself_runs() {
 #[test]
 fn switching_the_linker_to_gold_leaves_the_layout_out() {
     let env = TestEnv::new();
-    if !cfg!(target_os = "linux") {
-        println!("skipped: not Linux, no layout script");
-        return;
-    }
-    let target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
-    let gold = ["/usr/bin/ld.gold", "/bin/ld.gold", "/usr/local/bin/ld.gold"].iter().any(|p| Path::new(p).exists());
-    if !target_installed(&target) || !gold {
-        println!("skipped: needs the {target} target and ld.gold");
+    let Some(target) = musl_target() else { return };
+    if !["/usr/bin/ld.gold", "/bin/ld.gold", "/usr/local/bin/ld.gold"].iter().any(|p| Path::new(p).exists()) {
+        println!("skipped: no ld.gold");
         return;
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -215,8 +213,7 @@ fn switching_the_linker_to_gold_leaves_the_layout_out() {
     let wrapper = env.root.join("cc-gold");
     fs::write(&wrapper, "#!/bin/sh\nexec cc -fuse-ld=gold \"$@\"\n").unwrap();
     fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
-    let binary = build(&env, manifest, Some(&target), &[(&var, wrapper.to_str().unwrap())]);
+    let binary = build(&env, manifest, Some(&target), &[(&linker_var(&target), wrapper.to_str().unwrap())]);
     records(&env, &binary);
 }
 
