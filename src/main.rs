@@ -84,6 +84,7 @@ fn ignore_signals() {
 /// arena frees only its most recent block (enough for a growing buffer to grow in place); what it
 /// leaks is bounded by its size, and once full every allocation goes to the C library as before.
 #[global_allocator]
+// Placed by src/layout.ld after all other zeroed data, so that it does not split their pages.
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".bss.arena"))]
 static ALLOCATOR: Arena = Arena { top: AtomicUsize::new(0), bytes: UnsafeCell::new([0; ARENA]) };
 

@@ -4,9 +4,9 @@
 //! Reading: at most `CLAUDE_SESSION_STDIN_MAX` bytes (64 MiB), into a buffer of 64 KiB that grows,
 //! so an ordinary payload is one `read`. Reading stops at the end of the first JSON object (a
 //! writer that keeps the pipe open costs nothing), at EOF, at the cap, or [`STDIN_WAIT`] after
-//! stdin first had nothing to give; a
-//! payload stopped early is still recorded, with what could be kept and a `"…[cut]"` member
-//! saying why. Peak memory is about the bytes read (at most the cap) and a few times the budget.
+//! stdin first had nothing to give; a payload stopped early is still recorded, with what could be
+//! kept and a `"…[cut]"` member saying why. Peak memory is about the bytes read (at most the cap)
+//! and a few times the budget.
 //!
 //! Cutting, with `max` the field cap (`CLAUDE_SESSION_LOG_FIELD_MAX`): the fields, serialized,
 //! take at most `FIELDS_BUDGET * max` bytes; a string or number at most `max + CUT_EXTRA`. A
@@ -17,8 +17,9 @@
 //! big ones sharing what is left; at most [`MAX_MEMBERS`] members, keys over [`MAX_KEY`] bytes
 //! cut like strings, and a `"…[cut]"` member (an array: a last item) saying what was dropped.
 //! Past [`MAX_DEPTH`] levels, or when its share is too small to hold members, a value becomes
-//! the head of its JSON text. The payload is never decoded whole: values are located by their
-//! brackets and quotes, and only what is kept is parsed.
+//! the head of its JSON text. A payload that would be cut is never decoded whole: values are
+//! located by their brackets and quotes, and only what is kept is parsed. One that fits (every
+//! real one) is parsed at once, which gives the same fields (see [`whole_object`]).
 
 use std::io::{self, IsTerminal};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
