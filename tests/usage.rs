@@ -328,3 +328,133 @@ fn hostile_transcripts_cost_nothing() {
     let out = env.run("show", &["--cost"], b"");
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
 }
+
+/// The journal's one session id.
+fn only_session(env: &TestEnv) -> String {
+    let text: String = common::list(&env.journal_dir())
+        .iter()
+        .filter(|n| n.ends_with(".jsonl"))
+        .map(|n| fs::read_to_string(env.journal_dir().join(n)).unwrap())
+        .collect();
+    let ids: std::collections::BTreeSet<String> =
+        text.lines().map(|l| common::json(l.as_bytes())["session_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids.into_iter().next().unwrap()
+}
+
+fn sum(usages: &[[u64; 4]]) -> [u64; 4] {
+    let mut total = [0; 4];
+    for u in usages {
+        for (t, n) in total.iter_mut().zip(u) {
+            *t += n;
+        }
+    }
+    total
+}
+
+/// The real CLI against the fake Messages API, which reports the usage it is told: our totals
+/// per turn, subagent, model and session are exactly those, a resumed session's second turn
+/// included; and ccusage, reading the same transcripts, counts the same tokens.
+#[test]
+fn a_real_sessions_usage_is_what_the_api_reported_and_ccusage_agrees() {
+    use common::claude::{self, FakeApi, Step};
+    let Some(cli) = common::deps::or_skip(claude::cli()) else { return };
+    let env = TestEnv::new();
+    let out = env.run("claude-session", &["hooks", "install"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let api = FakeApi::start();
+    let main = [[50, 10, 200, 1000], [60, 20, 0, 1300], [70, 30, 100, 1500]];
+    let helper = [[5, 6, 7, 8], [9, 10, 11, 12]];
+    let resumed = [80, 40, 0, 2000];
+    let step = |s: Step, u: [u64; 4]| s.usage(u[0], u[1], u[2], u[3]);
+    api.script(
+        "count the tokens",
+        vec![
+            step(Step::tool("Bash", json!({"command": "echo one", "description": "one"})), main[0]),
+            step(
+                Step::tool(
+                    "Agent",
+                    json!({"description": "helper", "prompt": "helper marker: say hi", "subagent_type": "general-purpose",
+                           "run_in_background": false}),
+                ),
+                main[1],
+            ),
+            step(Step::text("All counted."), main[2]).model("claude-sonnet-5-5"),
+            step(Step::text("Counted again."), resumed),
+        ],
+    );
+    api.script(
+        "helper marker",
+        vec![
+            step(Step::tool("Bash", json!({"command": "echo two", "description": "two"})), helper[0]),
+            step(Step::text("hi"), helper[1]),
+        ],
+    );
+    env.claude_p(&cli, &api, "count the tokens", &["--model", "claude-opus-5-5"]);
+    let id = only_session(&env);
+    let timeline = |env: &TestEnv| {
+        let out = env.run("show", &["--timeline", &id, "--json"], b"");
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        common::json(&out.stdout)
+    };
+    let t = timeline(&env);
+    let usage = &t["usage"];
+    assert_eq!(tokens(&usage["main"]), sum(&main), "{usage:#}");
+    assert_eq!(tokens(&usage["main"]["models"]["claude-opus-5-5"]), sum(&main[..2]));
+    assert_eq!(tokens(&usage["main"]["models"]["claude-sonnet-5-5"]), main[2]);
+    let agents = usage["subagents"].as_object().unwrap();
+    assert_eq!(agents.len(), 1, "{usage:#}");
+    assert_eq!(tokens(agents.values().next().unwrap()), sum(&helper));
+    assert_eq!(tokens(row_usage(&t, "Stop", 0)), sum(&main), "the turn is the whole main transcript");
+
+    // Resumed: a second turn in the same session.
+    env.claude_p(&cli, &api, "count again", &["--model", "claude-opus-5-5", "--resume", &id]);
+    let t = timeline(&env);
+    let stops = t["rows"].as_array().unwrap().iter().filter(|r| r["event"] == "Stop").count();
+    assert_eq!(tokens(row_usage(&t, "Stop", stops - 1)), resumed, "the resumed turn alone");
+    let ours = tokens(&t["usage"]["total"]);
+    assert_eq!(ours, sum(&[sum(&main), sum(&helper), resumed]));
+
+    // ccusage: per project, its subagent rows added.
+    let Some(modules) = common::deps::or_skip(common::deps::npm("ccusage", &["ccusage@18"])) else { return };
+    let mut cmd = env.command(modules.join(".bin/ccusage"));
+    cmd.args(["session", "--json", "--offline"]).env("CLAUDE_CONFIG_DIR", env.home.join(".claude"));
+    let out = common::feed(cmd, b"");
+    assert!(out.status.success(), "ccusage: {}", common::stderr(&out));
+    let report = common::json(&out.stdout);
+    let mut theirs = [0u64; 4];
+    for row in report["sessions"].as_array().unwrap() {
+        let n = |k: &str| row[k].as_u64().unwrap_or_else(|| panic!("{k} in {row}"));
+        let row = [n("inputTokens"), n("outputTokens"), n("cacheCreationTokens"), n("cacheReadTokens")];
+        theirs = sum(&[theirs, row]);
+    }
+    assert_eq!(ours, theirs, "ccusage: {report:#}");
+}
+
+/// The dashboard's Stop summary leads with the turn's tokens and cost, its SubagentStop's with
+/// the subagent's; the hook itself reads no transcript (the deliverer does).
+#[test]
+fn the_dashboards_stop_summary_says_what_the_turn_cost() {
+    let server = common::server::TestServer::start();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
+    let s = Session::new(&env, "sess-dash");
+    let opus = "claude-opus-5-5";
+    write_lines(
+        &s.transcript,
+        &[user("p1", 1), assistant("m1", "r1", opus, [2000, 1100, 300, 10_000], 2), user("p2", 3)],
+    );
+    let agent = s.subagent_path("a9");
+    write_lines(&agent, &[assistant("ma", "ra", opus, [100, 50, 0, 0], 4)]);
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p1", "last_assistant_message": "All done."}));
+    s.event(&env, "SubagentStop", json!({"agent_id": "a9", "agent_transcript_path": agent}));
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let received = server.wait_for(3, std::time::Duration::from_secs(30));
+    let stop = received.iter().find(|e| e["hook_event_type"] == "Stop").unwrap();
+    // 2000 + 300 + 10000 in; $4 × 2000 + $20 × 1100 + $5 × 300 + $0.20 × 10000 per million.
+    assert_eq!(stop["summary"], "done · 12.3k in / 1.1k out · $0.03 · All done.");
+    let sub = received.iter().find(|e| e["hook_event_type"] == "SubagentStop").unwrap();
+    assert!(sub["summary"].as_str().unwrap().starts_with("100 in / 50 out · $0.0014 · "), "{sub}");
+}
