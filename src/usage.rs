@@ -384,7 +384,7 @@ pub struct ModelUsage {
 }
 
 impl ModelUsage {
-    fn add(&mut self, other: &ModelUsage) {
+    pub fn add(&mut self, other: &ModelUsage) {
         self.tokens.add(&other.tokens);
         self.responses += other.responses;
         self.max_prompt = self.max_prompt.max(other.max_prompt);

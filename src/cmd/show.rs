@@ -262,10 +262,7 @@ impl CostReport {
                 }
                 for b in ledgers.get(path).buckets.iter().filter(|b| b.day >= since) {
                     let key = (b.day, s.project.clone(), b.model.clone());
-                    let sum = sums.entry(key).or_default();
-                    sum.tokens.add(&b.usage.tokens);
-                    sum.responses += b.usage.responses;
-                    sum.max_prompt = sum.max_prompt.max(b.usage.max_prompt);
+                    sums.entry(key).or_default().add(&b.usage);
                 }
             }
         }
