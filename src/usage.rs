@@ -766,6 +766,28 @@ pub fn dir() -> Option<PathBuf> {
     journal::dir().map(|d| d.join("usage"))
 }
 
+/// Ledgers (and temp files) not written for `age`: their transcript has not grown since, and
+/// the journal that named it is gone (`cleanup` keeps the same days). A ledger removed too early
+/// costs one more read of its transcript, nothing else.
+pub fn old_ledgers(age: Duration) -> Vec<(PathBuf, String)> {
+    let Some(dir) = dir() else { return Vec::new() };
+    let names = private::file_names(&dir).unwrap_or_default();
+    let now = std::time::SystemTime::now();
+    names
+        .into_iter()
+        .filter(|n| n.ends_with(".json") && n.len() == 21 || private::is_temp_name(n))
+        .map(|n| dir.join(n))
+        .filter(|p| {
+            let meta = std::fs::symlink_metadata(p);
+            meta.is_ok_and(|m| {
+                private::check_file(&m).is_ok()
+                    && m.modified().is_ok_and(|t| now.duration_since(t).is_ok_and(|d| d > age))
+            })
+        })
+        .map(|p| (p, "usage ledger not written for as long as the journal is kept".to_owned()))
+        .collect()
+}
+
 /// The ledgers of one process: loaded from `<journal>/usage/` when there, updated, saved back.
 pub struct Ledgers {
     dir: Option<PathBuf>,

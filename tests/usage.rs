@@ -458,3 +458,26 @@ fn the_dashboards_stop_summary_says_what_the_turn_cost() {
     let sub = received.iter().find(|e| e["hook_event_type"] == "SubagentStop").unwrap();
     assert!(sub["summary"].as_str().unwrap().starts_with("100 in / 50 out · $0.0014 · "), "{sub}");
 }
+
+/// `cleanup` removes ledgers not written for as long as the journal is kept, and only those.
+#[test]
+fn cleanup_removes_old_ledgers_only() {
+    let env = TestEnv::new();
+    let s = Session::new(&env, "sess-old");
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", "claude-opus-5-5", [1, 1, 0, 0], 2)]);
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.timeline(&env);
+    let dir = env.journal_dir().join("usage");
+    let ledgers: Vec<String> = common::list(&dir).into_iter().filter(|n| n.ends_with(".json")).collect();
+    assert_eq!(ledgers.len(), 1, "{ledgers:?}");
+    let fresh = dir.join("0123456789abcdef.json");
+    fs::write(&fresh, "{}").unwrap();
+    let old = nix::sys::time::TimeVal::new(1_000_000_000, 0);
+    nix::sys::stat::utimes(&dir.join(&ledgers[0]), &old, &old).unwrap();
+    let out = env.run("cleanup", &[], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(!dir.join(&ledgers[0]).exists());
+    assert!(fresh.exists());
+    // Read again from the transcript: the same totals.
+    assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [1, 1, 0, 0]);
+}
