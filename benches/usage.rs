@@ -1,8 +1,9 @@
 //! What a session's usage costs to read when its transcript is 100 MB: `show --timeline` (the
 //! same ledger code the deliverer runs for a Stop) the first time, which reads the whole
 //! transcript once, against `cat` of the same file; then again after a turn was appended, which
-//! reads only the new bytes. Memory is the process's peak, which must not grow with the
-//! transcript. Ratios and peaks measured in one run; standard library and nix only.
+//! reads only the new bytes, against the same command over a two-line transcript. Memory is the
+//! process's peak, which must not grow with the transcript. Ratios and peaks measured in one run;
+//! standard library and nix only.
 //!
 //!     cargo bench --bench usage
 
@@ -19,8 +20,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_claude-session");
 const SIZE: u64 = 100 << 20;
 /// The first read may cost this many times a `cat` of the file.
 const FIRST_TARGET: f64 = 10.0;
-/// A read after one appended turn may cost this share of the first.
-const AGAIN_TARGET: f64 = 0.05;
+/// A read after one appended turn may cost this many times the same command over a small
+/// transcript: what was read before is not read again.
+const AGAIN_TARGET: f64 = 1.5;
 /// The peak resident memory of a run, in MiB: bounded, whatever the transcript's size.
 const PEAK_TARGET_MIB: f64 = 64.0;
 
@@ -36,16 +38,24 @@ fn main() {
     let transcript = home.join(".claude/projects/-work/bench.jsonl");
     fs::create_dir_all(transcript.parent().unwrap()).unwrap();
     let turns = write_transcript(&transcript);
+    let small = transcript.with_file_name("small.jsonl");
+    fs::write(&small, format!("{}\n{}\n", line_user(0), line_assistant(0, 0))).unwrap();
     let env = Env { home, state, work };
-    for event in ["UserPromptSubmit", "Stop"] {
-        let payload = format!(
-            r#"{{"hook_event_name":"{event}","session_id":"bench","cwd":"{}","prompt_id":"p{}","transcript_path":"{}"}}"#,
-            env.work.display(),
-            turns - 1,
-            transcript.display()
-        );
-        env.run(&["session-start"], payload.as_bytes());
+    for (session, path) in [("bench", &transcript), ("small", &small)] {
+        for event in ["UserPromptSubmit", "Stop"] {
+            let payload = format!(
+                r#"{{"hook_event_name":"{event}","session_id":"{session}","cwd":"{}","prompt_id":"p{}","transcript_path":"{}"}}"#,
+                env.work.display(),
+                turns - 1,
+                path.display()
+            );
+            env.run(&["session-start"], payload.as_bytes());
+        }
     }
+    env.run(&["show", "--timeline", "small", "--json"], b"");
+    let floor = (0..5)
+        .map(|_| timed(|| env.run(&["show", "--timeline", "small", "--json"], b"")))
+        .fold(f64::INFINITY, f64::min);
 
     let cat = timed(|| env.cat(&transcript));
     let cat_peak = peak_mib();
@@ -55,6 +65,7 @@ fn main() {
     let mut file = fs::OpenOptions::new().append(true).open(&transcript).unwrap();
     file.write_all(format!("{}\n{assistant}\n", line_user(turns)).as_bytes()).unwrap();
     let again = timed(|| env.run(&["show", "--timeline", "bench", "--json"], b""));
+    let again_peak = peak_mib();
     let out = env.run(&["show", "--timeline", "bench", "--json"], b"");
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let responses = v["usage"]["total"]["responses"].as_u64().unwrap_or(0);
@@ -66,22 +77,18 @@ fn main() {
     println!("{:<34} {:>10} {:>8} {:>8}", "cat (the floor)", ms(cat), "1.00x", "-");
     let first_ratio = first / cat;
     println!("{:<34} {:>10} {:>7.2}x {:>7.1}x", "show, first read (all of it)", ms(first), first_ratio, FIRST_TARGET);
-    let again_ratio = again / first;
-    println!(
-        "{:<34} {:>10} {:>7.3}x {:>7.2}x  (of the first read)",
-        "show, after one more turn",
-        ms(again),
-        again_ratio,
-        AGAIN_TARGET
-    );
+    let again_ratio = again / floor;
+    println!("{:<34} {:>10} {:>8} {:>8}", "show, a 2-line transcript (floor)", ms(floor), "1.00x", "-");
+    println!("{:<34} {:>10} {:>7.2}x {:>7.1}x", "show, after one more turn", ms(again), again_ratio, AGAIN_TARGET);
     println!("peak memory: cat {cat_peak:.1} MiB, show {first_peak:.1} MiB (target < {PEAK_TARGET_MIB} MiB)");
     let mut missed = Vec::new();
     if first_ratio >= FIRST_TARGET {
         missed.push(format!("first read {first_ratio:.2}x cat"));
     }
     if again_ratio >= AGAIN_TARGET {
-        missed.push(format!("read after a turn {again_ratio:.3}x the first"));
+        missed.push(format!("read after a turn {again_ratio:.2}x the floor"));
     }
+    let _ = again_peak;
     if first_peak >= PEAK_TARGET_MIB {
         missed.push(format!("peak {first_peak:.1} MiB"));
     }

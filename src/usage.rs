@@ -591,19 +591,16 @@ impl Ledger {
 
     /// One whole line: a user line moves the turn on, an assistant line adds its response.
     fn line(&mut self, line: &[u8]) {
-        if contains(line, b"\"promptId\"") && contains(line, b"\"type\":\"user\"") {
-            if let Ok(top) = serde_json::from_slice::<HashMap<&str, &RawValue>>(line)
-                && raw_str(top.get("type")).as_deref() == Some("user")
-                && let Some(prompt) = raw_str(top.get("promptId"))
-            {
-                self.prompt = Some(prompt);
-            }
+        // Not text, not a line of a transcript.
+        let Ok(line) = std::str::from_utf8(line) else { return };
+        if let Some(prompt) = user_prompt(line) {
+            self.prompt = Some(prompt);
             return;
         }
-        if !contains(line, b"\"type\":\"assistant\"") || !contains(line, b"\"usage\"") {
+        if !line.contains("\"type\":\"assistant\"") || !line.contains("\"usage\"") {
             return;
         }
-        let Some(response) = Response::parse(line) else { return };
+        let Some(response) = Response::parse(line.as_bytes()) else { return };
         if let Some(key) = response.key
             && !self.seen.insert(key)
         {
@@ -732,17 +729,41 @@ fn raw_str(raw: Option<&&RawValue>) -> Option<String> {
     serde_json::from_str::<String>(raw?.get()).ok()
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let first = needle[0];
-    let mut from = 0;
-    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
-        let at = from + i;
-        if hay[at..].starts_with(needle) {
-            return true;
-        }
-        from = at + 1;
+/// How far into a line its top-level `promptId` and `type` are looked for without parsing it.
+const HEAD: usize = 4096;
+
+/// The prompt id of a user line (`"type":"user"` with a `promptId`), whatever it holds. Claude
+/// Code writes both among the first members, before the message: found there, at the top level
+/// (no object or array opened before them), a tool result of megabytes is not parsed. Anywhere
+/// else, the line is parsed.
+fn user_prompt(line: &str) -> Option<String> {
+    const PROMPT: &str = "\"promptId\":\"";
+    const USER: &str = "\"type\":\"user\"";
+    let mut end = line.len().min(HEAD);
+    while !line.is_char_boundary(end) {
+        end -= 1;
     }
-    false
+    let head = &line[..end];
+    let top = |at: usize| !head[1..at].contains(['{', '[']);
+    if let (Some(p), Some(u)) = (head.find(PROMPT), head.find(USER))
+        && top(p)
+        && top(u)
+    {
+        let value = &head[p + PROMPT.len()..];
+        if let Some(end) = value.find('"')
+            && !value[..end].contains('\\')
+        {
+            return Some(value[..end].to_owned());
+        }
+    }
+    if !line.contains("\"promptId\"") || !line.contains(USER) {
+        return None;
+    }
+    let top: HashMap<&str, &RawValue> = serde_json::from_str(line).ok()?;
+    if raw_str(top.get("type")).as_deref() != Some("user") {
+        return None;
+    }
+    raw_str(top.get("promptId"))
 }
 
 /// FNV-1a, 64 bits: a response's key as the ledger keeps it.
@@ -926,6 +947,21 @@ pub fn subagent_transcripts(transcript: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_lines_prompt_is_found_at_its_head_or_by_parsing() {
+        let fast = r#"{"parentUuid":"x","promptId":"p1","type":"user","message":{"content":"a"}}"#;
+        assert_eq!(user_prompt(fast).as_deref(), Some("p1"));
+        let late = format!(r#"{{"pad":"{}","type":"user","promptId":"p2"}}"#, "y".repeat(HEAD));
+        assert_eq!(user_prompt(&late).as_deref(), Some("p2"));
+        let nested = r#"{"type":"assistant","message":{"promptId":"p3","type":"user"}}"#;
+        assert_eq!(user_prompt(nested), None, "not the line's own");
+        let after_object = r#"{"x":{"a":1},"promptId":"p4","type":"user"}"#;
+        assert_eq!(user_prompt(after_object).as_deref(), Some("p4"));
+        assert_eq!(user_prompt(r#"{"type":"user","promptId":"p\"5"}"#).as_deref(), Some("p\"5"));
+        let cut = format!(r#"{{"promptId":"p6","type":"user","c":"{}é"}}"#, "z".repeat(HEAD - 37));
+        assert_eq!(user_prompt(&cut).as_deref(), Some("p6"));
+    }
 
     #[test]
     fn model_ids_lose_only_their_decorations() {
