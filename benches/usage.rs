@@ -53,26 +53,33 @@ fn main() {
         }
     }
     env.run(&["show", "--timeline", "small", "--json"], b"");
-    let floor = (0..5)
-        .map(|_| timed(|| env.run(&["show", "--timeline", "small", "--json"], b"")))
-        .fold(f64::INFINITY, f64::min);
+    let floor = best(5, || env.run(&["show", "--timeline", "small", "--json"], b""));
 
-    let cat = timed(|| env.cat(&transcript));
+    // Best of three, each from no ledger (the first read), and of five, each after one more
+    // turn (the reads that follow).
+    let ledgers = env.state.join("claude-session/logs/usage");
+    let cat = best(3, || env.cat(&transcript));
     let cat_peak = peak_mib();
-    let first = timed(|| env.run(&["show", "--timeline", "bench", "--json"], b""));
+    let first = best(3, || {
+        let _ = fs::remove_dir_all(&ledgers);
+        env.run(&["show", "--timeline", "bench", "--json"], b"")
+    });
     let first_peak = peak_mib();
-    let assistant = line_assistant(turns, turns);
-    let mut file = fs::OpenOptions::new().append(true).open(&transcript).unwrap();
-    file.write_all(format!("{}\n{assistant}\n", line_user(turns)).as_bytes()).unwrap();
-    let again = timed(|| env.run(&["show", "--timeline", "bench", "--json"], b""));
-    let again_peak = peak_mib();
+    let mut appended = turns;
+    let again = best(5, || {
+        let mut file = fs::OpenOptions::new().append(true).open(&transcript).unwrap();
+        let turn = format!("{}\n{}\n", line_user(appended), line_assistant(appended, appended));
+        file.write_all(turn.as_bytes()).unwrap();
+        appended += 1;
+        env.run(&["show", "--timeline", "bench", "--json"], b"")
+    });
     let out = env.run(&["show", "--timeline", "bench", "--json"], b"");
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let responses = v["usage"]["total"]["responses"].as_u64().unwrap_or(0);
-    assert_eq!(responses, turns + 1, "every response counted once");
+    assert_eq!(responses, appended, "every response counted once");
 
     let size = fs::metadata(&transcript).unwrap().len() as f64 / (1 << 20) as f64;
-    println!("transcript: {size:.0} MiB, {} responses", turns + 1);
+    println!("transcript: {size:.0} MiB, {appended} responses");
     println!("{:<34} {:>10} {:>8} {:>8}", "run", "time", "ratio", "target");
     println!("{:<34} {:>10} {:>8} {:>8}", "cat (the floor)", ms(cat), "1.00x", "-");
     let first_ratio = first / cat;
@@ -88,7 +95,6 @@ fn main() {
     if again_ratio >= AGAIN_TARGET {
         missed.push(format!("read after a turn {again_ratio:.2}x the floor"));
     }
-    let _ = again_peak;
     if first_peak >= PEAK_TARGET_MIB {
         missed.push(format!("peak {first_peak:.1} MiB"));
     }
@@ -138,10 +144,15 @@ impl Env {
     }
 }
 
-fn timed<T>(f: impl FnOnce() -> T) -> f64 {
-    let start = Instant::now();
-    std::hint::black_box(f());
-    start.elapsed().as_secs_f64()
+/// Seconds of the fastest of `n` runs of `f`.
+fn best<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
+    (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(f());
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The largest peak resident size of any child waited for so far.
