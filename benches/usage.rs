@@ -2,8 +2,9 @@
 //! same ledger code the deliverer runs for a Stop) the first time, which reads the whole
 //! transcript once, against `cat` of the same file; then again after a turn was appended, which
 //! reads only the new bytes, against the same command over a two-line transcript. Memory is the
-//! process's peak, which must not grow with the transcript. Ratios and peaks measured in one run;
-//! standard library and nix only.
+//! process's peak, which must not grow with the transcript. Times are CPU times (user and system,
+//! the cheapest of a few runs; rusage counts in ticks of the kernel, so tiny runs read coarse).
+//! Ratios and peaks measured in one run; standard library and nix only.
 //!
 //!     cargo bench --bench usage
 
@@ -11,7 +12,6 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use nix::sys::resource::{UsageWho, getrusage};
 
@@ -20,9 +20,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_claude-session");
 const SIZE: u64 = 100 << 20;
 /// The first read may cost this many times a `cat` of the file.
 const FIRST_TARGET: f64 = 10.0;
-/// A read after one appended turn may cost this many times the same command over a small
-/// transcript: what was read before is not read again.
-const AGAIN_TARGET: f64 = 1.5;
+/// A read after one appended turn may cost this share of the first: what was read before is not
+/// read again. (The same command over a two-line transcript is shown beside it.)
+const AGAIN_TARGET: f64 = 0.05;
 /// The peak resident memory of a run, in MiB: bounded, whatever the transcript's size.
 const PEAK_TARGET_MIB: f64 = 64.0;
 
@@ -80,20 +80,26 @@ fn main() {
 
     let size = fs::metadata(&transcript).unwrap().len() as f64 / (1 << 20) as f64;
     println!("transcript: {size:.0} MiB, {appended} responses");
-    println!("{:<34} {:>10} {:>8} {:>8}", "run", "time", "ratio", "target");
+    println!("{:<34} {:>10} {:>8} {:>8}", "run", "CPU time", "ratio", "target");
     println!("{:<34} {:>10} {:>8} {:>8}", "cat (the floor)", ms(cat), "1.00x", "-");
     let first_ratio = first / cat;
     println!("{:<34} {:>10} {:>7.2}x {:>7.1}x", "show, first read (all of it)", ms(first), first_ratio, FIRST_TARGET);
-    let again_ratio = again / floor;
-    println!("{:<34} {:>10} {:>8} {:>8}", "show, a 2-line transcript (floor)", ms(floor), "1.00x", "-");
-    println!("{:<34} {:>10} {:>7.2}x {:>7.1}x", "show, after one more turn", ms(again), again_ratio, AGAIN_TARGET);
+    let again_ratio = again / first;
+    println!("{:<34} {:>10} {:>8} {:>8}", "show, a 2-line transcript", ms(floor), "-", "-");
+    println!(
+        "{:<34} {:>10} {:>7.3}x {:>7.2}x  (of the first read)",
+        "show, after one more turn",
+        ms(again),
+        again_ratio,
+        AGAIN_TARGET
+    );
     println!("peak memory: cat {cat_peak:.1} MiB, show {first_peak:.1} MiB (target < {PEAK_TARGET_MIB} MiB)");
     let mut missed = Vec::new();
     if first_ratio >= FIRST_TARGET {
         missed.push(format!("first read {first_ratio:.2}x cat"));
     }
     if again_ratio >= AGAIN_TARGET {
-        missed.push(format!("read after a turn {again_ratio:.2}x the floor"));
+        missed.push(format!("read after a turn {again_ratio:.3}x the first"));
     }
     if first_peak >= PEAK_TARGET_MIB {
         missed.push(format!("peak {first_peak:.1} MiB"));
@@ -144,15 +150,23 @@ impl Env {
     }
 }
 
-/// Seconds of the fastest of `n` runs of `f`.
+/// CPU seconds (user and system) of the cheapest of `n` runs of `f`, counted for the children it
+/// waited for: on a shared machine wall time measures the neighbours.
 fn best<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
     (0..n)
         .map(|_| {
-            let start = Instant::now();
+            let before = cpu();
             std::hint::black_box(f());
-            start.elapsed().as_secs_f64()
+            cpu() - before
         })
         .fold(f64::INFINITY, f64::min)
+}
+
+/// CPU seconds of every child waited for so far.
+fn cpu() -> f64 {
+    let usage = getrusage(UsageWho::RUSAGE_CHILDREN).unwrap();
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    secs(usage.user_time()) + secs(usage.system_time())
 }
 
 /// The largest peak resident size of any child waited for so far.
