@@ -612,59 +612,72 @@ impl Ledger {
         self.add(response.day, &response.model, response.usage);
     }
 
-    /// The ledger as saved: sums, keys and where to go on.
-    fn to_json(&self) -> Value {
-        let buckets: Vec<Value> = self
+    /// The ledger as saved: where to go on, the keys seen and the sums. Written and read as typed
+    /// values, not a `Value` tree: a ledger of a thousand turns is loaded and saved at each read.
+    fn to_bytes(&self) -> Vec<u8> {
+        let buckets: Vec<Saved> = self
             .buckets
             .iter()
             .map(|b| {
-                json!([
-                    b.prompt,
-                    clock_day(b.day),
-                    b.model,
-                    b.usage.tokens.to_array(),
-                    b.usage.responses,
-                    b.usage.max_prompt
-                ])
+                let u = &b.usage;
+                (b.prompt.clone(), clock_day(b.day), b.model.clone(), u.tokens.to_array(), u.responses, u.max_prompt)
             })
             .collect();
         let mut seen: Vec<u64> = self.seen.iter().copied().collect();
         seen.sort_unstable();
-        json!({
-            "version": 1, "path": self.path, "dev": self.dev, "ino": self.ino, "offset": self.offset,
-            "skipping": self.skipping, "prompt": self.prompt, "seen": seen, "buckets": buckets,
-        })
+        let mut out = Vec::with_capacity(64 + seen.len() * 21 + buckets.len() * 120);
+        let mut member = |key: &str, value: &dyn Fn(&mut Vec<u8>) -> serde_json::Result<()>| {
+            out.push(if out.is_empty() { b'{' } else { b',' });
+            let _ = serde_json::to_writer(&mut out, key);
+            out.push(b':');
+            let _ = value(&mut out);
+        };
+        member("version", &|o| serde_json::to_writer(o, &LEDGER_VERSION));
+        member("path", &|o| serde_json::to_writer(o, &self.path));
+        member("dev", &|o| serde_json::to_writer(o, &self.dev));
+        member("ino", &|o| serde_json::to_writer(o, &self.ino));
+        member("offset", &|o| serde_json::to_writer(o, &self.offset));
+        member("skipping", &|o| serde_json::to_writer(o, &self.skipping));
+        member("prompt", &|o| serde_json::to_writer(o, &self.prompt));
+        member("seen", &|o| serde_json::to_writer(o, &seen));
+        member("buckets", &|o| serde_json::to_writer(o, &buckets));
+        out.push(b'}');
+        out
     }
 
-    fn from_json(v: &Value, path: &str) -> Option<Ledger> {
-        if v["version"] != 1 || v["path"] != path {
+    fn from_bytes(bytes: &[u8], path: &str) -> Option<Ledger> {
+        let v: HashMap<&str, &RawValue> = serde_json::from_slice(bytes).ok()?;
+        // (serde's trait is not ours to name: a macro stands for a generic getter.)
+        macro_rules! get {
+            ($key:literal, $t:ty) => {
+                serde_json::from_str::<$t>(v.get($key)?.get()).ok()?
+            };
+        }
+        if get!("version", u64) != LEDGER_VERSION || get!("path", String) != path {
             return None;
         }
         let mut ledger = Ledger {
             path: path.to_owned(),
-            dev: v["dev"].as_u64()?,
-            ino: v["ino"].as_u64()?,
-            offset: v["offset"].as_u64()?,
-            skipping: v["skipping"].as_bool()?,
-            seen: v["seen"].as_array()?.iter().map(Value::as_u64).collect::<Option<_>>()?,
+            dev: get!("dev", u64),
+            ino: get!("ino", u64),
+            offset: get!("offset", u64),
+            skipping: get!("skipping", bool),
+            seen: get!("seen", Vec<u64>).into_iter().collect(),
             ..Ledger::default()
         };
-        for b in v["buckets"].as_array()? {
-            let prompt = b[0].as_str().map(str::to_owned);
-            let day = parse_day(b[1].as_str()?)?;
-            let tokens: Vec<u64> = b[3].as_array()?.iter().map(Value::as_u64).collect::<Option<_>>()?;
-            let usage = ModelUsage {
-                tokens: Tokens::from_array(&tokens)?,
-                responses: b[4].as_u64()?,
-                max_prompt: b[5].as_u64()?,
-            };
+        for (prompt, day, model, tokens, responses, max_prompt) in get!("buckets", Vec<Saved>) {
+            let usage = ModelUsage { tokens: Tokens::from_array(&tokens)?, responses, max_prompt };
             ledger.prompt = prompt;
-            ledger.add(day, b[2].as_str()?, usage);
+            ledger.add(parse_day(&day)?, &model, usage);
         }
-        ledger.prompt = v["prompt"].as_str().map(str::to_owned);
+        ledger.prompt = get!("prompt", Option<String>);
         Some(ledger)
     }
 }
+
+/// A saved bucket: prompt id, day, model, tokens, responses, longest prompt.
+type Saved = (Option<String>, String, String, [u64; 5], u64, u64);
+const LEDGER_VERSION: u64 = 1;
 
 fn clock_day(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
@@ -833,8 +846,7 @@ impl Ledgers {
         let ledger = self.open.entry(path.to_owned()).or_insert_with(|| {
             file.as_ref()
                 .and_then(|f| private::read(f, LEDGER_MAX).ok())
-                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-                .and_then(|v| Ledger::from_json(&v, path))
+                .and_then(|bytes| Ledger::from_bytes(&bytes, path))
                 .unwrap_or_else(|| Ledger { path: path.to_owned(), ..Ledger::default() })
         });
         let before = (ledger.dev, ledger.ino, ledger.offset, ledger.skipping);
@@ -842,7 +854,7 @@ impl Ledgers {
         if let (Some(file), Some(_)) = (&file, &lock)
             && before != (ledger.dev, ledger.ino, ledger.offset, ledger.skipping)
         {
-            let bytes = serde_json::to_vec(&ledger.to_json()).unwrap_or_default();
+            let bytes = ledger.to_bytes();
             if let Err(e) = private::write_atomic(file, &bytes, 0o600, private::Durability::Atomic) {
                 crate::debug!("usage ledger {}: {e}", file.display());
             }
@@ -961,6 +973,36 @@ mod tests {
         assert_eq!(user_prompt(r#"{"type":"user","promptId":"p\"5"}"#).as_deref(), Some("p\"5"));
         let cut = format!(r#"{{"promptId":"p6","type":"user","c":"{}é"}}"#, "z".repeat(HEAD - 37));
         assert_eq!(user_prompt(&cut).as_deref(), Some("p6"));
+    }
+
+    /// A saved ledger loads as it was: otherwise every read would start over, right but slow.
+    #[test]
+    fn a_saved_ledger_loads_as_it_was() {
+        let dir = std::env::temp_dir().join(format!("cs-ledger-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.jsonl");
+        let line = |id: &str, model: &str| {
+            format!(
+                r#"{{"type":"assistant","requestId":"r{id}","timestamp":"2026-12-05T10:00:00Z","message":{{"id":"{id}","model":"{model}","usage":{{"input_tokens":1,"output_tokens":2,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{{"ephemeral_1h_input_tokens":1}}}}}}}}"#
+            )
+        };
+        let text =
+            [r#"{"type":"user","promptId":"p\"1"}"#.to_owned(), line("a", "m1"), line("b", "m2"), line("b", "m2")];
+        std::fs::write(&path, text.join("\n") + "\n").unwrap();
+        let mut ledger = Ledger { path: path.to_string_lossy().into_owned(), ..Ledger::default() };
+        ledger.update();
+        assert_eq!(ledger.total().responses(), 2);
+        let loaded = Ledger::from_bytes(&ledger.to_bytes(), &ledger.path).expect("loads");
+        assert_eq!(
+            (loaded.offset, loaded.dev, loaded.ino, loaded.skipping),
+            (ledger.offset, ledger.dev, ledger.ino, false)
+        );
+        assert_eq!(loaded.seen, ledger.seen);
+        assert_eq!(loaded.buckets, ledger.buckets);
+        assert_eq!(loaded.prompt.as_deref(), Some("p\"1"));
+        assert_eq!(loaded.total().tokens().cache_write_1h, 2);
+        assert!(Ledger::from_bytes(&ledger.to_bytes(), "/another/path").is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
