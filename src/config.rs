@@ -130,6 +130,11 @@ pub const VARS: &[Var] = &[
         "0: record and send payloads without redacting secrets (default 1: tokens, keys, passwords are redacted)",
         Ok::<_, String>(())
     ),
+    var!(
+        WIRED,
+        "set by `hooks install` in the settings it wires: the plugin's hooks then leave each event to those",
+        Ok::<_, String>(())
+    ),
     var!(DEBUG, "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)", Ok::<_, String>(())),
     var!(
         "CLAUDE_PROJECT_DIR",
@@ -168,14 +173,52 @@ pub fn use_environment_only() {
     ENVIRONMENT_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// A variable's text: the environment's, else (outside Claude Code and the hooks) the settings'
-/// `env` block's.
+/// The Claude Code plugin's name (`plugin/.claude-plugin/plugin.json`; not `claude-…`, which
+/// `claude plugin validate` refuses).
+pub const PLUGIN: &str = "session-recorder";
+
+/// The Claude Code plugin's options (`.claude-plugin/plugin.json` under `plugin/`, `userConfig`):
+/// `(key, the variable it stands for, sensitive)`. Claude Code hands each to the plugin's hooks as
+/// `CLAUDE_PLUGIN_OPTION_<KEY>`, a sensitive one too (it keeps it in its credential store), and
+/// strips every `OTEL_*` variable from a hook's environment: so these are how a plugin user
+/// configures OTLP at all.
+pub const PLUGIN_OPTIONS: &[(&str, &str, bool)] = &[
+    ("server_url", SERVER_URL, false),
+    ("otlp_endpoint", OTLP_ENDPOINT, false),
+    ("otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS", true),
+    ("log_user_prompts", "OTEL_LOG_USER_PROMPTS", false),
+    ("log_tool_details", "OTEL_LOG_TOOL_DETAILS", false),
+];
+
+/// The variable Claude Code sets for a plugin option.
+pub fn plugin_option_var(key: &str) -> String {
+    format!("CLAUDE_PLUGIN_OPTION_{}", key.to_ascii_uppercase())
+}
+
+/// Set by `hooks install` in the settings it wires. The plugin's hooks (run with `--plugin`) see it
+/// and leave the event to the settings' hooks: installed both ways, each event is recorded once.
+pub const WIRED: &str = "CLAUDE_SESSION_WIRED";
+
+/// Whether `hooks install` wired the hooks in a settings file whose `env` this process has.
+pub fn wired_in_settings() -> bool {
+    env(WIRED, |v| !v.is_empty()).unwrap_or(false)
+}
+
+/// A variable's text: the environment's, else the plugin option standing for it, else (outside
+/// Claude Code and the hooks) the settings' `env` block's.
 fn text(name: &str) -> Option<String> {
     match env(name, |v| (!v.is_empty()).then(|| v.to_str().map(str::to_owned))).flatten() {
         Some(v) => v,
+        None if let Some(v) = plugin_option(name) => Some(v),
         None if ENVIRONMENT_ONLY.load(std::sync::atomic::Ordering::Relaxed) || under_claude_code() => None,
         None => settings_env().get(name).filter(|v| !v.is_empty()).cloned(),
     }
+}
+
+/// The plugin option standing for variable `name`, when Claude Code set it (to a value).
+fn plugin_option(name: &str) -> Option<String> {
+    let (key, _, _) = PLUGIN_OPTIONS.iter().find(|(_, var, _)| *var == name)?;
+    env(&plugin_option_var(key), |v| v.to_str().map(str::to_owned)).flatten().filter(|v| !v.trim().is_empty())
 }
 
 /// A variable only the environment gives (set by Claude Code or the system, never in settings).
