@@ -367,6 +367,13 @@ impl Status {
         let marked = scopes
             .iter()
             .any(|(_, path)| settings::env_block(path).iter().any(|(k, v)| k == config::WIRED && !v.is_empty()));
+        if by_plugin && working.is_empty() && marked {
+            problems.push(format!(
+                "{} is set in settings that wire none of our hooks: the plugin's hooks leave every event to \
+                 hooks that are not there, and nothing is recorded (remove it, or run: claude-session hooks install)",
+                config::WIRED
+            ));
+        }
         if by_plugin && !working.is_empty() && !marked {
             problems.push(format!(
                 "installed both as the plugin and in settings by an older version: each event is recorded twice \
