@@ -47,7 +47,8 @@ fn transcript_session(env: &TestEnv) -> String {
     for project in fs::read_dir(env.home.join(".claude/projects")).unwrap().flatten() {
         for file in fs::read_dir(project.path()).unwrap().flatten() {
             let name = file.file_name().to_string_lossy().into_owned();
-            if let Some(id) = name.strip_suffix(".jsonl") {
+            // Older releases also leave `agent-<id>.jsonl` side conversations beside it.
+            if let Some(id) = name.strip_suffix(".jsonl").filter(|id| !id.starts_with("agent-")) {
                 ids.push(id.to_owned());
             }
         }
