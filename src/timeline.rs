@@ -230,18 +230,19 @@ impl Report for Timeline {
             .iter()
             .map(|r| {
                 json!({
-                    "timestamp": r.time.map(clock::rfc3339), "event": r.event, "tool": r.tool, "summary": r.summary,
-                    "duration_ms": r.duration_ms, "status": r.status.map(Status::as_str),
-                    "error": r.error, "agent": r.agent, "launched": r.launched, "tool_use_id": r.tool_use_id,
+                    field::TIMESTAMP: r.time.map(clock::rfc3339), field::EVENT: r.event, field::TOOL: r.tool, field::SUMMARY: r.summary,
+                    field::DURATION_MS: r.duration_ms, "status": r.status.map(Status::as_str),
+                    field::ERROR: r.error, "agent": r.agent, "launched": r.launched, field::TOOL_USE_ID: r.tool_use_id,
                 })
             })
             .collect();
-        let slowest =
-            self.slowest().map(|r| json!({"tool": r.tool, "duration_ms": r.duration_ms, "summary": r.summary}));
+        let slowest = self
+            .slowest()
+            .map(|r| json!({field::TOOL: r.tool, field::DURATION_MS: r.duration_ms, field::SUMMARY: r.summary}));
         json!({
-            "session_id": self.session_id,
-            "project": self.project,
-            "project_dir": self.project_dir,
+            field::SESSION_ID: self.session_id,
+            field::PROJECT: self.project,
+            field::PROJECT_DIR: self.project_dir,
             "rows": rows,
             "summary": {
                 "events": self.events,
@@ -335,7 +336,7 @@ impl Report for SessionList {
             .sessions
             .iter()
             .map(|s| {
-                json!({"session_id": s.id, "project": s.project, "first": s.first.map(clock::rfc3339),
+                json!({field::SESSION_ID: s.id, field::PROJECT: s.project, "first": s.first.map(clock::rfc3339),
                        "last": s.last.map(clock::rfc3339), "events": s.events, "tool_calls": s.tool_calls})
             })
             .collect();

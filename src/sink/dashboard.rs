@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Outcome, Sink, http};
+use crate::event::record;
+use crate::payload::field as wire;
 use crate::private;
 
 /// How much of a transcript's end is read to find the model: the last assistant message is
@@ -70,12 +72,12 @@ impl ModelNames {
     /// Sets `record.model_name` from the transcript named by `record.payload.transcript_path`,
     /// unless the record already has one.
     pub fn fill(&mut self, record: &mut Value) {
-        let session = record.get("session_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        if let Some(model) = record.get("model_name").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+        let session = record.get(record::SESSION_ID).and_then(Value::as_str).unwrap_or_default().to_owned();
+        if let Some(model) = record.get(record::MODEL_NAME).and_then(Value::as_str).filter(|m| !m.is_empty()) {
             self.by_session.insert(session, model.to_owned());
             return;
         }
-        let path = record.pointer("/payload/transcript_path").and_then(Value::as_str);
+        let path = record.get(record::PAYLOAD).and_then(|p| p.get(wire::TRANSCRIPT_PATH)).and_then(Value::as_str);
         let model = match path.map(|p| (p, self.known.get(p))) {
             Some((_, Some((model, at)))) if at.elapsed() < MODEL_FRESH => Some(model.clone()),
             Some((path, _)) => transcript_model(path).inspect(|model| {
@@ -86,7 +88,7 @@ impl ModelNames {
         let Some(model) = model.or_else(|| self.by_session.get(&session).cloned()) else { return };
         self.by_session.insert(session, model.clone());
         if let Some(object) = record.as_object_mut() {
-            object.insert("model_name".into(), model.into());
+            object.insert(record::MODEL_NAME.into(), model.into());
         }
     }
 }

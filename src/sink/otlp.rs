@@ -13,7 +13,9 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::event::record;
 use crate::journal::field;
+use crate::payload::field as wire;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -149,17 +151,17 @@ fn s(v: Option<&Value>) -> Option<String> {
 
 impl Mark {
     fn from_record(record: &Value) -> Mark {
-        let p = &record["payload"];
+        let p = &record[record::PAYLOAD];
         Mark {
-            event: s(record.get("hook_event_type")).unwrap_or_default(),
-            session: s(record.get("session_id")).unwrap_or_else(|| "unknown".into()),
-            ns: i128::from(record["timestamp"].as_i64().unwrap_or(0)) * 1_000_000,
-            tool: s(p.get("tool_name")),
-            tool_use_id: s(p.get("tool_use_id")),
-            prompt_id: s(p.get("prompt_id")),
-            agent_id: s(p.get("agent_id")),
-            agent_type: s(p.get("agent_type")),
-            launched: s(p.get("tool_response").and_then(|r| r.get("agentId"))),
+            event: s(record.get(record::HOOK_EVENT_TYPE)).unwrap_or_default(),
+            session: s(record.get(record::SESSION_ID)).unwrap_or_else(|| "unknown".into()),
+            ns: i128::from(record[record::TIMESTAMP].as_i64().unwrap_or(0)) * 1_000_000,
+            tool: s(p.get(wire::TOOL_NAME)),
+            tool_use_id: s(p.get(wire::TOOL_USE_ID)),
+            prompt_id: s(p.get(wire::PROMPT_ID)),
+            agent_id: s(p.get(wire::AGENT_ID)),
+            agent_type: s(p.get(wire::AGENT_TYPE)),
+            launched: s(p.get(wire::TOOL_RESPONSE).and_then(|r| r.get(wire::RESPONSE_AGENT_ID))),
         }
     }
 
@@ -314,11 +316,11 @@ pub fn logs_request(records: &[Value], resource: &Resource, privacy: Privacy) ->
 
 fn log_record(record: &Value, privacy: Privacy, cut_at: usize) -> Value {
     let mark = Mark::from_record(record);
-    let p = &record["payload"];
+    let p = &record[record::PAYLOAD];
     let failed = mark.event == "PostToolUseFailure";
     let mut attrs = event_attributes(&mark, p, privacy, cut_at);
-    if let Some(app) = s(record.get("source_app")) {
-        attrs.push(attr("source_app", app.into()));
+    if let Some(app) = s(record.get(record::SOURCE_APP)) {
+        attrs.push(attr(record::SOURCE_APP, app.into()));
     }
     let time = (mark.ns.max(0)).to_string();
     json!({
@@ -339,43 +341,43 @@ fn log_record(record: &Value, privacy: Privacy, cut_at: usize) -> Value {
 /// `duration_ms`, `success`, `error`).
 fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> Vec<Value> {
     let mut attrs =
-        vec![attr("session.id", mark.session.as_str().into()), attr("hook_event_name", mark.event.as_str().into())];
+        vec![attr("session.id", mark.session.as_str().into()), attr(wire::HOOK_EVENT_NAME, mark.event.as_str().into())];
     let mut text = |key: &str, v: &Option<String>| {
         if let Some(v) = v {
             attrs.push(attr(key, v.as_str().into()));
         }
     };
-    text("tool_name", &mark.tool);
-    text("tool_use_id", &mark.tool_use_id);
-    text("agent_id", &mark.agent_id);
-    text("agent_type", &mark.agent_type);
+    text(wire::TOOL_NAME, &mark.tool);
+    text(wire::TOOL_USE_ID, &mark.tool_use_id);
+    text(wire::AGENT_ID, &mark.agent_id);
+    text(wire::AGENT_TYPE, &mark.agent_type);
     text("prompt.id", &mark.prompt_id);
-    for key in ["source", "reason", "trigger"] {
+    for key in [wire::SOURCE, wire::REASON, wire::TRIGGER] {
         text(key, &s(p.get(key)));
     }
-    if let Some(ms) = p.get("duration_ms").and_then(Value::as_i64) {
-        attrs.push(attr("duration_ms", ms.into()));
+    if let Some(ms) = p.get(wire::DURATION_MS).and_then(Value::as_i64) {
+        attrs.push(attr(wire::DURATION_MS, ms.into()));
     }
     if mark.is_post() {
         attrs.push(attr("success", (mark.event == "PostToolUse").into()));
     }
     if mark.event == "PostToolUseFailure" {
-        attrs.push(attr("error", error_text(p).into()));
+        attrs.push(attr(wire::ERROR, error_text(p).into()));
     }
-    if let Some(b) = p.get("is_interrupt").and_then(Value::as_bool) {
-        attrs.push(attr("is_interrupt", b.into()));
+    if let Some(b) = p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) {
+        attrs.push(attr(wire::IS_INTERRUPT, b.into()));
     }
     if privacy.tool_details
-        && let Some(input) = p.get("tool_input")
+        && let Some(input) = p.get(wire::TOOL_INPUT)
     {
-        attrs.push(attr("tool_input", cut(&input.to_string(), cut_at).into()));
+        attrs.push(attr(wire::TOOL_INPUT, cut(&input.to_string(), cut_at).into()));
     }
     if privacy.prompts
-        && let Some(prompt) = p.get("prompt").and_then(Value::as_str)
+        && let Some(prompt) = p.get(wire::PROMPT).and_then(Value::as_str)
     {
-        attrs.push(attr("prompt", cut(prompt, cut_at).into()));
+        attrs.push(attr(wire::PROMPT, cut(prompt, cut_at).into()));
     }
-    if let Some(prompt) = p.get("prompt").and_then(Value::as_str) {
+    if let Some(prompt) = p.get(wire::PROMPT).and_then(Value::as_str) {
         attrs.push(attr("prompt_length", (prompt.chars().count() as i64).into()));
     }
     attrs
@@ -385,7 +387,7 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> 
 /// `tool_details`, prompt and conversation text need `prompts`, and an event we do not know
 /// shows its name only.
 fn body(mark: &Mark, record: &Value, privacy: Privacy) -> String {
-    let summary = s(record.get("summary")).unwrap_or_default();
+    let summary = s(record.get(record::SUMMARY)).unwrap_or_default();
     let tool = mark.tool.clone().unwrap_or_default();
     let shown = match mark.event.as_str() {
         "SessionStart" | "SessionEnd" | "PreCompact" | "PostCompact" | "PostToolBatch" | "SubagentStart" => {
@@ -411,7 +413,7 @@ fn body(mark: &Mark, record: &Value, privacy: Privacy) -> String {
 }
 
 fn error_text(p: &Value) -> String {
-    s(p.get("error")).unwrap_or_else(|| "failed".to_owned())
+    s(p.get(wire::ERROR)).unwrap_or_else(|| "failed".to_owned())
 }
 
 /// Opt-in text cut to `max` bytes on a character boundary, so a batch stays small.
@@ -499,13 +501,13 @@ pub fn traces_request(records: &[Value], resource: &Resource, privacy: Privacy, 
 
 fn spans_closed_by(record: &Value, privacy: Privacy, cut_at: usize, history: &mut History) -> Vec<Span> {
     let ev = Mark::from_record(record);
-    let p = &record["payload"];
+    let p = &record[record::PAYLOAD];
     let mut spans = Vec::new();
     match ev.event.as_str() {
         "PostToolUse" | "PostToolUseFailure" if ev.tool_use_id.is_some() => {
             let before = history.before(&ev);
             let tool_use_id = ev.tool_use_id.as_deref().unwrap_or_default();
-            let start = match p.get("duration_ms").and_then(Value::as_i64) {
+            let start = match p.get(wire::DURATION_MS).and_then(Value::as_i64) {
                 Some(ms) => ev.ns - i128::from(ms) * 1_000_000,
                 None => before
                     .iter()
@@ -515,7 +517,7 @@ fn spans_closed_by(record: &Value, privacy: Privacy, cut_at: usize, history: &mu
             let mut span = Span::new(&ev, ev.tool_span(tool_use_id), Some(ev.parent()), tool_name(&ev), start, ev.ns);
             span.attrs = event_attributes(&ev, p, privacy, cut_at);
             if ev.event == "PostToolUseFailure" {
-                let interrupted = p.get("is_interrupt").and_then(Value::as_bool) == Some(true);
+                let interrupted = p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) == Some(true);
                 let error = error_text(p);
                 span.error = Some(if interrupted { format!("interrupted: {error}") } else { error });
             }
@@ -581,9 +583,9 @@ fn agent_span(mark: &Mark, agent: &str, parent: Option<String>, start: i128, end
         None => "subagent".to_owned(),
     };
     let mut span = Span::new(mark, mark.agent(agent), Some(parent), &name, start, end);
-    span.attrs.push(attr("agent_id", agent.into()));
+    span.attrs.push(attr(wire::AGENT_ID, agent.into()));
     if let Some(kind) = &mark.agent_type {
-        span.attrs.push(attr("agent_type", kind.as_str().into()));
+        span.attrs.push(attr(wire::AGENT_TYPE, kind.as_str().into()));
     }
     span
 }
@@ -608,8 +610,8 @@ fn session_end(ev: &Mark, before: &[Mark], p: &Value) -> Vec<Span> {
             Span::new(ev, id, Some(ev.root()), "session (resumed)", start, ev.ns)
         }
     };
-    if let Some(reason) = s(p.get("reason")) {
-        root.attrs.push(attr("reason", reason.into()));
+    if let Some(reason) = s(p.get(wire::REASON)) {
+        root.attrs.push(attr(wire::REASON, reason.into()));
     }
     spans.push(root);
 
@@ -622,9 +624,9 @@ fn session_end(ev: &Mark, before: &[Mark], p: &Value) -> Vec<Span> {
             {
                 let id = m.tool_span(m.tool_use_id.as_deref().unwrap_or_default());
                 let mut span = Span::new(m, id, Some(m.parent()), tool_name(m), m.ns, ev.ns);
-                span.attrs.push(attr("tool_use_id", m.tool_use_id.as_deref().unwrap_or_default().into()));
+                span.attrs.push(attr(wire::TOOL_USE_ID, m.tool_use_id.as_deref().unwrap_or_default().into()));
                 if let Some(tool) = &m.tool {
-                    span.attrs.push(attr("tool_name", tool.as_str().into()));
+                    span.attrs.push(attr(wire::TOOL_NAME, tool.as_str().into()));
                 }
                 spans.push(span.unfinished());
             }
@@ -694,17 +696,20 @@ pub fn abandoned(
             let time = at + time::Duration::milliseconds(1);
             let copy = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
             let mut journal_line = json!({
-                "timestamp": crate::clock::rfc3339(time), "event": "SessionEnd", "session_id": session_id,
-                "session_source": "cleanup", "project": copy(field::PROJECT), "project_dir": copy(field::PROJECT_DIR),
-                "cwd": copy(field::CWD), "user": copy(field::USER), "summary": "abandoned", "reason": "abandoned",
+                field::TIMESTAMP: crate::clock::rfc3339(time), field::EVENT: "SessionEnd", field::SESSION_ID: session_id,
+                field::SESSION_SOURCE: "cleanup", field::PROJECT: copy(field::PROJECT), field::PROJECT_DIR: copy(field::PROJECT_DIR),
+                field::CWD: copy(field::CWD), field::USER: copy(field::USER), field::SUMMARY: "abandoned", field::REASON: "abandoned",
             })
             .to_string()
             .into_bytes();
             journal_line.push(b'\n');
             let record = json!({
-                "source_app": copy(field::PROJECT), "session_id": session_id, "hook_event_type": "SessionEnd",
-                "payload": {"session_id": session_id, "hook_event_name": "SessionEnd", "cwd": copy(field::CWD), "reason": "abandoned"},
-                "timestamp": (time.unix_timestamp_nanos() / 1_000_000) as i64, "summary": "abandoned",
+                record::SOURCE_APP: copy(field::PROJECT), record::SESSION_ID: session_id, record::HOOK_EVENT_TYPE: "SessionEnd",
+                record::PAYLOAD: {
+                    wire::SESSION_ID: session_id, wire::HOOK_EVENT_NAME: "SessionEnd", wire::CWD: copy(field::CWD),
+                    wire::REASON: "abandoned",
+                },
+                record::TIMESTAMP: (time.unix_timestamp_nanos() / 1_000_000) as i64, record::SUMMARY: "abandoned",
             });
             Some(Abandoned { session_id, time, journal_line, record })
         })
