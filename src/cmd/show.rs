@@ -33,7 +33,7 @@ impl Show {
         if self.json {
             out::json(&json!({
                 field::SESSION_ID: session.id,
-                field::SESSION_SOURCE: session.source.as_str(),
+                "source": session.source.as_str(),
                 field::PROJECT: project.name,
                 field::PROJECT_DIR: project.dir.to_string_lossy(),
             }));
