@@ -19,6 +19,7 @@ pub mod store;
 pub mod summary;
 pub mod text;
 pub mod timeline;
+pub mod usage;
 
 /// One line on stderr under `CLAUDE_SESSION_DEBUG=1`, nothing otherwise; see [`out::debug`].
 #[macro_export]

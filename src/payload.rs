@@ -57,6 +57,8 @@ pub mod field {
     pub const TOOL_CALLS: &str = "tool_calls";
     /// In an Agent tool's `tool_response`: the subagent it started.
     pub const RESPONSE_AGENT_ID: &str = "agentId";
+    /// In an Agent tool's `tool_response`: true when the subagent runs in the background.
+    pub const RESPONSE_IS_ASYNC: &str = "isAsync";
     // The other events' own fields.
     pub const PROMPT: &str = "prompt";
     pub const SOURCE: &str = "source";
