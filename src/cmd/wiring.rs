@@ -69,7 +69,7 @@ impl Run for HooksInstall {
         // The plugin's hooks, if it is installed too, see this and leave each event to ours.
         let mut env = vec![(config::WIRED, "1")];
         for (flag, var, url) in
-            [("--server", settings::SERVER_VAR, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
+            [("--server", config::SERVER_URL, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
         {
             if let Some(url) = url {
                 config::check_url(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
@@ -312,7 +312,7 @@ impl Run for HooksStatus {
 
 impl Status {
     fn check() -> Result<Status, String> {
-        let project = Project::resolve(None);
+        let project = Project::resolve(config::project_dir(), None);
         let scopes = [
             ("user", home()?.join(".claude/settings.json")),
             ("project", project.dir.join(".claude/settings.json")),
