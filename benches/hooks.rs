@@ -60,6 +60,13 @@ fn main() {
 
 type Section = fn(&Bench);
 
+/// Each hook with the payload its latency is measured on.
+const HOOK_CASES: [(&str, &str); 3] = [
+    ("session-start", "SessionStart-startup.json"),
+    ("pre-tool", "PreToolUse-Bash.json"),
+    ("post-tool", "PostToolUse-Bash.json"),
+];
+
 struct Bench {
     root: PathBuf,
     /// What install.sh built, and our copy of it that is measured.
@@ -591,14 +598,9 @@ impl Bench {
     /// `hooks install` and the plugin write) as the path itself. Interleaved, one run.
     fn form(&self) {
         let runs = 2000;
-        let cases = [
-            ("session-start", "SessionStart-startup.json"),
-            ("pre-tool", "PreToolUse-Bash.json"),
-            ("post-tool", "PostToolUse-Bash.json"),
-        ];
         println!("\n## form: the hook as Claude Code starts it, shell form against exec form ({runs} runs each)");
         println!("{:<14} {:>19} {:>19} {:>13}", "hook", "sh -c p50/p99", "exec p50/p99", "exec / sh -c");
-        for (applet, fixture) in cases {
+        for (applet, fixture) in HOOK_CASES {
             let input = self.fixture(fixture);
             let hook = self.root.join("bin").join(applet);
             let (mut shell, mut exec) = (Vec::new(), Vec::new());
@@ -620,11 +622,6 @@ impl Bench {
 
     fn latency(&self) {
         let runs = 2000;
-        let cases = [
-            ("session-start", "SessionStart-startup.json"),
-            ("pre-tool", "PreToolUse-Bash.json"),
-            ("post-tool", "PostToolUse-Bash.json"),
-        ];
         println!("\n## latency: whole process, stdin a pipe, stdout+stderr read to EOF ({runs} runs each)");
         let mut header = format!("{:<14}", "hook");
         for floor in &self.floors {
@@ -637,7 +634,7 @@ impl Bench {
         println!("{header}");
         let mut missed = Vec::new();
         let mut faults = Vec::new();
-        for (applet, fixture) in cases {
+        for (applet, fixture) in HOOK_CASES {
             let input = self.fixture(fixture);
             let hook = self.root.join("bin").join(applet);
             let mut floors: Vec<Vec<Duration>> = vec![Vec::new(); self.floors.len()];
