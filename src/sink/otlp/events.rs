@@ -11,8 +11,10 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::LOOKBACK_DAYS;
+use crate::event::record;
 use crate::journal;
 use crate::journal::field;
+use crate::payload::field as wire;
 use crate::timeline::is_async_launch;
 
 /// The session's trace id: a UUID's own 32 hex digits, so a user can paste the session id into
@@ -109,21 +111,21 @@ pub(super) fn s(v: Option<&Value>) -> Option<String> {
 
 impl Mark {
     pub(super) fn from_record(record: &Value) -> Mark {
-        let p = &record["payload"];
+        let p = &record[record::PAYLOAD];
         Mark {
-            event: s(record.get("hook_event_type")).unwrap_or_default(),
-            session: s(record.get("session_id")).unwrap_or_else(|| "unknown".into()),
-            ns: i128::from(record["timestamp"].as_i64().unwrap_or(0)) * 1_000_000,
-            tool: s(p.get("tool_name")),
-            tool_use_id: s(p.get("tool_use_id")),
-            prompt_id: s(p.get("prompt_id")),
-            agent_id: s(p.get("agent_id")),
-            agent_type: s(p.get("agent_type")),
-            launched: s(p.get("tool_response").and_then(|r| r.get("agentId"))),
-            background: is_async_launch(p.get("tool_response")),
-            text: s(p.get("prompt")).or_else(|| s(p.get("last_assistant_message"))),
-            error: error_of(p.get("error"), p.get("error_details")),
-            interrupted: p.get("is_interrupt").and_then(Value::as_bool) == Some(true),
+            event: s(record.get(record::HOOK_EVENT_TYPE)).unwrap_or_default(),
+            session: s(record.get(record::SESSION_ID)).unwrap_or_else(|| "unknown".into()),
+            ns: i128::from(record[record::TIMESTAMP].as_i64().unwrap_or(0)) * 1_000_000,
+            tool: s(p.get(wire::TOOL_NAME)),
+            tool_use_id: s(p.get(wire::TOOL_USE_ID)),
+            prompt_id: s(p.get(wire::PROMPT_ID)),
+            agent_id: s(p.get(wire::AGENT_ID)),
+            agent_type: s(p.get(wire::AGENT_TYPE)),
+            launched: s(p.get(wire::TOOL_RESPONSE).and_then(|r| r.get(wire::RESPONSE_AGENT_ID))),
+            background: is_async_launch(p.get(wire::TOOL_RESPONSE)),
+            text: s(p.get(wire::PROMPT)).or_else(|| s(p.get(wire::LAST_ASSISTANT_MESSAGE))),
+            error: error_of(p.get(wire::ERROR), p.get(wire::ERROR_DETAILS)),
+            interrupted: p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) == Some(true),
             launch: None,
         }
     }
@@ -141,15 +143,19 @@ impl Mark {
             prompt_id: s(line.get(field::PROMPT_ID)),
             agent_id: s(line.get(field::AGENT_ID)),
             agent_type: s(line.get(field::AGENT_TYPE)),
-            launched: s(line.get(field::TOOL_RESPONSE).and_then(|r| r.get("agentId"))),
+            launched: s(line.get(field::TOOL_RESPONSE).and_then(|r| r.get(wire::RESPONSE_AGENT_ID))),
             background: is_async_launch(line.get(field::TOOL_RESPONSE)),
-            text: s(extra.get("prompt")).or_else(|| s(extra.get("last_assistant_message"))),
-            error: error_of(line.get(field::ERROR), extra.get("error_details")),
+            text: s(extra.get(wire::PROMPT)).or_else(|| s(extra.get(wire::LAST_ASSISTANT_MESSAGE))),
+            error: error_of(line.get(field::ERROR), extra.get(wire::ERROR_DETAILS)),
             interrupted: line.get(field::IS_INTERRUPT).and_then(Value::as_bool) == Some(true),
+            // The payload its span is made of, from the line's own names for those fields.
             launch: is_async_launch(line.get(field::TOOL_RESPONSE)).then(|| {
                 let get = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
-                serde_json::json!({"tool_input": get(field::PARAMETERS), "tool_response": get(field::TOOL_RESPONSE),
-                    "duration_ms": get(field::DURATION_MS)})
+                let mut payload = Map::new();
+                payload.insert(wire::TOOL_INPUT.into(), get(field::PARAMETERS));
+                payload.insert(wire::TOOL_RESPONSE.into(), get(field::TOOL_RESPONSE));
+                payload.insert(wire::DURATION_MS.into(), get(field::DURATION_MS));
+                Value::Object(payload)
             }),
         })
     }

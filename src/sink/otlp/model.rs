@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use super::conventions as conv;
 use super::events::{History, Mark, s, span_id, turn_trace_id};
 use super::{DETAIL_MAX, DETAILS_PER_REQUEST, Privacy};
+use crate::event::record;
+use crate::payload::field as wire;
 
 /// Span kind INTERNAL: these are not remote calls.
 pub const KIND_INTERNAL: u8 = 1;
@@ -112,10 +114,10 @@ pub fn log_records(records: &[Value], privacy: Privacy) -> Vec<LogRecord> {
 
 fn log_record(record: &Value, privacy: Privacy, cut_at: usize) -> LogRecord {
     let mark = Mark::from_record(record);
-    let p = &record["payload"];
+    let p = &record[record::PAYLOAD];
     let failed = mark.event == "PostToolUseFailure";
     let mut attributes = event_attributes(&mark, p, privacy, cut_at);
-    if let Some(app) = s(record.get("source_app")) {
+    if let Some(app) = s(record.get(record::SOURCE_APP)) {
         attributes.push(attr(conv::SOURCE_APP, app));
     }
     LogRecord {
@@ -146,10 +148,10 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> 
     text(conv::AGENT_ID, &mark.agent_id);
     text(conv::AGENT_TYPE, &mark.agent_type);
     text(conv::PROMPT_ID, &mark.prompt_id);
-    for (key, name) in [("source", conv::SOURCE), ("reason", conv::REASON), ("trigger", conv::TRIGGER)] {
+    for (key, name) in [(wire::SOURCE, conv::SOURCE), (wire::REASON, conv::REASON), (wire::TRIGGER, conv::TRIGGER)] {
         text(name, &s(p.get(key)));
     }
-    if let Some(ms) = p.get("duration_ms").and_then(Value::as_i64) {
+    if let Some(ms) = p.get(wire::DURATION_MS).and_then(Value::as_i64) {
         attrs.push(attr(conv::DURATION_MS, ms));
     }
     if mark.is_post() {
@@ -158,20 +160,20 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> 
     if mark.event == "PostToolUseFailure" {
         attrs.push(attr(conv::ERROR, error_text(p)));
     }
-    if let Some(b) = p.get("is_interrupt").and_then(Value::as_bool) {
+    if let Some(b) = p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) {
         attrs.push(attr(conv::IS_INTERRUPT, b));
     }
     if privacy.tool_details
-        && let Some(input) = p.get("tool_input")
+        && let Some(input) = p.get(wire::TOOL_INPUT)
     {
         attrs.push(attr(conv::TOOL_INPUT, cut(&input.to_string(), cut_at)));
     }
     if privacy.prompts
-        && let Some(prompt) = p.get("prompt").and_then(Value::as_str)
+        && let Some(prompt) = p.get(wire::PROMPT).and_then(Value::as_str)
     {
         attrs.push(attr(conv::PROMPT, cut(prompt, cut_at)));
     }
-    if let Some(prompt) = p.get("prompt").and_then(Value::as_str) {
+    if let Some(prompt) = p.get(wire::PROMPT).and_then(Value::as_str) {
         attrs.push(attr(conv::PROMPT_LENGTH, prompt.chars().count() as i64));
     }
     attrs
@@ -181,7 +183,7 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> 
 /// `tool_details`, prompt and conversation text need `prompts`, and an event we do not know
 /// shows its name only.
 fn body(mark: &Mark, record: &Value, privacy: Privacy) -> String {
-    let summary = s(record.get("summary")).unwrap_or_default();
+    let summary = s(record.get(record::SUMMARY)).unwrap_or_default();
     let tool = mark.tool.clone().unwrap_or_default();
     let shown = match mark.event.as_str() {
         "SessionStart" | "SessionEnd" | "PreCompact" | "PostCompact" | "PostToolBatch" | "SubagentStart" => {
@@ -207,7 +209,7 @@ fn body(mark: &Mark, record: &Value, privacy: Privacy) -> String {
 }
 
 fn error_text(p: &Value) -> String {
-    s(p.get("error")).unwrap_or_else(|| "failed".to_owned())
+    s(p.get(wire::ERROR)).unwrap_or_else(|| "failed".to_owned())
 }
 
 /// Opt-in text cut to `max` bytes on a character boundary, so a batch stays small.
@@ -310,7 +312,7 @@ const SPAN_DETAILS: usize = 5;
 
 fn spans_closed_by(record: &Value, show: Show, history: &mut History) -> Vec<Span> {
     let ev = Mark::from_record(record);
-    let p = &record["payload"];
+    let p = &record[record::PAYLOAD];
     let mut spans = Vec::new();
     match ev.event.as_str() {
         "PostToolUse" | "PostToolUseFailure" if ev.tool_use_id.is_some() => {
@@ -420,7 +422,7 @@ fn turn_start(marks: &[Mark], prompt: &str) -> Option<i128> {
 fn call_span(call: &Mark, p: &Value, before: &[Mark], end: i128, show: Show) -> Span {
     let id = call.tool_use_id.as_deref().unwrap_or_default();
     let pre = before.iter().find(|m| m.event == "PreToolUse" && m.tool_use_id == call.tool_use_id);
-    let start = match (pre, p.get("duration_ms").and_then(Value::as_i64)) {
+    let start = match (pre, p.get(wire::DURATION_MS).and_then(Value::as_i64)) {
         (Some(pre), _) => pre.ns,
         (None, Some(ms)) => call.ns - i128::from(ms) * 1_000_000,
         (None, None) => call.ns,
@@ -435,7 +437,7 @@ fn call_span(call: &Mark, p: &Value, before: &[Mark], end: i128, show: Show) -> 
         span.error = Some(if call.interrupted { format!("interrupted: {error}") } else { error });
     }
     if show.privacy.tool_details {
-        if let Some(input) = p.get("tool_input").filter(|v| !v.is_null()) {
+        if let Some(input) = p.get(wire::TOOL_INPUT).filter(|v| !v.is_null()) {
             span.io(
                 false,
                 &cut(&input.to_string(), show.cut_at),
@@ -444,7 +446,7 @@ fn call_span(call: &Mark, p: &Value, before: &[Mark], end: i128, show: Show) -> 
                 None,
             );
         }
-        let output = match p.get("tool_response").filter(|v| !v.is_null()) {
+        let output = match p.get(wire::TOOL_RESPONSE).filter(|v| !v.is_null()) {
             Some(Value::String(text)) => Some((text.clone(), conv::MIME_TEXT)),
             Some(response) => Some((response.to_string(), conv::MIME_JSON)),
             None => span.error.clone().map(|e| (e, conv::MIME_TEXT)),
@@ -547,7 +549,7 @@ fn session_end(ev: &Mark, before: &[Mark], p: &Value, show: Show) -> Vec<Span> {
     root.attrs.push(attr(conv::GEN_AI_AGENT_NAME, conv::AGENT_CLAUDE_CODE));
     root.attrs.push(attr(conv::OI_AGENT_NAME, conv::AGENT_CLAUDE_CODE));
     root.attrs.push(attr(conv::GEN_AI_AGENT_ID, ev.session.as_str()));
-    if let Some(reason) = s(p.get("reason")) {
+    if let Some(reason) = s(p.get(wire::REASON)) {
         root.attrs.push(attr(conv::REASON, reason));
     }
     spans.push(root);
