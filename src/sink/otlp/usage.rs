@@ -8,17 +8,25 @@ use serde_json::Value;
 use super::conventions as conv;
 use super::events::span_id;
 use super::model::{Span, attr};
+use crate::event::record;
+use crate::payload::field as wire;
 use crate::usage::{Cost, Ledgers, Prices, Tally, subagent_transcripts};
 
 /// Adds the usage spans of the turns and subagents whose spans `records` closed.
 pub fn add(spans: &mut Vec<Span>, records: &[Value], ledgers: &mut Ledgers, prices: &Prices) {
     let mut added = Vec::new();
     for record in records {
-        let text = |p: &str| record.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let (Some(session), Some(main)) = (text("/session_id"), text("/payload/transcript_path")) else { continue };
-        let event = text("/hook_event_type").unwrap_or_default();
+        fn text(v: Option<&Value>) -> Option<&str> {
+            v.and_then(Value::as_str).filter(|s| !s.is_empty())
+        }
+        let payload = record.get(record::PAYLOAD);
+        let field = |k: &str| text(payload.and_then(|p| p.get(k)));
+        let (Some(session), Some(main)) = (text(record.get(record::SESSION_ID)), field(wire::TRANSCRIPT_PATH)) else {
+            continue;
+        };
+        let event = text(record.get(record::HOOK_EVENT_TYPE)).unwrap_or_default();
         if event == "Stop"
-            && let Some(prompt) = text("/payload/prompt_id")
+            && let Some(prompt) = field(wire::PROMPT_ID)
         {
             let id = span_id("turn", session, prompt);
             if let Some(parent) = spans.iter().find(|s| s.id == id) {
@@ -26,14 +34,15 @@ pub fn add(spans: &mut Vec<Span>, records: &[Value], ledgers: &mut Ledgers, pric
             }
         }
         // A subagent's span closes at its SubagentStop or at the end of the call that ran it.
-        let agent = text("/payload/agent_id").or(text("/payload/tool_response/agentId"));
+        let launched = payload.and_then(|p| p.get(wire::TOOL_RESPONSE)).and_then(|r| r.get(wire::RESPONSE_AGENT_ID));
+        let agent = field(wire::AGENT_ID).or(text(launched));
         if let Some(agent) = agent {
             let id = span_id("agent", session, agent);
             let Some(parent) = spans.iter().find(|s| s.id == id) else { continue };
             if added.iter().any(|s: &Span| s.parent.as_deref() == Some(id.as_str())) {
                 continue;
             }
-            let path = text("/payload/agent_transcript_path")
+            let path = field(wire::AGENT_TRANSCRIPT_PATH)
                 .map(str::to_owned)
                 .or_else(|| subagent_transcripts(main).into_iter().find(|(a, _)| a == agent).map(|(_, path)| path));
             if let Some(path) = path {
