@@ -26,7 +26,7 @@ pub struct Var {
 impl Var {
     /// The variable's error, if it is set to a value we refuse.
     pub fn problem(&self) -> Option<String> {
-        (self.check)().err().map(|e| format!("{}: {e}", self.name))
+        (self.check)().err().map(|e| crate::secrets::masked(&format!("{}: {e}", self.name)))
     }
 }
 
@@ -259,7 +259,7 @@ fn or_default<T>(name: &str, value: Result<Option<T>, String>, default: T) -> T 
         Ok(Some(v)) => v,
         Ok(None) => default,
         Err(e) => {
-            crate::debug!("{name}: {e}; using the default");
+            crate::debug!("{name}: {}; using the default", crate::secrets::masked(&e));
             default
         }
     }
@@ -485,7 +485,7 @@ pub fn otlp() -> Result<Option<Otlp>, String> {
 
 /// `url` when [`check_url`] takes it, else the error naming the variable.
 fn checked(name: &str, url: &str) -> Result<String, String> {
-    check_url(url).map(|()| url.to_owned()).map_err(|e| format!("{name}: {e}"))
+    check_url(url).map(|()| url.to_owned()).map_err(|e| crate::secrets::masked(&format!("{name}: {e}")))
 }
 
 /// `k=v,k2=v2` with %-encoded values, as OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES
@@ -497,12 +497,17 @@ fn key_values(name: &str) -> Result<Vec<(String, String)>, String> {
 
 pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for member in text.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        let (k, v) = member.split_once('=').ok_or_else(|| format!("`{member}` is not key=value"))?;
-        let key = percent_decode(k.trim()).ok_or_else(|| format!("`{k}`: bad %-escape"))?;
-        let value = percent_decode(v.trim()).ok_or_else(|| format!("`{v}`: bad %-escape"))?;
+    // A header's value is a secret as often as not: an error names the member and its key, never
+    // the value (nor a member with no `=`, which may be a value alone).
+    for (n, member) in text.split(',').map(str::trim).filter(|m| !m.is_empty()).enumerate() {
+        let n = n + 1;
+        let (k, v) = member.split_once('=').ok_or_else(|| format!("member {n} is not key=value"))?;
+        let shown = crate::secrets::masked(k.trim());
+        let key = percent_decode(k.trim()).ok_or_else(|| format!("member {n} (`{shown}`): bad %-escape in its key"))?;
+        let value =
+            percent_decode(v.trim()).ok_or_else(|| format!("member {n} (`{shown}`): bad %-escape in its value"))?;
         if key.is_empty() || key.chars().any(|c| c.is_control()) || value.chars().any(|c| c == '\r' || c == '\n') {
-            return Err(format!("`{member}`: empty key or a line break"));
+            return Err(format!("member {n} (`{shown}`): empty key or a line break"));
         }
         out.push((key, value));
     }
