@@ -867,7 +867,10 @@ impl Scan<'_> {
             (from, end)
         } else {
             let end = self.word(j, true);
-            if !tokenish(&self.text[j..end]) && code_value(&self.text[j..end], name, b.get(end).copied()) {
+            let value = &self.text[j..end];
+            // `typing.Optional[bytes]`, `headers[key]`: a type or an expression.
+            let expression = value.contains(['[', '{']) && !tokenish(value);
+            if expression || (!tokenish(value) && code_value(value, name, b.get(end).copied())) {
                 // `page_token=page_token,`, `api_key=get(d, "api_key")`, `token=self.token`.
                 return None;
             }
@@ -908,11 +911,15 @@ impl Scan<'_> {
     /// that is not a name or an expression (`password = password`, `token = self.token`).
     fn config_line(&self, p: usize, name: &str, value: &str) -> bool {
         let last = split_words(name).last().unwrap_or(name);
+        // `token = Name`: a class, a constant or a keyword, as code has at its top level.
+        let capitalized =
+            value.as_bytes()[0].is_ascii_uppercase() && value[1..].bytes().all(|c| c.is_ascii_lowercase());
         self.line_start(p)
             && !name.contains('.')
             && value.len() >= 4
             && !value.contains(['.', '(', '[', '{', ','])
             && !contains_ignore_case(value, last)
+            && !capitalized
     }
 
     /// `--password value`, `--api-key "value"`; `--password=value` is [`Scan::named`]'s.
@@ -1212,8 +1219,11 @@ fn is_identifier(value: &str) -> bool {
 }
 
 /// A value that looks like a generated secret rather than a word: long, with a digit.
+/// No brackets, parentheses or separators: `token[:-1]` and `key[:16]` are code.
 fn tokenish(value: &str) -> bool {
-    value.len() >= 8 && value.bytes().any(|c| c.is_ascii_digit())
+    value.len() >= 8
+        && value.bytes().any(|c| c.is_ascii_digit())
+        && !value.contains(['[', ']', '(', ')', '{', '}', ','])
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -1247,7 +1257,8 @@ fn worth_redacting(value: &str) -> bool {
     let reference = v
         .strip_prefix('$')
         .is_some_and(|r| r.bytes().next().is_none_or(|c| matches!(c, b'{' | b'(' | b'_') || c.is_ascii_alphabetic()));
-    let word = ["true", "false", "null", "none", "None", "undefined", "yes", "no"].contains(&v)
+    let word = ["true", "false", "True", "False", "null", "NULL", "nil", "none", "None", "undefined", "yes", "no"]
+        .contains(&v)
         || PLACEHOLDERS.iter().any(|p| v.eq_ignore_ascii_case(p));
     // `{`, `[`, `(`, `<` open a structure or a type (`privateKey: {`, `token: Option<String>`).
     let structure = v.starts_with(['{', '[', '(', '<']);
@@ -1669,6 +1680,18 @@ mod tests {
             "auth = require('./auth')",
             "cookie: req.headers.cookie,",
             "sig = sign(message, key)",
+            // Found in the false-positive corpus (site-packages, cargo sources).
+            "token = Error",
+            "token = token[:-1]",
+            "    self, data: bytes, password: typing.Optional[bytes]",
+            "grant_allows_refresh_token = False",
+            "        page_token=page_token,",
+            "api_key=_get(d, \"api_key\"),",
+            "{\"session_token\": session_token}",
+            "_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\n_SK_END = b\"-----END OPENSSH PRIVATE KEY-----\"",
+            "return {\"Authorization\": f\"Bearer {token.access_token}\"}",
+            "# MD5 Fingerprint: 7c:62:ff:74:9d:31:53:5e:68:4a:d5:78:aa:1e:bf:23",
+            "if password is None:\n    login(user)",
         ];
         for text in keep {
             assert_eq!(redact_text(text), None, "{text}");
