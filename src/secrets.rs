@@ -912,8 +912,8 @@ impl Scan<'_> {
     fn config_line(&self, p: usize, name: &str, value: &str) -> bool {
         let last = split_words(name).last().unwrap_or(name);
         // `token = Name`: a class, a constant or a keyword, as code has at its top level.
-        let capitalized =
-            value.as_bytes()[0].is_ascii_uppercase() && value[1..].bytes().all(|c| c.is_ascii_lowercase());
+        let capitalized = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+            && value[1..].bytes().all(|c| c.is_ascii_lowercase());
         self.line_start(p)
             && !name.contains('.')
             && value.len() >= 4
@@ -1067,6 +1067,10 @@ impl Scan<'_> {
         {
             start -= 1;
         }
+        // The look-back's limit may fall inside a character.
+        while !self.text.is_char_boundary(start) {
+            start += 1;
+        }
         let command = &self.text[start..i];
         let words = || {
             // A patch's line starts with its `+` or `-`.
@@ -1115,6 +1119,9 @@ impl Scan<'_> {
         let mut line = i;
         while line > 0 && i - line < 256 && !self.line_start(line) {
             line -= 1;
+        }
+        while !self.text.is_char_boundary(line) {
+            line += 1;
         }
         let first = &self.text[self.skip_blanks(line)..i + 8];
         let netrc_line = ["machine ", "default", "login ", "password", "account "].iter().any(|w| first.starts_with(w));
@@ -1880,6 +1887,27 @@ mod tests {
             redact_line("{\"torn\": \"npm_SrCGIZEG8pSH4487q7J58m1CiAhzCueQpBen").unwrap(),
             "{\"torn\": \"[redacted: npm-token]"
         );
+    }
+
+    /// Every cut of every example and form, and each with multi-byte text around it, scans
+    /// without a panic (found by the FP corpus: an empty value after ` = ` indexed its first byte).
+    #[test]
+    fn every_cut_of_every_form_scans_without_a_panic() {
+        let mut texts: Vec<String> = RULES.iter().map(|r| r.example.to_owned()).collect();
+        texts.extend(TOOL_OPTIONS.iter().map(|t| t.example.to_owned()));
+        let wide = "é".repeat(300);
+        texts.extend(
+            ["password = ", "x = \"\"", &format!("{wide}mysql -pX"), &format!("{wide}password x"), "a:1:b:c:", "\\\""]
+                .map(String::from),
+        );
+        for text in texts {
+            for wrapped in [text.clone(), format!("é€{text}ü"), format!("machine h\n{}{text}", "ü".repeat(200))] {
+                for end in (0..=wrapped.len()).filter(|&e| wrapped.is_char_boundary(e)) {
+                    let _ = redact_text(&wrapped[..end]);
+                    let _ = redact_text(&format!("{}…[cut: 9 bytes]", &wrapped[..end]));
+                }
+            }
+        }
     }
 
     #[test]
