@@ -12,6 +12,7 @@ use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall
 use crate::applets::{self, APPLETS};
 use crate::out::Report;
 use crate::project::Project;
+use crate::secrets;
 use crate::settings::{self, Outcome};
 use crate::sink::outbox::{self, Outbox};
 use crate::store::Store;
@@ -297,6 +298,8 @@ struct Status {
     lost: (usize, Option<String>),
     server: Option<String>,
     otlp: Option<String>,
+    /// The names of the headers OTLP requests carry; their values are never shown.
+    otlp_headers: Vec<String>,
     /// Each sink's queue, when an outbox exists.
     outbox: Option<outbox::Status>,
     problems: Vec<String>,
@@ -399,15 +402,23 @@ impl Status {
                 lost.1.clone().unwrap_or_default()
             ));
         }
-        let server = config::server_url();
-        let otlp = config::otlp().ok().flatten().map(|o| o.logs_url);
+        // URLs as we show them: a user, a password or a token in one is masked.
+        let server = config::server_url().map(|u| secrets::masked(&u));
+        let otlp_config = config::otlp().ok().flatten();
+        let otlp = otlp_config.as_ref().map(|o| secrets::masked(&o.logs_url));
+        let mut otlp_headers: Vec<String> = Vec::new();
+        for (name, _) in otlp_config.iter().flat_map(|o| o.logs_headers.iter().chain(&o.traces_headers)) {
+            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+                otlp_headers.push(secrets::masked(name));
+            }
+        }
         let outbox = Outbox::existing().map(|o| o.status());
         for q in outbox.iter().flat_map(|o| &o.sinks) {
             if let (true, Some(error)) = (q.pending > 0, &q.last_error) {
                 problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
         }
-        Ok(Status { plugin, files, missing, store, journal, lost, server, otlp, outbox, problems })
+        Ok(Status { plugin, files, missing, store, journal, lost, server, otlp, otlp_headers, outbox, problems })
     }
 }
 
@@ -493,6 +504,10 @@ impl Report for Status {
             None => text.push_str("otlp     none configured\n"),
             Some(url) => text.push_str(&format!("otlp     {}\n", safe(url))),
         }
+        if !self.otlp_headers.is_empty() {
+            let names = self.otlp_headers.iter().map(|h| safe(h)).collect::<Vec<_>>().join(", ");
+            text.push_str(&format!("otlp     headers set: {names} (values not shown)\n"));
+        }
         for q in self.outbox.iter().flat_map(|o| &o.sinks) {
             let backoff = q.backoff_until.as_ref().map(|t| format!(", backing off until {t}")).unwrap_or_default();
             text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
@@ -555,6 +570,7 @@ impl Report for Status {
             "secrets_filter": config::secrets_filter(),
             "server": self.server,
             "otlp": self.otlp,
+            "otlp_headers": self.otlp_headers,
             "outbox": self.outbox.as_ref().map(outbox::Status::to_json),
         })
     }

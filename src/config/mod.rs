@@ -39,7 +39,7 @@ pub struct Var {
 impl Var {
     /// The variable's error, if it is set to a value we refuse.
     pub fn problem(&self) -> Option<String> {
-        (self.check)().err().map(|e| format!("{}: {e}", self.name))
+        (self.check)().err().map(|e| crate::secrets::masked(&format!("{}: {e}", self.name)))
     }
 }
 
@@ -201,7 +201,7 @@ fn or_default<T>(name: &str, value: Result<Option<T>, String>, default: T) -> T 
         Ok(Some(v)) => v,
         Ok(None) => default,
         Err(e) => {
-            crate::debug!("{name}: {e}; using the default");
+            crate::debug!("{name}: {}; using the default", crate::secrets::masked(&e));
             default
         }
     }
