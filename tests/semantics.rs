@@ -342,7 +342,8 @@ fn a_failed_turn_is_an_error_with_its_reason_and_a_failed_call_on_its_own_span_o
 // ---------------------------------------------------------------------------------------------
 // Read back through real backends (PyPI, loopback): Arize Phoenix and MLflow
 
-/// A backend process on 127.0.0.1, killed on drop.
+/// A backend process on 127.0.0.1, killed with its process group on drop (MLflow's job
+/// consumers are its children).
 struct Backend {
     child: std::process::Child,
     base: String,
@@ -351,7 +352,8 @@ struct Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = nix::unistd::Pid::from_raw(-(self.child.id() as i32));
+        let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
 }
@@ -385,6 +387,7 @@ fn start(python: &Path, program: &str, args: &[&str], env: &[(&str, String)], he
         .collect();
     let mut cmd = std::process::Command::new(python.parent().unwrap().join(program));
     cmd.args(&args).current_dir(&dir.root).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     for (k, v) in env {
         cmd.env(k, v.replace("{port}", &port.to_string()).replace("{dir}", &dir.root.display().to_string()));
     }
