@@ -164,9 +164,9 @@ pub fn wire(
         let now_text = now.as_str();
         let ours = record.env_value(var).is_some_and(|ours| now_text.as_deref() == Some(ours));
         if now_text.as_deref() != Some(value) && !ours {
-            let Json::Scalar(shown) = now else { return Err(format!("\"env\" already sets {var}")) };
+            // The value is not shown: an `env` value may be a credential (a header).
             return Err(format!(
-                "\"env\" already sets {var} to {shown}, which claude-session did not write; change or remove it yourself"
+                "\"env\" already sets {var} to another value, which claude-session did not write; change or remove it yourself"
             ));
         }
     }

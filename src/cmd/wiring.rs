@@ -72,9 +72,27 @@ impl Run for HooksInstall {
         {
             if let Some(url) = url {
                 config::check_url(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
-                env.push((var, url.as_str()));
+                env.push((var.to_owned(), url.clone()));
             }
         }
+        let certificate = self.otlp_certificate.as_deref().map(absolute).transpose()?;
+        let wanted = config::Wanted {
+            headers: &self.otlp_header,
+            protocol: self.otlp_protocol.as_deref(),
+            signals: self.otlp_signals.as_deref(),
+            certificate: certificate.as_deref(),
+            timeout: self.otlp_timeout.as_deref(),
+            service_name: self.otlp_service_name.as_deref(),
+            resource_attributes: self.otlp_resource_attributes.as_deref(),
+            log_user_prompts: self.log_user_prompts,
+            log_tool_details: self.log_tool_details,
+        };
+        let otlp_env = config::install_env(&wanted).map_err(Error::Usage)?;
+        if !otlp_env.is_empty() && self.otlp.is_none() {
+            return Err(Error::Usage("the --otlp-… and --log-… options need --otlp URL".into()));
+        }
+        env.extend(otlp_env);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
 
@@ -249,6 +267,8 @@ struct Status {
     /// Each sink's queue, when an outbox exists.
     outbox: Option<outbox::Status>,
     problems: Vec<String>,
+    /// Settings that do nothing where they are (an `OTEL_*` variable our hooks never see).
+    warnings: Vec<String>,
 }
 
 impl Run for HooksStatus {
@@ -321,14 +341,15 @@ impl Status {
             ));
         }
         let server = config::server_url();
-        let otlp = config::otlp().ok().flatten().map(|o| o.logs_url);
+        let otlp = config::otlp().ok().flatten().and_then(|o| o.logs.or(o.traces)).map(|e| e.url);
         let outbox = Outbox::existing().map(|o| o.status());
         for q in outbox.iter().flat_map(|o| &o.sinks) {
             if let (true, Some(error)) = (q.pending > 0, &q.last_error) {
                 problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
         }
-        Ok(Status { files, missing, store, journal, lost, server, otlp, outbox, problems })
+        let warnings = config::unseen_otel();
+        Ok(Status { files, missing, store, journal, lost, server, otlp, outbox, problems, warnings })
     }
 }
 
@@ -396,6 +417,9 @@ impl Report for Status {
             let backoff = q.backoff_until.as_ref().map(|t| format!(", backing off until {t}")).unwrap_or_default();
             text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
         }
+        for w in &self.warnings {
+            text.push_str(&format!("warning: {}\n", safe(w)));
+        }
         if self.problems.is_empty() {
             text.push_str("all is well\n");
         } else {
@@ -439,6 +463,7 @@ impl Report for Status {
         json!({
             "ok": self.problems.is_empty(),
             "problems": self.problems,
+            "warnings": self.warnings,
             "settings": files,
             "missing": self.missing,
             "store": dir(&self.store),
