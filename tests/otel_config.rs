@@ -238,6 +238,9 @@ fn status_names_an_otel_setting_the_hooks_never_see_and_what_to_set_instead() {
         "CLAUDE_SESSION_OTLP_ENDPOINT": collector.url,
         "OTEL_EXPORTER_OTLP_HEADERS": format!("Authorization={}", SECRET.replace(' ', "%20")),
         "OTEL_LOGS_EXPORTER": "none",
+        // Claude Code's own exporter's: nothing of ours would change, so nothing to say.
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_TRACES_EXPORTER": "otlp",
     }});
     fs::create_dir_all(env.home.join(".claude")).unwrap();
     fs::write(env.home.join(".claude/settings.json"), settings.to_string()).unwrap();
@@ -252,6 +255,7 @@ fn status_names_an_otel_setting_the_hooks_never_see_and_what_to_set_instead() {
         assert!(line.contains("user settings"), "{line}");
     }
     assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(!text.contains("warning: OTEL_EXPORTER_OTLP_PROTOCOL") && !text.contains("warning: OTEL_TRACES_EXPORTER"));
 
     // flush sees what the hooks see: not the plain header. (A hook reads no settings file: Claude
     // Code gives it the block's other variables.)

@@ -178,7 +178,20 @@ impl Otlp {
 /// For `hooks status`, while OTLP is on: each `OTEL_*` setting our hooks will never see, and what
 /// to set instead.
 pub fn unseen_otel() -> Vec<String> {
-    if otlp_enabled() { unseen(OTEL_VARS) } else { Vec::new() }
+    if !otlp_enabled() {
+        return Vec::new();
+    }
+    // Values that would change nothing of ours: a protocol we do not speak, an exporter we are.
+    unseen(OTEL_VARS, |name, value| {
+        let value = value.trim().to_ascii_lowercase();
+        if name.ends_with("_PROTOCOL") {
+            value != "grpc"
+        } else if name.ends_with("_EXPORTER") {
+            value.split(',').all(|v| v.trim() == "none")
+        } else {
+            true
+        }
+    })
 }
 
 /// Whether OTLP is on, by one variable and no parsing.

@@ -103,8 +103,10 @@ fn env_text(parts: &[&str]) -> Option<String> {
 
 /// Each of `names` (standard `OTEL_*` variables) set where our hooks never see it, in this
 /// environment or a settings file's `env` block, and not given under its [`PASS_THROUGH`] name
-/// either: one line each, naming where and what to set instead (never the value).
-pub(super) fn unseen(names: &[&str]) -> Vec<String> {
+/// either, when `matters` says its value would change what we do (not a gRPC protocol, which is
+/// Claude Code's own exporter's): one line each, naming where and what to set instead, never the
+/// value.
+pub(super) fn unseen(names: &[&str], matters: impl Fn(&str, &str) -> bool) -> Vec<String> {
     let blocks: Vec<(&str, PathBuf, HashMap<String, String>)> = settings_files()
         .into_iter()
         .map(|(scope, path)| {
@@ -119,15 +121,15 @@ pub(super) fn unseen(names: &[&str]) -> Vec<String> {
             continue;
         }
         let why = "Claude Code removes OTEL_* variables from hooks";
-        if env_text(&[name]).is_some() {
+        if env_text(&[name]).is_some_and(|v| matters(name, &v)) {
             lines.push(format!(
-                "{name} is set in this environment, but our hooks never see it ({why}): set {carried} too"
+                "{name} is set in this environment, but our hooks never see it ({why}): for claude-session, set {carried} too"
             ));
         }
         for (scope, path, block) in &blocks {
-            if block.contains_key(*name) {
+            if block.get(*name).is_some_and(|v| matters(name, v)) {
                 lines.push(format!(
-                    "{name} in the {scope} settings' env ({}) never reaches our hooks ({why}): set {carried} there instead",
+                    "{name} in the {scope} settings' env ({}) reaches Claude Code's own telemetry, never our hooks ({why}): for claude-session, set {carried} there too",
                     path.display()
                 ));
             }
