@@ -303,7 +303,7 @@ fn settings(which: Signal, base: &str) -> Result<Exporter, String> {
 
 /// `url` when [`check_url`] takes it, else the error naming the variable.
 fn checked(name: &str, url: &str) -> Result<String, String> {
-    check_url(url).map(|()| url.to_owned()).map_err(|e| format!("{name}: {e}"))
+    check_url(url).map(|()| url.to_owned()).map_err(|e| crate::secrets::masked(&format!("{name}: {e}")))
 }
 
 /// `k=v,k2=v2` headers. An error names the variable and the header, never a value.

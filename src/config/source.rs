@@ -24,19 +24,21 @@ use super::{OTLP_ENDPOINT, SERVER_URL};
 
 /// The prefix that carries an `OTEL_*` variable through Claude Code to our hooks.
 pub const PASS_THROUGH: &str = "CLAUDE_SESSION_";
-/// What Claude Code names a plugin option in a hook's environment: this and the option's key in
-/// capitals.
-pub const PLUGIN_OPTION: &str = "CLAUDE_PLUGIN_OPTION_";
-/// Our plugin's options (`userConfig` keys, as Claude Code writes them: in capitals) and the
-/// variable each one sets.
-pub const PLUGIN_OPTIONS: &[(&str, &str)] = &[
-    ("SERVER_URL", SERVER_URL),
-    ("OTLP_ENDPOINT", OTLP_ENDPOINT),
-    ("OTLP_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"),
-    ("OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"),
-    ("LOG_USER_PROMPTS", "OTEL_LOG_USER_PROMPTS"),
-    ("LOG_TOOL_DETAILS", "OTEL_LOG_TOOL_DETAILS"),
+/// The Claude Code plugin's options (`userConfig` in `plugin/.claude-plugin/plugin.json`):
+/// `(key, the variable it stands for, sensitive)`. Claude Code hands each to the plugin's hooks as
+/// `CLAUDE_PLUGIN_OPTION_<KEY>`, a sensitive one too (it keeps it in its credential store).
+pub const PLUGIN_OPTIONS: &[(&str, &str, bool)] = &[
+    ("server_url", SERVER_URL, false),
+    ("otlp_endpoint", OTLP_ENDPOINT, false),
+    ("otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS", true),
+    ("log_user_prompts", "OTEL_LOG_USER_PROMPTS", false),
+    ("log_tool_details", "OTEL_LOG_TOOL_DETAILS", false),
 ];
+
+/// The variable Claude Code sets for a plugin option: the key in capitals.
+pub fn plugin_option_var(key: &str) -> String {
+    format!("CLAUDE_PLUGIN_OPTION_{}", key.to_ascii_uppercase())
+}
 
 /// Whether Claude Code runs us (it sets `CLAUDECODE=1` for hooks and its Bash tool).
 pub fn under_claude_code() -> bool {
@@ -83,8 +85,8 @@ pub(super) fn find(name: &str) -> Option<Found> {
     if let Some(value) = explicit {
         return Some(value);
     }
-    if let Some((key, _)) = PLUGIN_OPTIONS.iter().find(|(_, var)| *var == name)
-        && let Some(value) = found(&[PLUGIN_OPTION, key], false)
+    if let Some((key, _, _)) = PLUGIN_OPTIONS.iter().find(|(_, var, _)| *var == name)
+        && let Some(value) = found(&[&plugin_option_var(key)], false)
     {
         return Some(value);
     }
