@@ -5,6 +5,7 @@
 //! - `conventions`: the attribute, span and event names backends read;
 //! - `json`: the `http/json` encoding;
 //! - `send`: the sink that posts a signal's batch and reads the answer;
+//! - `usage`: the token usage spans under turns and subagents;
 //! - `abandoned`: the SessionEnd `cleanup` writes for a session that never ended.
 
 mod abandoned;
@@ -13,6 +14,7 @@ mod events;
 pub mod json;
 pub mod model;
 mod send;
+mod usage;
 
 pub use abandoned::{Abandoned, abandoned};
 pub use events::{History, span_id, trace_id};

@@ -22,6 +22,8 @@ pub struct Otlp {
     privacy: Privacy,
     agent: ureq::Agent,
     journal: Option<PathBuf>,
+    /// The transcripts' usage as read so far, and the prices: made on the first trace batch.
+    usage: std::cell::RefCell<Option<(crate::usage::Ledgers, crate::usage::Prices)>>,
 }
 
 impl Otlp {
@@ -56,6 +58,7 @@ impl Otlp {
             privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
             agent: agent(e.timeout, e.certificate.as_deref()),
             journal: journal::dir(),
+            usage: Default::default(),
         })
     }
 
@@ -78,7 +81,14 @@ impl Otlp {
             Some(dir) => History::journal(dir.clone()),
             None => History::from_lines(&[]),
         };
-        model::spans(records, self.privacy, &mut history)
+        let mut spans = model::spans(records, self.privacy, &mut history);
+        if !spans.is_empty() {
+            let mut usage = self.usage.borrow_mut();
+            let (ledgers, prices) = usage
+                .get_or_insert_with(|| (crate::usage::Ledgers::new(), crate::usage::Prices::configured_or_builtin()));
+            super::usage::add(&mut spans, records, ledgers, prices);
+        }
+        spans
     }
 }
 
