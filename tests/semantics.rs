@@ -342,8 +342,7 @@ fn a_failed_turn_is_an_error_with_its_reason_and_a_failed_call_on_its_own_span_o
 // ---------------------------------------------------------------------------------------------
 // Read back through real backends (PyPI, loopback): Arize Phoenix and MLflow
 
-/// A backend process on 127.0.0.1, killed with its process group on drop (MLflow's job
-/// consumers are its children).
+/// A backend process on 127.0.0.1, killed with its whole process group on drop.
 struct Backend {
     child: std::process::Child,
     base: String,
@@ -352,9 +351,7 @@ struct Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
-        let group = nix::unistd::Pid::from_raw(-(self.child.id() as i32));
-        let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 }
 
@@ -387,11 +384,14 @@ fn start(python: &Path, program: &str, args: &[&str], env: &[(&str, String)], he
         .collect();
     let mut cmd = std::process::Command::new(python.parent().unwrap().join(program));
     cmd.args(&args).current_dir(&dir.root).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     for (k, v) in env {
         cmd.env(k, v.replace("{port}", &port.to_string()).replace("{dir}", &dir.root.display().to_string()));
     }
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let mut child = guarded(&cmd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
     let deadline = std::time::Instant::now() + Duration::from_secs(600);
     while get(&format!("{base}{health}")).is_err() {
         assert!(child.try_wait().unwrap().is_none(), "{program} exited before it answered");
@@ -414,7 +414,10 @@ fn mlflow() -> Option<Backend> {
         "--workers",
         "1",
     ];
-    Some(start(&python, "mlflow", &args, &[], "/health"))
+    // No job runner: it starts eight more Python processes that these tests never use.
+    let quiet =
+        [("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false".to_owned()), ("MLFLOW_DISABLE_TELEMETRY", "true".to_owned())];
+    Some(start(&python, "mlflow", &args, &quiet, "/health"))
 }
 
 /// Every recorded session replayed through the hooks into `base` and flushed; the background
