@@ -261,14 +261,14 @@ impl Plugin {
         let user = value(&home.join(".claude/settings.json")).unwrap_or_default();
         let options = config::PLUGIN_OPTIONS
             .iter()
-            .map(|(key, _, sensitive)| {
-                let shown = match &user["pluginConfigs"][id]["options"][key] {
-                    _ if *sensitive => None,
+            .map(|o| {
+                let shown = match &user["pluginConfigs"][id]["options"][o.key] {
+                    _ if o.sensitive => None,
                     Value::String(s) => Some(s.clone()),
                     Value::Null => None,
                     other => Some(other.to_string()),
                 };
-                (*key, shown)
+                (o.key, shown)
             })
             .collect();
         Some(Plugin {
@@ -457,7 +457,7 @@ impl Report for Status {
             };
             text.push_str(&format!("plugin {} {}: {state}\n", safe(&p.id), safe(&p.path.to_string_lossy())));
             for (key, shown) in &p.options {
-                let sensitive = config::PLUGIN_OPTIONS.iter().any(|(k, _, s)| k == key && *s);
+                let sensitive = config::PLUGIN_OPTIONS.iter().any(|o| o.key == *key && o.sensitive);
                 match shown {
                     _ if sensitive => text.push_str(&format!("  {key:<19} (sensitive: not shown)\n")),
                     Some(v) => text.push_str(&format!("  {key:<19} {}\n", safe(v))),

@@ -24,7 +24,7 @@ mod source;
 
 pub use otlp::{Otlp, otlp, otlp_enabled};
 pub use parse::{check_url, parse_duration, parse_key_values, parse_size};
-pub use source::{PLUGIN_OPTIONS, plugin_option_var, under_claude_code, use_environment_only};
+pub use source::{PLUGIN_OPTIONS, PluginOption, under_claude_code, use_environment_only, use_plugin_options};
 
 use parse::{absolute_dir, number_in};
 use source::{env_only, text};

@@ -1,5 +1,5 @@
-//! Where a variable's text comes from: the process environment (read in place), else the Claude
-//! Code plugin's option standing for it (`CLAUDE_PLUGIN_OPTION_<KEY>`), else, outside
+//! Where a variable's text comes from: the process environment (read in place), else (in the
+//! plugin's hooks) the plugin option standing for it (`CLAUDE_PLUGIN_OPTION_<KEY>`), else, outside
 //! Claude Code and the hooks, the `env` blocks of Claude Code's settings files (the project's
 //! `.claude/settings.local.json` and `.claude/settings.json`, then the user's
 //! `~/.claude/settings.json`). Every value in `config` asks here; nothing else reads a variable.
@@ -21,28 +21,67 @@ pub fn use_environment_only() {
     ENVIRONMENT_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// The Claude Code plugin's options (`userConfig` in `plugin/.claude-plugin/plugin.json`):
-/// `(key, the variable it stands for, sensitive)`. Claude Code hands each to the plugin's hooks as
-/// `CLAUDE_PLUGIN_OPTION_<KEY>`, a sensitive one too (it keeps it in its credential store), and
-/// strips every `OTEL_*` variable from a hook's environment: so these are how a plugin user
-/// configures OTLP at all.
-pub const PLUGIN_OPTIONS: &[(&str, &str, bool)] = &[
-    ("server_url", super::SERVER_URL, false),
-    ("otlp_endpoint", super::OTLP_ENDPOINT, false),
-    ("otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS", true),
-    ("log_user_prompts", "OTEL_LOG_USER_PROMPTS", false),
-    ("log_tool_details", "OTEL_LOG_TOOL_DETAILS", false),
+/// One of the Claude Code plugin's options (`userConfig` in `plugin/.claude-plugin/plugin.json`).
+pub struct PluginOption {
+    pub key: &'static str,
+    /// `CLAUDE_PLUGIN_OPTION_<KEY>`: how Claude Code hands it to the plugin's hooks, a sensitive
+    /// one too (it keeps those in its credential store).
+    pub var: &'static str,
+    /// The variable it stands for.
+    pub stands_for: &'static str,
+    pub sensitive: bool,
+}
+
+/// Claude Code strips every `OTEL_*` variable from a hook's environment: these options are how a
+/// plugin user configures OTLP at all.
+pub const PLUGIN_OPTIONS: &[PluginOption] = &[
+    PluginOption {
+        key: "server_url",
+        var: "CLAUDE_PLUGIN_OPTION_SERVER_URL",
+        stands_for: super::SERVER_URL,
+        sensitive: false,
+    },
+    PluginOption {
+        key: "otlp_endpoint",
+        var: "CLAUDE_PLUGIN_OPTION_OTLP_ENDPOINT",
+        stands_for: super::OTLP_ENDPOINT,
+        sensitive: false,
+    },
+    PluginOption {
+        key: "otlp_headers",
+        var: "CLAUDE_PLUGIN_OPTION_OTLP_HEADERS",
+        stands_for: "OTEL_EXPORTER_OTLP_HEADERS",
+        sensitive: true,
+    },
+    PluginOption {
+        key: "log_user_prompts",
+        var: "CLAUDE_PLUGIN_OPTION_LOG_USER_PROMPTS",
+        stands_for: "OTEL_LOG_USER_PROMPTS",
+        sensitive: false,
+    },
+    PluginOption {
+        key: "log_tool_details",
+        var: "CLAUDE_PLUGIN_OPTION_LOG_TOOL_DETAILS",
+        stands_for: "OTEL_LOG_TOOL_DETAILS",
+        sensitive: false,
+    },
 ];
 
-/// The variable Claude Code sets for a plugin option.
-pub fn plugin_option_var(key: &str) -> String {
-    format!("CLAUDE_PLUGIN_OPTION_{}", key.to_ascii_uppercase())
+static PLUGIN_HOOK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For a hook run as the plugin's (`--plugin`), and the deliverers it forks: its options are a
+/// source. No other process has them, so no other pays for looking.
+pub fn use_plugin_options() {
+    PLUGIN_HOOK.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The plugin option standing for variable `name`, when Claude Code set it (to a value).
 fn plugin_option(name: &str) -> Option<String> {
-    let (key, _, _) = PLUGIN_OPTIONS.iter().find(|(_, var, _)| *var == name)?;
-    env(&plugin_option_var(key), |v| v.to_str().map(str::to_owned)).flatten().filter(|v| !v.trim().is_empty())
+    if !PLUGIN_HOOK.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    let option = PLUGIN_OPTIONS.iter().find(|o| o.stands_for == name)?;
+    env(option.var, |v| v.to_str().map(str::to_owned)).flatten().filter(|v| !v.trim().is_empty())
 }
 
 /// A variable's text: the environment's, else the plugin option standing for it, else (outside
@@ -142,6 +181,19 @@ mod tests {
         }
         for name in ["", "=", "PATH=", "PA\0TH", "CLAUDE_SESSION_NO_SUCH_VARIABLE"] {
             assert_eq!(env(name, OsStr::to_os_string), None, "{name:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod plugin_tests {
+    use super::*;
+
+    /// Claude Code names each option's variable `CLAUDE_PLUGIN_OPTION_` + the key upper-cased.
+    #[test]
+    fn each_option_is_read_from_the_variable_claude_code_sets() {
+        for o in PLUGIN_OPTIONS {
+            assert_eq!(o.var, format!("CLAUDE_PLUGIN_OPTION_{}", o.key.to_ascii_uppercase()));
         }
     }
 }
