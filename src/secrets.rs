@@ -990,6 +990,10 @@ impl Scan<'_> {
         if !self.word_start(i) || (i > 0 && b[i - 1] == b'-') {
             return None;
         }
+        // The one option that is a word (`set`): most words starting with `s` end here.
+        if b[i] == b's' && !(self.at(i, b"set ") && self.word_start(i)) {
+            return None;
+        }
         let mut end = i + 1;
         while end < self.limit && (b[end].is_ascii_alphanumeric() || b[end] == b'-' || b[end] == b'_') {
             end += 1;
@@ -1193,7 +1197,7 @@ impl Scan<'_> {
     /// call whose first argument names a secret and whose second is its value.
     fn call(&self, i: usize) -> Option<Hit> {
         let b = self.b;
-        let name = CALLS.iter().find(|c| self.at(i, c.as_bytes()))?;
+        let name = CALLS.iter().find(|c| c.as_bytes()[0] == b[i] && self.at(i, c.as_bytes()))?;
         if !self.word_start(i) {
             return None;
         }
@@ -1337,7 +1341,12 @@ pub const EXACT_NAMES: &[(&str, &str)] = &[
 
 /// What a name says its value is: [`classify`]'s answer, else an [`EXACT_NAMES`] row's.
 fn name_kind(name: &str) -> Option<&'static str> {
-    classify(name).or_else(|| EXACT_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, k)| *k))
+    classify(name).or_else(|| {
+        // Most names are none of them: compared only when the length is one of theirs.
+        (name.len() <= 16 && EXACT_NAMES.iter().any(|(n, _)| n.len() == name.len()))
+            .then(|| EXACT_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, k)| *k))
+            .flatten()
+    })
 }
 
 /// A value under a name of `kind` has the shape such a secret has: a signature is long, a
