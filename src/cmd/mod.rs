@@ -109,9 +109,6 @@ fn hook(applet: &'static Applet, args: &[String]) -> i32 {
         crate::debug!("the settings' hooks record this event ({} is set); the plugin's leaves it", config::WIRED);
         return 0;
     }
-    if plugin {
-        config::use_plugin_options();
-    }
     if args.iter().any(|a| a != "--plugin") {
         crate::debug!("ignoring arguments {args:?}");
     }

@@ -6,8 +6,7 @@
 //!    hook starts), and passes ours through. Its own name still works wherever it is visible:
 //!    `flush`, `export`, cron, a hook run outside Claude Code.
 //! 2. A plugin option (`CLAUDE_PLUGIN_OPTION_<KEY>`, which Claude Code gives a plugin's hooks), for
-//!    the variables [`PLUGIN_OPTIONS`] names, in a hook run as the plugin's (`--plugin`) and the
-//!    deliverers it forks: a variable set explicitly wins over the option.
+//!    the variables [`PLUGIN_OPTIONS`] names: a variable set explicitly wins over the option.
 //! 3. Outside Claude Code and the hooks, the `env` blocks of Claude Code's settings files (the
 //!    project's `.claude/settings.local.json` and `.claude/settings.json`, then the user's
 //!    `~/.claude/settings.json`), so that `show`, `flush` and cron see what the hooks see. For the
@@ -54,14 +53,6 @@ pub fn use_environment_only() {
     ENVIRONMENT_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-static PLUGIN_HOOK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// For a hook run as the plugin's (`--plugin`), and the deliverers it forks: its options are a
-/// source. No other process has them, so no other pays for looking.
-pub fn use_plugin_options() {
-    PLUGIN_HOOK.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// Whether `name` is one of the standard variables that reach our hooks only under
 /// [`PASS_THROUGH`].
 pub fn is_otel(name: &str) -> bool {
@@ -94,8 +85,7 @@ pub(super) fn find(name: &str) -> Option<Found> {
     if let Some(value) = explicit {
         return Some(value);
     }
-    if PLUGIN_HOOK.load(std::sync::atomic::Ordering::Relaxed)
-        && let Some((key, _, _)) = PLUGIN_OPTIONS.iter().find(|(_, var, _)| *var == name)
+    if let Some((key, _, _)) = PLUGIN_OPTIONS.iter().find(|(_, var, _)| *var == name)
         && let Some(value) = found(&[&plugin_option_var(key)], false)
     {
         return Some(value);
