@@ -1,7 +1,7 @@
 //! The program's own event: one hook invocation, resolved. It is written to the journal and sent
 //! to the server; the wire format it came from stays in `payload`.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::journal::field;
@@ -106,10 +106,12 @@ impl<'a> Event<'a> {
         body.str("source_app", source_app);
         body.str("session_id", &self.session.id);
         body.str("hook_event_type", self.name);
-        body.key("payload");
-        let _ = serde_json::to_writer(&mut body.bytes, &self.payload.fields);
+        // The time before the payload: a record torn by a killed hook still names its event
+        // (session, name, time) in its first bytes, and the deliverer takes it from the journal.
         body.key("timestamp");
         let _ = serde_json::to_writer(&mut body.bytes, &((self.time.unix_timestamp_nanos() / 1_000_000) as i64));
+        body.key("payload");
+        let _ = serde_json::to_writer(&mut body.bytes, &self.payload.fields);
         body.str("summary", &self.summary);
         if let Some(model) = self.payload.str("model") {
             body.str("model_name", model);
@@ -161,4 +163,41 @@ impl Object {
         self.bytes.push(b'}');
         self.bytes
     }
+}
+
+/// The outbox record a hook made of a journal line, and the line's time: the payload gathered
+/// back from the line's named fields and its `extra`. For `export`, and for a deliverer that finds
+/// a spooled record torn (its hook was killed mid-write) and takes it from the journal again.
+pub fn record_from_journal(line: &Map<String, Value>) -> Option<(OffsetDateTime, Value)> {
+    let time = clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
+    let event = line.get(field::EVENT)?.as_str()?;
+    let session_id = line.get(field::SESSION_ID)?.as_str()?;
+    let mut payload = Map::new();
+    payload.insert("session_id".into(), session_id.into());
+    payload.insert("hook_event_name".into(), event.into());
+    // The payload's fields the line names itself (`NAMED`, the line's own names), and `cwd`.
+    let named = NAMED.iter().copied().chain([("cwd", field::CWD)]);
+    for (wire, ours) in named {
+        if let Some(v) = line.get(ours).filter(|v| !v.is_null()) {
+            payload.insert(wire.into(), v.clone());
+        }
+    }
+    if let Some(Value::Object(extra)) = line.get(field::EXTRA) {
+        for (k, v) in extra {
+            payload.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    let mut record = Map::new();
+    let app = config::source_app().or_else(|| line.get(field::PROJECT).and_then(Value::as_str).map(str::to_owned));
+    record.insert("source_app".into(), app.unwrap_or_default().into());
+    record.insert("session_id".into(), session_id.into());
+    record.insert("hook_event_type".into(), event.into());
+    let model = payload.get("model").and_then(Value::as_str).map(str::to_owned);
+    record.insert("payload".into(), Value::Object(payload));
+    record.insert("timestamp".into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
+    record.insert("summary".into(), line.get(field::SUMMARY).cloned().unwrap_or_else(|| "".into()));
+    if let Some(model) = model {
+        record.insert("model_name".into(), model.into());
+    }
+    Some((time, Value::Object(record)))
 }

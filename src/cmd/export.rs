@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{Error, Export, Run};
-use crate::journal::{self, field};
+use crate::journal;
 use crate::sink::{self, Outcome, Sink};
 use crate::{clock, config};
 
@@ -36,7 +36,8 @@ impl Run for Export {
         let mut records = Vec::new();
         journal::for_each_line(&dir, Some(since.date()), |line| {
             if let Ok(Value::Object(line)) = serde_json::from_str::<Value>(line)
-                && let Some(record) = record_from_line(&line, since)
+                && let Some((time, record)) = crate::event::record_from_journal(&line)
+                && time >= since
             {
                 records.push(record);
             }
@@ -115,45 +116,6 @@ pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, St
         return Ok(now - age);
     }
     Err(format!("--since {text}: give a day (2026-11-15), a time (2026-11-15T08:00:00Z) or an age (7d, 12h)"))
-}
-
-/// The outbox record a hook made of this journal line: the payload gathered back from the
-/// line's named fields and its `extra`. Lines before `since` are not exported.
-fn record_from_line(line: &Map<String, Value>, since: OffsetDateTime) -> Option<Value> {
-    let time = clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
-    if time < since {
-        return None;
-    }
-    let event = line.get(field::EVENT)?.as_str()?;
-    let session_id = line.get(field::SESSION_ID)?.as_str()?;
-    let mut payload = Map::new();
-    payload.insert("session_id".into(), session_id.into());
-    payload.insert("hook_event_name".into(), event.into());
-    // The payload's fields the line names itself (`event::NAMED`, the line's own names), and `cwd`.
-    let named = crate::event::NAMED.iter().copied().chain([("cwd", field::CWD)]);
-    for (wire, ours) in named {
-        if let Some(v) = line.get(ours).filter(|v| !v.is_null()) {
-            payload.insert(wire.into(), v.clone());
-        }
-    }
-    if let Some(Value::Object(extra)) = line.get(field::EXTRA) {
-        for (k, v) in extra {
-            payload.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    let mut record = Map::new();
-    let app = config::source_app().or_else(|| line.get(field::PROJECT).and_then(Value::as_str).map(str::to_owned));
-    record.insert("source_app".into(), app.unwrap_or_default().into());
-    record.insert("session_id".into(), session_id.into());
-    record.insert("hook_event_type".into(), event.into());
-    let model = payload.get("model").and_then(Value::as_str).map(str::to_owned);
-    record.insert("payload".into(), Value::Object(payload));
-    record.insert("timestamp".into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
-    record.insert("summary".into(), line.get(field::SUMMARY).cloned().unwrap_or_else(|| "".into()));
-    if let Some(model) = model {
-        record.insert("model_name".into(), model.into());
-    }
-    Some(Value::Object(record))
 }
 
 #[cfg(test)]

@@ -1,0 +1,197 @@
+//! The user's commands running at the same time as each other and as live hooks (issue 30):
+//! every journal line and every event arrives exactly once, counts are true, and nothing a
+//! concurrent writer put in a shared file is undone.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::time::Duration;
+
+use common::server::{Mode, TestServer};
+use common::*;
+use serde_json::{Value, json};
+
+/// Every journal line, parsed, from every day file.
+fn journal_lines(env: &TestEnv) -> Vec<Value> {
+    let mut names = list(&env.journal_dir());
+    names.retain(|n| n.ends_with(".jsonl"));
+    names
+        .iter()
+        .flat_map(|n| {
+            fs::read_to_string(env.journal_dir().join(n))
+                .unwrap()
+                .lines()
+                .map(|l| json(l.as_bytes()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// How many times each value of `key` (in `parameters`, `tool_use_id`, ...) appears.
+fn counts<'a>(values: impl Iterator<Item = &'a Value>) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for v in values {
+        *seen.entry(v.as_str().unwrap_or("?").to_owned()).or_insert(0) += 1;
+    }
+    seen
+}
+
+/// The queue `sink`'s line of `show --all --json`.
+fn queue_status(env: &TestEnv, sink: &str) -> Value {
+    let all = json(&env.run("show", &["--all", "--json"], b"").stdout);
+    let sinks = all["outbox"]["sinks"].as_array().cloned().unwrap_or_default();
+    sinks.into_iter().find(|s| s["sink"] == sink).unwrap_or(Value::Null)
+}
+
+/// Issue 30: two `cleanup --redact` runs at once dropped journal lines (2, 1 and 2 of 400): the
+/// second rewrote the file it had opened after the first had renamed a new one over it.
+#[test]
+fn two_redacts_at_once_drop_no_journal_line() {
+    let mut env = TestEnv::new();
+    // The hooks record the secret, so that every redact has lines to rewrite.
+    env.set("CLAUDE_SESSION_SECRETS_FILTER", "0");
+    let calls = 150;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let redacts = std::thread::scope(|s| {
+        let redact = || {
+            let mut runs = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || runs == 0 {
+                let out = env.run("cleanup", &["--redact"], b"");
+                assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+                runs += 1;
+            }
+            runs
+        };
+        let a = s.spawn(redact);
+        let b = s.spawn(redact);
+        for n in 0..calls {
+            let secret = format!("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY{n:04}");
+            env.hook(
+                "pre-tool",
+                &payload(
+                    "PreToolUse",
+                    Some("s"),
+                    "/w/p",
+                    json!({"tool_use_id": format!("t{n}"), "tool_input": {"command": secret}}),
+                ),
+            );
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        a.join().unwrap() + b.join().unwrap()
+    });
+    assert!(redacts >= 2);
+    let out = env.run("cleanup", &["--redact"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let lines = journal_lines(&env);
+    let seen = counts(lines.iter().map(|l| &l["tool_use_id"]));
+    let missing: Vec<_> = (0..calls).map(|n| format!("t{n}")).filter(|t| !seen.contains_key(t)).collect();
+    let lost = fs::read_to_string(env.journal_dir().join("lost")).unwrap_or_default();
+    assert!(missing.is_empty() && lost.is_empty(), "lost {missing:?} ({redacts} redacts): {lost}");
+    assert!(seen.values().all(|&n| n == 1) && lines.len() == calls, "duplicated: {seen:?}");
+    assert!(lines.iter().all(|l| !l.to_string().contains("wJalrXUtnFEMI")), "every line redacted");
+}
+
+/// Issue 30: three `cleanup` runs at once closed an abandoned session more than once (30
+/// sessions gave 36 and 42 synthetic SessionEnd lines, each queued to OTLP).
+#[test]
+fn concurrent_cleanups_close_each_abandoned_session_once() {
+    let mut env = TestEnv::new();
+    let closed = format!("http://127.0.0.1:{}", TestServer::closed_port());
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &closed).set("CLAUDE_SESSION_TTL", "1s");
+    let sessions = 30;
+    for n in 0..sessions {
+        let call = json!({"tool_use_id": format!("t{n}"), "tool_name": "Bash"});
+        env.hook("pre-tool", &payload("PreToolUse", Some(&format!("dead{n:04}")), "/w/p", call));
+    }
+    std::thread::sleep(Duration::from_millis(2100));
+    let outputs: Vec<String> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..3).map(|_| s.spawn(|| stdout(&env.run("cleanup", &[], b"")))).collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let ends: Vec<Value> = journal_lines(&env).into_iter().filter(|l| l["event"] == "SessionEnd").collect();
+    let per_session = counts(ends.iter().map(|l| &l["session_id"]));
+    assert_eq!(per_session.len(), sessions, "{outputs:?}");
+    assert!(per_session.values().all(|&n| n == 1), "closed twice: {per_session:?} {outputs:?}");
+    // Queued once each too: the 30 hooks' events and the 30 ends, delivered or waiting.
+    for sink in ["otlp-logs", "otlp-traces"] {
+        let q = queue_status(&env, sink);
+        let total: u64 = ["pending", "delivered", "set_aside", "dropped"].iter().map(|k| q[k].as_u64().unwrap()).sum();
+        assert_eq!(total, 2 * sessions as u64, "{q}");
+    }
+}
+
+/// Issue 30: `show --all` and `hooks status` said "0 pending" while a deliverer was working
+/// through 24 queued events: the count came from the state it saves only when it goes idle.
+#[test]
+fn pending_counts_what_a_working_deliverer_has_not_delivered() {
+    let server = TestServer::start();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url).set("CLAUDE_SESSION_SERVER_TIMEOUT", "30s");
+    // Backing off: the hooks only spool.
+    server.set(Mode::Busy(120));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "t0"})));
+    let flushed = env.run("claude-session", &["flush"], b"");
+    assert!(stdout(&flushed).contains("pending 1"), "{}", stdout(&flushed));
+    for n in 1..24 {
+        env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": format!("t{n}")})));
+    }
+    assert_eq!(queue_status(&env, "dashboard")["pending"], 24);
+    // A flush takes the spool, numbers it and hangs in its first send.
+    server.set(Mode::Hang);
+    let asked = server.requests();
+    std::thread::scope(|s| {
+        let flush = s.spawn(|| env.run("claude-session", &["flush"], b""));
+        while server.requests() == asked {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(queue_status(&env, "dashboard")["pending"], 24, "while the deliverer waits on the server");
+        let status = stdout(&env.run("claude-session", &["hooks", "status"], b""));
+        assert!(status.contains("24 pending"), "{status}");
+        server.set(Mode::Up);
+        flush.join().unwrap();
+    });
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(queue_status(&env, "dashboard")["pending"], 0);
+    let got = counts(server.accepted().iter().map(|e| &e["payload"]["tool_use_id"]));
+    assert_eq!(got.len(), 24, "{got:?}");
+}
+
+/// Issue 30: a spool line torn by a killed hook took the next record with it: `Queue::append`
+/// opened the spool append-only, so its look at the last byte failed silently and the next line
+/// was glued onto the torn one. Both events reach the server, the torn one from the journal.
+#[test]
+fn a_torn_spool_line_loses_neither_event() {
+    let server = TestServer::start();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url).set("CLAUDE_SESSION_SERVER_TIMEOUT", "5s");
+    server.set(Mode::Busy(120));
+    let first = payload(
+        "PreToolUse",
+        Some("s"),
+        "/w/p",
+        json!({"tool_use_id": "torn", "tool_name": "Bash", "tool_input": {"command": "x".repeat(5000)}}),
+    );
+    env.hook("pre-tool", &first);
+    // Take the deliverer's first try out of the way; the spool is empty again.
+    let _ = env.run("claude-session", &["flush"], b"");
+    env.hook("pre-tool", &first.clone());
+    let spool = env.journal_dir().join("outbox/dashboard/spool");
+    let whole = fs::read(&spool).unwrap();
+    assert!(whole.ends_with(b"\n"));
+    // Killed mid-write: the line stops inside the payload.
+    fs::write(&spool, &whole[..whole.len() / 2]).unwrap();
+    let next = payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "next", "tool_name": "Read"}));
+    env.hook("pre-tool", &next);
+    let text = fs::read(&spool).unwrap();
+    assert_eq!(text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(), 2, "the torn line ended, the next whole");
+    server.set(Mode::Up);
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let got = counts(server.accepted().iter().map(|e| &e["payload"]["tool_use_id"]));
+    assert_eq!(got, BTreeMap::from([("next".into(), 1), ("torn".into(), 2)]), "{got:?}");
+    let torn: Vec<Value> = server.accepted().into_iter().filter(|e| e["payload"]["tool_use_id"] == "torn").collect();
+    assert_eq!(torn[1]["payload"]["tool_input"], torn[0]["payload"]["tool_input"], "the whole event, from the journal");
+    assert!(list(&env.journal_dir().join("outbox/dashboard/rejected")).is_empty(), "nothing set aside");
+}
