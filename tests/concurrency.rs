@@ -195,3 +195,64 @@ fn a_torn_spool_line_loses_neither_event() {
     assert_eq!(torn[1]["payload"]["tool_input"], torn[0]["payload"]["tool_input"], "the whole event, from the journal");
     assert!(list(&env.journal_dir().join("outbox/dashboard/rejected")).is_empty(), "nothing set aside");
 }
+
+/// Runs `claude-session ARGS`, failing the test instead of hanging with it.
+fn command(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let mut cmd = env.command(env.bin.join("claude-session"));
+    cmd.args(args);
+    within(cmd, b"", Duration::from_secs(120))
+}
+
+/// Another program's atomic read-modify-write of the settings file, as Claude Code or an editor
+/// does it: its key `writer` set to `n`. Returns whether its previous edit (`n - 1`) was still
+/// there when it read.
+fn other_writer(path: &std::path::Path, n: u64) -> bool {
+    let text = fs::read_to_string(path).unwrap_or_else(|_| "{}".into());
+    let Ok(Value::Object(mut doc)) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) else {
+        panic!("a torn settings file: {text}");
+    };
+    let kept = n == 0 || doc.get("writer") == Some(&json!(n - 1));
+    doc.insert("writer".into(), json!(n));
+    let tmp = path.with_extension(format!("writer.{n}"));
+    fs::write(&tmp, serde_json::to_string_pretty(&Value::Object(doc)).unwrap()).unwrap();
+    fs::rename(&tmp, path).unwrap();
+    kept
+}
+
+/// Issue 30: `hooks install` and `uninstall` undid a concurrent writer's edit (51 times in 300):
+/// the sidecar's write, with its fsyncs, sat between the last re-read and the rename. Now the
+/// file changes hands in one exchange that puts theirs back if it changed since our read.
+#[test]
+fn install_and_uninstall_never_undo_a_concurrent_writers_edit() {
+    let env = TestEnv::new();
+    let path = env.home.join(".claude/settings.json");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, "{\"model\": \"opus\"}\n").unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (undone, runs) = std::thread::scope(|s| {
+        let looping = s.spawn(|| {
+            let mut runs = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                for args in [["hooks", "install"], ["hooks", "uninstall"]] {
+                    let out = command(&env, &args);
+                    // Refusing to write after a file that kept changing is allowed; undoing is not.
+                    assert!(out.status.code() == Some(0) || stderr(&out).contains("kept changing"), "{}", stderr(&out));
+                    runs += 1;
+                }
+            }
+            runs
+        });
+        let undone = (0..300)
+            .filter(|&n| {
+                std::thread::sleep(Duration::from_millis(2));
+                !other_writer(&path, n)
+            })
+            .count();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (undone, looping.join().unwrap())
+    });
+    assert!(runs >= 2);
+    assert_eq!(undone, 0, "the writer's edit was undone {undone} times in 300 ({runs} installs and uninstalls)");
+    let doc = json(&fs::read(&path).unwrap());
+    assert_eq!((doc["writer"].clone(), doc["model"].clone()), (json!(299), json!("opus")));
+}
