@@ -50,6 +50,7 @@ pub const DEBUG: &str = "CLAUDE_SESSION_DEBUG";
 pub const OTLP_ENDPOINT: &str = "CLAUDE_SESSION_OTLP_ENDPOINT";
 pub const SECRETS_FILTER: &str = "CLAUDE_SESSION_SECRETS_FILTER";
 pub const STDIN_MAX: &str = "CLAUDE_SESSION_STDIN_MAX";
+pub const PRICES: &str = "CLAUDE_SESSION_PRICES";
 
 /// Shown under "Environment:" in every `--help`, and checked by `hooks status`.
 pub const VARS: &[Var] = &[
@@ -129,6 +130,11 @@ pub const VARS: &[Var] = &[
         SECRETS_FILTER,
         "0: record and send payloads without redacting secrets (default 1: tokens, keys, passwords are redacted)",
         Ok::<_, String>(())
+    ),
+    var!(
+        PRICES,
+        "token prices over the built-in table: a JSON file's absolute path, or the JSON itself ({\"model\": {\"input\": 3, \"output\": 15}}, $/MTok)",
+        prices()
     ),
     var!(DEBUG, "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)", Ok::<_, String>(())),
     var!(
@@ -534,6 +540,26 @@ fn truthy(name: &str) -> bool {
 pub fn secrets_filter() -> bool {
     !text(SECRETS_FILTER)
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "no" | "off"))
+}
+
+/// `CLAUDE_SESSION_PRICES`: a JSON object of price entries, written in the variable or in the
+/// file it names (`usage::Prices` reads the entries). Unset is `None`; a value that is not an
+/// object, or a file that cannot be read, is an error.
+pub fn prices() -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+    let Some(text) = text(PRICES) else { return Ok(None) };
+    let text = text.trim();
+    let json = if text.starts_with('{') {
+        text.to_owned()
+    } else {
+        let path = absolute_dir(text).map_err(|_| format!("{text:?} is neither JSON nor an absolute file path"))?;
+        let bytes = crate::private::read(&path, 1 << 20).map_err(|e| format!("{}: {e}", path.display()))?;
+        String::from_utf8(bytes).map_err(|_| format!("{}: not text", path.display()))?
+    };
+    match serde_json::from_str(&json) {
+        Ok(serde_json::Value::Object(entries)) => Ok(Some(entries)),
+        Ok(_) => Err("not a JSON object of models".into()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
 }
 
 /// Read from the environment only: a debug switch in a settings file would make every hook talk.

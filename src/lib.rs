@@ -19,6 +19,7 @@ pub mod store;
 pub mod summary;
 pub mod text;
 pub mod timeline;
+pub mod usage;
 
 pub use cmd::main;
 
