@@ -70,6 +70,8 @@ pub enum Stop {
     Cap(usize),
     /// Stdin stayed open, without a whole object, for this long.
     Waited(Duration),
+    /// The system refused memory for more than this many bytes.
+    Memory(usize),
 }
 
 impl Payload {
@@ -83,7 +85,7 @@ impl Payload {
             return Payload::parse(b"", max);
         }
         let (bytes, stop) = read_bounded(stdin, crate::config::stdin_max(), STDIN_WAIT);
-        Payload::parse_read(&bytes, max, stop)
+        crate::oom::holding(&bytes, || Payload::parse_read(&bytes, max, stop))
     }
 
     /// A JSON object becomes its fields; anything else non-empty is kept, cut, as `raw`. What
@@ -110,10 +112,12 @@ impl Payload {
         let stopped = stop.map(|s| match s {
             Stop::Cap(n) => format!("stdin stopped at CLAUDE_SESSION_STDIN_MAX ({n} bytes)"),
             Stop::Waited(d) => format!("stdin still open after {} s", d.as_secs()),
+            Stop::Memory(n) => format!("stdin stopped at {n} bytes: no memory for more"),
         });
         let problem = match stop {
             Some(Stop::Cap(_)) => Some("cut at CLAUDE_SESSION_STDIN_MAX"),
             Some(Stop::Waited(_)) => Some("cut: stdin still open"),
+            Some(Stop::Memory(_)) => Some("cut: out of memory"),
             None => None,
         };
         let budget = max.saturating_mul(FIELDS_BUDGET);
@@ -179,8 +183,10 @@ pub fn read_bounded(input: impl AsFd, cap: usize, wait: Duration) -> (Vec<u8>, O
             }
             return (buf, Some(Stop::Waited(wait)));
         }
-        if buf.len() == buf.capacity() {
-            buf.reserve(FIRST_READ.min(cap - buf.len()));
+        if buf.len() == buf.capacity() && buf.try_reserve(FIRST_READ.min(cap - buf.len())).is_err() {
+            // Memory is refused: what was read is recorded, cut there.
+            let read = buf.len();
+            return (buf, Some(Stop::Memory(read)));
         }
         let room = (buf.capacity() - buf.len()).min(cap - buf.len());
         // SAFETY: read(2) writes at most `room` bytes, all inside the buffer's spare capacity.

@@ -256,3 +256,61 @@ fn install_and_uninstall_never_undo_a_concurrent_writers_edit() {
     let doc = json(&fs::read(&path).unwrap());
     assert_eq!((doc["writer"].clone(), doc["model"].clone()), (json!(299), json!("opus")));
 }
+
+/// A payload of a million keys under `tool_input`, as one line.
+fn million_keys(session: &str, value: &str) -> Vec<u8> {
+    let mut bytes = format!(
+        r#"{{"session_id":"{session}","transcript_path":"/t","cwd":"/w/p","hook_event_name":"PreToolUse","tool_name":"Bash","tool_use_id":"toolu_m","tool_input":{{"a":{{"#
+    )
+    .into_bytes();
+    for n in 0..1_000_000 {
+        if n > 0 {
+            bytes.push(b',');
+        }
+        bytes.extend_from_slice(format!("\"k{n}\":{value}").as_bytes());
+    }
+    bytes.extend_from_slice(b"}}}\n");
+    bytes
+}
+
+/// Runs the pre-tool hook with its address space limited to `bytes` (as `prlimit --as` does).
+fn hook_within_address_space(env: &TestEnv, bytes: u64, stdin: &[u8]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = env.command(env.bin.join("pre-tool"));
+    // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, bytes, bytes)
+                .map_err(std::io::Error::from)
+        });
+    }
+    within(cmd, stdin, Duration::from_secs(600))
+}
+
+/// Issue 30: under a 300 MB address-space limit, a payload of a million keys was not journaled
+/// at all (the parse was refused memory and the process aborted). It is journaled cut: by the
+/// field cap when that keeps memory small, and when even that memory is refused (a cap raised to
+/// 1 GiB), degraded to the session, the event and what was cut.
+#[test]
+fn a_million_key_payload_under_an_address_space_limit_is_journaled_cut() {
+    let mut env = TestEnv::new();
+    let limit = 300_000_000;
+    let out = hook_within_address_space(&env, limit, &million_keys("million-1", "[0]"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    env.set("CLAUDE_SESSION_LOG_FIELD_MAX", (1u64 << 30).to_string());
+    let out = hook_within_address_space(&env, limit, &million_keys("million-2", "[0]"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let lines = journal_lines(&env);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (line, id) in lines.iter().zip(["million-1", "million-2"]) {
+        assert_eq!((line["session_id"].as_str(), line["event"].as_str()), (Some(id), Some("PreToolUse")));
+        assert_eq!((line["tool"].as_str(), line["cwd"].as_str()), (Some("Bash"), Some("/w/p")));
+    }
+    // The field cap cut the first member by member, and said so.
+    assert!(lines[0]["parameters"]["a"]["…[cut]"].as_str().is_some_and(|s| s.contains("dropped")), "{}", lines[0]);
+    // The second could not be held: what was cut is said.
+    let cut = lines[1]["extra"]["…[cut]"].as_str().unwrap_or_default();
+    assert!(cut.contains("could not be held") && cut.contains("memory"), "{}", lines[1]);
+    assert_eq!(lines[1]["tool_use_id"], "toolu_m");
+}

@@ -6,12 +6,28 @@ use crate::event::Event;
 use crate::payload::Payload;
 use crate::project::Project;
 use crate::sink::{self, outbox, outbox::Outbox};
-use crate::{clock, config, journal, out, secrets, session};
+use crate::{clock, config, journal, oom, out, secrets, session};
 
 pub fn run(default_event: &'static str) -> u8 {
+    oom::arm(default_event, degraded);
+    let mut payload = Payload::from_stdin(config::log_field_max());
+    oom::publish_fields(&payload.fields);
+    let code = record(&mut payload, default_event);
+    oom::retract_fields();
+    code
+}
+
+/// A payload that could not be held in memory, cut to a few fields (see `oom`): recorded all
+/// the same.
+fn degraded(fields: serde_json::Map<String, serde_json::Value>, default_event: &'static str) {
+    crate::debug!("out of memory: recording what could be kept");
+    let len = fields.len();
+    record(&mut Payload { fields, len, problem: Some("cut: out of memory") }, default_event);
+}
+
+fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
     let started = out::debug_enabled().then(std::time::Instant::now);
     let now = clock::now();
-    let mut payload = Payload::from_stdin(config::log_field_max());
     // Once, before anything is built from the payload: the journal line, the summary and every
     // sink's record see only redacted values.
     if config::secrets_filter() {
