@@ -314,3 +314,90 @@ fn a_million_key_payload_under_an_address_space_limit_is_journaled_cut() {
     assert!(cut.contains("could not be held") && cut.contains("memory"), "{}", lines[1]);
     assert_eq!(lines[1]["tool_use_id"], "toolu_m");
 }
+
+/// The user's commands the pairwise test runs against live hooks.
+const COMMANDS: &[&[&str]] = &[
+    &["cleanup"],
+    &["cleanup", "--redact"],
+    &["export", "--since", "1d"],
+    &["flush"],
+    &["hooks", "install"],
+    &["hooks", "uninstall"],
+];
+
+/// Issue 30's acceptance: each pair of the user's commands (and each with itself), looping a few
+/// times while live hooks record events of two sessions and another program edits the settings
+/// file. Every journal line is there once, every event reaches the server once, nothing is
+/// counted lost, and none of the other program's settings edits is undone.
+#[test]
+fn each_pair_of_commands_against_live_hooks_loses_and_duplicates_nothing() {
+    let runs = 3;
+    let calls = 24;
+    for (i, a) in COMMANDS.iter().enumerate() {
+        for b in &COMMANDS[i..] {
+            let pair = format!("{} + {}", a.join(" "), b.join(" "));
+            let server = TestServer::start();
+            let exported = TestServer::start();
+            let mut env = TestEnv::new();
+            env.set("CLAUDE_SESSION_SERVER_URL", &server.url).set("CLAUDE_SESSION_SECRETS_FILTER", "0");
+            let settings = env.home.join(".claude/settings.json");
+            fs::create_dir_all(settings.parent().unwrap()).unwrap();
+            fs::write(&settings, "{\n  \"model\": \"opus\"\n}\n").unwrap();
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let undone = std::thread::scope(|s| {
+                let run = |args: &'static [&'static str]| {
+                    let env = &env;
+                    let exported = &exported;
+                    let pair = &pair;
+                    s.spawn(move || {
+                        for _ in 0..runs {
+                            let mut cmd = env.command(env.bin.join("claude-session"));
+                            if args[0] == "export" {
+                                // Export replays the journal to a server of its own, so that the
+                                // live deliveries can be counted alone.
+                                cmd.env("CLAUDE_SESSION_SERVER_URL", &exported.url);
+                            }
+                            cmd.args(args);
+                            let out = within(cmd, b"", Duration::from_secs(120));
+                            let refused = stderr(&out).contains("kept changing");
+                            assert!(out.status.code() == Some(0) || refused, "{pair}: {args:?}: {}", stderr(&out));
+                        }
+                    })
+                };
+                let commands = [run(a), run(b)];
+                let writer = s.spawn(|| {
+                    let mut n = 0;
+                    let mut undone = 0;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        undone += usize::from(!other_writer(&settings, n));
+                        n += 1;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    undone
+                });
+                for n in 0..calls {
+                    let session = if n % 2 == 0 { "pair-a" } else { "pair-b" };
+                    let input = json!({"command": format!("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY{n:04}")});
+                    let call = json!({"tool_use_id": format!("t{n}"), "tool_name": "Bash", "tool_input": input});
+                    env.hook("pre-tool", &payload("PreToolUse", Some(session), "/w/p", call));
+                }
+                for c in commands {
+                    c.join().unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+                writer.join().unwrap()
+            });
+            assert_eq!(undone, 0, "{pair}: the other program's settings edit was undone");
+            let lines = journal_lines(&env);
+            let seen = counts(lines.iter().map(|l| &l["tool_use_id"]));
+            assert!(seen.len() == calls && seen.values().all(|&n| n == 1), "{pair}: journal {seen:?}");
+            let lost = fs::read_to_string(env.journal_dir().join("lost")).unwrap_or_default();
+            assert!(lost.is_empty(), "{pair}: {lost}");
+            let out = env.run("claude-session", &["flush"], b"");
+            assert_eq!(out.status.code(), Some(0), "{pair}: {}", stderr(&out));
+            let got = counts(server.accepted().iter().map(|e| &e["payload"]["tool_use_id"]));
+            assert!(got.len() == calls && got.values().all(|&n| n == 1), "{pair}: delivered {got:?}");
+            assert_eq!(queue_status(&env, "dashboard")["pending"], 0, "{pair}");
+        }
+    }
+}
