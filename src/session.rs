@@ -79,11 +79,11 @@ pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime,
     let stored = store.as_ref().map_or(Entry::Missing, |s| s.read_or_remove(&project.key, ttl, now));
     match given {
         Some((id, source)) => {
-            // A fresh record, this session's or another's, is left alone until it is due: another
-            // session alternating with this one is still alive, and the store cannot name both.
-            let current = !starting
-                && matches!(&stored, Entry::Fresh(r)
-                    if clock::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
+            // A fresh record is left alone until it is due: this session's, and another's too
+            // (another session alternating with this one is still alive, and the store cannot
+            // name both), unless this one is starting.
+            let current = matches!(&stored, Entry::Fresh(r)
+                if (r.id == id || !starting) && clock::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
             if let (false, Some(store)) = (current, &store) {
                 let record = Record { id: id.clone(), time: now, project_dir: Some(project.dir.clone()) };
                 let durability = if starting { Durability::Fsync } else { Durability::Atomic };
