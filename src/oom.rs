@@ -28,14 +28,18 @@ static RAW_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The payload's fields once parsed, while the hook holds them.
 static FIELDS: AtomicPtr<Map<String, Value>> = AtomicPtr::new(std::ptr::null_mut());
 
-/// What journals a degraded payload: the hook's own path (`cmd::record`).
-static JOURNAL: std::sync::OnceLock<fn(Map<String, Value>, &'static str)> = std::sync::OnceLock::new();
+/// What journals a degraded payload (its fields, the applet's event): the hook's own path.
+type Journal = fn(Map<String, Value>, &'static str);
+static JOURNAL: std::sync::OnceLock<Journal> = std::sync::OnceLock::new();
 
 /// Top-level fields a degraded line keeps, read from the bytes without parsing the whole.
-const KEPT: &[&str] = &["session_id", "hook_event_name", "cwd", "tool_name", "tool_use_id", "agent_id", "prompt_id"];
+const KEPT: &[&str] = {
+    use crate::payload::field::*;
+    &[SESSION_ID, HOOK_EVENT_NAME, CWD, TOOL_NAME, TOOL_USE_ID, AGENT_ID, PROMPT_ID]
+};
 
 /// A hook starts: from now on an allocation failure journals a degraded line through `journal`.
-pub fn arm(default_event: &'static str, journal: fn(Map<String, Value>, &'static str)) {
+pub fn arm(default_event: &'static str, journal: Journal) {
     let _ = JOURNAL.set(journal);
     DEFAULT_EVENT.store(default_event.as_ptr().cast_mut(), Ordering::Relaxed);
     DEFAULT_EVENT_LEN.store(default_event.len(), Ordering::Relaxed);
@@ -98,7 +102,7 @@ fn degraded_payload(raw: &[u8], parsed: Option<&Map<String, Value>>, size: usize
     for key in KEPT {
         let value = match parsed {
             Some(parsed) => {
-                parsed.get(*key).filter(|v| v.as_str().is_some_and(|s| s.len() <= crate::session::MAX_ID)).cloned()
+                parsed.get(*key).filter(|v| v.as_str().is_some_and(|s| s.len() <= crate::store::MAX_ID)).cloned()
             }
             None => top_level(raw, key),
         };
@@ -123,7 +127,7 @@ fn top_level(raw: &[u8], key: &str) -> Option<Value> {
     let at = raw.windows(pattern.len()).position(|w| w == pattern.as_bytes())? + pattern.len();
     let rest = &raw[at..raw.len().min(at + 4096)];
     let value = serde_json::Deserializer::from_slice(rest).into_iter::<String>().next()?.ok()?;
-    (value.len() <= crate::session::MAX_ID).then_some(Value::String(value))
+    (value.len() <= crate::store::MAX_ID).then_some(Value::String(value))
 }
 
 #[cfg(test)]

@@ -34,9 +34,9 @@ pub fn flush() {
     ended(io::stdout().lock().flush());
 }
 
-/// `claude-session: <message>` on stderr.
+/// `claude-session: <message>` on stderr, masked: an error may quote a value we were given.
 pub fn error(message: &str) {
-    let _ = writeln!(io::stderr().lock(), "claude-session: {message}");
+    let _ = writeln!(io::stderr().lock(), "claude-session: {}", crate::secrets::masked(message));
 }
 
 fn ended(result: io::Result<()>) {
@@ -58,21 +58,29 @@ macro_rules! outln {
 }
 
 static APPLET: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
-static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Names the applet in debug lines.
 pub fn set_applet(name: &'static str) {
     let _ = APPLET.set(name);
 }
 
+/// Turns debug lines on or off. `cmd::main` sets it from `config::debug` before anything else,
+/// so that `out` depends on nothing and `config` can say in a debug line what it refused.
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn debug_enabled() -> bool {
-    *DEBUG.get_or_init(crate::config::debug)
+    DEBUG.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// One line on stderr under `CLAUDE_SESSION_DEBUG=1` / `HOOK_DEBUG=true`; nothing otherwise.
+/// Masked, as every line of ours that may quote a setting, a URL or an answer.
 pub fn debug(args: std::fmt::Arguments) {
     if debug_enabled() {
         let applet = APPLET.get().copied().unwrap_or("claude-session");
-        let _ = writeln!(io::stderr().lock(), "claude-session: {applet}: {args}");
+        let line = crate::secrets::masked(&args.to_string());
+        let _ = writeln!(io::stderr().lock(), "claude-session: {applet}: {line}");
     }
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{Error, Export, Run};
+use crate::event::record;
 use crate::journal;
 use crate::sink::{self, Outcome, Sink};
 use crate::{clock, config};
@@ -44,7 +45,7 @@ impl Run for Export {
         })
         .map_err(|e| format!("journal {}: {e}", dir.display()))?;
         // Journal files hold a day each, in append order; a session's events are in time order.
-        records.sort_by_key(|r| r["timestamp"].as_i64().unwrap_or(0));
+        records.sort_by_key(|r| r[record::TIMESTAMP].as_i64().unwrap_or(0));
 
         let mut failed = false;
         for name in names {
@@ -53,7 +54,7 @@ impl Run for Export {
             println!("{name}: sent {}, set aside {}, of {}", report.sent, report.set_aside, records.len());
             if let Some(error) = report.error {
                 failed = true;
-                eprintln!("claude-session: {name}: {error}");
+                crate::out::error(&format!("{name}: {error}"));
             }
         }
         Ok(u8::from(failed))
@@ -89,7 +90,7 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
                     continue;
                 }
                 Outcome::Retry { error, .. } => {
-                    let from = batch[0]["timestamp"]
+                    let from = batch[0][record::TIMESTAMP]
                         .as_i64()
                         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
                     let from = from.map(crate::clock::rfc3339).unwrap_or_default();

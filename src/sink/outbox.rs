@@ -419,7 +419,8 @@ impl Queue {
             delivered: state.delivered,
             set_aside: state.set_aside,
             dropped: state.dropped,
-            last_error: state.last_error,
+            // A state file an older version wrote may hold what it did not mask.
+            last_error: state.last_error.map(|e| crate::secrets::masked(&e)),
             last_error_at: state.last_error_at,
             last_delivered_at: state.last_delivered_at,
             backoff_until: backoff_until(&self.dir).map(|t| clock::rfc3339(t.into())),
@@ -644,10 +645,11 @@ impl Run<'_> {
             let at = torn.windows(pattern.len()).position(|w| w == pattern.as_bytes())? + pattern.len();
             serde_json::Deserializer::from_slice(&torn[at..]).into_iter::<Value>().next()?.ok()
         };
-        let session = member("session_id")?;
-        let event = member("hook_event_type")?;
-        let ms = member("timestamp")?.as_i64()?;
-        let tool_use_id = member("tool_use_id");
+        use crate::event::record;
+        let session = member(record::SESSION_ID)?;
+        let event = member(record::HOOK_EVENT_TYPE)?;
+        let ms = member(record::TIMESTAMP)?.as_i64()?;
+        let tool_use_id = member(crate::payload::field::TOOL_USE_ID);
         let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
         let journal = self.queue.dir.parent()?.parent()?.join(journal::file_name(time));
         let file = private::open(&journal).ok()?;
@@ -820,6 +822,7 @@ impl Run<'_> {
     }
 
     fn fail(&mut self, error: &str, after: Option<Duration>) {
+        let error = &crate::secrets::masked(error);
         self.report.error = Some(error.to_owned());
         fail(self.queue, &mut self.state, error, after);
     }
@@ -828,7 +831,8 @@ impl Run<'_> {
 /// Records a failure and starts the backoff: hooks start no deliverer until it ends.
 fn fail(queue: &Queue, state: &mut State, error: &str, after: Option<Duration>) {
     state.failures = state.failures.saturating_add(1);
-    state.last_error = Some(error.to_owned());
+    // Masked here too: whatever a receiver echoes of what we sent stays out of state.json.
+    state.last_error = Some(crate::secrets::masked(error));
     state.last_error_at = Some(clock::rfc3339(clock::now()));
     let doubled = BACKOFF_FIRST.saturating_mul(1 << (state.failures - 1).min(16));
     let wait = doubled.min(BACKOFF_MAX).max(after.unwrap_or_default());
