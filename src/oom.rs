@@ -6,10 +6,11 @@
 //! (`CLAUDE_SESSION_LOG_FIELD_MAX`, times `payload::FIELDS_BUDGET`) but may be ten times that in
 //! memory for a payload of many small values. Reading stops when memory for more bytes is refused
 //! (the payload is then cut, as at the cap). When the parse or anything after it is refused
-//! memory, the allocator (src/main.rs) calls [`on_failure`], which journals a line with the
-//! session, the event's name, the few top-level fields it can read without parsing, and what was
-//! cut, using memory the allocator keeps in reserve for this (`RESERVE` there), then ends the
-//! hook with exit 0. Nothing here costs a hook that has memory: it is a few stores.
+//! memory, the allocator (src/main.rs) calls [`on_failure`], which has the hook journal a line
+//! with the session, the event's name, the few top-level fields that can be read without parsing,
+//! and what was cut (`payload::Payload::degraded`), using memory the allocator keeps in reserve
+//! for this (`RESERVE` there), then ends the hook with exit 0. Nothing here costs a hook that has
+//! memory: it is a few stores. This module knows only where things are, not what they mean.
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
@@ -28,15 +29,10 @@ static RAW_LEN: AtomicUsize = AtomicUsize::new(0);
 /// The payload's fields once parsed, while the hook holds them.
 static FIELDS: AtomicPtr<Map<String, Value>> = AtomicPtr::new(std::ptr::null_mut());
 
-/// What journals a degraded payload (its fields, the applet's event): the hook's own path.
-type Journal = fn(Map<String, Value>, &'static str);
+/// What journals the event degraded: the hook's own path, given the payload's bytes (when still
+/// held), its parsed fields (when published), the size refused and the applet's event.
+type Journal = fn(&[u8], Option<&Map<String, Value>>, usize, &'static str);
 static JOURNAL: std::sync::OnceLock<Journal> = std::sync::OnceLock::new();
-
-/// Top-level fields a degraded line keeps, read from the bytes without parsing the whole.
-const KEPT: &[&str] = {
-    use crate::payload::field::*;
-    &[SESSION_ID, HOOK_EVENT_NAME, CWD, TOOL_NAME, TOOL_USE_ID, AGENT_ID, PROMPT_ID]
-};
 
 /// A hook starts: from now on an allocation failure journals a degraded line through `journal`.
 pub fn arm(default_event: &'static str, journal: Journal) {
@@ -90,60 +86,7 @@ pub fn on_failure(size: usize) {
     // SAFETY: `publish_fields`' caller keeps the map where it is, whole, until it retracts it.
     let fields = (!fields.is_null()).then(|| unsafe { &*fields });
     if let Some(journal) = JOURNAL.get() {
-        journal(degraded_payload(raw, fields, size), default_event);
+        journal(raw, fields, size, default_event);
     }
     std::process::exit(0);
-}
-
-/// The fields of [`KEPT`] found in the parsed payload, else in its bytes, and a `…[cut]` member
-/// saying what happened.
-fn degraded_payload(raw: &[u8], parsed: Option<&Map<String, Value>>, size: usize) -> Map<String, Value> {
-    let mut fields = Map::new();
-    for key in KEPT {
-        let value = match parsed {
-            Some(parsed) => {
-                parsed.get(*key).filter(|v| v.as_str().is_some_and(|s| s.len() <= crate::store::MAX_ID)).cloned()
-            }
-            None => top_level(raw, key),
-        };
-        if let Some(value) = value {
-            fields.insert((*key).to_owned(), value);
-        }
-    }
-    let what = match parsed {
-        Some(parsed) => format!("the payload's {} fields", parsed.len()),
-        None => format!("the payload ({} bytes)", raw.len()),
-    };
-    let why =
-        format!("{what} could not be held: the system refused {size} bytes of memory; only these fields were kept");
-    fields.insert(crate::payload::CUT_KEY.to_owned(), Value::String(why));
-    fields
-}
-
-/// The string value of the first `"key":` in `raw` (Claude Code writes the common fields first,
-/// before any tool input), if it is a short string.
-fn top_level(raw: &[u8], key: &str) -> Option<Value> {
-    let pattern = format!("\"{key}\":");
-    let at = raw.windows(pattern.len()).position(|w| w == pattern.as_bytes())? + pattern.len();
-    let rest = &raw[at..raw.len().min(at + 4096)];
-    let value = serde_json::Deserializer::from_slice(rest).into_iter::<String>().next()?.ok()?;
-    (value.len() <= crate::store::MAX_ID).then_some(Value::String(value))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_degraded_payload_keeps_the_top_level_strings_it_finds() {
-        let raw = br#"{"session_id": "s-1","transcript_path":"/t","cwd":"/w/p","hook_event_name":"PreToolUse","tool_input":{"k0":0,"#;
-        let fields = degraded_payload(raw, None, 4096);
-        assert_eq!(fields["session_id"], "s-1");
-        assert_eq!(fields["hook_event_name"], "PreToolUse");
-        assert_eq!(fields["cwd"], "/w/p");
-        assert!(fields[crate::payload::CUT_KEY].as_str().unwrap().contains("refused 4096 bytes"));
-        assert!(!fields.contains_key("tool_name"));
-        let parsed = degraded_payload(b"", Some(&fields), 1);
-        assert_eq!((parsed["session_id"].as_str(), parsed["cwd"].as_str()), (Some("s-1"), Some("/w/p")));
-    }
 }

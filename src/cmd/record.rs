@@ -17,12 +17,15 @@ pub fn run(default_event: &'static str) -> u8 {
     code
 }
 
-/// A payload that could not be held in memory, cut to a few fields (see `oom`): recorded all
-/// the same.
-fn degraded(fields: serde_json::Map<String, serde_json::Value>, default_event: &'static str) {
+/// A payload that could not be held in memory (see `oom`): recorded all the same, degraded.
+fn degraded(
+    raw: &[u8],
+    parsed: Option<&serde_json::Map<String, serde_json::Value>>,
+    refused: usize,
+    default_event: &'static str,
+) {
     crate::debug!("out of memory: recording what could be kept");
-    let len = fields.len();
-    record(&mut Payload { fields, len, problem: Some("cut: out of memory") }, default_event);
+    record(&mut Payload::degraded(raw, parsed, refused), default_event);
 }
 
 fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
