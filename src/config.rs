@@ -105,6 +105,13 @@ pub const VARS: &[Var] = &[
         Ok::<_, String>(())
     ),
     var!(
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "http/protobuf (default) or http/json, for both signals (_LOGS_/_TRACES_PROTOCOL for one)",
+        Ok::<_, String>(())
+    ),
+    var!("OTEL_LOGS_EXPORTER", "none: send no logs, only traces (default: otlp)", Ok::<_, String>(())),
+    var!("OTEL_TRACES_EXPORTER", "none: send no traces, only logs (default: otlp)", Ok::<_, String>(())),
+    var!(
         "OTEL_EXPORTER_OTLP_CERTIFICATE",
         "CA file (PEM) to trust for an https collector (default: the system's roots)",
         Ok::<_, String>(())
@@ -425,11 +432,34 @@ pub struct Otlp {
     pub resource_attributes: Vec<(String, String)>,
     pub log_user_prompts: bool,
     pub log_tool_details: bool,
+    pub logs_protocol: Protocol,
+    pub traces_protocol: Protocol,
+}
+
+/// How a signal's requests are encoded (`OTEL_EXPORTER_OTLP_[SIGNAL_]PROTOCOL`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Protocol {
+    /// `http/protobuf`: the specification's and the SDKs' default, and all Phoenix takes.
+    #[default]
+    Protobuf,
+    /// `http/json`.
+    Json,
 }
 
 /// Whether OTLP is on, by one variable and no parsing: what a hook asks before enqueueing.
 pub fn otlp_enabled() -> bool {
     text(OTLP_ENDPOINT).is_some()
+}
+
+/// Which OTLP signals are on, (logs, traces), by their variables and no parsing: what a hook asks
+/// before enqueueing. `OTEL_LOGS_EXPORTER=none` (or `OTEL_TRACES_EXPORTER=none`) turns one off,
+/// as in the SDKs, so a traces-only backend gets no logs queue that never drains.
+pub fn otlp_signals() -> (bool, bool) {
+    if !otlp_enabled() {
+        return (false, false);
+    }
+    let on = |name: &str| !text(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("none"));
+    (on("OTEL_LOGS_EXPORTER"), on("OTEL_TRACES_EXPORTER"))
 }
 
 /// `CLAUDE_SESSION_OTLP_ENDPOINT` turns OTLP on (`None` without it). The standard variables then
@@ -440,10 +470,19 @@ pub fn otlp_enabled() -> bool {
 pub fn otlp() -> Result<Option<Otlp>, String> {
     let Some(base) = text(OTLP_ENDPOINT) else { return Ok(None) };
     let base = checked(OTLP_ENDPOINT, base.trim())?;
+    let protocol_text = |signal: &str| {
+        text(&format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL")).or_else(|| text("OTEL_EXPORTER_OTLP_PROTOCOL"))
+    };
+    // gRPC is Claude Code's own exporter's: ours then speaks its default, http/protobuf.
+    let protocol = |signal: &str| match protocol_text(signal).as_deref().map(str::trim) {
+        None | Some("" | "http/protobuf" | "grpc") => Ok(Protocol::Protobuf),
+        Some("http/json") => Ok(Protocol::Json),
+        Some(other) => Err(format!(
+            "OTEL_EXPORTER_OTLP_{signal}_PROTOCOL (or OTEL_EXPORTER_OTLP_PROTOCOL)={other} is refused: give http/protobuf or http/json"
+        )),
+    };
     let signal_url = |signal: &str| -> Result<String, String> {
-        let protocol = text(&format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"))
-            .or_else(|| text("OTEL_EXPORTER_OTLP_PROTOCOL"))
-            .unwrap_or_default();
+        let protocol = protocol_text(signal).unwrap_or_default();
         let name = format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
         match text(&name) {
             Some(url) if protocol.trim().is_empty() || protocol.trim().starts_with("http/") => {
@@ -486,6 +525,8 @@ pub fn otlp() -> Result<Option<Otlp>, String> {
         resource_attributes: key_values("OTEL_RESOURCE_ATTRIBUTES")?,
         log_user_prompts: truthy("OTEL_LOG_USER_PROMPTS"),
         log_tool_details: truthy("OTEL_LOG_TOOL_DETAILS"),
+        logs_protocol: protocol("LOGS")?,
+        traces_protocol: protocol("TRACES")?,
     }))
 }
 

@@ -33,6 +33,27 @@ fn assert_valid(signal: &str, body: &Value) {
     assert!(out.status.success(), "{signal} request is not valid OTLP: {}{}\n{body:#}", stdout(&out), stderr(&out));
 }
 
+/// The protobuf check, as the test receiver does it: each body is byte for byte
+/// opentelemetry-proto's own serialization of the message it parses to, and that message is the
+/// one its JSON encoding (of the same records) is.
+fn assert_valid_protobuf(signal: &str, pairs: &[(Vec<u8>, Value)]) {
+    let dir = std::env::temp_dir().join(format!("otlp-pairs-{signal}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for (i, (body, like)) in pairs.iter().enumerate() {
+        fs::write(dir.join(format!("{i:04}.pb")), body).unwrap();
+        fs::write(dir.join(format!("{i:04}.json")), like.to_string()).unwrap();
+    }
+    let out = Command::new("python3")
+        .arg(receiver_script())
+        .args(["check-pairs", signal])
+        .arg(&dir)
+        .output()
+        .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP schema check");
+    let _ = fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{signal} protobuf request is not valid OTLP: {}{}", stdout(&out), stderr(&out));
+}
+
 /// Replays the recorded sessions with a dashboard that refuses, so every outbox record stays
 /// queued, then `flush`es so that all are admitted and no deliverer is left running; returns the
 /// records, oldest first.
@@ -128,6 +149,30 @@ fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
     let service = &request["resourceLogs"][0]["resource"]["attributes"][0];
     assert_eq!(service["key"], "service.name");
     assert_eq!(service["value"]["stringValue"], "claude-session");
+}
+
+#[test]
+fn protobuf_requests_are_the_official_serialization_of_the_json_ones() {
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let (mut logs, mut traces) = (Vec::new(), Vec::new());
+    for privacy in [Privacy::default(), Privacy { prompts: true, tool_details: true }] {
+        // One request for all, and one per record (a batch of one, and the spans each closes).
+        let mut batches: Vec<&[Value]> = vec![&records[..]];
+        batches.extend(records.chunks(1));
+        for batch in batches {
+            let json = otlp::logs_request(batch, &resource(), privacy);
+            logs.push((otlp::logs_request_protobuf(batch, &resource(), privacy), json));
+            let mut history = History::journal(env.journal_dir());
+            let json = otlp::traces_request(batch, &resource(), privacy, &mut history);
+            let mut history = History::journal(env.journal_dir());
+            let bytes = otlp::traces_request_protobuf(batch, &resource(), privacy, &mut history);
+            traces.push((bytes, json));
+        }
+    }
+    assert!(traces.iter().filter(|(b, _)| b.len() > 200).count() > 10, "spans were encoded");
+    assert_valid_protobuf("logs", &logs);
+    assert_valid_protobuf("traces", &traces);
 }
 
 #[test]
@@ -370,6 +415,8 @@ fn settings(base: &str) -> claude_session::config::Otlp {
         resource_attributes: vec![("deployment.environment".into(), "test".into())],
         log_user_prompts: false,
         log_tool_details: false,
+        logs_protocol: Default::default(),
+        traces_protocol: claude_session::config::Protocol::Json,
     }
 }
 
@@ -395,6 +442,9 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
         assert_eq!(request["ok"], true, "{request:#}");
         assert_eq!(request["headers"]["authorization"], "Bearer t0ken");
     }
+    // Each signal in its own protocol: logs in protobuf (the default), traces in JSON (set).
+    assert_eq!(got[0]["content_type"], "application/x-protobuf");
+    assert_eq!(got[1]["content_type"], "application/json");
     assert_eq!(got[0]["path"], "/v1/logs");
     assert_eq!(log_records(&got[0]["body"]).len(), records.len());
     let resource = &got[0]["body"]["resourceLogs"][0]["resource"]["attributes"];
@@ -407,7 +457,7 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
     receiver.mode("503", 7);
     assert_eq!(
         logs.send(&records[..1]),
-        Outcome::Retry { error: r#"HTTP 503: {"message":"busy"}"#.into(), after: Some(Duration::from_secs(7)) }
+        Outcome::Retry { error: "HTTP 503: busy".into(), after: Some(Duration::from_secs(7)) }
     );
     receiver.mode("429", 2);
     assert!(matches!(logs.send(&records[..1]), Outcome::Retry { after: Some(d), .. } if d == Duration::from_secs(2)));
@@ -715,4 +765,61 @@ fn cron_cleanup_closes_an_abandoned_session_once() {
     assert!(text.lines().any(|l| l.contains("\"SessionEnd\"") && l.contains("abandoned")), "{text}");
     let out = env.run("cleanup", &[], b"");
     assert!(!stdout(&out).contains("closed"), "closed twice: {}", stdout(&out));
+}
+
+#[test]
+fn each_signal_is_sent_in_its_own_protocol_protobuf_by_default() {
+    for (protocol, traces_protocol, logs_type, traces_type) in [
+        (None, None, "application/x-protobuf", "application/x-protobuf"),
+        (Some("http/json"), Some("http/protobuf"), "application/json", "application/x-protobuf"),
+    ] {
+        let receiver = Receiver::start();
+        let mut env = otlp_env(&receiver.base());
+        if let Some(p) = protocol {
+            env.set("OTEL_EXPORTER_OTLP_PROTOCOL", p);
+        }
+        if let Some(p) = traces_protocol {
+            env.set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", p);
+        }
+        replay_and_flush(&env);
+        assert_received_exactly_once(&receiver);
+        for r in receiver.received() {
+            let want = if r["path"] == "/v1/logs" { logs_type } else { traces_type };
+            assert_eq!(r["content_type"], want, "{protocol:?} {traces_protocol:?}: {}", r["path"]);
+        }
+    }
+}
+
+#[test]
+fn a_protocol_we_do_not_speak_is_an_error_naming_it() {
+    let mut env = otlp_env("http://127.0.0.1:9");
+    env.set("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/xml");
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_ne!(out.status.code(), Some(0));
+    let said = stdout(&out) + &stderr(&out);
+    assert!(said.contains("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL") && said.contains("http/xml"), "{said}");
+}
+
+#[test]
+fn logs_turned_off_send_traces_only_and_leave_no_logs_queue() {
+    let receiver = Receiver::start();
+    let mut env = otlp_env(&receiver.base());
+    env.set("OTEL_LOGS_EXPORTER", "none");
+    let out = replay_and_flush(&env);
+    assert!(!stdout(&out).contains("otlp-logs"), "{}", stdout(&out));
+    let got = receiver.received();
+    assert!(got.iter().all(|r| r["path"] == "/v1/traces" && r["ok"] == true), "{got:#?}");
+    let spans: Vec<Value> = got.iter().flat_map(|r| spans(&r["body"])).collect();
+    let traces: BTreeSet<&str> = spans.iter().map(|s| s["traceId"].as_str().unwrap()).collect();
+    assert_eq!(traces.len(), 3, "one trace per session");
+    assert!(!env.journal_dir().join("outbox/otlp-logs").exists(), "no logs queue to grow");
+
+    // And the other way round.
+    let receiver = Receiver::start();
+    let mut env = otlp_env(&receiver.base());
+    env.set("OTEL_TRACES_EXPORTER", "NONE");
+    replay_and_flush(&env);
+    let got = receiver.received();
+    assert!(!got.is_empty() && got.iter().all(|r| r["path"] == "/v1/logs"), "{got:#?}");
+    assert!(!env.journal_dir().join("outbox/otlp-traces").exists());
 }

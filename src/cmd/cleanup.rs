@@ -155,13 +155,14 @@ fn deliver() -> Option<Report> {
 /// kill) is closed by a SessionEnd of reason `abandoned`, journaled and queued for the collector,
 /// so its trace's open spans appear, marked unfinished. Journaled, it is closed once.
 fn close_abandoned_sessions() -> usize {
-    if !config::otlp_enabled() {
+    let names: Vec<&str> = sink::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    if names.is_empty() {
         return 0;
     }
     let (Ok(dir), Ok(outbox)) = (journal::require_dir(), Outbox::open()) else { return 0 };
     let now = clock::now();
     let since = now.date().checked_sub(time::Duration::days(7));
-    let Ok(queues) = sink::otlp::NAMES.iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
+    let Ok(queues) = names.into_iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
         return 0;
     };
     let mut closed = 0;

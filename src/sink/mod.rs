@@ -17,8 +17,12 @@ pub fn configured() -> Vec<&'static str> {
     if config::server_url().is_some() {
         names.push("dashboard");
     }
-    if config::otlp_enabled() {
-        names.extend(otlp::NAMES);
+    let (logs, traces) = config::otlp_signals();
+    if logs {
+        names.push(otlp::NAMES[0]);
+    }
+    if traces {
+        names.push(otlp::NAMES[1]);
     }
     names
 }

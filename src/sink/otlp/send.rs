@@ -1,5 +1,5 @@
-//! Sending one signal: the sink that encodes a batch, posts it with the configured headers, TLS
-//! roots and timeout, and reads the collector's answer.
+//! Sending one signal: the sink that encodes a batch in the signal's protocol, posts it with the
+//! configured headers, TLS roots and timeout, and reads the collector's answer.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -8,13 +8,18 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::events::History;
-use super::{BATCH_MAX, NAMES, Privacy, Resource, Signal, json, model};
+use super::{BATCH_MAX, NAMES, Privacy, Resource, Signal, json, model, protobuf};
+use crate::config::Protocol;
 use crate::journal;
 use crate::sink::{Outcome, Sink, http};
+
+/// How much of an error answer is read: enough for its message.
+const ANSWER_MAX: u64 = 64 * 1024;
 
 /// One signal's sink: where it posts, what it sends.
 pub struct Otlp {
     signal: Signal,
+    protocol: Protocol,
     url: String,
     headers: Vec<(String, String)>,
     resource: Resource,
@@ -35,22 +40,14 @@ impl Otlp {
         Ok(Otlp::new(signal, &c))
     }
 
-    /// The logs and traces sinks when `CLAUDE_SESSION_OTLP_ENDPOINT` is set; none when it is
-    /// not; an error naming the variable when one does not parse.
-    pub fn configured() -> Result<Vec<Otlp>, String> {
-        Ok(match crate::config::otlp()? {
-            Some(c) => vec![Otlp::new(Signal::Logs, &c), Otlp::new(Signal::Traces, &c)],
-            None => Vec::new(),
-        })
-    }
-
     pub fn new(signal: Signal, c: &crate::config::Otlp) -> Otlp {
-        let (url, headers) = match signal {
-            Signal::Logs => (&c.logs_url, &c.logs_headers),
-            Signal::Traces => (&c.traces_url, &c.traces_headers),
+        let (url, headers, protocol) = match signal {
+            Signal::Logs => (&c.logs_url, &c.logs_headers, c.logs_protocol),
+            Signal::Traces => (&c.traces_url, &c.traces_headers, c.traces_protocol),
         };
         Otlp {
             signal,
+            protocol,
             url: http::loopback_literal(url),
             headers: headers.clone(),
             resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
@@ -66,12 +63,29 @@ impl Otlp {
         self
     }
 
-    /// The request body for `records`, as JSON.
-    pub fn encode(&self, records: &[Value]) -> Value {
-        match self.signal {
-            Signal::Logs => json::logs_request(&self.resource, &model::log_records(records, self.privacy)),
-            Signal::Traces => json::traces_request(&self.resource, &self.spans(records)),
-        }
+    /// The request body for `records` in the sink's protocol, with its content type; `None` for
+    /// traces when the records close no span (most events), as such a request carries nothing.
+    pub fn encode(&self, records: &[Value]) -> Option<(&'static str, Vec<u8>)> {
+        let json = self.protocol == Protocol::Json;
+        Some(match self.signal {
+            Signal::Logs => {
+                let logs = model::log_records(records, self.privacy);
+                match json {
+                    true => (json::CONTENT_TYPE, json::logs_request(&self.resource, &logs).to_string().into_bytes()),
+                    false => (protobuf::CONTENT_TYPE, protobuf::logs_request(&self.resource, &logs)),
+                }
+            }
+            Signal::Traces => {
+                let spans = self.spans(records);
+                if spans.is_empty() {
+                    return None;
+                }
+                match json {
+                    true => (json::CONTENT_TYPE, json::traces_request(&self.resource, &spans).to_string().into_bytes()),
+                    false => (protobuf::CONTENT_TYPE, protobuf::traces_request(&self.resource, &spans)),
+                }
+            }
+        })
     }
 
     fn spans(&self, records: &[Value]) -> Vec<model::Span> {
@@ -96,54 +110,72 @@ impl Sink for Otlp {
     }
 
     fn send(&mut self, records: &[Value]) -> Outcome {
-        let body = match self.signal {
-            Signal::Logs => json::logs_request(&self.resource, &model::log_records(records, self.privacy)),
-            Signal::Traces => {
-                let spans = self.spans(records);
-                // Most events close no span: a request with none would carry nothing.
-                if spans.is_empty() {
-                    return Outcome::Delivered;
-                }
-                json::traces_request(&self.resource, &spans)
-            }
-        };
-        let body = body.to_string();
-        let mut request = self.agent.post(&self.url).header("Content-Type", json::CONTENT_TYPE);
+        let Some((content_type, body)) = self.encode(records) else { return Outcome::Delivered };
+        let mut request = self.agent.post(&self.url).header("Content-Type", content_type);
         for (k, v) in &self.headers {
             request = request.header(k.as_str(), v.as_str());
         }
-        let mut response = match request.send(body.as_bytes()) {
+        let mut response = match request.send(&body[..]) {
             Ok(r) => r,
             Err(e) => return Outcome::Retry { error: e.to_string(), after: None },
         };
         let status = response.status().as_u16();
         let retry_after = http::retry_after(response.headers());
+        let protobuf = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with(protobuf::CONTENT_TYPE));
         let mut answer = Vec::new();
-        let _ = response.body_mut().with_config().limit(u64::MAX).reader().take(64 * 1024).read_to_end(&mut answer);
-        let answer = String::from_utf8_lossy(&answer).into_owned();
-        outcome(status, &answer, retry_after)
+        let _ = response.body_mut().with_config().limit(u64::MAX).reader().take(ANSWER_MAX).read_to_end(&mut answer);
+        outcome(status, &Answer { protobuf, body: &answer }, retry_after)
     }
 }
 
-/// What an OTLP/HTTP answer means: 2xx delivered (a partial success's rejected count is said
-/// under debug: the records are the collector's to drop), 400 and 413 never, 429, 502, 503, 504
-/// and other 5xx later, at least `Retry-After`.
-pub fn outcome(status: u16, answer: &str, retry_after: Option<Duration>) -> Outcome {
+/// A collector's answer body, and whether it says it is protobuf.
+pub struct Answer<'a> {
+    pub protobuf: bool,
+    pub body: &'a [u8],
+}
+
+impl Answer<'_> {
+    /// What the answer says, on one line: a protobuf `google.rpc.Status`'s message, a JSON
+    /// answer's `message`, else its text.
+    pub fn message(&self) -> String {
+        let text = match self.protobuf {
+            true => protobuf::status_message(self.body),
+            false => serde_json::from_slice::<Value>(self.body)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned)),
+        };
+        let text = text.unwrap_or_else(|| String::from_utf8_lossy(self.body).into_owned());
+        crate::text::one_line(&text, 300)
+    }
+
+    fn rejected(&self) -> Option<u64> {
+        match self.protobuf {
+            true => protobuf::partial_rejected(self.body),
+            false => partial_rejected(&String::from_utf8_lossy(self.body)),
+        }
+    }
+}
+
+/// What an OTLP/HTTP answer means, as the OTLP specification says: 2xx delivered (a partial
+/// success's rejected count is said under debug: the records are the collector's to drop); 429,
+/// 502, 503 and 504 later, at least `Retry-After`; any other answer never (set aside with its
+/// status and message; a 413 is split by the deliverer first).
+pub fn outcome(status: u16, answer: &Answer, retry_after: Option<Duration>) -> Outcome {
     match status {
         200..=299 => {
-            if let Some(rejected) = partial_rejected(answer) {
-                crate::debug!(
-                    "otlp: the collector rejected {rejected} of the batch: {}",
-                    crate::text::one_line(answer, 300)
-                );
+            if let Some(rejected) = answer.rejected() {
+                crate::debug!("otlp: the collector rejected {rejected} of the batch: {}", answer.message());
             }
             Outcome::Delivered
         }
-        400 | 413 => Outcome::Rejected { status, answer: answer.to_owned() },
-        _ => Outcome::Retry {
-            error: format!("HTTP {status}: {}", crate::text::one_line(answer, 200)),
-            after: retry_after,
-        },
+        429 | 502 | 503 | 504 => {
+            Outcome::Retry { error: format!("HTTP {status}: {}", answer.message()), after: retry_after }
+        }
+        _ => Outcome::Rejected { status, answer: answer.message() },
     }
 }
 
@@ -204,16 +236,32 @@ fn tls_config(certificate: Option<&std::path::Path>) -> ureq::tls::TlsConfig {
 mod tests {
     use super::*;
 
+    fn json(body: &str) -> Answer<'_> {
+        Answer { protobuf: false, body: body.as_bytes() }
+    }
+
     #[test]
     fn answers() {
-        assert_eq!(outcome(200, "{}", None), Outcome::Delivered);
-        assert_eq!(outcome(200, r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#, None), Outcome::Delivered);
+        assert_eq!(outcome(200, &json("{}"), None), Outcome::Delivered);
+        assert_eq!(outcome(200, &json(r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#), None), Outcome::Delivered);
         assert_eq!(partial_rejected(r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#), Some(2));
         assert_eq!(partial_rejected(r#"{"partialSuccess":{"rejectedSpans":3}}"#), Some(3));
         assert_eq!(partial_rejected(r#"{"partialSuccess":{}}"#), None);
-        assert_eq!(outcome(400, "bad", None), Outcome::Rejected { status: 400, answer: "bad".into() });
+        assert_eq!(outcome(400, &json("bad"), None), Outcome::Rejected { status: 400, answer: "bad".into() });
         let after = Some(Duration::from_secs(7));
-        assert!(matches!(outcome(503, "", after), Outcome::Retry { after: a, .. } if a == after));
-        assert!(matches!(outcome(429, "", None), Outcome::Retry { after: None, .. }));
+        for status in [429, 502, 503, 504] {
+            assert!(matches!(outcome(status, &json(""), after), Outcome::Retry { after: a, .. } if a == after));
+        }
+        // Not retryable: set aside with the answer's message, whatever the status.
+        for status in [401, 403, 404, 405, 413, 415, 422, 500, 501, 301] {
+            let answer = json(r#"{"message":"no such route"}"#);
+            assert_eq!(outcome(status, &answer, None), Outcome::Rejected { status, answer: "no such route".into() });
+        }
+        // A protobuf google.rpc.Status {code: 3, message: "Unsupported content type"}.
+        let mut status = vec![0x08, 0x03, 0x12, 24];
+        status.extend_from_slice(b"Unsupported content type");
+        let answer = Answer { protobuf: true, body: &status };
+        let want = Outcome::Rejected { status: 415, answer: "Unsupported content type".into() };
+        assert_eq!(outcome(415, &answer, None), want);
     }
 }
