@@ -388,6 +388,12 @@ impl Receiver {
         assert_eq!(status, 200);
     }
 
+    /// Answers 413 to a request of more than `max` log records or spans.
+    fn max_items(&self, max: usize) {
+        let (status, _) = self.http("POST", "/mode", &format!(r#"{{"mode":"ok","max_items":{max}}}"#));
+        assert_eq!(status, 200);
+    }
+
     /// Every request it got: `{"path", "ok", "error", "body", "headers"}`.
     fn received(&self) -> Vec<Value> {
         let (status, body) = self.http("GET", "/received", "");
@@ -506,7 +512,7 @@ fn assert_received_exactly_once(receiver: &Receiver) {
     let got = receiver.received();
     let stored: Vec<&Value> = got.iter().filter(|r| r["ok"] == true).collect();
     for r in &got {
-        assert!(r["error"].is_null(), "invalid OTLP request: {r:#}");
+        assert!(r["invalid"].is_null(), "invalid OTLP request: {r:#}");
     }
     let events = recorded();
     let logs: Vec<Value> =
@@ -822,4 +828,89 @@ fn logs_turned_off_send_traces_only_and_leave_no_logs_queue() {
     let got = receiver.received();
     assert!(!got.is_empty() && got.iter().all(|r| r["path"] == "/v1/logs"), "{got:#?}");
     assert!(!env.journal_dir().join("outbox/otlp-traces").exists());
+}
+
+/// A sink's queue as `show --all --json` reports it.
+fn sink_status(env: &TestEnv, sink: &str) -> Value {
+    let all = json(&env.run("claude-session", &["show", "--all", "--json"], b"").stdout);
+    all["outbox"]["sinks"].as_array().and_then(|s| s.iter().find(|s| s["sink"] == sink)).cloned().unwrap_or(Value::Null)
+}
+
+#[test]
+fn answers_that_will_never_be_taken_set_the_batch_aside_without_a_retry_loop() {
+    for (status, protocol) in [(404, "http/json"), (405, "http/protobuf"), (415, "http/json"), (422, "http/protobuf")] {
+        let receiver = Receiver::start();
+        receiver.mode(&status.to_string(), 0);
+        let mut env = otlp_env(&receiver.base());
+        env.set("OTEL_EXPORTER_OTLP_PROTOCOL", protocol);
+        let out = replay_and_flush(&env);
+        assert!(stdout(&out).contains("pending 0"), "nothing waits: {}", stdout(&out));
+
+        // Every record was posted once: nothing was tried again.
+        let got = receiver.received();
+        assert!(got.iter().all(|r| r["status"] == status && r["ok"] == false), "{got:#?}");
+        let logs: u64 = got.iter().filter(|r| r["path"] == "/v1/logs").map(|r| r["items"].as_u64().unwrap()).sum();
+        assert_eq!(logs, recorded().len() as u64, "{status}: each log record posted once");
+        let logs_status = sink_status(&env, "otlp-logs");
+        assert_eq!(logs_status["set_aside"], recorded().len(), "{logs_status:#}");
+        assert_eq!(logs_status["to_resend"], recorded().len());
+        assert!(logs_status["last_error"].is_null(), "not a failure to back off from: {logs_status:#}");
+        let answer = format!("HTTP {status}: answering {status} as told");
+        assert_eq!(logs_status["last_set_aside"], answer.as_str(), "the status and the collector's message");
+
+        // hooks status says so, and how to send them again.
+        let said = stdout(&env.run("claude-session", &["hooks", "status"], b""));
+        assert!(said.contains(&answer) && said.contains("flush --resend"), "{said}");
+
+        // The cause fixed, they are sent again, once.
+        receiver.mode("ok", 0);
+        let out = env.run("claude-session", &["flush", "--resend"], b"");
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).contains("set aside, sent again"), "{}", stdout(&out));
+        assert_received_exactly_once(&receiver);
+        assert_eq!(sink_status(&env, "otlp-logs")["to_resend"], 0);
+        assert_eq!(sink_status(&env, "otlp-traces")["to_resend"], 0);
+    }
+}
+
+#[test]
+fn a_413_splits_a_large_batch_until_every_request_is_taken() {
+    let receiver = Receiver::start();
+    receiver.max_items(3);
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    assert!(records.len() > 20);
+    // Queued while no collector was set, sent in one flush: the batches start large.
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
+    for sink in ["otlp-logs", "otlp-traces"] {
+        let out = env.run("claude-session", &["export", "--since", "7d", "--sink", sink], b"");
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    }
+    let got = receiver.received();
+    assert!(got.iter().any(|r| r["status"] == 413), "a batch was too large");
+    let taken: Vec<&Value> = got.iter().filter(|r| r["ok"] == true).collect();
+    assert!(taken.iter().all(|r| r["items"].as_u64().unwrap() <= 3));
+    let logs: u64 = taken.iter().filter(|r| r["path"] == "/v1/logs").map(|r| r["items"].as_u64().unwrap()).sum();
+    assert_eq!(logs, records.len() as u64, "every record delivered once, in smaller requests");
+}
+
+#[test]
+fn a_413_in_the_outbox_splits_the_batch_and_sets_nothing_aside() {
+    let receiver = Receiver::start();
+    receiver.max_items(2);
+    // The collector is down while the sessions run: the queue builds up, then goes in one flush.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = otlp_env(&format!("http://127.0.0.1:{port}"));
+    replay(&env, &recorded());
+    drop(receiver);
+    let receiver = Receiver::on_port(port);
+    receiver.max_items(2);
+    flush(&env);
+    let got = receiver.received();
+    assert!(got.iter().any(|r| r["status"] == 413 && r["items"].as_u64().unwrap() > 2), "a batch was too large");
+    assert_received_exactly_once(&receiver);
+    for sink in ["otlp-logs", "otlp-traces"] {
+        let status = sink_status(&env, sink);
+        assert_eq!((status["set_aside"].as_u64(), status["pending"].as_u64()), (Some(0), Some(0)), "{status:#}");
+    }
 }

@@ -12,7 +12,8 @@ what it got, and can answer any status, 413 above a size, or hang.
                              validates each DIR/<n>.pb and that it is the message DIR/<n>.json is
 
 Served paths: POST /v1/logs, POST /v1/traces; GET /received (every request as
-{"path", "ok", "error", "content_type", "items", "body"}, a protobuf body as its JSON form with
+{"path", "ok", "status", "error", "invalid", "content_type", "items", "body"}: `invalid` is why
+it is not a valid request, `error` why it was not taken; a protobuf body as its JSON form with
 hex ids); POST /mode with {"mode": "ok"|"hang"|"<status>", "retry_after": seconds,
 "max_items": n} sets how later requests are answered: a status answers with it (and
 Retry-After when it is retryable, in which case the request is not recorded), to a protobuf
@@ -201,6 +202,7 @@ class Handler(BaseHTTPRequestHandler):
         with State.lock:
             State.received.append({
                 "path": self.path, "ok": status == 200, "error": error, "mode": mode, "status": status,
+                "invalid": error if message is None else None,
                 "content_type": content_type, "items": count,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": (as_json(message) if protobuf else json.loads(body)) if message is not None
