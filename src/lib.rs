@@ -1,5 +1,5 @@
 //! claude-session: one multi-call binary that Claude Code runs as its hooks. This file lists the
-//! modules and holds the crate's debug macro; `cmd` dispatches.
+//! modules and holds the crate's debug macro; `cmd::main` dispatches.
 
 pub mod applets;
 pub mod clock;
@@ -20,8 +20,6 @@ pub mod summary;
 pub mod text;
 pub mod timeline;
 pub mod usage;
-
-pub use cmd::main;
 
 /// One line on stderr under `CLAUDE_SESSION_DEBUG=1`, nothing otherwise; see [`out::debug`].
 #[macro_export]

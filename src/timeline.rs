@@ -11,6 +11,7 @@ use time::{Date, OffsetDateTime};
 use crate::clock;
 use crate::journal::{self, field};
 use crate::out::Report;
+use crate::payload::field as wire;
 use crate::text::{one_line, plural, safe};
 use crate::usage::{Prices, SessionUsage};
 
@@ -173,7 +174,11 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
         };
         let extra = line.get(field::EXTRA);
         let path = |k: &str| extra.and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_owned);
-        transcripts.note(s(line, field::AGENT_ID).as_deref(), path("transcript_path"), path("agent_transcript_path"));
+        transcripts.note(
+            s(line, field::AGENT_ID).as_deref(),
+            path(wire::TRANSCRIPT_PATH),
+            path(wire::AGENT_TRANSCRIPT_PATH),
+        );
         match (event.as_str(), tool_use_id) {
             ("PreToolUse", Some(id)) => {
                 open.insert(id, (rows.len(), at));
@@ -189,7 +194,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
                 });
                 let error = s(line, field::ERROR).map(|e| one_line(&e, 120));
                 let response = line.get(field::TOOL_RESPONSE);
-                let launched = response.and_then(|r| r.get("agentId")).and_then(Value::as_str).map(str::to_owned);
+                let launched =
+                    response.and_then(|r| r.get(wire::RESPONSE_AGENT_ID)).and_then(Value::as_str).map(str::to_owned);
                 let background = launched.is_some() && is_async_launch(response);
                 let started = id.and_then(|id| open.remove(&id));
                 let measured = line.get(field::DURATION_MS).and_then(Value::as_u64);
@@ -244,8 +250,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
 /// `{"isAsync": true, "status": "async_launched", "agentId": ...}`.
 fn is_async_launch(response: Option<&Value>) -> bool {
     response.is_some_and(|r| {
-        r.get("status").and_then(Value::as_str) == Some("async_launched")
-            || r.get("isAsync").and_then(Value::as_bool) == Some(true)
+        r.get(wire::STATUS).and_then(Value::as_str) == Some("async_launched")
+            || r.get(wire::RESPONSE_IS_ASYNC).and_then(Value::as_bool) == Some(true)
     })
 }
 
@@ -370,9 +376,9 @@ impl Report for Timeline {
             .iter()
             .map(|r| {
                 let mut row = json!({
-                    "timestamp": r.time.map(clock::rfc3339), "event": r.event, "tool": r.tool, "summary": r.summary,
-                    "duration_ms": r.duration_ms, "status": r.status.map(Status::as_str),
-                    "error": r.error, "agent": r.agent, "launched": r.launched, "tool_use_id": r.tool_use_id,
+                    field::TIMESTAMP: r.time.map(clock::rfc3339), field::EVENT: r.event, field::TOOL: r.tool, field::SUMMARY: r.summary,
+                    field::DURATION_MS: r.duration_ms, "status": r.status.map(Status::as_str),
+                    field::ERROR: r.error, "agent": r.agent, "launched": r.launched, field::TOOL_USE_ID: r.tool_use_id,
                     "background": r.background.map(Background::as_str),
                 });
                 if let Some((_, tally, prices)) = self.row_usage(r) {
@@ -381,12 +387,13 @@ impl Report for Timeline {
                 row
             })
             .collect();
-        let slowest =
-            self.slowest().map(|r| json!({"tool": r.tool, "duration_ms": r.duration_ms, "summary": r.summary}));
+        let slowest = self
+            .slowest()
+            .map(|r| json!({field::TOOL: r.tool, field::DURATION_MS: r.duration_ms, field::SUMMARY: r.summary}));
         json!({
-            "session_id": self.session_id,
-            "project": self.project,
-            "project_dir": self.project_dir,
+            field::SESSION_ID: self.session_id,
+            field::PROJECT: self.project,
+            field::PROJECT_DIR: self.project_dir,
             "rows": rows,
             "summary": {
                 "events": self.events,
@@ -456,8 +463,8 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
             let path = |k: &str| extra.get(k).and_then(|r| serde_json::from_str::<String>(r.get()).ok());
             s.transcripts.note(
                 text(field::AGENT_ID).as_deref(),
-                path("transcript_path"),
-                path("agent_transcript_path"),
+                path(wire::TRANSCRIPT_PATH),
+                path(wire::AGENT_TRANSCRIPT_PATH),
             );
         }
         // A call counts once, whether its start, its end or both were recorded.
@@ -510,7 +517,7 @@ impl Report for SessionList {
             .sessions
             .iter()
             .map(|s| {
-                let mut row = json!({"session_id": s.id, "project": s.project, "first": s.first.map(clock::rfc3339),
+                let mut row = json!({field::SESSION_ID: s.id, field::PROJECT: s.project, "first": s.first.map(clock::rfc3339),
                        "last": s.last.map(clock::rfc3339), "events": s.events, "tool_calls": s.tool_calls});
                 if let (Some(prices), Some(usage)) = (&self.prices, &s.usage) {
                     row["usage"] = usage.to_json(prices);

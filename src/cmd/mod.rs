@@ -42,6 +42,7 @@ impl From<&str> for Error {
 
 /// Runs the applet named by argv[0] or by the first argument; returns the exit code.
 pub fn main(argv: Vec<OsString>) -> i32 {
+    out::set_debug(config::debug());
     let code = dispatch(argv);
     out::flush();
     code

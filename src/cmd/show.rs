@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{Error, Run, Show};
+use crate::journal::field;
 use crate::out::Report;
 use crate::project::{self, Project};
 use crate::sink::outbox::{self, Outbox};
@@ -32,19 +33,19 @@ impl Run for Show {
 
 impl Show {
     fn current(&self) -> Result<u8, Error> {
-        let project = Project::resolve(None);
+        let project = Project::resolve(config::project_dir(), None);
         let session = session::current(&project, clock::now())?;
         let known = session.source != session::Source::Unknown;
         if self.json {
             out::json(&json!({
-                "session_id": session.id,
+                field::SESSION_ID: session.id,
                 "source": session.source.as_str(),
-                "project": project.name,
-                "project_dir": project.dir.to_string_lossy(),
+                field::PROJECT: project.name,
+                field::PROJECT_DIR: project.dir.to_string_lossy(),
             }));
         } else {
             // Exact, not escaped: this is what `$(claude-session show)` captures. Ids hold no
-            // control characters (session::check_id).
+            // control characters (store::check_id).
             outln!("{}", session.id);
         }
         Ok(if known { 0 } else { 1 })
@@ -59,7 +60,7 @@ impl Show {
         let id = match &self.session_id {
             Some(id) => id.clone(),
             None => {
-                let current = session::current(&Project::resolve(None), clock::now())?;
+                let current = session::current(&Project::resolve(config::project_dir(), None), clock::now())?;
                 if current.source == session::Source::Unknown {
                     return Err("no current session here; name one (claude-session show --sessions lists them)".into());
                 }
@@ -201,7 +202,7 @@ impl Report for StoredSessions {
             .iter()
             .map(|s| {
                 json!({
-                    "project": s.project, "project_dir": s.project_dir, "session_id": s.session_id,
+                    field::PROJECT: s.project, field::PROJECT_DIR: s.project_dir, field::SESSION_ID: s.session_id,
                     "updated": s.updated.map(clock::rfc3339), "age_secs": s.age_secs, "state": s.state, "file": s.file,
                 })
             })

@@ -68,7 +68,7 @@ impl Run for HooksInstall {
         }
         let mut env = Vec::new();
         for (flag, var, url) in
-            [("--server", settings::SERVER_VAR, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
+            [("--server", config::SERVER_URL, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
         {
             if let Some(url) = url {
                 config::check_url(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
@@ -261,7 +261,7 @@ impl Run for HooksStatus {
 
 impl Status {
     fn check() -> Result<Status, String> {
-        let project = Project::resolve(None);
+        let project = Project::resolve(config::project_dir(), None);
         let scopes = [
             ("user", home()?.join(".claude/settings.json")),
             ("project", project.dir.join(".claude/settings.json")),

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Outcome, Sink, http};
+use crate::event::record;
+use crate::payload::field as wire;
 use crate::private;
 use crate::usage::{Ledgers, Prices};
 
@@ -71,7 +73,7 @@ impl Usage {
     /// SubagentStop's with the subagent's. A turn whose transcript has no usage is left as it was.
     pub fn fill(&mut self, record: &mut Value) {
         let text = |p: &str| record.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-        let (lead, tally) = match record.get("hook_event_type").and_then(Value::as_str) {
+        let (lead, tally) = match record.get(record::HOOK_EVENT_TYPE).and_then(Value::as_str) {
             Some("Stop") => {
                 let (Some(path), Some(prompt)) = (text("/payload/transcript_path"), text("/payload/prompt_id")) else {
                     return;
@@ -96,7 +98,7 @@ impl Usage {
             None => format!("{lead}{}", tally.short(prices)),
         };
         if let Some(object) = record.as_object_mut() {
-            object.insert("summary".into(), crate::text::one_line(&summary, 200).into());
+            object.insert(record::SUMMARY.into(), crate::text::one_line(&summary, 200).into());
         }
     }
 }
@@ -120,12 +122,12 @@ impl ModelNames {
     /// Sets `record.model_name` from the transcript named by `record.payload.transcript_path`,
     /// unless the record already has one.
     pub fn fill(&mut self, record: &mut Value) {
-        let session = record.get("session_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        if let Some(model) = record.get("model_name").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+        let session = record.get(record::SESSION_ID).and_then(Value::as_str).unwrap_or_default().to_owned();
+        if let Some(model) = record.get(record::MODEL_NAME).and_then(Value::as_str).filter(|m| !m.is_empty()) {
             self.by_session.insert(session, model.to_owned());
             return;
         }
-        let path = record.pointer("/payload/transcript_path").and_then(Value::as_str);
+        let path = record.get(record::PAYLOAD).and_then(|p| p.get(wire::TRANSCRIPT_PATH)).and_then(Value::as_str);
         let model = match path.map(|p| (p, self.known.get(p))) {
             Some((_, Some((model, at)))) if at.elapsed() < MODEL_FRESH => Some(model.clone()),
             Some((path, _)) => transcript_model(path).inspect(|model| {
@@ -136,7 +138,7 @@ impl ModelNames {
         let Some(model) = model.or_else(|| self.by_session.get(&session).cloned()) else { return };
         self.by_session.insert(session, model.clone());
         if let Some(object) = record.as_object_mut() {
-            object.insert("model_name".into(), model.into());
+            object.insert(record::MODEL_NAME.into(), model.into());
         }
     }
 }

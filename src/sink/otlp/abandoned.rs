@@ -7,8 +7,10 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use crate::event::record;
 use crate::journal;
 use crate::journal::field;
+use crate::payload::field as wire;
 
 /// A session whose last event is long past and was not SessionEnd (Claude Code crashed or was
 /// killed): the SessionEnd that closes it, to be journaled and enqueued as a hook's event is.
@@ -50,17 +52,20 @@ pub fn abandoned(
             let time = at + time::Duration::milliseconds(1);
             let copy = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
             let mut journal_line = json!({
-                "timestamp": crate::clock::rfc3339(time), "event": "SessionEnd", "session_id": session_id,
-                "session_source": "cleanup", "project": copy(field::PROJECT), "project_dir": copy(field::PROJECT_DIR),
-                "cwd": copy(field::CWD), "user": copy(field::USER), "summary": "abandoned", "reason": "abandoned",
+                field::TIMESTAMP: crate::clock::rfc3339(time), field::EVENT: "SessionEnd", field::SESSION_ID: session_id,
+                field::SESSION_SOURCE: "cleanup", field::PROJECT: copy(field::PROJECT), field::PROJECT_DIR: copy(field::PROJECT_DIR),
+                field::CWD: copy(field::CWD), field::USER: copy(field::USER), field::SUMMARY: "abandoned", field::REASON: "abandoned",
             })
             .to_string()
             .into_bytes();
             journal_line.push(b'\n');
             let record = json!({
-                "source_app": copy(field::PROJECT), "session_id": session_id, "hook_event_type": "SessionEnd",
-                "payload": {"session_id": session_id, "hook_event_name": "SessionEnd", "cwd": copy(field::CWD), "reason": "abandoned"},
-                "timestamp": (time.unix_timestamp_nanos() / 1_000_000) as i64, "summary": "abandoned",
+                record::SOURCE_APP: copy(field::PROJECT), record::SESSION_ID: session_id, record::HOOK_EVENT_TYPE: "SessionEnd",
+                record::PAYLOAD: {
+                    wire::SESSION_ID: session_id, wire::HOOK_EVENT_NAME: "SessionEnd", wire::CWD: copy(field::CWD),
+                    wire::REASON: "abandoned",
+                },
+                record::TIMESTAMP: (time.unix_timestamp_nanos() / 1_000_000) as i64, record::SUMMARY: "abandoned",
             });
             Some(Abandoned { session_id, time, journal_line, record })
         })

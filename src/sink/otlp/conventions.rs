@@ -10,27 +10,30 @@ pub const EVENT_NAME_PREFIX: &str = "claude_session.";
 // Resource.
 pub const SERVICE_NAME: &str = "service.name";
 
-// Claude Code's own names (its logs and beta traces).
+use crate::payload::field as wire;
+
+// Claude Code's own names (its logs and beta traces); those that are the payload's field names
+// are spelled in `payload::field`.
 pub const SESSION_ID: &str = "session.id";
 pub const PROMPT_ID: &str = "prompt.id";
-pub const TOOL_NAME: &str = "tool_name";
-pub const TOOL_USE_ID: &str = "tool_use_id";
-pub const AGENT_ID: &str = "agent_id";
-pub const AGENT_TYPE: &str = "agent_type";
-pub const DURATION_MS: &str = "duration_ms";
+pub const TOOL_NAME: &str = wire::TOOL_NAME;
+pub const TOOL_USE_ID: &str = wire::TOOL_USE_ID;
+pub const AGENT_ID: &str = wire::AGENT_ID;
+pub const AGENT_TYPE: &str = wire::AGENT_TYPE;
+pub const DURATION_MS: &str = wire::DURATION_MS;
 pub const SUCCESS: &str = "success";
-pub const ERROR: &str = "error";
-pub const PROMPT: &str = "prompt";
+pub const ERROR: &str = wire::ERROR;
+pub const PROMPT: &str = wire::PROMPT;
 pub const PROMPT_LENGTH: &str = "prompt_length";
 
 // Ours: the hook event and what its payload says.
-pub const HOOK_EVENT_NAME: &str = "hook_event_name";
-pub const SOURCE_APP: &str = "source_app";
-pub const SOURCE: &str = "source";
-pub const REASON: &str = "reason";
-pub const TRIGGER: &str = "trigger";
-pub const IS_INTERRUPT: &str = "is_interrupt";
-pub const TOOL_INPUT: &str = "tool_input";
+pub const HOOK_EVENT_NAME: &str = wire::HOOK_EVENT_NAME;
+pub const SOURCE_APP: &str = crate::event::record::SOURCE_APP;
+pub const SOURCE: &str = wire::SOURCE;
+pub const REASON: &str = wire::REASON;
+pub const TRIGGER: &str = wire::TRIGGER;
+pub const IS_INTERRUPT: &str = wire::IS_INTERRUPT;
+pub const TOOL_INPUT: &str = wire::TOOL_INPUT;
 /// A span closed at the session's end because its own end was never recorded.
 pub const UNFINISHED: &str = "unfinished";
 

@@ -11,8 +11,10 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::LOOKBACK_DAYS;
+use crate::event::record;
 use crate::journal;
 use crate::journal::field;
+use crate::payload::field as wire;
 
 /// The session's trace id: a UUID's own 32 hex digits, so a user can paste the session id into
 /// Jaeger or Tempo; any other id hashed to 16 bytes with FNV-1a (128-bit).
@@ -84,17 +86,17 @@ pub(super) fn s(v: Option<&Value>) -> Option<String> {
 
 impl Mark {
     pub(super) fn from_record(record: &Value) -> Mark {
-        let p = &record["payload"];
+        let p = &record[record::PAYLOAD];
         Mark {
-            event: s(record.get("hook_event_type")).unwrap_or_default(),
-            session: s(record.get("session_id")).unwrap_or_else(|| "unknown".into()),
-            ns: i128::from(record["timestamp"].as_i64().unwrap_or(0)) * 1_000_000,
-            tool: s(p.get("tool_name")),
-            tool_use_id: s(p.get("tool_use_id")),
-            prompt_id: s(p.get("prompt_id")),
-            agent_id: s(p.get("agent_id")),
-            agent_type: s(p.get("agent_type")),
-            launched: s(p.get("tool_response").and_then(|r| r.get("agentId"))),
+            event: s(record.get(record::HOOK_EVENT_TYPE)).unwrap_or_default(),
+            session: s(record.get(record::SESSION_ID)).unwrap_or_else(|| "unknown".into()),
+            ns: i128::from(record[record::TIMESTAMP].as_i64().unwrap_or(0)) * 1_000_000,
+            tool: s(p.get(wire::TOOL_NAME)),
+            tool_use_id: s(p.get(wire::TOOL_USE_ID)),
+            prompt_id: s(p.get(wire::PROMPT_ID)),
+            agent_id: s(p.get(wire::AGENT_ID)),
+            agent_type: s(p.get(wire::AGENT_TYPE)),
+            launched: s(p.get(wire::TOOL_RESPONSE).and_then(|r| r.get(wire::RESPONSE_AGENT_ID))),
         }
     }
 
@@ -110,7 +112,7 @@ impl Mark {
             prompt_id: s(line.get(field::PROMPT_ID)),
             agent_id: s(line.get(field::AGENT_ID)),
             agent_type: s(line.get(field::AGENT_TYPE)),
-            launched: s(line.get(field::TOOL_RESPONSE).and_then(|r| r.get("agentId"))),
+            launched: s(line.get(field::TOOL_RESPONSE).and_then(|r| r.get(wire::RESPONSE_AGENT_ID))),
         })
     }
 

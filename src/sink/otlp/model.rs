@@ -8,6 +8,8 @@ use serde_json::Value;
 use super::conventions as conv;
 use super::events::{History, Mark, s, span_id};
 use super::{DETAIL_MAX, DETAILS_PER_REQUEST, Privacy};
+use crate::event::record;
+use crate::payload::field as wire;
 
 /// Span kind INTERNAL: these are not remote calls.
 pub const KIND_INTERNAL: u8 = 1;
@@ -110,10 +112,10 @@ pub fn log_records(records: &[Value], privacy: Privacy) -> Vec<LogRecord> {
 
 fn log_record(record: &Value, privacy: Privacy, cut_at: usize) -> LogRecord {
     let mark = Mark::from_record(record);
-    let p = &record["payload"];
+    let p = &record[record::PAYLOAD];
     let failed = mark.event == "PostToolUseFailure";
     let mut attributes = event_attributes(&mark, p, privacy, cut_at);
-    if let Some(app) = s(record.get("source_app")) {
+    if let Some(app) = s(record.get(record::SOURCE_APP)) {
         attributes.push(attr(conv::SOURCE_APP, app));
     }
     LogRecord {
@@ -144,10 +146,10 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> 
     text(conv::AGENT_ID, &mark.agent_id);
     text(conv::AGENT_TYPE, &mark.agent_type);
     text(conv::PROMPT_ID, &mark.prompt_id);
-    for (key, name) in [("source", conv::SOURCE), ("reason", conv::REASON), ("trigger", conv::TRIGGER)] {
+    for (key, name) in [(wire::SOURCE, conv::SOURCE), (wire::REASON, conv::REASON), (wire::TRIGGER, conv::TRIGGER)] {
         text(name, &s(p.get(key)));
     }
-    if let Some(ms) = p.get("duration_ms").and_then(Value::as_i64) {
+    if let Some(ms) = p.get(wire::DURATION_MS).and_then(Value::as_i64) {
         attrs.push(attr(conv::DURATION_MS, ms));
     }
     if mark.is_post() {
@@ -156,20 +158,20 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> 
     if mark.event == "PostToolUseFailure" {
         attrs.push(attr(conv::ERROR, error_text(p)));
     }
-    if let Some(b) = p.get("is_interrupt").and_then(Value::as_bool) {
+    if let Some(b) = p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) {
         attrs.push(attr(conv::IS_INTERRUPT, b));
     }
     if privacy.tool_details
-        && let Some(input) = p.get("tool_input")
+        && let Some(input) = p.get(wire::TOOL_INPUT)
     {
         attrs.push(attr(conv::TOOL_INPUT, cut(&input.to_string(), cut_at)));
     }
     if privacy.prompts
-        && let Some(prompt) = p.get("prompt").and_then(Value::as_str)
+        && let Some(prompt) = p.get(wire::PROMPT).and_then(Value::as_str)
     {
         attrs.push(attr(conv::PROMPT, cut(prompt, cut_at)));
     }
-    if let Some(prompt) = p.get("prompt").and_then(Value::as_str) {
+    if let Some(prompt) = p.get(wire::PROMPT).and_then(Value::as_str) {
         attrs.push(attr(conv::PROMPT_LENGTH, prompt.chars().count() as i64));
     }
     attrs
@@ -179,7 +181,7 @@ fn event_attributes(mark: &Mark, p: &Value, privacy: Privacy, cut_at: usize) -> 
 /// `tool_details`, prompt and conversation text need `prompts`, and an event we do not know
 /// shows its name only.
 fn body(mark: &Mark, record: &Value, privacy: Privacy) -> String {
-    let summary = s(record.get("summary")).unwrap_or_default();
+    let summary = s(record.get(record::SUMMARY)).unwrap_or_default();
     let tool = mark.tool.clone().unwrap_or_default();
     let shown = match mark.event.as_str() {
         "SessionStart" | "SessionEnd" | "PreCompact" | "PostCompact" | "PostToolBatch" | "SubagentStart" => {
@@ -205,7 +207,7 @@ fn body(mark: &Mark, record: &Value, privacy: Privacy) -> String {
 }
 
 fn error_text(p: &Value) -> String {
-    s(p.get("error")).unwrap_or_else(|| "failed".to_owned())
+    s(p.get(wire::ERROR)).unwrap_or_else(|| "failed".to_owned())
 }
 
 /// Opt-in text cut to `max` bytes on a character boundary, so a batch stays small.
@@ -260,13 +262,13 @@ pub fn spans(records: &[Value], privacy: Privacy, history: &mut History) -> Vec<
 
 fn spans_closed_by(record: &Value, privacy: Privacy, cut_at: usize, history: &mut History) -> Vec<Span> {
     let ev = Mark::from_record(record);
-    let p = &record["payload"];
+    let p = &record[record::PAYLOAD];
     let mut spans = Vec::new();
     match ev.event.as_str() {
         "PostToolUse" | "PostToolUseFailure" if ev.tool_use_id.is_some() => {
             let before = history.before(&ev);
             let tool_use_id = ev.tool_use_id.as_deref().unwrap_or_default();
-            let start = match p.get("duration_ms").and_then(Value::as_i64) {
+            let start = match p.get(wire::DURATION_MS).and_then(Value::as_i64) {
                 Some(ms) => ev.ns - i128::from(ms) * 1_000_000,
                 None => before
                     .iter()
@@ -276,7 +278,7 @@ fn spans_closed_by(record: &Value, privacy: Privacy, cut_at: usize, history: &mu
             let mut span = Span::new(&ev, ev.tool_span(tool_use_id), Some(ev.parent()), tool_name(&ev), start, ev.ns);
             span.attrs = event_attributes(&ev, p, privacy, cut_at);
             if ev.event == "PostToolUseFailure" {
-                let interrupted = p.get("is_interrupt").and_then(Value::as_bool) == Some(true);
+                let interrupted = p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) == Some(true);
                 let error = error_text(p);
                 span.error = Some(if interrupted { format!("interrupted: {error}") } else { error });
             }
@@ -369,7 +371,7 @@ fn session_end(ev: &Mark, before: &[Mark], p: &Value) -> Vec<Span> {
             Span::new(ev, id, Some(ev.root()), conv::SPAN_SESSION_RESUMED, start, ev.ns)
         }
     };
-    if let Some(reason) = s(p.get("reason")) {
+    if let Some(reason) = s(p.get(wire::REASON)) {
         root.attrs.push(attr(conv::REASON, reason));
     }
     spans.push(root);
