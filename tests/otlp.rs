@@ -914,3 +914,99 @@ fn a_413_in_the_outbox_splits_the_batch_and_sets_nothing_aside() {
         assert_eq!((status["set_aside"].as_u64(), status["pending"].as_u64()), (Some(0), Some(0)), "{status:#}");
     }
 }
+
+/// A proxy on 127.0.0.1 that speaks CONNECT: it records each request line and, unless told to
+/// refuse, tunnels to `target` (whatever host the client named).
+struct FakeProxy {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeProxy {
+    fn start(target: Option<u16>) -> FakeProxy {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client.try_clone().unwrap());
+                    let mut first = String::new();
+                    let _ = reader.read_line(&mut first);
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                    }
+                    log.lock().unwrap().push(first.trim().to_owned());
+                    let mut client = client;
+                    let Some(target) = target else {
+                        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+                        return;
+                    };
+                    let upstream = std::net::TcpStream::connect(("127.0.0.1", target)).unwrap();
+                    client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+                    let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+                    let mut down = client.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut up_read, &mut down);
+                    });
+                    let _ = std::io::copy(&mut reader, &mut up_write);
+                    let _ = up_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        FakeProxy { port, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn a_proxy_variable_never_intercepts_loopback() {
+    let proxy = FakeProxy::start(None);
+    for host in ["127.0.0.1", "localhost"] {
+        let receiver = Receiver::start();
+        let mut env = otlp_env(&format!("http://{host}:{}", receiver.port));
+        for name in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+            env.set(name, proxy.url());
+        }
+        replay_and_flush(&env);
+        assert_received_exactly_once(&receiver);
+    }
+    assert_eq!(proxy.seen(), Vec::<String>::new(), "nothing for loopback went to the proxy");
+}
+
+#[test]
+fn a_collector_beyond_a_proxy_is_reached_through_it_and_its_errors_name_it() {
+    let receiver = Receiver::start();
+    let proxy = FakeProxy::start(Some(receiver.port));
+    // A name that is never looked up here: the proxy is given it, and tunnels to the receiver.
+    let mut env = otlp_env("http://collector.invalid:4318");
+    env.set("http_proxy", proxy.url());
+    env.set("NO_PROXY", "example.com,10.0.0.0/8");
+    replay_and_flush(&env);
+    assert_received_exactly_once(&receiver);
+    assert!(!proxy.seen().is_empty());
+    assert!(proxy.seen().iter().all(|l| l.starts_with("CONNECT collector.invalid:4318 ")), "{:?}", proxy.seen());
+
+    // A proxy that refuses: the error says which proxy.
+    let refusing = FakeProxy::start(None);
+    let mut env = otlp_env("http://collector.invalid:4318");
+    env.set("HTTP_PROXY", refusing.url());
+    replay(&env, &recorded());
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(said.contains(&format!("through the proxy {}", refusing.url())), "{said}");
+}

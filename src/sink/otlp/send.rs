@@ -25,6 +25,9 @@ pub struct Otlp {
     resource: Resource,
     privacy: Privacy,
     agent: ureq::Agent,
+    /// The proxy requests go through (`http://host:port`), for errors to name; or why the proxy
+    /// setting cannot be used, which every send reports.
+    proxy: Result<Option<String>, String>,
     journal: Option<PathBuf>,
 }
 
@@ -45,14 +48,17 @@ impl Otlp {
             Signal::Logs => (&c.logs_url, &c.logs_headers, c.logs_protocol),
             Signal::Traces => (&c.traces_url, &c.traces_headers, c.traces_protocol),
         };
+        let url = http::loopback_literal(url);
+        let proxy = http::proxy_for(&url).map(|via| via.map(|v| v.name));
         Otlp {
             signal,
             protocol,
-            url: http::loopback_literal(url),
+            agent: agent(c.timeout, c.certificate.as_deref(), &url),
+            proxy,
+            url,
             headers: headers.clone(),
             resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
             privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
-            agent: agent(c.timeout, c.certificate.as_deref()),
             journal: journal::dir(),
         }
     }
@@ -111,13 +117,23 @@ impl Sink for Otlp {
 
     fn send(&mut self, records: &[Value]) -> Outcome {
         let Some((content_type, body)) = self.encode(records) else { return Outcome::Delivered };
+        let proxy = match &self.proxy {
+            Ok(proxy) => proxy,
+            Err(e) => return Outcome::Retry { error: e.clone(), after: None },
+        };
         let mut request = self.agent.post(&self.url).header("Content-Type", content_type);
         for (k, v) in &self.headers {
             request = request.header(k.as_str(), v.as_str());
         }
         let mut response = match request.send(&body[..]) {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry { error: e.to_string(), after: None },
+            Err(e) => {
+                let error = match proxy {
+                    Some(proxy) => format!("{e} (through the proxy {proxy})"),
+                    None => e.to_string(),
+                };
+                return Outcome::Retry { error, after: None };
+            }
         };
         let status = response.status().as_u16();
         let retry_after = http::retry_after(response.headers());
@@ -192,8 +208,8 @@ pub fn partial_rejected(answer: &str) -> Option<u64> {
 
 /// The agent every sink starts from, with TLS roots from `OTEL_EXPORTER_OTLP_CERTIFICATE` or the
 /// system when the binary has TLS.
-fn agent(timeout: Duration, certificate: Option<&std::path::Path>) -> ureq::Agent {
-    let builder = http::config(timeout);
+fn agent(timeout: Duration, certificate: Option<&std::path::Path>, url: &str) -> ureq::Agent {
+    let builder = http::config(timeout, url);
     #[cfg(feature = "tls")]
     let builder = builder.tls_config(tls_config(certificate));
     #[cfg(not(feature = "tls"))]
