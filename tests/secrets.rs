@@ -322,7 +322,6 @@ fn cleanup_redact_rewrites_old_journals_once() {
 /// hooks queue for the collector are the filtered ones, and so is every request built from them.
 #[test]
 fn no_secret_reaches_an_otlp_body_even_with_every_opt_in() {
-    use claude_session::sink::otlp::{self, History, Privacy, Resource};
     let cases = cases();
     let mut env = TestEnv::new();
     let closed = format!("http://127.0.0.1:{}", TestServer::closed_port());
@@ -332,21 +331,7 @@ fn no_secret_reaches_an_otlp_body_even_with_every_opt_in() {
     for (applet, body) in &payloads {
         env.hook(applet, body);
     }
-    // Wait for the deliverers the hooks started, and number what they spooled.
-    env.run("claude-session", &["flush"], b"");
-    // What waits for the collector: the numbered queue, and the spool should anything be left.
-    let queue = env.journal_dir().join("outbox/otlp-logs");
-    let mut lines = fs::read_to_string(queue.join("spool")).unwrap_or_default();
-    for name in list(&queue.join("queue")) {
-        lines.push_str(&fs::read_to_string(queue.join("queue").join(name)).unwrap());
-        lines.push('\n');
-    }
-    let records: Vec<Value> = lines.lines().filter(|l| !l.trim().is_empty()).map(|l| json(l.as_bytes())).collect();
-    assert_eq!(records.len(), payloads.len(), "every event queued for the collector");
-    let everything = Privacy { prompts: true, tool_details: true };
-    let resource = Resource::new(None, &[]);
-    let logs = otlp::logs_request(&records, &resource, everything);
-    let traces = otlp::traces_request(&records, &resource, everything, &mut History::from_lines(&[]));
+    let (logs, traces) = otlp_bodies(&env, payloads.len());
     for body in [&logs, &traces] {
         let whole = body.to_string();
         for (_, secret, _, _) in &cases {
@@ -402,7 +387,6 @@ fn leak_corpus() -> Option<Vec<(Value, Vec<String>)>> {
 
 /// What the corpus became, everywhere we write it, with every privacy opt-in on: (where, text).
 fn everything_recorded(corpus: &[(Value, Vec<String>)]) -> Vec<(String, String)> {
-    use claude_session::sink::otlp::{self, History, Privacy, Resource};
     let server = TestServer::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
@@ -423,7 +407,19 @@ fn everything_recorded(corpus: &[(Value, Vec<String>)]) -> Vec<(String, String)>
     for (n, body) in server.wait_for(events.len(), Duration::from_secs(30)).iter().enumerate() {
         out.push((format!("dashboard body {n}"), body.to_string()));
     }
+    let (logs, traces) = otlp_bodies(&env, events.len());
+    out.push(("otlp logs".to_owned(), logs.to_string()));
+    out.push(("otlp traces".to_owned(), traces.to_string()));
+    out
+}
+
+/// The OTLP logs and traces bodies for what the hooks queued for a collector that is down, with
+/// every privacy opt-in on, after checking that all `events` were queued.
+fn otlp_bodies(env: &TestEnv, events: usize) -> (Value, Value) {
+    use claude_session::sink::otlp::{self, History, Privacy, Resource};
+    // Wait for the deliverers the hooks started, and number what they spooled.
     env.run("claude-session", &["flush"], b"");
+    // What waits for the collector: the numbered queue, and the spool should anything be left.
     let queue = env.journal_dir().join("outbox/otlp-logs");
     let mut lines = fs::read_to_string(queue.join("spool")).unwrap_or_default();
     for name in list(&queue.join("queue")) {
@@ -431,13 +427,11 @@ fn everything_recorded(corpus: &[(Value, Vec<String>)]) -> Vec<(String, String)>
         lines.push('\n');
     }
     let records: Vec<Value> = lines.lines().filter(|l| !l.trim().is_empty()).map(|l| json(l.as_bytes())).collect();
-    assert_eq!(records.len(), events.len(), "every event queued for the collector");
+    assert_eq!(records.len(), events, "every event queued for the collector");
     let everything = Privacy { prompts: true, tool_details: true };
     let resource = Resource::new(None, &[]);
-    out.push(("otlp logs".to_owned(), otlp::logs_request(&records, &resource, everything).to_string()));
-    let traces = otlp::traces_request(&records, &resource, everything, &mut History::from_lines(&[]));
-    out.push(("otlp traces".to_owned(), traces.to_string()));
-    out
+    let logs = otlp::logs_request(&records, &resource, everything);
+    (logs, otlp::traces_request(&records, &resource, everything, &mut History::from_lines(&[])))
 }
 
 /// A secret as it may stand in JSON text: as it is, and escaped once more.
