@@ -69,10 +69,18 @@ fn expected_spans(records: &[Value], journal: &Path) -> BTreeSet<(String, String
 /// every recorded session is there by `session.id`; nothing is pending or set aside, and there
 /// is no logs queue at all.
 fn assert_every_session_arrived(backend: &Backend, env: &TestEnv) -> Vec<Stored> {
-    let spans = backend.spans();
     let want = expected_spans(&queued_records(env), &env.journal_dir());
-    let have: BTreeSet<(String, String, Option<String>, String)> =
-        spans.iter().map(|s| (s.trace_id.clone(), s.span_id.clone(), s.parent_id.clone(), s.name.clone())).collect();
+    let key = |s: &Stored| (s.trace_id.clone(), s.span_id.clone(), s.parent_id.clone(), s.name.clone());
+    // Phoenix answers 200 and stores later: read until all is there, or it stops growing.
+    let mut spans = backend.spans();
+    for _ in 0..120 {
+        if spans.len() >= want.len() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        spans = backend.spans();
+    }
+    let have: BTreeSet<(String, String, Option<String>, String)> = spans.iter().map(key).collect();
     assert_eq!(have.len(), spans.len(), "{:?}: no span twice", backend.kind);
     assert_eq!(have, want, "{:?}: every span, in its trace, under its parent", backend.kind);
 
