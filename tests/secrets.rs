@@ -345,9 +345,10 @@ fn no_secret_reaches_an_otlp_body_even_with_every_opt_in() {
 /// agent writes, the forms and every row of the filter's tables, in every field an agent
 /// fills, two over the field cap. `None` (after one `skipped:` line) without python3.
 fn leak_corpus() -> Option<Vec<(Value, Vec<String>)>> {
-    use claude_session::secrets::TOOL_OPTIONS;
+    use claude_session::secrets::{FORMS, TOOL_OPTIONS};
     let mut forms: Vec<(&str, &str)> = RULES.iter().map(|r| (r.example, r.secret)).collect();
     forms.extend(TOOL_OPTIONS.iter().map(|t| (t.example, t.secret)));
+    forms.extend(FORMS.iter().map(|(_, example, secret)| (*example, *secret)));
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/secrets/corpus.py");
     if common::deps::which("python3").is_none() {
         println!("skipped: no python3 to run tests/secrets/corpus.py");

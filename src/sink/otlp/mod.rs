@@ -6,6 +6,7 @@
 //! - `json`: the `http/json` encoding;
 //! - `protobuf`: the `http/protobuf` encoding, and the protobuf answers we read;
 //! - `send`: the sink that posts a signal's batch and reads the answer;
+//! - `usage`: the token usage spans under turns and subagents;
 //! - `abandoned`: the SessionEnd `cleanup` writes for a session that never ended.
 
 mod abandoned;
@@ -15,6 +16,7 @@ pub mod json;
 pub mod model;
 pub mod protobuf;
 mod send;
+mod usage;
 
 pub use abandoned::{Abandoned, abandoned};
 pub use events::{History, span_id, trace_id};

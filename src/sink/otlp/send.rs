@@ -29,6 +29,8 @@ pub struct Otlp {
     /// setting cannot be used, which every send reports.
     proxy: Result<Option<String>, String>,
     journal: Option<PathBuf>,
+    /// The transcripts' usage as read so far, and the prices: made on the first trace batch.
+    usage: std::cell::RefCell<Option<(crate::usage::Ledgers, crate::usage::Prices)>>,
 }
 
 impl Otlp {
@@ -60,6 +62,7 @@ impl Otlp {
             resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
             privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
             journal: journal::dir(),
+            usage: Default::default(),
         }
     }
 
@@ -99,7 +102,14 @@ impl Otlp {
             Some(dir) => History::journal(dir.clone()),
             None => History::from_lines(&[]),
         };
-        model::spans(records, self.privacy, &mut history)
+        let mut spans = model::spans(records, self.privacy, &mut history);
+        if !spans.is_empty() {
+            let mut usage = self.usage.borrow_mut();
+            let (ledgers, prices) = usage
+                .get_or_insert_with(|| (crate::usage::Ledgers::new(), crate::usage::Prices::configured_or_builtin()));
+            super::usage::add(&mut spans, records, ledgers, prices);
+        }
+        spans
     }
 }
 
