@@ -442,19 +442,22 @@ impl Drop for Receiver {
 }
 
 fn settings(base: &str) -> claude_session::config::Otlp {
-    claude_session::config::Otlp {
-        logs_url: format!("{base}/v1/logs"),
-        traces_url: format!("{base}/v1/traces"),
-        logs_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
-        traces_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
+    use claude_session::config::{Exporter, Header, Otlp, Protocol, Secret};
+    // Logs in protobuf (the default), traces in JSON.
+    let exporter = |path: &str, protocol: Protocol| Exporter {
+        url: format!("{base}{path}"),
+        protocol,
+        headers: vec![Header { name: "Authorization".into(), value: Secret::new("Bearer t0ken".into()) }],
         certificate: None,
         timeout: std::time::Duration::from_millis(500),
+    };
+    Otlp {
+        logs: Some(exporter("/v1/logs", Protocol::default())),
+        traces: Some(exporter("/v1/traces", Protocol::Json)),
         service_name: Some("team-claude".into()),
         resource_attributes: vec![("deployment.environment".into(), "test".into())],
         log_user_prompts: false,
         log_tool_details: false,
-        logs_protocol: Default::default(),
-        traces_protocol: claude_session::config::Protocol::Json,
     }
 }
 
@@ -468,8 +471,8 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
     let records = replay_to_outbox(&mut env);
     let receiver = Receiver::start();
     let c = settings(&receiver.base());
-    let mut logs = Otlp::new(Signal::Logs, &c);
-    let mut traces = Otlp::new(Signal::Traces, &c).with_journal(Some(env.journal_dir()));
+    let mut logs = Otlp::new(Signal::Logs, &c).unwrap();
+    let mut traces = Otlp::new(Signal::Traces, &c).unwrap().with_journal(Some(env.journal_dir()));
     assert_eq!((logs.name(), traces.name(), logs.batch_max()), ("otlp-logs", "otlp-traces", 512));
 
     assert_eq!(logs.send(&records), Outcome::Delivered);

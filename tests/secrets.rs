@@ -608,6 +608,10 @@ fn detect_secrets_finds_no_secret_we_missed() {
         f.strip_prefix("Hex High Entropy String: ")
             .is_some_and(|h| matches!(h.len(), 16 | 32) && h.bytes().all(|c| c.is_ascii_hexdigit()))
     };
-    let unexplained: Vec<&String> = others.iter().filter(|f| !id(f)).collect();
+    // Also documented: `show --all` prints the session file's path, named for the project with a
+    // hash (`…/run/claude-session/shop-d0a2878e85b2b579`), which its base64 plugin may flag.
+    let store_path =
+        |f: &&String| f.split_once(": ").is_some_and(|(_, v)| v.starts_with('/') && v.contains("/claude-session/"));
+    let unexplained: Vec<&String> = others.iter().filter(|f| !id(f) && !store_path(f)).collect();
     assert!(unexplained.is_empty(), "detect-secrets flags what docs/secrets.md does not explain: {unexplained:?}");
 }

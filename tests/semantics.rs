@@ -342,7 +342,7 @@ fn a_failed_turn_is_an_error_with_its_reason_and_a_failed_call_on_its_own_span_o
 // ---------------------------------------------------------------------------------------------
 // Read back through real backends (PyPI, loopback): Arize Phoenix and MLflow
 
-/// A backend process on 127.0.0.1, killed on drop.
+/// A backend process on 127.0.0.1, killed with its whole process group on drop.
 struct Backend {
     child: std::process::Child,
     base: String,
@@ -351,8 +351,7 @@ struct Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 }
 
@@ -388,7 +387,11 @@ fn start(python: &Path, program: &str, args: &[&str], env: &[(&str, String)], he
     for (k, v) in env {
         cmd.env(k, v.replace("{port}", &port.to_string()).replace("{dir}", &dir.root.display().to_string()));
     }
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let mut child = guarded(&cmd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
     let deadline = std::time::Instant::now() + Duration::from_secs(600);
     while get(&format!("{base}{health}")).is_err() {
         assert!(child.try_wait().unwrap().is_none(), "{program} exited before it answered");
@@ -411,7 +414,10 @@ fn mlflow() -> Option<Backend> {
         "--workers",
         "1",
     ];
-    Some(start(&python, "mlflow", &args, &[], "/health"))
+    // No job runner: it starts eight more Python processes that these tests never use.
+    let quiet =
+        [("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false".to_owned()), ("MLFLOW_DISABLE_TELEMETRY", "true".to_owned())];
+    Some(start(&python, "mlflow", &args, &quiet, "/health"))
 }
 
 /// Every recorded session replayed through the hooks into `base` and flushed; the background

@@ -68,15 +68,33 @@ impl Run for HooksInstall {
             return Err(format!("--binary {}: not an executable file", binary.display()).into());
         }
         // The plugin's hooks, if it is installed too, see this and leave each event to ours.
-        let mut env = vec![(config::WIRED, "1")];
+        let mut env = vec![(config::WIRED.to_owned(), "1".to_owned())];
         for (flag, var, url) in
             [("--server", config::SERVER_URL, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
         {
             if let Some(url) = url {
                 config::check_url(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
-                env.push((var, url.as_str()));
+                env.push((var.to_owned(), url.clone()));
             }
         }
+        let certificate = self.otlp_certificate.as_deref().map(absolute).transpose()?;
+        let wanted = config::Wanted {
+            headers: &self.otlp_header,
+            protocol: self.otlp_protocol.as_deref(),
+            signals: self.otlp_signals.as_deref(),
+            certificate: certificate.as_deref(),
+            timeout: self.otlp_timeout.as_deref(),
+            service_name: self.otlp_service_name.as_deref(),
+            resource_attributes: self.otlp_resource_attributes.as_deref(),
+            log_user_prompts: self.log_user_prompts,
+            log_tool_details: self.log_tool_details,
+        };
+        let otlp_env = config::install_env(&wanted).map_err(Error::Usage)?;
+        if !otlp_env.is_empty() && self.otlp.is_none() {
+            return Err(Error::Usage("the --otlp-… and --log-… options need --otlp URL".into()));
+        }
+        env.extend(otlp_env);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
 
@@ -303,6 +321,8 @@ struct Status {
     /// Each sink's queue, when an outbox exists.
     outbox: Option<outbox::Status>,
     problems: Vec<String>,
+    /// Settings that do nothing where they are (an `OTEL_*` variable our hooks never see).
+    warnings: Vec<String>,
 }
 
 impl Run for HooksStatus {
@@ -405,11 +425,12 @@ impl Status {
         // URLs as we show them: a user, a password or a token in one is masked.
         let server = config::server_url().map(|u| secrets::masked(&u));
         let otlp_config = config::otlp().ok().flatten();
-        let otlp = otlp_config.as_ref().map(|o| secrets::masked(&o.logs_url));
+        let exporters = || otlp_config.iter().flat_map(|o| o.logs.iter().chain(&o.traces));
+        let otlp = exporters().next().map(|e| secrets::masked(&e.url));
         let mut otlp_headers: Vec<String> = Vec::new();
-        for (name, _) in otlp_config.iter().flat_map(|o| o.logs_headers.iter().chain(&o.traces_headers)) {
-            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(name)) {
-                otlp_headers.push(secrets::masked(name));
+        for header in exporters().flat_map(|e| &e.headers) {
+            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(&header.name)) {
+                otlp_headers.push(secrets::masked(&header.name));
             }
         }
         let outbox = Outbox::existing().map(|o| o.status());
@@ -425,7 +446,21 @@ impl Status {
                 ));
             }
         }
-        Ok(Status { plugin, files, missing, store, journal, lost, server, otlp, otlp_headers, outbox, problems })
+        let warnings = config::unseen_otel();
+        Ok(Status {
+            plugin,
+            files,
+            missing,
+            store,
+            journal,
+            lost,
+            server,
+            otlp,
+            otlp_headers,
+            outbox,
+            problems,
+            warnings,
+        })
     }
 }
 
@@ -519,6 +554,9 @@ impl Report for Status {
             let backoff = q.backoff_until.as_ref().map(|t| format!(", backing off until {t}")).unwrap_or_default();
             text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
         }
+        for w in &self.warnings {
+            text.push_str(&format!("warning: {}\n", safe(w)));
+        }
         if self.problems.is_empty() {
             text.push_str("all is well\n");
         } else {
@@ -569,6 +607,7 @@ impl Report for Status {
             "ok": self.problems.is_empty(),
             "plugin": plugin,
             "problems": self.problems,
+            "warnings": self.warnings,
             "settings": files,
             "missing": self.missing,
             "store": dir(&self.store),

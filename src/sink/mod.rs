@@ -17,12 +17,10 @@ pub fn configured() -> Vec<&'static str> {
     if config::server_url().is_some() {
         names.push("dashboard");
     }
-    let (logs, traces) = config::otlp_signals();
-    if logs {
-        names.push(otlp::NAMES[0]);
-    }
-    if traces {
-        names.push(otlp::NAMES[1]);
+    for (on, name) in config::otlp_signals().into_iter().zip(otlp::NAMES) {
+        if on {
+            names.push(name);
+        }
     }
     names
 }

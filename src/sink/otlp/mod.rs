@@ -34,13 +34,8 @@ const DETAILS_PER_REQUEST: usize = 3 << 20;
 /// Days of journal read back for a span's start (a turn's prompt, a session's first event).
 pub const LOOKBACK_DAYS: i64 = 7;
 
-/// Which signal a sink sends: each has its own queue, so a collector that takes logs but fails
-/// traces neither holds the logs back nor receives them twice.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Signal {
-    Logs,
-    Traces,
-}
+/// Which signal a sink sends (one of config's: each signal has its own settings and queue).
+pub use crate::config::Signal;
 
 /// The queue names of the two OTLP sinks.
 pub const NAMES: [&str; 2] = ["otlp-logs", "otlp-traces"];

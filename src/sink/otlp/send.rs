@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::events::History;
 use super::{BATCH_MAX, NAMES, Privacy, Resource, Signal, json, model, protobuf};
-use crate::config::Protocol;
+use crate::config::{Header, Protocol};
 use crate::journal;
 use crate::sink::{Outcome, Sink, http};
 
@@ -21,7 +21,7 @@ pub struct Otlp {
     signal: Signal,
     protocol: Protocol,
     url: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<Header>,
     resource: Resource,
     privacy: Privacy,
     agent: ureq::Agent,
@@ -42,28 +42,35 @@ impl Otlp {
             other => return Err(format!("no OTLP sink named {other}")),
         };
         let c = crate::config::otlp()?.ok_or("OTLP is off: set CLAUDE_SESSION_OTLP_ENDPOINT")?;
-        Ok(Otlp::new(signal, &c))
+        Otlp::new(signal, &c).ok_or_else(|| format!("{name} is off: OTEL_{}_EXPORTER=none", signal.upper()))
     }
 
-    pub fn new(signal: Signal, c: &crate::config::Otlp) -> Otlp {
-        let (url, headers, protocol) = match signal {
-            Signal::Logs => (&c.logs_url, &c.logs_headers, c.logs_protocol),
-            Signal::Traces => (&c.traces_url, &c.traces_headers, c.traces_protocol),
-        };
-        let url = http::loopback_literal(url);
+    /// The sinks of the signals that are on, when `CLAUDE_SESSION_OTLP_ENDPOINT` is set; none
+    /// when it is not; an error naming the variable when one does not parse.
+    pub fn configured() -> Result<Vec<Otlp>, String> {
+        Ok(match crate::config::otlp()? {
+            Some(c) => [Signal::Logs, Signal::Traces].into_iter().filter_map(|s| Otlp::new(s, &c)).collect(),
+            None => Vec::new(),
+        })
+    }
+
+    /// The signal's sink; `None` when the signal is turned off.
+    pub fn new(signal: Signal, c: &crate::config::Otlp) -> Option<Otlp> {
+        let e = c.exporter(signal)?;
+        let url = http::loopback_literal(&e.url);
         let proxy = http::proxy_for(&url).map(|via| via.map(|v| v.name));
-        Otlp {
+        Some(Otlp {
             signal,
-            protocol,
-            agent: agent(c.timeout, c.certificate.as_deref(), &url),
+            protocol: e.protocol,
+            agent: agent(e.timeout, e.certificate.as_deref(), &url),
             proxy,
             url,
-            headers: headers.clone(),
+            headers: e.headers.clone(),
             resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
             privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
             journal: journal::dir(),
             usage: Default::default(),
-        }
+        })
     }
 
     /// Reads spans' start times from the journal in `dir` rather than the configured one.
@@ -132,8 +139,8 @@ impl Sink for Otlp {
             Err(e) => return Outcome::Retry { error: e.clone(), after: None },
         };
         let mut request = self.agent.post(&self.url).header("Content-Type", content_type);
-        for (k, v) in &self.headers {
-            request = request.header(k.as_str(), v.as_str());
+        for h in &self.headers {
+            request = request.header(h.name.as_str(), h.value.expose());
         }
         let mut response = match request.send(&body[..]) {
             Ok(r) => r,
