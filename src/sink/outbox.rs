@@ -349,10 +349,13 @@ impl Queue {
 
     /// Appends one line to the spool under its `flock`, after checking that the file is a
     /// regular one of ours and still the spool (a deliverer may have just taken it: then the
-    /// line goes into the new one). A torn line left by a killed writer is ended first.
+    /// line goes into the new one). A torn line left by a killed writer is ended first, so that
+    /// it never takes this one with it; the deliverer recovers it from the journal. Opened for
+    /// reading too: the last byte is read through this descriptor.
     fn append(&self, line: &[u8]) -> io::Result<()> {
         for _ in 0..3 {
             let mut file = OpenOptions::new()
+                .read(true)
                 .append(true)
                 .create(true)
                 .mode(0o600)
@@ -366,7 +369,7 @@ impl Queue {
                 let size = file.metadata()?.len();
                 let mut last = [b'\n'];
                 if size > 0 {
-                    std::os::unix::fs::FileExt::read_at(&file, &mut last, size - 1).ok();
+                    std::os::unix::fs::FileExt::read_exact_at(&file, &mut last, size - 1)?;
                 }
                 if last[0] != b'\n' {
                     file.write_all(b"\n")?;
@@ -382,14 +385,44 @@ impl Queue {
         fs::symlink_metadata(self.spool()).is_ok_and(|m| m.len() > 0) || fs::symlink_metadata(self.taken()).is_ok()
     }
 
-    /// Records waiting: numbered ones by the state's counters, plus the spool's lines. For
-    /// reports, never on a deliverer's path.
+    /// Records not yet delivered: the numbered files in `queue/` from the saved head on, plus the
+    /// lines of the spool and of a taken spool. Counted from the files, not from the counters a
+    /// deliverer saves only when it goes idle: one at work has numbered and sent records its saved
+    /// state does not know of yet. While a taken spool is being numbered (nothing is sent
+    /// meanwhile), the records numbered from it (at or past the saved tail) are counted by its
+    /// lines instead; a count that a deliverer's step (take, number, save) could have split is
+    /// taken again. For
+    /// reports, never on a deliverer's path: it lists the queue.
     pub fn pending(&self) -> usize {
-        let state = self.state();
-        let lines = |p: PathBuf| {
-            read_ours(&p, u64::MAX).map(|b| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()).count()).unwrap_or(0)
+        let lines = |p: &Path| {
+            read_ours(p, u64::MAX)
+                .ok()
+                .map(|b| b.split(|c| *c == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count())
         };
-        (state.tail - state.head) as usize + lines(self.spool()) + lines(self.taken())
+        let inode = |p: &Path| fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        let mut count = 0;
+        for _ in 0..20 {
+            let state = self.state();
+            let before = (inode(&self.taken()), inode(&self.spool()));
+            let taken = lines(&self.taken());
+            let seqs: Vec<u64> = private::file_names(&self.queue_dir())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .filter(|&seq| seq >= state.head)
+                .collect();
+            let spool = lines(&self.spool()).unwrap_or(0);
+            let numbered = match taken {
+                Some(_) => seqs.iter().filter(|&&seq| seq < state.tail).count(),
+                None => seqs.len(),
+            };
+            count = numbered + taken.unwrap_or(0) + spool;
+            // The spool not taken, the taken one not numbered, nothing saved: one moment's count.
+            if (inode(&self.taken()), inode(&self.spool())) == before && self.state() == state {
+                break;
+            }
+        }
+        count
     }
 
     pub fn status(&self) -> SinkStatus {
@@ -633,6 +666,11 @@ impl Run<'_> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let line = match serde_json::from_slice::<&serde_json::value::RawValue>(&line) {
+                Ok(_) => line,
+                // Torn by a hook killed mid-write: the whole event, from the journal, if it is there.
+                Err(_) => self.recover(&line).unwrap_or(line),
+            };
             if let Err(e) = self.number(&line) {
                 return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
             }
@@ -640,6 +678,43 @@ impl Run<'_> {
         if let Err(e) = fs::remove_file(&taken) {
             self.fail(&format!("outbox {}: {e}", taken.display()), None);
         }
+    }
+
+    /// The record a torn spool line began, rebuilt from the journal line its hook wrote first:
+    /// the line's first members name the session, the event and the time (milliseconds), and
+    /// its tool call when it had one. None when they are not all there, or no journal line of
+    /// that day matches; the torn line is then numbered as it is, and set aside when sent.
+    fn recover(&self, torn: &[u8]) -> Option<Vec<u8>> {
+        let member = |key: &str| -> Option<Value> {
+            let pattern = format!("{}:", serde_json::to_string(key).ok()?);
+            let at = torn.windows(pattern.len()).position(|w| w == pattern.as_bytes())? + pattern.len();
+            serde_json::Deserializer::from_slice(&torn[at..]).into_iter::<Value>().next()?.ok()
+        };
+        use crate::event::record;
+        let session = member(record::SESSION_ID)?;
+        let event = member(record::HOOK_EVENT_TYPE)?;
+        let ms = member(record::TIMESTAMP)?.as_i64()?;
+        let tool_use_id = member(crate::payload::field::TOOL_USE_ID);
+        let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+        let journal = self.queue.dir.parent()?.parent()?.join(journal::file_name(time));
+        let file = private::open(&journal).ok()?;
+        for line in io::BufReader::new(file).split(b'\n') {
+            let Ok(Value::Object(line)) = serde_json::from_slice::<Value>(&line.ok()?) else { continue };
+            let same = |ours: &str, value: &Value| line.get(ours) == Some(value);
+            if !same(journal::field::SESSION_ID, &session)
+                || !same(journal::field::EVENT, &event)
+                || tool_use_id.as_ref().is_some_and(|id| !same(journal::field::TOOL_USE_ID, id))
+            {
+                continue;
+            }
+            if let Some((at, record)) = crate::event::record_from_journal(&line)
+                && (at.unix_timestamp_nanos() / 1_000_000) as i64 == ms
+            {
+                crate::debug!("{}: a torn record taken from the journal", self.queue.sink);
+                return serde_json::to_vec(&record).ok();
+            }
+        }
+        None
     }
 
     /// Writes one record as the next numbered file. `O_EXCL`: it never replaces a record
