@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use claude_session::sink::otlp::{self, History, Privacy, Resource};
+use common::backends::{self, Backend};
 use common::*;
 use serde_json::{Value, json};
 
@@ -342,92 +343,24 @@ fn a_failed_turn_is_an_error_with_its_reason_and_a_failed_call_on_its_own_span_o
 // ---------------------------------------------------------------------------------------------
 // Read back through real backends (PyPI, loopback): Arize Phoenix and MLflow
 
-/// A backend process on 127.0.0.1, killed with its whole process group on drop.
-struct Backend {
-    child: std::process::Child,
-    base: String,
-    _dir: TestEnv,
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        kill_group(&mut self.child);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn get(url: &str) -> Result<String, String> {
-    let mut answer = ureq::get(url).call().map_err(|e| e.to_string())?;
-    answer.body_mut().read_to_string().map_err(|e| e.to_string())
+fn get(url: &str) -> String {
+    let mut answer = ureq::get(url).call().unwrap_or_else(|e| panic!("{url}: {e}"));
+    answer.body_mut().read_to_string().unwrap()
 }
 
 fn post(url: &str, body: &Value) -> Value {
-    let mut answer = ureq::post(url)
-        .header("Content-Type", "application/json")
-        .send(body.to_string())
-        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let request = ureq::post(url).header("Content-Type", "application/json");
+    let mut answer = request.send(body.to_string()).unwrap_or_else(|e| panic!("{url}: {e}"));
     json(answer.body_mut().read_to_string().unwrap().as_bytes())
 }
 
-/// Starts `program` (in the venv of `python`) and waits until `health` answers: a hang detector
-/// of ten minutes (a first start migrates its database), not a speed claim.
-fn start(python: &Path, program: &str, args: &[&str], env: &[(&str, String)], health: &str) -> Backend {
-    let dir = TestEnv::new();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.replace("{port}", &port.to_string()).replace("{dir}", &dir.root.display().to_string()))
-        .collect();
-    let mut cmd = std::process::Command::new(python.parent().unwrap().join(program));
-    cmd.args(&args).current_dir(&dir.root).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v.replace("{port}", &port.to_string()).replace("{dir}", &dir.root.display().to_string()));
-    }
-    let mut child = guarded(&cmd)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(600);
-    while get(&format!("{base}{health}")).is_err() {
-        assert!(child.try_wait().unwrap().is_none(), "{program} exited before it answered");
-        assert!(std::time::Instant::now() < deadline, "{program} did not answer {health}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    Backend { child, base, _dir: dir }
-}
-
-fn mlflow() -> Option<Backend> {
-    let python = deps::or_skip(deps::venv("mlflow", &["mlflow==3.17.2"]))?;
-    let args = [
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--backend-store-uri",
-        "sqlite:///{dir}/mlflow.db",
-        "--workers",
-        "1",
-    ];
-    // No job runner: it starts eight more Python processes that these tests never use.
-    let quiet =
-        [("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false".to_owned()), ("MLFLOW_DISABLE_TELEMETRY", "true".to_owned())];
-    Some(start(&python, "mlflow", &args, &quiet, "/health"))
-}
-
-/// Every recorded session replayed through the hooks into `base` and flushed; the background
-/// subagent runs 300 ms. Prompts and tool details opted in or not; `extra` names the backend's own
-/// settings (protocol, headers, resource). Traces only: neither backend takes logs.
-fn replay_into(base: &str, opted_in: bool, extra: &[(&str, &str)]) -> Vec<Value> {
+/// Every recorded session replayed through the hooks into `backend` and flushed; the background
+/// subagent runs 300 ms. Prompts and tool details opted in or not; `extra` overrides the
+/// backend's own settings (headers, resource).
+fn replay_into(backend: &Backend, opted_in: bool, extra: &[(&str, &str)]) -> Vec<Value> {
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
-    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", base);
-    env.set("OTEL_LOGS_EXPORTER", "none");
+    backend.configure(&mut env);
     if opted_in {
         env.set("OTEL_LOG_USER_PROMPTS", "1").set("OTEL_LOG_TOOL_DETAILS", "1");
     }
@@ -564,22 +497,63 @@ fn turns_by_session(events: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
     turns
 }
 
+fn phoenix_spans(base: &str, project: &str) -> Vec<Got> {
+    let answer = json(get(&format!("{base}/v1/projects/{project}/spans?limit=1000")).as_bytes());
+    let time = |v: &Value| claude_session::clock::parse(v.as_str().unwrap()).unwrap().unix_timestamp_nanos();
+    answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| Got {
+            trace: s["context"]["trace_id"].as_str().unwrap().to_owned(),
+            id: s["context"]["span_id"].as_str().unwrap().to_owned(),
+            parent: s["parent_id"].as_str().map(str::to_owned),
+            name: s["name"].as_str().unwrap().to_owned(),
+            kind: s["span_kind"].as_str().unwrap_or("None").to_owned(),
+            start: time(&s["start_time"]),
+            end: time(&s["end_time"]),
+            error: (s["status_code"] == "ERROR").then(|| s["status_message"].as_str().unwrap_or("").to_owned()),
+            attrs: s["attributes"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        })
+        .collect()
+}
+
+#[test]
+fn phoenix_shows_kinds_sessions_as_turns_and_the_background_subagent_inside_its_call() {
+    let Some(phoenix) = deps::or_skip(Backend::phoenix()) else { return };
+    let plain = replay_into(&phoenix, false, &[]);
+    let opted = replay_into(&phoenix, true, &[("OTEL_RESOURCE_ATTRIBUTES", "openinference.project.name=opted-in")]);
+    for (project, opted_in, events) in [("default", false, &plain), ("opted-in", true, &opted)] {
+        let spans = phoenix_spans(&phoenix.base(), project);
+        check_backend(&format!("phoenix {project}"), events, &spans, opted_in);
+        // The sessions page: each session with its turns, one trace each, and nothing else.
+        let sessions = json(get(&format!("{}/v1/projects/{project}/sessions", phoenix.base())).as_bytes());
+        let shown: BTreeMap<String, BTreeSet<String>> = sessions["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let traces = s["traces"].as_array().unwrap().iter().map(|t| t["trace_id"].as_str().unwrap().to_owned());
+                (s["session_id"].as_str().unwrap().to_owned(), traces.collect())
+            })
+            .collect();
+        assert_eq!(shown, turns_by_session(events), "phoenix {project}: sessions and their turns");
+    }
+}
+
 fn mlflow_spans(base: &str, experiment: &str) -> (Vec<Got>, BTreeMap<String, BTreeSet<String>>) {
     let search = json!({"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment}}], "max_results": 500});
     let found = post(&format!("{base}/api/3.0/mlflow/traces/search"), &search);
     let mut spans = Vec::new();
     let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let hex = |b64: &Value| -> String {
-        let bytes = base64_decode(b64.as_str().unwrap());
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    };
+    let hex = |id: &Value| backends::hex_id(id.as_str().unwrap());
     for info in found["traces"].as_array().unwrap() {
         let id = info["trace_id"].as_str().unwrap();
         assert_eq!(info["state"], "OK", "a trace's state is its root's: {info:#}");
         if let Some(session) = info["trace_metadata"]["mlflow.trace.session"].as_str() {
             sessions.entry(session.to_owned()).or_default().insert(id.trim_start_matches("tr-").to_owned());
         }
-        let trace = json(get(&format!("{base}/api/3.0/mlflow/traces/get?trace_id={id}")).unwrap().as_bytes());
+        let trace = json(get(&format!("{base}/api/3.0/mlflow/traces/get?trace_id={id}")).as_bytes());
         for s in trace["trace"]["spans"].as_array().unwrap() {
             let attrs: BTreeMap<String, Value> = s["attributes"]
                 .as_array()
@@ -619,35 +593,16 @@ fn mlflow_spans(base: &str, experiment: &str) -> (Vec<Got>, BTreeMap<String, BTr
     (spans, sessions)
 }
 
-/// Standard base64, as MLflow's JSON gives ids.
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        _ => 63,
-    };
-    let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=').map(value).collect();
-    digits
-        .chunks(4)
-        .flat_map(|c| {
-            let n = c.iter().enumerate().fold(0u32, |n, (i, d)| n | u32::from(*d) << (18 - 6 * i));
-            (0..c.len().saturating_sub(1)).map(move |i| (n >> (16 - 8 * i)) as u8)
-        })
-        .collect()
-}
-
 #[test]
 fn mlflow_shows_span_types_sessions_as_turns_and_the_background_subagent_inside_its_call() {
-    let Some(mlflow) = mlflow() else { return };
-    let created = post(&format!("{}/api/2.0/mlflow/experiments/create", mlflow.base), &json!({"name": "opted-in"}));
+    let Some(mlflow) = deps::or_skip(Backend::mlflow()) else { return };
+    let created = post(&format!("{}/api/2.0/mlflow/experiments/create", mlflow.base()), &json!({"name": "opted-in"}));
     let opted = created["experiment_id"].as_str().unwrap().to_owned();
-    let plain = replay_into(&mlflow.base, false, &[("OTEL_EXPORTER_OTLP_HEADERS", "x-mlflow-experiment-id=0")]);
+    let plain = replay_into(&mlflow, false, &[]);
     let header = format!("x-mlflow-experiment-id={opted}");
-    let opted_events = replay_into(&mlflow.base, true, &[("OTEL_EXPORTER_OTLP_HEADERS", &header)]);
+    let opted_events = replay_into(&mlflow, true, &[("OTEL_EXPORTER_OTLP_HEADERS", &header)]);
     for (experiment, opted_in, events) in [("0", false, &plain), (opted.as_str(), true, &opted_events)] {
-        let (spans, sessions) = mlflow_spans(&mlflow.base, experiment);
+        let (spans, sessions) = mlflow_spans(&mlflow.base(), experiment);
         check_backend(&format!("mlflow {experiment}"), events, &spans, opted_in);
         assert_eq!(sessions, turns_by_session(events), "mlflow {experiment}: sessions and their turns");
     }

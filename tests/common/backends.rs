@@ -281,7 +281,7 @@ fn mlflow_span(s: &Value) -> Stored {
 }
 
 /// An id as lowercase hex, whether it came as hex or base64.
-fn hex_id(id: &str) -> String {
+pub fn hex_id(id: &str) -> String {
     if id.len().is_multiple_of(2) && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return id.to_ascii_lowercase();
     }
