@@ -75,12 +75,12 @@ pub const VARS: &[Var] = &[
         "payload bytes a hook reads before it stops and records what it has: 1K to 1G (default 64M)",
         try_stdin_max()
     ),
-    var!(SERVER_URL, "observability server endpoint, a full http(s)://…/events URL (default: none)", try_server_url()),
     var!(
-        SERVER_BASE,
-        "the original design's base URL; /events is appended (used when the above is unset)",
+        SERVER_URL,
+        "observability server: its base URL (http://127.0.0.1:4000) or its …/events URL (default: none)",
         try_server_url()
     ),
+    var!(SERVER_BASE, "the original design's name for the same URL (used when the above is unset)", try_server_url()),
     var!(
         SERVER_TIMEOUT,
         "connect and answer timeout for each request: 500ms, 5s, 1ms to 60s (default 5s)",
@@ -326,13 +326,30 @@ pub fn log_field_max() -> usize {
 }
 
 fn try_server_url() -> Result<Option<String>, String> {
-    if let Some(url) = parsed(SERVER_URL, |v| check_url(v).map(|()| v.to_owned()))? {
-        return Ok(Some(url));
+    match parsed(SERVER_URL, events_url)? {
+        Some(url) => Ok(Some(url)),
+        None => parsed(SERVER_BASE, events_url),
     }
-    parsed(SERVER_BASE, |base| {
-        let url = format!("{}/events", base.trim_end_matches('/'));
-        check_url(&url).map(|()| url)
-    })
+}
+
+/// The dashboard's events endpoint for a server URL as a person writes it: a base URL
+/// (`http://127.0.0.1:4000`, or one with a proxy's path prefix) gets `/events`; one that ends in
+/// `/events` is taken as it is. `--server`, CLAUDE_SESSION_SERVER_URL and OBSERVABILITY_SERVER_URL
+/// all go through here, so each form means the same in all three.
+pub fn events_url(text: &str) -> Result<String, String> {
+    check_url(text)?;
+    let path = text.parse::<ureq::http::Uri>().map(|u| u.path().to_owned()).unwrap_or_default();
+    if text.contains(['?', '#']) {
+        return Err(format!("{text:?} is not a server URL: it has a query; give the server's base URL"));
+    }
+    let base = text.trim_end_matches('/');
+    if path.trim_end_matches('/').ends_with("/events") {
+        return Ok(base.to_owned());
+    }
+    if let Some((prefix, _)) = base.split_once("/events/") {
+        return Err(format!("{text:?} is one of the dashboard's API paths; give {prefix}/events"));
+    }
+    Ok(format!("{base}/events"))
 }
 
 fn try_stdin_max() -> Result<Option<usize>, String> {
@@ -347,7 +364,7 @@ pub fn stdin_max() -> usize {
     or_default(STDIN_MAX, try_stdin_max(), DEFAULT_STDIN_MAX)
 }
 
-/// The events endpoint: our own variable as given, or the original design's base URL + `/events`.
+/// The events endpoint, from our own variable or else the original design's (see [`events_url`]).
 pub fn server_url() -> Option<String> {
     optional(SERVER_URL, try_server_url())
 }
@@ -677,6 +694,23 @@ mod tests {
             assert!(check_url(bad).is_err(), "{bad}");
         }
         assert_eq!(check_url("https://h/events").is_ok(), cfg!(feature = "tls"));
+    }
+
+    #[test]
+    fn a_base_server_url_gets_the_events_path() {
+        for (given, url) in [
+            ("http://127.0.0.1:4000", "http://127.0.0.1:4000/events"),
+            ("http://127.0.0.1:4000/", "http://127.0.0.1:4000/events"),
+            ("http://127.0.0.1:4000/events", "http://127.0.0.1:4000/events"),
+            ("http://127.0.0.1:4000/events/", "http://127.0.0.1:4000/events"),
+            ("http://h/observability", "http://h/observability/events"),
+            ("http://h/observability/events", "http://h/observability/events"),
+        ] {
+            assert_eq!(events_url(given).as_deref(), Ok(url), "{given}");
+        }
+        for bad in ["http://h/events/recent", "http://h/?x=1", "notaurl"] {
+            assert!(events_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run, absolute};
+use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run, absolute, remains};
 use crate::applets::{self, APPLETS};
 use crate::out::Report;
 use crate::project::Project;
 use crate::settings::{self, Outcome};
+use crate::sink::dashboard;
 use crate::sink::outbox::{self, Outbox};
 use crate::store::Store;
 use crate::text::safe;
@@ -66,17 +67,20 @@ impl Run for HooksInstall {
         if !self.dry_run && !executable(&binary) {
             return Err(format!("--binary {}: not an executable file", binary.display()).into());
         }
-        let mut env = Vec::new();
-        for (flag, var, url) in
-            [("--server", settings::SERVER_VAR, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
-        {
-            if let Some(url) = url {
-                config::check_url(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
-                env.push((var, url.as_str()));
-            }
+        // The URLs as they are stored: the server's is its events endpoint, whichever form was given.
+        let mut urls: Vec<(&str, &str, String)> = Vec::new();
+        if let Some(url) = &self.server {
+            let events = config::events_url(url.trim()).map_err(|e| Error::Usage(format!("--server: {e}")))?;
+            urls.push(("server", settings::SERVER_VAR, events));
         }
+        if let Some(url) = &self.otlp {
+            config::check_url(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
+            urls.push(("otlp", config::OTLP_ENDPOINT, url.trim().to_owned()));
+        }
+        let env: Vec<(&str, &str)> = urls.iter().map(|(_, var, url)| (*var, url.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
+        let missing = remains::missing(&[&hook_dir, path.parent().unwrap_or(Path::new("/"))]);
 
         if self.dry_run {
             for link in &links {
@@ -96,10 +100,17 @@ impl Run for HooksInstall {
                 return Err(e.into());
             }
         };
+        // For uninstall, which removes these again once empty.
+        if let Err(e) = remains::remember(&hook_dir, &missing) {
+            out::error(&format!("warning: {}: {e}; uninstall will leave the directories made now", hook_dir.display()));
+        }
         outln!("linked {} applets in {} -> {}", links.len(), hook_dir.display(), binary.display());
         match outcome {
             Outcome::Unchanged => outln!("{}: already wired, nothing changed", path.display()),
             _ => outln!("{}: wired {} hook events", path.display(), hooks.len()),
+        }
+        for (what, var, url) in &urls {
+            outln!("{what:<6} {url} ({var} in the settings' env)");
         }
         Ok(0)
     }
@@ -192,6 +203,7 @@ impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
+        let made = remains::recall(&hook_dir);
         // The links go whatever the settings say: a broken settings file must not keep them.
         let mut removed = 0;
         for applet in linked() {
@@ -200,21 +212,63 @@ impl Run for HooksUninstall {
                 removed += 1;
             }
         }
-        // The directory, and its parent when it is ours by default (`~/.claude/hooks`), if empty.
-        let _ = fs::remove_dir(&hook_dir);
-        if self.hook_dir.is_none() {
-            let _ = hook_dir.parent().map(fs::remove_dir);
-        }
+        let _ = fs::remove_file(hook_dir.join(remains::MADE));
         if removed > 0 {
             outln!("removed {removed} applet links from {}", hook_dir.display());
         }
         let hooks = settings::hooks_in(&hook_dir)?;
-        match settings::uninstall(&path, &hooks, false)
-            .map_err(|e| format!("{e}; our hooks may still be wired there"))?
-        {
-            Outcome::Restored => outln!("{}: our hooks removed, original file restored", path.display()),
-            Outcome::Written => outln!("{}: our hooks removed", path.display()),
-            Outcome::Unchanged => outln!("{}: nothing of ours in it", path.display()),
+        let outcome = settings::uninstall(&path, &hooks, false);
+        // The hook directory, its parent when it is ours by default (`~/.claude/hooks`), and every
+        // directory install made (`~/.claude` when there was none), each if now empty.
+        let mut dirs = made;
+        dirs.push(hook_dir.clone());
+        if self.hook_dir.is_none() {
+            dirs.extend(hook_dir.parent().map(Path::to_path_buf));
+        }
+        let emptied = remains::remove_empty(&dirs);
+        let shown = path.display();
+        let nothing = match outcome.map_err(|e| format!("{e}; our hooks may still be wired there"))? {
+            Outcome::Restored if !path.exists() => {
+                outln!("{shown}: our hooks removed, and the file, since there was none before install");
+                false
+            }
+            Outcome::Restored => {
+                outln!("{shown}: our hooks removed; the file is byte for byte what it was before install");
+                false
+            }
+            Outcome::Written => {
+                outln!("{shown}: our hooks and env entries removed; the rest of the file is kept");
+                false
+            }
+            Outcome::Unchanged => removed == 0,
+        };
+        if !emptied.is_empty() {
+            let list: Vec<String> = emptied.iter().map(|d| d.display().to_string()).collect();
+            outln!("removed empty directories: {}", list.join(", "));
+        }
+        if nothing && emptied.is_empty() {
+            let what = if self.purge { "nothing to unwire" } else { "nothing to do" };
+            outln!("{what}: no applet links in {}, nothing of ours in {shown}", hook_dir.display());
+        }
+        let data = remains::data();
+        if self.purge {
+            if !data.is_empty() {
+                outln!("--purge: removing the recorded data:");
+                for d in &data {
+                    outln!("  {:<8} {} ({})", d.what, d.dir.display(), d.holds);
+                }
+            }
+            let left = remains::purge();
+            for why in &left {
+                out::error(&format!("not removed: {why}"));
+            }
+            return Ok(if left.is_empty() { 0 } else { 1 });
+        }
+        if !data.is_empty() {
+            outln!("kept (`claude-session hooks uninstall --purge` removes them):");
+            for d in &data {
+                outln!("  {:<8} {} ({})", d.what, d.dir.display(), d.holds);
+            }
         }
         Ok(0)
     }
@@ -243,6 +297,8 @@ struct Status {
     /// Events lost (not journaled), and the last reason.
     lost: (usize, Option<String>),
     server: Option<String>,
+    /// Whether the server answers the dashboard's API (see `dashboard::probe`).
+    server_answer: Option<Result<(), String>>,
     otlp: Option<String>,
     /// Each sink's queue, when an outbox exists.
     outbox: Option<outbox::Status>,
@@ -315,6 +371,10 @@ impl Status {
             ));
         }
         let server = config::server_url();
+        let server_answer = server.as_deref().map(|url| dashboard::probe(url, config::server_timeout()));
+        if let Some(Err(e)) = &server_answer {
+            problems.push(format!("server {e}"));
+        }
         let otlp = config::otlp().ok().flatten().map(|o| o.logs_url);
         let outbox = Outbox::existing().map(|o| o.status());
         for q in outbox.iter().flat_map(|o| &o.sinks) {
@@ -322,7 +382,7 @@ impl Status {
                 problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
         }
-        Ok(Status { files, missing, store, journal, lost, server, otlp, outbox, problems })
+        Ok(Status { files, missing, store, journal, lost, server, server_answer, otlp, outbox, problems })
     }
 }
 
@@ -365,14 +425,24 @@ impl Report for Status {
         text.push_str(&format!("secrets  filter {filter}\n"));
         match &self.server {
             None => text.push_str("server   none configured\n"),
-            Some(url) => text.push_str(&format!("server   {}\n", safe(url))),
+            Some(url) => {
+                let answer = match &self.server_answer {
+                    Some(Ok(())) => "answers",
+                    _ => "does not answer as the dashboard (see below)",
+                };
+                text.push_str(&format!("server   {}: {answer}\n", safe(url)));
+            }
         }
         match &self.otlp {
             None => text.push_str("otlp     none configured\n"),
             Some(url) => text.push_str(&format!("otlp     {}\n", safe(url))),
         }
         for q in self.outbox.iter().flat_map(|o| &o.sinks) {
-            let backoff = q.backoff_until.as_ref().map(|t| format!(", backing off until {t}")).unwrap_or_default();
+            let backoff = q.backoff_until.as_ref().map(|t| {
+                let t = crate::clock::parse(t).map_or_else(|| t.to_owned(), crate::clock::short);
+                format!(", backing off until {t}")
+            });
+            let backoff = backoff.unwrap_or_default();
             text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
         }
         if self.problems.is_empty() {
@@ -422,6 +492,7 @@ impl Report for Status {
             "lost": self.lost.0,
             "secrets_filter": config::secrets_filter(),
             "server": self.server,
+            "server_answers": self.server_answer.as_ref().map(Result::is_ok),
             "otlp": self.otlp,
             "outbox": self.outbox.as_ref().map(outbox::Status::to_json),
         })
