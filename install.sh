@@ -18,7 +18,8 @@ everything else in it). Nothing is installed if the settings cannot be wired.
   --bin-dir DIR    where the binary goes (default ~/.local/bin)
   --hook-dir DIR   where the applet symlinks go (default ~/.claude/hooks/claude-session)
   --project DIR    wire DIR/.claude/settings.json instead of ~/.claude/settings.json
-  --server URL     send events to this observability server (a full .../events URL)
+  --server URL     send events to this observability server (its base URL, e.g.
+                   http://127.0.0.1:4000, or its .../events URL)
   --otlp URL       send events to this OpenTelemetry collector
   --tls            build with TLS, for https servers and collectors (a larger binary)
   --cron           add an hourly `claude-session cleanup` to your crontab
