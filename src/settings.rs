@@ -176,6 +176,7 @@ pub fn wire(
     for (event, command) in hooks {
         let groups = doc.get("hooks").and_then(|h| h.get(event)).and_then(Json::as_array);
         if groups.is_some_and(|groups| groups.iter().any(|g| commands(g).any(|c| c == *command))) {
+            changed |= to_exec_form(doc, event, command);
             continue;
         }
         let top = doc.as_object_mut().ok_or_else(not_settings)?;
@@ -186,7 +187,8 @@ pub fn wire(
         if created && !record.created_events.iter().any(|e| e == event) {
             record.created_events.push((*event).to_owned());
         }
-        let group = json!({"matcher": "", "hooks": [{"type": "command", "command": command, "timeout": TIMEOUT}]});
+        let group =
+            json!({"matcher": "", "hooks": [{"type": "command", "command": command, "args": [], "timeout": TIMEOUT}]});
         groups.as_array_mut().ok_or_else(not_settings)?.push(Json::from_value(&group));
         changed = true;
     }
@@ -204,6 +206,37 @@ pub fn wire(
         changed = true;
     }
     Ok(changed)
+}
+
+/// Whether Claude Code starts this hook entry itself (the exec form: an `args` list, even empty)
+/// rather than as `sh -c "<command>"` (the shell form). An older Claude Code that does not know
+/// `args` drops the unknown key (its schema is not strict; checked on 2.0.64) and runs `command`
+/// through the shell: a bare absolute path, which is what we write, runs the same either way.
+pub fn is_exec(hook: &Json) -> bool {
+    matches!(hook.get("args"), Some(Json::Array(_)))
+}
+
+/// Turns each entry of `event` that runs `command` in the shell form (an install by an older
+/// version) into the exec form, in place: `"args": []` after its `command`. Returns whether any was.
+fn to_exec_form(doc: &mut Json, event: &str, command: &str) -> bool {
+    let Some(groups) = doc.get_mut("hooks").and_then(|h| h.get_mut(event)).and_then(Json::as_array_mut) else {
+        return false;
+    };
+    let mut changed = false;
+    for group in groups {
+        let Some(Json::Array(list)) = group.get_mut("hooks") else { continue };
+        for hook in list {
+            let ours = hook.get("command").and_then(Json::as_str).is_some_and(|c| c == command);
+            let Some(members) = hook.as_object_mut() else { continue };
+            if !ours || members.iter().any(|(k, _)| doc::decode(k) == "args") {
+                continue;
+            }
+            let at = members.iter().position(|(k, _)| doc::decode(k) == "command").map_or(members.len(), |i| i + 1);
+            members.insert(at, ("\"args\"".to_owned(), Json::Array(Vec::new())));
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Removes every hook whose command is one of ours (in any event), the groups that held only
@@ -255,18 +288,28 @@ pub fn unwire(doc: &mut Json, hooks: &[(&str, String)], record: Option<&Record>)
     changed
 }
 
-/// For `hooks status`: for each wired event, the commands of ours it runs (any path whose file
-/// name is the event's applet, with or without the `claude-session-` prefix).
-pub fn wired(doc: &Json) -> Vec<(&'static str, Vec<String>)> {
+/// One of our hooks found wired: its command, and whether in the exec form ([`is_exec`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wired {
+    pub command: String,
+    pub exec: bool,
+}
+
+/// For `hooks status`: for each wired event, the hooks of ours it runs (any path whose file name
+/// is the event's applet, with or without the `claude-session-` prefix).
+pub fn wired(doc: &Json) -> Vec<(&'static str, Vec<Wired>)> {
     applets::wiring()
         .map(|(event, applet)| {
             let groups = doc.get("hooks").and_then(|h| h.get(event)).and_then(Json::as_array);
             let found = groups
                 .into_iter()
                 .flatten()
-                .flat_map(commands)
-                .filter(|c| applets::by_file_name(Path::new(&**c)).is_some_and(|a| a.id == applet.id))
-                .map(Cow::into_owned)
+                .flat_map(|g| g.get("hooks").and_then(Json::as_array).into_iter().flatten())
+                .filter_map(|h| {
+                    let command = h.get("command")?.as_str()?;
+                    let ours = applets::by_file_name(Path::new(&*command)).is_some_and(|a| a.id == applet.id);
+                    ours.then(|| Wired { command: command.into_owned(), exec: is_exec(h) })
+                })
                 .collect();
             (event, found)
         })
@@ -779,10 +822,39 @@ mod tests {
         assert!(wire(&mut doc, &all, &[], &mut record).unwrap());
         assert!(!wire(&mut doc, &all, &[], &mut record).unwrap());
         for (event, commands) in wired(&doc) {
-            assert_eq!(commands, [all.iter().find(|(e, _)| *e == event).unwrap().1.clone()], "{event}");
+            let command = all.iter().find(|(e, _)| *e == event).unwrap().1.clone();
+            assert_eq!(commands, [Wired { command, exec: true }], "{event}");
         }
         assert!(unwire(&mut doc, &all, Some(&record)));
         assert_eq!(doc.render(), "{\n  \"model\": \"x\"\n}\n");
+    }
+
+    /// Issue 28: a shell-form hook pays for `sh -c` before it starts. An install by an older
+    /// version is turned into the exec form once, in place, keeping the entry's other keys; and
+    /// unwire takes out both forms.
+    #[test]
+    fn a_shell_form_wiring_is_converted_to_the_exec_form_once() {
+        let text = r#"{"hooks":{"PreToolUse":[{"matcher":"","hooks":[{"type":"command","command":"/h/pre-tool","timeout":10,"x":1}]},{"matcher":"Bash","hooks":[{"type":"command","command":"/usr/bin/audit"}]}]}}"#;
+        let mut doc = parse(text).unwrap();
+        let mut record = Record::default();
+        assert!(!wired(&doc).iter().find(|(e, _)| *e == "PreToolUse").unwrap().1[0].exec);
+        assert!(wire(&mut doc, &ours("/h"), &[], &mut record).unwrap());
+        assert!(!wire(&mut doc, &ours("/h"), &[], &mut record).unwrap(), "converted once");
+        let pre = &doc.get("hooks").unwrap().get("PreToolUse").unwrap().as_array().unwrap()[0];
+        let hook = &pre.get("hooks").unwrap().as_array().unwrap()[0];
+        assert_eq!(
+            hook.render(),
+            "{\n  \"type\": \"command\",\n  \"command\": \"/h/pre-tool\",\n  \"args\": [],\n  \"timeout\": 10,\n  \"x\": 1\n}\n"
+        );
+        let theirs = &doc.get("hooks").unwrap().get("PreToolUse").unwrap().as_array().unwrap()[1];
+        assert!(!is_exec(&theirs.get("hooks").unwrap().as_array().unwrap()[0]), "theirs is left as it was");
+        assert!(wired(&doc).iter().all(|(_, w)| w.len() == 1 && w[0].exec));
+        assert!(unwire(&mut doc, &ours("/h"), None));
+        assert!(wired(&doc).iter().all(|(_, w)| w.is_empty()));
+        // Both forms at once (an older install beside a newer one) both go.
+        let mut doc = parse(r#"{"hooks":{"Stop":[{"hooks":[{"type":"command","command":"/h/session-start"}]},{"hooks":[{"type":"command","command":"/h/session-start","args":[]}]}]}}"#).unwrap();
+        assert!(unwire(&mut doc, &ours("/h"), None));
+        assert_eq!(doc.render(), "{}\n");
     }
 
     #[test]

@@ -48,7 +48,28 @@ pub struct Row {
     pub agent: Option<String>,
     /// For a call that started a subagent (Agent, Task): the agent it started.
     pub launched: Option<String>,
+    /// The call launched its subagent in the background (`tool_response.status` is
+    /// `async_launched`): its duration runs to the subagent's SubagentStop, not to the launch.
+    pub background: Option<Background>,
     pub tool_use_id: Option<String>,
+}
+
+/// Where a background subagent's run stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Background {
+    /// Its SubagentStop was recorded: the call's duration is launch to stop.
+    Stopped,
+    /// No SubagentStop recorded (yet): the duration is the launch's.
+    Running,
+}
+
+impl Background {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Background::Stopped => "stopped",
+            Background::Running => "running",
+        }
+    }
 }
 
 pub struct Timeline {
@@ -78,10 +99,13 @@ pub fn load(dir: &Path, session_id: &str, since: Option<Date>) -> std::io::Resul
 
 /// Pairs tool calls by `tool_use_id`: a call is shown where it started, with its end's duration
 /// and outcome. A PreToolUse without an end is `no result`; an end without a start stands alone.
+/// A call that launched a subagent in the background lasts until that subagent's SubagentStop.
 pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
     let s = |v: &Map<String, Value>, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut rows: Vec<Row> = Vec::new();
     let mut open: HashMap<String, (usize, Option<OffsetDateTime>)> = HashMap::new();
+    // Background subagent -> its call's row and the call's start.
+    let mut running: HashMap<String, (usize, Option<OffsetDateTime>)> = HashMap::new();
     for line in lines {
         let event = s(line, field::EVENT).unwrap_or_default();
         let at = s(line, field::TIMESTAMP).and_then(|t| clock::parse(&t));
@@ -99,6 +123,7 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
             error: None,
             agent,
             launched: None,
+            background: None,
             tool_use_id: tool_use_id.clone(),
             event: event.clone(),
         };
@@ -116,24 +141,42 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
                     (false, false) => Status::Ok,
                 });
                 let error = s(line, field::ERROR).map(|e| one_line(&e, 120));
-                let launched = line.get(field::TOOL_RESPONSE).and_then(|r| r.get("agentId")).and_then(Value::as_str);
-                let launched = launched.map(str::to_owned);
+                let response = line.get(field::TOOL_RESPONSE);
+                let launched = response.and_then(|r| r.get("agentId")).and_then(Value::as_str).map(str::to_owned);
+                let background = launched.is_some() && is_async_launch(response);
                 let started = id.and_then(|id| open.remove(&id));
                 let measured = line.get(field::DURATION_MS).and_then(Value::as_u64);
-                let duration = measured.or_else(|| {
-                    let (start, end) = (started.and_then(|(_, t)| t)?, at?);
-                    u64::try_from((end - start).whole_milliseconds()).ok()
-                });
-                match started {
+                let start = started.and_then(|(_, t)| t).or_else(|| Some(at? - ms(measured?)));
+                let duration = measured.or_else(|| millis_between(start?, at?));
+                let i = match started {
                     Some((i, _)) => {
                         let call = &mut rows[i];
                         call.status = status;
                         call.error = error;
                         call.duration_ms = duration;
-                        call.launched = launched;
+                        call.launched = launched.clone();
+                        i
                     }
-                    None => rows.push(Row { status, error, duration_ms: duration, launched, ..row }),
+                    None => {
+                        rows.push(Row { status, error, duration_ms: duration, launched: launched.clone(), ..row });
+                        rows.len() - 1
+                    }
+                };
+                if let (true, Some(agent)) = (background, launched) {
+                    rows[i].background = Some(Background::Running);
+                    running.insert(agent, (i, start));
                 }
+            }
+            ("SubagentStop", _) if s(line, field::AGENT_ID).is_some_and(|a| running.contains_key(&a)) => {
+                let agent = s(line, field::AGENT_ID).unwrap_or_default();
+                if let Some((i, start)) = running.remove(&agent) {
+                    let call = &mut rows[i];
+                    call.background = Some(Background::Stopped);
+                    if let Some(ms) = start.zip(at).and_then(|(start, end)| millis_between(start, end)) {
+                        call.duration_ms = Some(ms);
+                    }
+                }
+                rows.push(row);
             }
             _ => rows.push(row),
         }
@@ -146,6 +189,23 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
         events: lines.len(),
         rows,
     }
+}
+
+/// `tool_response` of a call that started its subagent in the background (Claude Code 2.1.198 on):
+/// `{"isAsync": true, "status": "async_launched", "agentId": ...}`.
+fn is_async_launch(response: Option<&Value>) -> bool {
+    response.is_some_and(|r| {
+        r.get("status").and_then(Value::as_str) == Some("async_launched")
+            || r.get("isAsync").and_then(Value::as_bool) == Some(true)
+    })
+}
+
+fn ms(n: u64) -> time::Duration {
+    time::Duration::milliseconds(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn millis_between(start: OffsetDateTime, end: OffsetDateTime) -> Option<u64> {
+    u64::try_from((end - start).whole_milliseconds()).ok()
 }
 
 impl Timeline {
@@ -202,6 +262,11 @@ impl Report for Timeline {
             if let Some(agent) = &row.launched {
                 parts.push(format!("-> agent {}", safe(agent)));
             }
+            match row.background {
+                Some(Background::Stopped) => parts.push("in background, until its SubagentStop".into()),
+                Some(Background::Running) => parts.push("in background, no SubagentStop yet".into()),
+                None => {}
+            }
             parts.retain(|p| !p.is_empty());
             let line = parts.join("  ");
             out.push_str(line.trim_end());
@@ -233,6 +298,7 @@ impl Report for Timeline {
                     "timestamp": r.time.map(clock::rfc3339), "event": r.event, "tool": r.tool, "summary": r.summary,
                     "duration_ms": r.duration_ms, "status": r.status.map(Status::as_str),
                     "error": r.error, "agent": r.agent, "launched": r.launched, "tool_use_id": r.tool_use_id,
+                    "background": r.background.map(Background::as_str),
                 })
             })
             .collect();

@@ -58,6 +58,7 @@ fn assert_wired(settings: &Value, dir: &Path) {
         assert_eq!(ours[0]["matcher"], "");
         assert_eq!(ours[0]["hooks"][0]["type"], "command");
         assert_eq!(ours[0]["hooks"][0]["timeout"], 10);
+        assert_eq!(ours[0]["hooks"][0]["args"], json!([]), "{event}: the exec form, no shell");
     }
 }
 
@@ -270,4 +271,45 @@ fn install_sh_without_home_says_what_to_set() {
     assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
     assert!(stderr(&out).starts_with("install.sh: HOME is not set"), "{}", stderr(&out));
     assert!(stderr(&out).contains("export HOME="), "{}", stderr(&out));
+}
+
+/// Issue 28: a shell-form hook costs Claude Code a `sh -c` before it starts. An install by an
+/// older version (shell form) is converted to the exec form once by the next install; status
+/// names the form; uninstall takes out both forms.
+#[test]
+fn a_shell_form_wiring_is_upgraded_to_exec_once_and_status_names_the_form() {
+    let env = TestEnv::new();
+    assert_eq!(hooks(&env, &["install"]).status.code(), Some(0));
+    let path = user_settings(&env);
+    // What an older version wrote: no "args".
+    let mut v = read_json(&path);
+    for groups in v["hooks"].as_object_mut().unwrap().values_mut() {
+        groups[0]["hooks"][0].as_object_mut().unwrap().remove("args").unwrap();
+    }
+    fs::write(&path, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let text = stdout(&hooks(&env, &["status"]));
+    assert!(text.contains("ok PreToolUse          shell /") && text.contains("15 hooks in the shell form"), "{text}");
+    assert_eq!(
+        json(&hooks(&env, &["status", "--json"]).stdout)["settings"][0]["events"][0]["commands"][0]["form"],
+        "shell"
+    );
+
+    let out = hooks(&env, &["install"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_wired(&read_json(&path), &hook_dir(&env));
+    let converted = fs::read(&path).unwrap();
+    let out = hooks(&env, &["install"]);
+    assert!(stdout(&out).contains("nothing changed"), "converted once: {}", stdout(&out));
+    assert_eq!(fs::read(&path).unwrap(), converted);
+    let text = stdout(&hooks(&env, &["status"]));
+    assert!(text.contains("ok PreToolUse          exec  /") && !text.contains(" shell /"), "{text}");
+
+    // One entry of each form for one event (a half-converted file): uninstall takes both.
+    let mut v = read_json(&path);
+    let mut shell = v["hooks"]["Stop"][0].clone();
+    shell["hooks"][0].as_object_mut().unwrap().remove("args");
+    v["hooks"]["Stop"].as_array_mut().unwrap().push(shell);
+    fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    assert_eq!(hooks(&env, &["uninstall"]).status.code(), Some(0));
+    assert!(!path.exists(), "nothing of ours left, and there was no file before");
 }

@@ -254,14 +254,12 @@ fn timeline_pairs_calls_and_marks_failures_and_subagents() {
     let text = stdout(&out);
     let sub = text.lines().find(|l| l.contains("Agent") && l.contains("(320 ms)")).unwrap();
     assert!(sub.contains("[general-purpose a3f7f09]") && sub.contains("greet"), "the summary names the agent: {sub}");
-    let launch = text.lines().find(|l| l.contains("Agent") && l.contains("(17 ms)")).unwrap();
-    assert!(launch.contains("-> agent a3f7f0963b7f0d067"), "the call that started the subagent: {launch}");
+    let launch = text.lines().find(|l| l.contains("-> agent a3f7f0963b7f0d067")).unwrap();
+    assert!(launch.contains("in background, until its SubagentStop"), "the call that started the subagent: {launch}");
 
     let v = json(&env.run("show", &["--timeline", "--json", "b58b8352-cb65-4938-89b1-ca08fc4358de"], b"").stdout);
     assert_eq!(v["summary"]["tool_calls"], 2);
     assert_eq!(v["summary"]["per_tool"], json!({"Agent": 2}));
-    assert_eq!(v["summary"]["tool_time_ms"], 337);
-    assert_eq!(v["summary"]["slowest"]["duration_ms"], 320);
     let rows = v["rows"].as_array().unwrap();
     assert!(rows.iter().all(|r| r["event"] != "PostToolUse"), "posts fold into their calls");
 
@@ -274,6 +272,47 @@ fn timeline_pairs_calls_and_marks_failures_and_subagents() {
     let out = env.run("show", &["--timeline", "no-such-session"], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no events of session no-such-session"));
+}
+
+/// Since Claude Code 2.1.198 an Agent call returns at once (`async_launched`) and its subagent
+/// runs on: the timeline shows the call from its start to the subagent's SubagentStop, not the
+/// 17 ms launch. The recorded session's subagent is made to run 400 ms here.
+#[test]
+fn timeline_shows_a_background_subagent_until_its_stop_not_the_launch() {
+    const SID: &str = "b58b8352-cb65-4938-89b1-ca08fc4358de";
+    let env = TestEnv::new();
+    let session: Vec<Value> = recorded().into_iter().filter(|e| e["session_id"] == SID).collect();
+    let launch = session.iter().find(|e| e["tool_response"]["status"] == "async_launched").unwrap();
+    assert_eq!(
+        (launch["duration_ms"].as_u64(), launch["tool_response"]["agentId"].as_str()),
+        (Some(17), Some("a3f7f0963b7f0d067"))
+    );
+    let stop = session
+        .iter()
+        .position(|e| e["hook_event_name"] == "SubagentStop" && e["agent_id"] == "a3f7f0963b7f0d067")
+        .unwrap();
+    replay(&env, &session[..stop]);
+    let v = json(&env.run("show", &["--timeline", "--json", SID], b"").stdout);
+    let call = |v: &Value| {
+        v["rows"].as_array().unwrap().iter().find(|r| r["launched"] == "a3f7f0963b7f0d067").cloned().unwrap()
+    };
+    assert_eq!(
+        (call(&v)["background"].as_str(), call(&v)["duration_ms"].as_u64()),
+        (Some("running"), Some(17)),
+        "before its stop"
+    );
+    let text = stdout(&env.run("show", &["--timeline", SID], b""));
+    assert!(text.contains("in background, no SubagentStop yet"), "{text}");
+
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    replay(&env, &session[stop..]);
+    let v = json(&env.run("show", &["--timeline", "--json", SID], b"").stdout);
+    let row = call(&v);
+    assert_eq!(row["background"], "stopped");
+    assert!(row["duration_ms"].as_u64().unwrap() >= 400, "{row}");
+    // The foreground subagent's call inside it keeps its own measured duration.
+    let inner = v["rows"].as_array().unwrap().iter().find(|r| r["launched"] == "ac108c994a0522894").cloned().unwrap();
+    assert_eq!((inner["duration_ms"].as_u64(), inner["background"].as_str()), (Some(320), None));
 }
 
 #[test]

@@ -278,6 +278,8 @@ impl Run for HooksUninstall {
 struct Command {
     command: String,
     executable: bool,
+    /// Started by Claude Code itself, not through `sh -c` (see `settings::is_exec`).
+    exec: bool,
 }
 
 /// What one settings file wires.
@@ -337,7 +339,11 @@ impl Status {
                         .map(|(event, commands)| {
                             let commands: Vec<Command> = commands
                                 .into_iter()
-                                .map(|command| Command { executable: executable(Path::new(&command)), command })
+                                .map(|w| Command {
+                                    executable: executable(Path::new(&w.command)),
+                                    command: w.command,
+                                    exec: w.exec,
+                                })
                                 .collect();
                             for c in commands.iter().filter(|c| !c.executable) {
                                 problems
@@ -406,7 +412,8 @@ impl Report for Status {
                         for c in commands {
                             let (mark, note) =
                                 if c.executable { ("ok", "") } else { ("!!", "  (missing or not executable)") };
-                            text.push_str(&format!("  {mark} {event:<19} {}{note}\n", safe(&c.command)));
+                            let form = if c.exec { "exec " } else { "shell" };
+                            text.push_str(&format!("  {mark} {event:<19} {form} {}{note}\n", safe(&c.command)));
                         }
                     }
                 }
@@ -414,6 +421,20 @@ impl Report for Status {
         }
         if self.missing.is_empty() {
             text.push_str("every hook event is wired\n");
+        }
+        let shell = self
+            .files
+            .iter()
+            .filter_map(|f| if let SettingsFile::Present { events, .. } = f { Some(events) } else { None })
+            .flatten()
+            .flat_map(|(_, commands)| commands)
+            .filter(|c| !c.exec)
+            .count();
+        if shell > 0 {
+            text.push_str(&format!(
+                "{} in the shell form, each started through `sh -c`: `claude-session hooks install` converts them\n",
+                crate::text::plural(shell, "hook")
+            ));
         }
         for (name, dir) in [("store", &self.store), ("journal", &self.journal)] {
             match dir {
@@ -469,7 +490,10 @@ impl Report for Status {
                         .map(|(event, commands)| {
                             let commands: Vec<Value> = commands
                                 .iter()
-                                .map(|c| json!({"command": c.command, "executable": c.executable}))
+                                .map(|c| {
+                                    let form = if c.exec { "exec" } else { "shell" };
+                                    json!({"command": c.command, "executable": c.executable, "form": form})
+                                })
                                 .collect();
                             json!({"event": event, "commands": commands})
                         })
