@@ -338,7 +338,9 @@ fn try_server_url() -> Result<Option<String>, String> {
 /// all go through here, so each form means the same in all three.
 pub fn events_url(text: &str) -> Result<String, String> {
     check_url(text)?;
-    let path = text.parse::<ureq::http::Uri>().map(|u| u.path().to_owned()).unwrap_or_default();
+    // check_url took it: `scheme://authority[/path]`.
+    let after_scheme = text.split_once("://").map_or("", |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
     if text.contains(['?', '#']) {
         return Err(format!("{text:?} is not a server URL: it has a query; give the server's base URL"));
     }

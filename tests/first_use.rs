@@ -247,7 +247,7 @@ fn timeline_takes_a_unique_id_prefix() {
 
     let out = claude_session(&env, &["show", "--timeline", "ffff"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no session ffff"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no events of session ffff"), "{}", stderr(&out));
 }
 
 #[test]

@@ -11,6 +11,9 @@ set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/claude-session-fresh-clone.XXXXXX")
+# mktemp makes it 0700: other users (the tests run the binary as `nobody` when they are root)
+# must reach the clone's binary, as they reach a checkout's.
+chmod 755 "$work"
 if [ "${KEEP:-0}" != 1 ]; then
     trap 'rm -rf "$work"' EXIT
 fi

@@ -88,7 +88,8 @@ impl Show {
         match matching[..] {
             [id] => Ok(id.to_owned()),
             [] => Err(format!(
-                "no session {} in {} (claude-session show --sessions lists them)",
+                "no events of session {} in {}, nor of one whose id begins so (claude-session show --sessions \
+                 lists them)",
                 safe(prefix),
                 dir.display()
             )
