@@ -1,11 +1,12 @@
 //! The program's own event: one hook invocation, resolved. It is written to the journal and sent
-//! to the server; the wire format it came from stays in `payload`.
+//! to the server (the outbox record, whose field names are [`record`]); the wire format it came
+//! from stays in `payload`.
 
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::journal::field;
-use crate::payload::Payload;
+use crate::payload::{Payload, field as wire};
 use crate::project::Project;
 use crate::session::{Session, Source};
 use crate::{clock, config};
@@ -14,21 +15,35 @@ use crate::{clock, config};
 /// among them); everything else goes under `extra`, so unknown fields of unknown events are
 /// recorded too.
 pub const NAMED: &[(&str, &str)] = &[
-    ("tool_name", field::TOOL),
-    ("tool_use_id", field::TOOL_USE_ID),
-    ("agent_id", field::AGENT_ID),
-    ("agent_type", field::AGENT_TYPE),
-    ("prompt_id", field::PROMPT_ID),
-    ("source", field::SOURCE),
-    ("reason", field::REASON),
-    ("duration_ms", field::DURATION_MS),
-    ("error", field::ERROR),
-    ("is_interrupt", field::IS_INTERRUPT),
-    ("tool_input", field::PARAMETERS),
-    ("tool_response", field::TOOL_RESPONSE),
+    (wire::TOOL_NAME, field::TOOL),
+    (wire::TOOL_USE_ID, field::TOOL_USE_ID),
+    (wire::AGENT_ID, field::AGENT_ID),
+    (wire::AGENT_TYPE, field::AGENT_TYPE),
+    (wire::PROMPT_ID, field::PROMPT_ID),
+    (wire::SOURCE, field::SOURCE),
+    (wire::REASON, field::REASON),
+    (wire::DURATION_MS, field::DURATION_MS),
+    (wire::ERROR, field::ERROR),
+    (wire::IS_INTERRUPT, field::IS_INTERRUPT),
+    (wire::TOOL_INPUT, field::PARAMETERS),
+    (wire::TOOL_RESPONSE, field::TOOL_RESPONSE),
 ];
 /// Payload fields the line already carries under its own names.
-const IMPLIED: &[&str] = &["hook_event_name", "cwd"];
+const IMPLIED: &[&str] = &[wire::HOOK_EVENT_NAME, wire::CWD];
+
+/// The outbox record's field names: the observability server's event (`POST /events`), which
+/// [`Event::server_body`] writes and every sink reads.
+pub mod record {
+    pub const SOURCE_APP: &str = "source_app";
+    pub const SESSION_ID: &str = crate::payload::field::SESSION_ID;
+    pub const HOOK_EVENT_TYPE: &str = "hook_event_type";
+    /// The payload's fields, as cut (and redacted) for the journal.
+    pub const PAYLOAD: &str = "payload";
+    /// Integer milliseconds since the epoch.
+    pub const TIMESTAMP: &str = "timestamp";
+    pub const SUMMARY: &str = "summary";
+    pub const MODEL_NAME: &str = "model_name";
+}
 
 pub struct Event<'a> {
     pub time: OffsetDateTime,
@@ -61,7 +76,7 @@ impl<'a> Event<'a> {
         for (key, value) in fields {
             if let Some(i) = NAMED.iter().position(|(wire, _)| wire == key) {
                 named[i] = Some(value);
-            } else if key == "cwd" {
+            } else if key == wire::CWD {
                 cwd = Some(value);
             }
         }
@@ -84,7 +99,7 @@ impl<'a> Event<'a> {
             .iter()
             .filter(|(k, _)| !IMPLIED.contains(&k.as_str()) && !NAMED.iter().any(|(w, _)| w == k))
             // The payload's id is the line's `session_id` unless it was unusable.
-            .filter(|(k, _)| !(k.as_str() == "session_id" && self.session.source == Source::Payload))
+            .filter(|(k, _)| !(k.as_str() == wire::SESSION_ID && self.session.source == Source::Payload))
             .peekable();
         if extra.peek().is_some() {
             line.key(field::EXTRA);
@@ -103,16 +118,16 @@ impl<'a> Event<'a> {
     /// name, the payload cut as in the journal, and the time in integer milliseconds.
     pub fn server_body(&self, source_app: &str) -> Vec<u8> {
         let mut body = Object::new();
-        body.str("source_app", source_app);
-        body.str("session_id", &self.session.id);
-        body.str("hook_event_type", self.name);
-        body.key("payload");
+        body.str(record::SOURCE_APP, source_app);
+        body.str(record::SESSION_ID, &self.session.id);
+        body.str(record::HOOK_EVENT_TYPE, self.name);
+        body.key(record::PAYLOAD);
         let _ = serde_json::to_writer(&mut body.bytes, &self.payload.fields);
-        body.key("timestamp");
+        body.key(record::TIMESTAMP);
         let _ = serde_json::to_writer(&mut body.bytes, &((self.time.unix_timestamp_nanos() / 1_000_000) as i64));
-        body.str("summary", &self.summary);
-        if let Some(model) = self.payload.str("model") {
-            body.str("model_name", model);
+        body.str(record::SUMMARY, &self.summary);
+        if let Some(model) = self.payload.str(wire::MODEL) {
+            body.str(record::MODEL_NAME, model);
         }
         body.end()
     }

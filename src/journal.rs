@@ -19,29 +19,35 @@ use crate::private::{self, Refused};
 use crate::{clock, config};
 
 /// The journal line's field names: the one definition the writer (`event`) and every reader
-/// (`timeline`, `show`) use.
+/// (`timeline`, `show`) use. A payload field the line keeps under its own name is spelled once,
+/// in `payload::field`.
 pub mod field {
+    use crate::payload::field as payload;
+
     pub const TIMESTAMP: &str = "timestamp";
     pub const EVENT: &str = "event";
-    pub const SESSION_ID: &str = "session_id";
+    pub const SESSION_ID: &str = payload::SESSION_ID;
     pub const SESSION_SOURCE: &str = "session_source";
     pub const PROJECT: &str = "project";
     pub const PROJECT_DIR: &str = "project_dir";
-    pub const CWD: &str = "cwd";
+    pub const CWD: &str = payload::CWD;
     pub const USER: &str = "user";
     pub const SUMMARY: &str = "summary";
+    /// The payload's `tool_name`, under the original design's name.
     pub const TOOL: &str = "tool";
-    pub const TOOL_USE_ID: &str = "tool_use_id";
-    pub const AGENT_ID: &str = "agent_id";
-    pub const AGENT_TYPE: &str = "agent_type";
-    pub const PROMPT_ID: &str = "prompt_id";
-    pub const SOURCE: &str = "source";
-    pub const REASON: &str = "reason";
-    pub const DURATION_MS: &str = "duration_ms";
-    pub const ERROR: &str = "error";
-    pub const IS_INTERRUPT: &str = "is_interrupt";
+    pub const TOOL_USE_ID: &str = payload::TOOL_USE_ID;
+    pub const AGENT_ID: &str = payload::AGENT_ID;
+    pub const AGENT_TYPE: &str = payload::AGENT_TYPE;
+    pub const PROMPT_ID: &str = payload::PROMPT_ID;
+    pub const SOURCE: &str = payload::SOURCE;
+    pub const REASON: &str = payload::REASON;
+    pub const DURATION_MS: &str = payload::DURATION_MS;
+    pub const ERROR: &str = payload::ERROR;
+    pub const IS_INTERRUPT: &str = payload::IS_INTERRUPT;
+    /// The payload's `tool_input`, under the original design's name.
     pub const PARAMETERS: &str = "parameters";
-    pub const TOOL_RESPONSE: &str = "tool_response";
+    pub const TOOL_RESPONSE: &str = payload::TOOL_RESPONSE;
+    /// The payload's other fields, as an object.
     pub const EXTRA: &str = "extra";
 }
 
@@ -49,16 +55,9 @@ pub mod field {
 /// microseconds, so only a stuck or hostile holder makes anyone wait this long.
 const LOCK_WAIT: Duration = Duration::from_millis(250);
 
-/// `$XDG_STATE_HOME/claude-session`, else `~/.local/state/claude-session`: ours alone.
-pub fn state_dir() -> Option<PathBuf> {
-    config::state_home()
-        .map(|d| d.join("claude-session"))
-        .or_else(|| config::home().map(|h| h.join(".local/state/claude-session")))
-}
-
-/// `$CLAUDE_SESSION_LOG_DIR`, else `logs/` in [`state_dir`].
+/// `$CLAUDE_SESSION_LOG_DIR`, else `logs/` in `config::state_dir`.
 pub fn dir() -> Option<PathBuf> {
-    config::log_dir().or_else(|| state_dir().map(|d| d.join("logs")))
+    config::log_dir().or_else(|| config::state_dir().map(|d| d.join("logs")))
 }
 
 /// [`dir`], created if needed and checked to be ours, or the error commands report.

@@ -1,5 +1,5 @@
 //! claude-session: one multi-call binary that Claude Code runs as its hooks. This file lists the
-//! modules and holds the crate's debug macro; `cmd` dispatches.
+//! modules and holds the crate's debug macro; `cmd::main` dispatches.
 
 pub mod applets;
 pub mod clock;
@@ -19,8 +19,7 @@ pub mod store;
 pub mod summary;
 pub mod text;
 pub mod timeline;
-
-pub use cmd::main;
+pub mod usage;
 
 /// One line on stderr under `CLAUDE_SESSION_DEBUG=1`, nothing otherwise; see [`out::debug`].
 #[macro_export]

@@ -3,7 +3,7 @@
 //! allocator. std's runtime setup (`lang_start`) is skipped: for the main thread's stack guard it
 //! reads and parses /proc/self/maps, a fifth of a hook's instructions and a dozen system calls, for
 //! a process that lives a millisecond. What else that setup did that we need is done here, or
-//! (flushing stdout) by `claude_session::main`.
+//! (flushing stdout) by `claude_session::cmd::main`.
 // Under `cargo test` the harness brings its own main.
 #![cfg_attr(not(test), no_main)]
 
@@ -21,7 +21,7 @@ extern "C" fn main(argc: i32, argv: *const *const std::ffi::c_char) -> i32 {
     ignore_signals();
     // SAFETY: the C runtime hands `main` `argc` valid C strings in `argv`.
     let args = unsafe { arguments(argc, argv) };
-    claude_session::main(args)
+    claude_session::cmd::main(args)
 }
 
 /// The arguments from `main`'s own argc/argv: std fills `std::env::args` from glibc's

@@ -58,15 +58,21 @@ macro_rules! outln {
 }
 
 static APPLET: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
-static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Names the applet in debug lines.
 pub fn set_applet(name: &'static str) {
     let _ = APPLET.set(name);
 }
 
+/// Turns debug lines on or off. `cmd::main` sets it from `config::debug` before anything else,
+/// so that `out` depends on nothing and `config` can say in a debug line what it refused.
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn debug_enabled() -> bool {
-    *DEBUG.get_or_init(crate::config::debug)
+    DEBUG.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// One line on stderr under `CLAUDE_SESSION_DEBUG=1` / `HOOK_DEBUG=true`; nothing otherwise.

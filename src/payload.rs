@@ -27,6 +27,72 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+/// The payload's field names, as Claude Code writes them: the one definition every reader uses
+/// (`event` journals them, `summary` describes them, the sinks send them). The journal keeps most
+/// under these names (`journal::field`). Grouped by where Claude Code sends them.
+pub mod field {
+    // Every event.
+    pub const SESSION_ID: &str = "session_id";
+    pub const TRANSCRIPT_PATH: &str = "transcript_path";
+    pub const CWD: &str = "cwd";
+    pub const HOOK_EVENT_NAME: &str = "hook_event_name";
+    pub const PERMISSION_MODE: &str = "permission_mode";
+    pub const EFFORT: &str = "effort";
+    pub const PROMPT_ID: &str = "prompt_id";
+    pub const TURN_ID: &str = "turn_id";
+    pub const MESSAGE_ID: &str = "message_id";
+    // An event inside a subagent, and SubagentStart/SubagentStop.
+    pub const AGENT_ID: &str = "agent_id";
+    pub const AGENT_TYPE: &str = "agent_type";
+    pub const AGENT_TRANSCRIPT_PATH: &str = "agent_transcript_path";
+    // Tool events (PreToolUse, PostToolUse, PostToolUseFailure, PermissionRequest, ...).
+    pub const TOOL_NAME: &str = "tool_name";
+    pub const TOOL_USE_ID: &str = "tool_use_id";
+    pub const TOOL_INPUT: &str = "tool_input";
+    pub const TOOL_RESPONSE: &str = "tool_response";
+    pub const DURATION_MS: &str = "duration_ms";
+    pub const ERROR: &str = "error";
+    pub const IS_INTERRUPT: &str = "is_interrupt";
+    /// PostToolBatch: the calls of the batch, each with its `tool_name`.
+    pub const TOOL_CALLS: &str = "tool_calls";
+    /// In an Agent tool's `tool_response`: the subagent it started.
+    pub const RESPONSE_AGENT_ID: &str = "agentId";
+    /// In an Agent tool's `tool_response`: true when the subagent runs in the background.
+    pub const RESPONSE_IS_ASYNC: &str = "isAsync";
+    // The other events' own fields.
+    pub const PROMPT: &str = "prompt";
+    pub const SOURCE: &str = "source";
+    pub const MODEL: &str = "model";
+    pub const REASON: &str = "reason";
+    pub const LAST_ASSISTANT_MESSAGE: &str = "last_assistant_message";
+    pub const ERROR_DETAILS: &str = "error_details";
+    pub const MESSAGE: &str = "message";
+    pub const TITLE: &str = "title";
+    pub const NOTIFICATION_TYPE: &str = "notification_type";
+    pub const TRIGGER: &str = "trigger";
+    pub const CUSTOM_INSTRUCTIONS: &str = "custom_instructions";
+    pub const COMPACT_SUMMARY: &str = "compact_summary";
+    pub const DELTA: &str = "delta";
+    pub const DESCRIPTION: &str = "description";
+    pub const SUBJECT: &str = "subject";
+    pub const TASK_SUBJECT: &str = "task_subject";
+    pub const NEW_CWD: &str = "new_cwd";
+    pub const NAME: &str = "name";
+    pub const STATUS: &str = "status";
+    // Inside `tool_input`, by tool (`description` and `prompt` above serve the Agent tool too).
+    pub const COMMAND: &str = "command";
+    pub const FILE_PATH: &str = "file_path";
+    pub const NOTEBOOK_PATH: &str = "notebook_path";
+    pub const PATTERN: &str = "pattern";
+    pub const PATH: &str = "path";
+    pub const URL: &str = "url";
+    pub const QUERY: &str = "query";
+    pub const SKILL: &str = "skill";
+    pub const TODOS: &str = "todos";
+    /// Ours: what stdin held when it was not a JSON object.
+    pub const RAW: &str = "raw";
+}
+
 /// The fields may take this many times the field cap, all together.
 pub const FIELDS_BUDGET: usize = 4;
 /// Members (or items) kept per object (or array); a real payload's biggest object has about 15.
@@ -138,7 +204,7 @@ impl Payload {
             None => problem.unwrap_or("empty"),
             Some(_) => {
                 let text = String::from_utf8_lossy(&bytes[..len.min(max.saturating_mul(2))]);
-                fields.insert("raw".into(), Value::String(text_head(&text, max + marker(len).len(), len)));
+                fields.insert(field::RAW.into(), Value::String(text_head(&text, max + marker(len).len(), len)));
                 problem.unwrap_or("not a JSON object")
             }
         };

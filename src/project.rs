@@ -1,10 +1,9 @@
-//! Project identity: which directory a hook belongs to, its name, and its store key.
+//! Project identity: which directory a hook belongs to, its name, and its store key. A pure
+//! function of the directories it is given: `config` asks it where the project's settings are.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-
-use crate::config;
 
 pub struct Project {
     /// The git root enclosing the starting directory, else that directory.
@@ -16,10 +15,10 @@ pub struct Project {
 }
 
 impl Project {
-    /// `$CLAUDE_PROJECT_DIR`, else the payload's `cwd`, else the working directory; then up to
-    /// the enclosing git root.
-    pub fn resolve(payload_cwd: Option<&str>) -> Project {
-        let start = config::project_dir()
+    /// `project_dir` (`$CLAUDE_PROJECT_DIR`, from `config`), else the payload's `cwd`, else the
+    /// working directory; then up to the enclosing git root.
+    pub fn resolve(project_dir: Option<PathBuf>, payload_cwd: Option<&str>) -> Project {
+        let start = project_dir
             .or_else(|| payload_cwd.filter(|c| !c.is_empty()).map(PathBuf::from))
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_else(|| PathBuf::from("/"));

@@ -7,27 +7,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::project::Project;
-use crate::store::{Entry, Record, Store};
+use crate::store::{Entry, Record, Store, check_id};
 use crate::{clock, config};
 
 use crate::private::Durability;
 
 pub const UNKNOWN: &str = "unknown";
-pub const MAX_ID: usize = 256;
-
-/// A session id we store and send: non-empty, at most 256 bytes, no control characters.
-pub fn check_id(id: &str) -> Result<(), &'static str> {
-    if id.is_empty() {
-        Err("empty id")
-    } else if id.len() > MAX_ID {
-        Err("id over 256 bytes")
-    } else if id.chars().any(char::is_control) {
-        Err("control character in id")
-    } else {
-        Ok(())
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Source {
     Payload,

@@ -39,7 +39,6 @@ use crate::private::NOFOLLOW_NONBLOCK;
 
 /// Seconds Claude Code gives one of our hooks; they take about a millisecond.
 pub const TIMEOUT: u64 = 10;
-pub const SERVER_VAR: &str = crate::config::SERVER_URL;
 /// The largest settings file read: real ones are a few KiB.
 pub const MAX_SIZE: u64 = 1 << 20;
 /// How long a write waits for another install or uninstall of the same file.
@@ -691,6 +690,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SERVER_URL as SERVER_VAR;
 
     fn ours(dir: &str) -> Vec<(&'static str, String)> {
         hooks_in(Path::new(dir)).unwrap()

@@ -1,4 +1,5 @@
-//! The session store: one small file per project naming its most recent session.
+//! The session store: one small file per project naming its most recent session, and what a
+//! session id may be ([`check_id`]): the store keeps only ids every reader can take.
 //!
 //! File format, as the original design had it: `<id>\n<RFC 3339 UTC time>\n`, plus an optional
 //! third line, the project directory, which `show --all` prints and older readers ignore. The
@@ -15,7 +16,6 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::private::{self, Durability, Refused};
-use crate::session::check_id;
 use crate::{clock, config};
 
 /// A session file is a few lines; anything bigger is not ours.
@@ -24,6 +24,21 @@ pub const MAX_FILE: u64 = 8 * 1024;
 /// Any path of up to 7 KiB of text fits; only one with over 2,389 bytes that must be encoded
 /// does not.
 pub const MAX_DIR_LINE: usize = 7 * 1024;
+
+pub const MAX_ID: usize = 256;
+
+/// A session id we store and send: non-empty, at most 256 bytes, no control characters.
+pub fn check_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() {
+        Err("empty id")
+    } else if id.len() > MAX_ID {
+        Err("id over 256 bytes")
+    } else if id.chars().any(char::is_control) {
+        Err("control character in id")
+    } else {
+        Ok(())
+    }
+}
 
 pub struct Store {
     pub dir: PathBuf,
@@ -62,7 +77,7 @@ impl Store {
     pub fn location() -> Option<PathBuf> {
         config::session_dir()
             .or_else(|| config::runtime_dir().map(|d| d.join("claude-session")))
-            .or_else(|| crate::journal::state_dir().map(|d| d.join("sessions")))
+            .or_else(|| config::state_dir().map(|d| d.join("sessions")))
     }
 
     /// Creates the directory (0700) if needed and refuses one that another user could enter or

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::payload::field;
 use crate::text::{one_line, plural};
 
 /// The longest summary, in characters.
@@ -17,25 +18,25 @@ pub fn summarize(event: &str, fields: &Map<String, Value>) -> String {
         "PreToolUse" | "PostToolUse" => tool_call(fields, false),
         "PostToolUseFailure" => failure(fields),
         "PermissionRequest" => tool_call(fields, true),
-        "PermissionDenied" => with_reason(tool_call(fields, true), str_of(fields, "reason")),
+        "PermissionDenied" => with_reason(tool_call(fields, true), str_of(fields, field::REASON)),
         "PostToolBatch" => batch(fields),
-        "UserPromptSubmit" => prompt(str_of(fields, "prompt").unwrap_or_default()),
+        "UserPromptSubmit" => prompt(str_of(fields, field::PROMPT).unwrap_or_default()),
         "SessionStart" => session_start(fields),
         "SessionEnd" => session_end(fields),
-        "Stop" => str_of(fields, "last_assistant_message").unwrap_or_default().to_owned(),
+        "Stop" => str_of(fields, field::LAST_ASSISTANT_MESSAGE).unwrap_or_default().to_owned(),
         "StopFailure" => stop_failure(fields),
         "SubagentStart" => format!("{} started", agent(fields).unwrap_or_else(|| "agent".into())),
         "SubagentStop" => {
             let who = agent(fields).unwrap_or_else(|| "agent".into());
-            match str_of(fields, "last_assistant_message") {
+            match str_of(fields, field::LAST_ASSISTANT_MESSAGE) {
                 Some(last) => format!("{who} finished: {last}"),
                 None => format!("{who} finished"),
             }
         }
         "Notification" => notification(fields),
-        "PreCompact" => compaction(fields, "compaction", "custom_instructions"),
-        "PostCompact" => compaction(fields, "compaction done", "compact_summary"),
-        "MessageDisplay" => str_of(fields, "delta").unwrap_or_default().to_owned(),
+        "PreCompact" => compaction(fields, "compaction", field::CUSTOM_INSTRUCTIONS),
+        "PostCompact" => compaction(fields, "compaction done", field::COMPACT_SUMMARY),
+        "MessageDisplay" => str_of(fields, field::DELTA).unwrap_or_default().to_owned(),
         _ => unknown(fields),
     };
     // The subagent events name their agent themselves; any other event of a subagent says whose.
@@ -68,9 +69,9 @@ fn str_of<'a>(fields: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 
 /// `general-purpose a3f7f09`: the agent's type and the head of its id, for a subagent's events.
 fn agent(fields: &Map<String, Value>) -> Option<String> {
-    let id = str_of(fields, "agent_id")?;
+    let id = str_of(fields, field::AGENT_ID)?;
     let short: String = id.chars().take(7).collect();
-    Some(match str_of(fields, "agent_type") {
+    Some(match str_of(fields, field::AGENT_TYPE) {
         Some(kind) => format!("{kind} {short}"),
         None => format!("agent {short}"),
     })
@@ -84,8 +85,8 @@ fn first_line(text: &str) -> &str {
 /// What a tool call does, in its own terms: the command, the file, the pattern, the URL. With
 /// `named`, or for an MCP tool (whose input says little alone), the tool's name first.
 fn tool_call(fields: &Map<String, Value>, named: bool) -> String {
-    let tool = str_of(fields, "tool_name").unwrap_or("");
-    match describe(tool, fields.get("tool_input")) {
+    let tool = str_of(fields, field::TOOL_NAME).unwrap_or("");
+    match describe(tool, fields.get(field::TOOL_INPUT)) {
         None => tool.to_owned(),
         Some(what) if named || tool.starts_with("mcp__") => format!("{tool}: {what}"),
         Some(what) => what,
@@ -96,18 +97,20 @@ fn tool_call(fields: &Map<String, Value>, named: bool) -> String {
 fn describe(tool: &str, input: Option<&Value>) -> Option<String> {
     let at = |key: &str| input.and_then(|i| i.get(key)).and_then(Value::as_str).map(str::to_owned);
     let described = match tool {
-        "Bash" | "PowerShell" => at("command"),
-        "Read" | "Write" | "Edit" | "MultiEdit" => at("file_path"),
-        "NotebookEdit" | "NotebookRead" => at("notebook_path"),
-        "Grep" | "Glob" => at("pattern").map(|p| match at("path") {
+        "Bash" | "PowerShell" => at(field::COMMAND),
+        "Read" | "Write" | "Edit" | "MultiEdit" => at(field::FILE_PATH),
+        "NotebookEdit" | "NotebookRead" => at(field::NOTEBOOK_PATH),
+        "Grep" | "Glob" => at(field::PATTERN).map(|p| match at(field::PATH) {
             Some(path) => format!("{p} in {path}"),
             None => p,
         }),
-        "WebFetch" => at("url"),
-        "WebSearch" => at("query"),
-        "Agent" | "Task" => at("description").or_else(|| at("prompt")),
-        "Skill" => at("skill"),
-        "TodoWrite" => input.and_then(|i| i.get("todos")).and_then(Value::as_array).map(|t| plural(t.len(), "todo")),
+        "WebFetch" => at(field::URL),
+        "WebSearch" => at(field::QUERY),
+        "Agent" | "Task" => at(field::DESCRIPTION).or_else(|| at(field::PROMPT)),
+        "Skill" => at(field::SKILL),
+        "TodoWrite" => {
+            input.and_then(|i| i.get(field::TODOS)).and_then(Value::as_array).map(|t| plural(t.len(), "todo"))
+        }
         _ => None,
     };
     described.filter(|d| !d.trim().is_empty()).or_else(|| first_string(input))
@@ -121,8 +124,9 @@ fn first_string(input: Option<&Value>) -> Option<String> {
 /// `Exit code 3: exit 3`, `Interrupted: cargo build`: what went wrong first, then what failed.
 fn failure(fields: &Map<String, Value>) -> String {
     let call = tool_call(fields, false);
-    let interrupted = fields.get("is_interrupt").and_then(Value::as_bool) == Some(true);
-    let cause = if interrupted { "Interrupted" } else { str_of(fields, "error").map(first_line).unwrap_or("Failed") };
+    let interrupted = fields.get(field::IS_INTERRUPT).and_then(Value::as_bool) == Some(true);
+    let cause =
+        if interrupted { "Interrupted" } else { str_of(fields, field::ERROR).map(first_line).unwrap_or("Failed") };
     let cause = one_line(cause, MAX / 2);
     if call.is_empty() { cause } else { format!("{cause}: {call}") }
 }
@@ -136,10 +140,10 @@ fn with_reason(text: String, reason: Option<&str>) -> String {
 
 /// `1 tool call: Bash`, `3 tool calls: Read 2, Bash`.
 fn batch(fields: &Map<String, Value>) -> String {
-    let calls = fields.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let calls = fields.get(field::TOOL_CALLS).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let mut tools: Vec<(&str, usize)> = Vec::new();
     for call in calls {
-        let name = call.get("tool_name").and_then(Value::as_str).unwrap_or("?");
+        let name = call.get(field::TOOL_NAME).and_then(Value::as_str).unwrap_or("?");
         match tools.iter_mut().find(|(t, _)| *t == name) {
             Some((_, n)) => *n += 1,
             None => tools.push((name, 1)),
@@ -173,15 +177,15 @@ fn prompt(text: &str) -> String {
 
 /// `startup`, `resume`, `compact (claude-opus-5-5)`.
 fn session_start(fields: &Map<String, Value>) -> String {
-    let source = str_of(fields, "source").unwrap_or("start");
-    match str_of(fields, "model") {
+    let source = str_of(fields, field::SOURCE).unwrap_or("start");
+    match str_of(fields, field::MODEL) {
         Some(model) => format!("{source} ({model})"),
         None => source.to_owned(),
     }
 }
 
 fn session_end(fields: &Map<String, Value>) -> String {
-    match str_of(fields, "reason") {
+    match str_of(fields, field::REASON) {
         Some("prompt_input_exit") => "exit at the prompt".into(),
         Some("clear") => "/clear".into(),
         Some(reason) => reason.replace('_', " "),
@@ -191,8 +195,8 @@ fn session_end(fields: &Map<String, Value>) -> String {
 
 /// The API error first, then its details or what the assistant had said.
 fn stop_failure(fields: &Map<String, Value>) -> String {
-    let error = str_of(fields, "error").map(first_line).unwrap_or("Stopped on an error");
-    let detail = str_of(fields, "error_details").or_else(|| str_of(fields, "last_assistant_message"));
+    let error = str_of(fields, field::ERROR).map(first_line).unwrap_or("Stopped on an error");
+    let detail = str_of(fields, field::ERROR_DETAILS).or_else(|| str_of(fields, field::LAST_ASSISTANT_MESSAGE));
     match detail {
         Some(detail) => format!("{error}: {detail}"),
         None => error.to_owned(),
@@ -201,16 +205,16 @@ fn stop_failure(fields: &Map<String, Value>) -> String {
 
 /// The message Claude Code showed; else what kind of notice it was (`idle prompt`).
 fn notification(fields: &Map<String, Value>) -> String {
-    str_of(fields, "message")
-        .or_else(|| str_of(fields, "title"))
+    str_of(fields, field::MESSAGE)
+        .or_else(|| str_of(fields, field::TITLE))
         .map(str::to_owned)
-        .or_else(|| str_of(fields, "notification_type").map(|t| t.replace('_', " ")))
+        .or_else(|| str_of(fields, field::NOTIFICATION_TYPE).map(|t| t.replace('_', " ")))
         .unwrap_or_default()
 }
 
 /// `manual compaction: keep the API notes`, `auto compaction done: <summary>`.
 fn compaction(fields: &Map<String, Value>, what: &str, detail: &str) -> String {
-    let head = match str_of(fields, "trigger") {
+    let head = match str_of(fields, field::TRIGGER) {
         Some(trigger) => format!("{trigger} {what}"),
         None => what[..1].to_uppercase() + &what[1..],
     };
@@ -222,47 +226,47 @@ fn compaction(fields: &Map<String, Value>, what: &str, detail: &str) -> String {
 
 /// Fields every event carries or that identify rather than describe it.
 const COMMON: &[&str] = &[
-    "session_id",
-    "transcript_path",
-    "cwd",
-    "hook_event_name",
-    "prompt_id",
-    "permission_mode",
-    "effort",
-    "agent_id",
-    "agent_type",
-    "agent_transcript_path",
-    "turn_id",
-    "message_id",
-    "tool_use_id",
+    field::SESSION_ID,
+    field::TRANSCRIPT_PATH,
+    field::CWD,
+    field::HOOK_EVENT_NAME,
+    field::PROMPT_ID,
+    field::PERMISSION_MODE,
+    field::EFFORT,
+    field::AGENT_ID,
+    field::AGENT_TYPE,
+    field::AGENT_TRANSCRIPT_PATH,
+    field::TURN_ID,
+    field::MESSAGE_ID,
+    field::TOOL_USE_ID,
 ];
 
 /// Fields that tell what an event is about, most telling first.
 const TELLING: &[&str] = &[
-    "error",
-    "message",
-    "title",
-    "reason",
-    "prompt",
-    "description",
-    "subject",
-    "task_subject",
-    "file_path",
-    "path",
-    "new_cwd",
-    "url",
-    "name",
-    "status",
-    "source",
-    "trigger",
+    field::ERROR,
+    field::MESSAGE,
+    field::TITLE,
+    field::REASON,
+    field::PROMPT,
+    field::DESCRIPTION,
+    field::SUBJECT,
+    field::TASK_SUBJECT,
+    field::FILE_PATH,
+    field::PATH,
+    field::NEW_CWD,
+    field::URL,
+    field::NAME,
+    field::STATUS,
+    field::SOURCE,
+    field::TRIGGER,
 ];
 
 /// An event we have no rule for: a tool call if it names a tool, else its most telling field,
 /// else its first own field.
 fn unknown(fields: &Map<String, Value>) -> String {
-    if str_of(fields, "tool_name").is_some() {
+    if str_of(fields, field::TOOL_NAME).is_some() {
         let call = tool_call(fields, true);
-        return match str_of(fields, "error") {
+        return match str_of(fields, field::ERROR) {
             Some(error) => format!("{}: {call}", first_line(error)),
             None => call,
         };

@@ -11,7 +11,9 @@ use time::{Date, OffsetDateTime};
 use crate::clock;
 use crate::journal::{self, field};
 use crate::out::Report;
+use crate::payload::field as wire;
 use crate::text::{one_line, plural, safe};
+use crate::usage::{Prices, SessionUsage};
 
 /// How a tool call ended, for a row that is one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +54,9 @@ pub struct Row {
     /// `async_launched`): its duration runs to the subagent's SubagentStop, not to the launch.
     pub background: Option<Background>,
     pub tool_use_id: Option<String>,
+    /// The turn it belongs to (payload `prompt_id`): a Stop row shows its turn's usage.
+    pub prompt_id: Option<String>,
+    pub agent_id: Option<String>,
 }
 
 /// Where a background subagent's run stands.
@@ -78,6 +83,43 @@ pub struct Timeline {
     pub project_dir: Option<String>,
     pub events: usize,
     pub rows: Vec<Row>,
+    /// The session's transcripts, and its subagents' by agent id, as the payloads named them.
+    pub transcripts: Transcripts,
+    /// Tokens and cost, when the transcripts were read (`show` fills it in).
+    pub usage: Option<(SessionUsage, Prices)>,
+}
+
+/// Where a session's usage is: the transcripts its events named.
+#[derive(Clone, Debug, Default)]
+pub struct Transcripts {
+    pub main: Vec<String>,
+    /// (agent id, transcript), in order of appearance.
+    pub agents: Vec<(String, String)>,
+}
+
+impl Transcripts {
+    /// Notes the transcripts a journal line's `extra` names.
+    fn note(&mut self, agent: Option<&str>, main: Option<String>, agent_path: Option<String>) {
+        if let Some(path) = main.filter(|p| !self.main.contains(p)) {
+            self.main.push(path);
+        }
+        if let (Some(agent), Some(path)) = (agent, agent_path)
+            && !self.agents.iter().any(|(a, p)| a == agent && *p == path)
+        {
+            self.agents.push((agent.to_owned(), path));
+        }
+    }
+
+    /// And the subagent transcripts Claude Code keeps beside the main ones.
+    pub fn with_neighbours(&self) -> Transcripts {
+        let mut all = self.clone();
+        for main in &self.main {
+            for (agent, path) in crate::usage::subagent_transcripts(main) {
+                all.note(Some(&agent), None, Some(path));
+            }
+        }
+        all
+    }
 }
 
 /// Every journal line of `session_id`, in order, from `since` on.
@@ -104,6 +146,7 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
     let s = |v: &Map<String, Value>, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let mut rows: Vec<Row> = Vec::new();
     let mut open: HashMap<String, (usize, Option<OffsetDateTime>)> = HashMap::new();
+    let mut transcripts = Transcripts::default();
     // Background subagent -> its call's row and the call's start.
     let mut running: HashMap<String, (usize, Option<OffsetDateTime>)> = HashMap::new();
     for line in lines {
@@ -125,8 +168,17 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
             launched: None,
             background: None,
             tool_use_id: tool_use_id.clone(),
+            prompt_id: s(line, field::PROMPT_ID),
+            agent_id: s(line, field::AGENT_ID),
             event: event.clone(),
         };
+        let extra = line.get(field::EXTRA);
+        let path = |k: &str| extra.and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_owned);
+        transcripts.note(
+            s(line, field::AGENT_ID).as_deref(),
+            path(wire::TRANSCRIPT_PATH),
+            path(wire::AGENT_TRANSCRIPT_PATH),
+        );
         match (event.as_str(), tool_use_id) {
             ("PreToolUse", Some(id)) => {
                 open.insert(id, (rows.len(), at));
@@ -142,7 +194,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
                 });
                 let error = s(line, field::ERROR).map(|e| one_line(&e, 120));
                 let response = line.get(field::TOOL_RESPONSE);
-                let launched = response.and_then(|r| r.get("agentId")).and_then(Value::as_str).map(str::to_owned);
+                let launched =
+                    response.and_then(|r| r.get(wire::RESPONSE_AGENT_ID)).and_then(Value::as_str).map(str::to_owned);
                 let background = launched.is_some() && is_async_launch(response);
                 let started = id.and_then(|id| open.remove(&id));
                 let measured = line.get(field::DURATION_MS).and_then(Value::as_u64);
@@ -188,6 +241,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
         project_dir: first.and_then(|l| s(l, field::PROJECT_DIR)),
         events: lines.len(),
         rows,
+        transcripts,
+        usage: None,
     }
 }
 
@@ -195,8 +250,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
 /// `{"isAsync": true, "status": "async_launched", "agentId": ...}`.
 fn is_async_launch(response: Option<&Value>) -> bool {
     response.is_some_and(|r| {
-        r.get("status").and_then(Value::as_str) == Some("async_launched")
-            || r.get("isAsync").and_then(Value::as_bool) == Some(true)
+        r.get(wire::STATUS).and_then(Value::as_str) == Some("async_launched")
+            || r.get(wire::RESPONSE_IS_ASYNC).and_then(Value::as_bool) == Some(true)
     })
 }
 
@@ -209,6 +264,20 @@ fn millis_between(start: OffsetDateTime, end: OffsetDateTime) -> Option<u64> {
 }
 
 impl Timeline {
+    /// The usage a row stands for: its turn's at a Stop, the subagent's at a SubagentStop.
+    fn row_usage(&self, row: &Row) -> Option<(&'static str, &crate::usage::Tally, &Prices)> {
+        let (usage, prices) = self.usage.as_ref()?;
+        let (label, tally) = match row.event.as_str() {
+            "Stop" => ("turn usage", usage.turns.get(row.prompt_id.as_deref()?)?),
+            "SubagentStop" => {
+                let id = row.agent_id.as_deref()?;
+                ("subagent usage", usage.agents.iter().find(|(a, _)| a == id).map(|(_, t)| t)?)
+            }
+            _ => return None,
+        };
+        Some((label, tally, prices))
+    }
+
     fn calls(&self) -> impl Iterator<Item = &Row> {
         self.rows.iter().filter(|r| r.tool.is_some() && r.status.is_some())
     }
@@ -271,6 +340,9 @@ impl Report for Timeline {
             let line = parts.join("  ");
             out.push_str(line.trim_end());
             out.push('\n');
+            if let Some((label, tally, prices)) = self.row_usage(row) {
+                out.push_str(&format!("  {:12}  {label:<17}  {}\n", "", safe(&tally.detailed(prices))));
+            }
         }
         let per_tool: Vec<String> = self.per_tool().iter().map(|(t, n)| format!("{} {n}", safe(t))).collect();
         let total: u64 = self.calls().filter_map(|r| r.duration_ms).sum();
@@ -286,6 +358,15 @@ impl Report for Timeline {
             out.push_str(&format!(", slowest {tool} {} ms ({})", slow.duration_ms.unwrap_or(0), safe(&slow.summary)));
         }
         out.push('\n');
+        if let Some((usage, prices)) = &self.usage {
+            out.push_str(&format!("tokens: {}\n", safe(&usage.main.detailed(prices))));
+            if !usage.agents.is_empty() {
+                let agents = usage.agents_total();
+                let what = plural(usage.agents.len(), "subagent");
+                out.push_str(&format!("  {what}, apart: {}\n", safe(&agents.detailed(prices))));
+                out.push_str(&format!("  session total: {}\n", safe(&usage.total().short(prices))));
+            }
+        }
         out
     }
 
@@ -294,20 +375,25 @@ impl Report for Timeline {
             .rows
             .iter()
             .map(|r| {
-                json!({
-                    "timestamp": r.time.map(clock::rfc3339), "event": r.event, "tool": r.tool, "summary": r.summary,
-                    "duration_ms": r.duration_ms, "status": r.status.map(Status::as_str),
-                    "error": r.error, "agent": r.agent, "launched": r.launched, "tool_use_id": r.tool_use_id,
+                let mut row = json!({
+                    field::TIMESTAMP: r.time.map(clock::rfc3339), field::EVENT: r.event, field::TOOL: r.tool, field::SUMMARY: r.summary,
+                    field::DURATION_MS: r.duration_ms, "status": r.status.map(Status::as_str),
+                    field::ERROR: r.error, "agent": r.agent, "launched": r.launched, field::TOOL_USE_ID: r.tool_use_id,
                     "background": r.background.map(Background::as_str),
-                })
+                });
+                if let Some((_, tally, prices)) = self.row_usage(r) {
+                    row["usage"] = tally.to_json(prices);
+                }
+                row
             })
             .collect();
-        let slowest =
-            self.slowest().map(|r| json!({"tool": r.tool, "duration_ms": r.duration_ms, "summary": r.summary}));
+        let slowest = self
+            .slowest()
+            .map(|r| json!({field::TOOL: r.tool, field::DURATION_MS: r.duration_ms, field::SUMMARY: r.summary}));
         json!({
-            "session_id": self.session_id,
-            "project": self.project,
-            "project_dir": self.project_dir,
+            field::SESSION_ID: self.session_id,
+            field::PROJECT: self.project,
+            field::PROJECT_DIR: self.project_dir,
             "rows": rows,
             "summary": {
                 "events": self.events,
@@ -316,6 +402,7 @@ impl Report for Timeline {
                 "tool_time_ms": self.calls().filter_map(|r| r.duration_ms).sum::<u64>(),
                 "slowest": slowest,
             },
+            "usage": self.usage.as_ref().map(|(u, prices)| u.to_json(prices)),
         })
     }
 }
@@ -330,12 +417,17 @@ pub struct SessionSummary {
     pub events: usize,
     pub tool_calls: usize,
     call_ids: HashSet<String>,
+    pub transcripts: Transcripts,
+    /// Tokens and cost, when the transcripts were read (`show` fills it in).
+    pub usage: Option<SessionUsage>,
 }
 
 /// `show --sessions`: the journal's sessions, in order of first appearance.
 pub struct SessionList {
     pub journal: String,
     pub sessions: Vec<SessionSummary>,
+    /// The prices the sessions' usage is shown at, when it was read.
+    pub prices: Option<Prices>,
 }
 
 /// Every session in the journal from `since` on, in order of first appearance. Lines are parsed
@@ -359,12 +451,24 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
                 events: 0,
                 tool_calls: 0,
                 call_ids: HashSet::new(),
+                transcripts: Transcripts::default(),
+                usage: None,
             });
             order.len() - 1
         });
         let s = &mut order[i];
         s.last = time;
         s.events += 1;
+        if let Some(extra) = fields.get(field::EXTRA)
+            && let Ok(extra) = serde_json::from_str::<BTreeMap<String, &RawValue>>(extra.get())
+        {
+            let path = |k: &str| extra.get(k).and_then(|r| serde_json::from_str::<String>(r.get()).ok());
+            s.transcripts.note(
+                text(field::AGENT_ID).as_deref(),
+                path(wire::TRANSCRIPT_PATH),
+                path(wire::AGENT_TRANSCRIPT_PATH),
+            );
+        }
         // A call counts once, whether its start, its end or both were recorded.
         let event = text(field::EVENT).unwrap_or_default();
         if matches!(event.as_str(), "PreToolUse" | "PostToolUse" | "PostToolUseFailure") {
@@ -375,7 +479,7 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
             }
         }
     })?;
-    Ok(SessionList { journal: dir.to_string_lossy().into_owned(), sessions: order })
+    Ok(SessionList { journal: dir.to_string_lossy().into_owned(), sessions: order, prices: None })
 }
 
 impl Report for SessionList {
@@ -384,16 +488,28 @@ impl Report for SessionList {
             return format!("no sessions in {}\n", safe(&self.journal));
         }
         let time = |t: Option<OffsetDateTime>| t.map_or("-".to_owned(), clock::short);
-        let header = ["SESSION", "PROJECT", "FIRST", "LAST", "EVENTS", "TOOL CALLS"].map(String::from).to_vec();
+        let mut header = ["SESSION", "PROJECT", "FIRST", "LAST", "EVENTS", "TOOL CALLS"].map(String::from).to_vec();
+        if self.prices.is_some() {
+            header.extend(["TOKENS", "COST"].map(String::from));
+        }
         let rows = self.sessions.iter().map(|s| {
-            vec![
+            let mut row = vec![
                 safe(&s.id).into_owned(),
                 safe(&s.project).into_owned(),
                 time(s.first),
                 time(s.last),
                 s.events.to_string(),
                 s.tool_calls.to_string(),
-            ]
+            ];
+            if let Some(prices) = &self.prices {
+                let total = s.usage.as_ref().map(SessionUsage::total).unwrap_or_default();
+                if total.is_empty() {
+                    row.extend(["-".to_owned(), "-".to_owned()]);
+                } else {
+                    row.extend([total.tokens().short(), total.cost(prices).show()]);
+                }
+            }
+            row
         });
         crate::text::columns(std::iter::once(header).chain(rows).collect())
     }
@@ -403,8 +519,12 @@ impl Report for SessionList {
             .sessions
             .iter()
             .map(|s| {
-                json!({"session_id": s.id, "project": s.project, "first": s.first.map(clock::rfc3339),
-                       "last": s.last.map(clock::rfc3339), "events": s.events, "tool_calls": s.tool_calls})
+                let mut row = json!({field::SESSION_ID: s.id, field::PROJECT: s.project, "first": s.first.map(clock::rfc3339),
+                       "last": s.last.map(clock::rfc3339), "events": s.events, "tool_calls": s.tool_calls});
+                if let (Some(prices), Some(usage)) = (&self.prices, &s.usage) {
+                    row["usage"] = usage.to_json(prices);
+                }
+                row
             })
             .collect();
         json!({ "journal": self.journal, "sessions": rows })

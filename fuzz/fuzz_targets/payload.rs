@@ -79,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let session = Session { id: payload.str("session_id").unwrap_or("unknown").to_owned(), source: Source::Payload };
-    let session = match claude_session::session::check_id(&session.id) {
+    let session = match claude_session::store::check_id(&session.id) {
         Ok(()) => session,
         Err(_) => Session { id: "unknown".into(), source: Source::Unknown },
     };

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(original) = parse(text) else { return };
     let hooks = hooks_in(Path::new("/fuzz/hooks")).unwrap();
     let env =
-        [(settings::SERVER_VAR, "http://127.0.0.1:4000/events"), ("CLAUDE_SESSION_OTLP_ENDPOINT", "http://o:4318")];
+        [(claude_session::config::SERVER_URL, "http://127.0.0.1:4000/events"), ("CLAUDE_SESSION_OTLP_ENDPOINT", "http://o:4318")];
     let had_ours = runs_ours(&original, &hooks);
 
     let mut doc = original.clone();

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::{Error, Export, Run};
+use crate::event::record;
 use crate::journal::{self, field};
+use crate::payload::field as wire;
 use crate::sink::{self, Outcome, Sink};
 use crate::{clock, config};
 
@@ -43,7 +45,7 @@ impl Run for Export {
         })
         .map_err(|e| format!("journal {}: {e}", dir.display()))?;
         // Journal files hold a day each, in append order; a session's events are in time order.
-        records.sort_by_key(|r| r["timestamp"].as_i64().unwrap_or(0));
+        records.sort_by_key(|r| r[record::TIMESTAMP].as_i64().unwrap_or(0));
 
         let mut failed = false;
         for name in names {
@@ -88,7 +90,7 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
                     continue;
                 }
                 Outcome::Retry { error, .. } => {
-                    let from = batch[0]["timestamp"]
+                    let from = batch[0][record::TIMESTAMP]
                         .as_i64()
                         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
                     let (shown, since) =
@@ -129,10 +131,10 @@ fn record_from_line(line: &Map<String, Value>, since: OffsetDateTime) -> Option<
     let event = line.get(field::EVENT)?.as_str()?;
     let session_id = line.get(field::SESSION_ID)?.as_str()?;
     let mut payload = Map::new();
-    payload.insert("session_id".into(), session_id.into());
-    payload.insert("hook_event_name".into(), event.into());
+    payload.insert(wire::SESSION_ID.into(), session_id.into());
+    payload.insert(wire::HOOK_EVENT_NAME.into(), event.into());
     // The payload's fields the line names itself (`event::NAMED`, the line's own names), and `cwd`.
-    let named = crate::event::NAMED.iter().copied().chain([("cwd", field::CWD)]);
+    let named = crate::event::NAMED.iter().copied().chain([(wire::CWD, field::CWD)]);
     for (wire, ours) in named {
         if let Some(v) = line.get(ours).filter(|v| !v.is_null()) {
             payload.insert(wire.into(), v.clone());
@@ -143,19 +145,19 @@ fn record_from_line(line: &Map<String, Value>, since: OffsetDateTime) -> Option<
             payload.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    let mut record = Map::new();
+    let mut out = Map::new();
     let app = config::source_app().or_else(|| line.get(field::PROJECT).and_then(Value::as_str).map(str::to_owned));
-    record.insert("source_app".into(), app.unwrap_or_default().into());
-    record.insert("session_id".into(), session_id.into());
-    record.insert("hook_event_type".into(), event.into());
-    let model = payload.get("model").and_then(Value::as_str).map(str::to_owned);
-    record.insert("payload".into(), Value::Object(payload));
-    record.insert("timestamp".into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
-    record.insert("summary".into(), line.get(field::SUMMARY).cloned().unwrap_or_else(|| "".into()));
+    out.insert(record::SOURCE_APP.into(), app.unwrap_or_default().into());
+    out.insert(record::SESSION_ID.into(), session_id.into());
+    out.insert(record::HOOK_EVENT_TYPE.into(), event.into());
+    let model = payload.get(wire::MODEL).and_then(Value::as_str).map(str::to_owned);
+    out.insert(record::PAYLOAD.into(), Value::Object(payload));
+    out.insert(record::TIMESTAMP.into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
+    out.insert(record::SUMMARY.into(), line.get(field::SUMMARY).cloned().unwrap_or_else(|| "".into()));
     if let Some(model) = model {
-        record.insert("model_name".into(), model.into());
+        out.insert(record::MODEL_NAME.into(), model.into());
     }
-    Some(Value::Object(record))
+    Some(Value::Object(out))
 }
 
 #[cfg(test)]

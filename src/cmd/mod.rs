@@ -43,6 +43,7 @@ impl From<&str> for Error {
 
 /// Runs the applet named by argv[0] or by the first argument; returns the exit code.
 pub fn main(argv: Vec<OsString>) -> i32 {
+    out::set_debug(config::debug());
     let code = dispatch(argv);
     out::flush();
     code
@@ -321,8 +322,9 @@ pub struct Hook {}
 
 #[derive(FromArgs)]
 /// Print the current project's session id (exit 1 and `unknown` when there is none), every
-/// stored session (--all), a session's timeline from the journal (--timeline), or the sessions
-/// in the journal (--sessions).
+/// stored session (--all), a session's timeline from the journal (--timeline), the sessions in
+/// the journal (--sessions), or what they cost (--cost). Tokens and cost come from Claude Code's
+/// transcripts, priced by the built-in table or CLAUDE_SESSION_PRICES.
 pub struct Show {
     /// list every stored session: project, directory, id, age, state, file
     #[argh(switch)]
@@ -331,9 +333,16 @@ pub struct Show {
     /// paired tool calls, their durations and outcomes, and a summary
     #[argh(switch)]
     pub timeline: bool,
-    /// list the sessions in the journal: id, project, first and last event, tool calls
+    /// list the sessions in the journal: id, project, first and last event, tool calls, tokens
+    /// and cost
     #[argh(switch)]
     pub sessions: bool,
+    /// tokens and cost by day, project and model (from --since, default the last 7 days)
+    #[argh(switch)]
+    pub cost: bool,
+    /// for --cost: the first day (2026-11-15, UTC), a time (RFC 3339), or an age (7d, 12h)
+    #[argh(option)]
+    pub since: Option<String>,
     /// how many days of journal to read (default: 7 for --sessions, all for --timeline)
     #[argh(option)]
     pub days: Option<u64>,

@@ -3,7 +3,7 @@
 //! happens.
 
 use crate::event::Event;
-use crate::payload::Payload;
+use crate::payload::{Payload, field};
 use crate::project::Project;
 use crate::sink::{self, outbox, outbox::Outbox};
 use crate::{clock, config, journal, out, secrets, session};
@@ -23,9 +23,9 @@ pub fn run(default_event: &'static str) -> u8 {
     if let Some(problem) = payload.problem {
         crate::debug!("payload {problem} ({} bytes); recording it anyway", payload.len);
     }
-    let event_name = payload.str("hook_event_name").unwrap_or(default_event);
-    let project = Project::resolve(payload.str("cwd"));
-    let session = session::resolve(payload.str("session_id"), &project, now, event_name == "SessionStart");
+    let event_name = payload.str(field::HOOK_EVENT_NAME).unwrap_or(default_event);
+    let project = Project::resolve(config::project_dir(), payload.str(field::CWD));
+    let session = session::resolve(payload.str(field::SESSION_ID), &project, now, event_name == "SessionStart");
     crate::debug!("{event_name} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
 
     let event = Event::new(now, event_name, &session, &project, &payload);

@@ -118,7 +118,7 @@ pub fn purge() -> Vec<String> {
             remove(&file, false);
         }
     }
-    let dirs = [store, journal, journal::state_dir()];
+    let dirs = [store, journal, crate::config::state_dir()];
     for dir in dirs.iter().flatten() {
         if dir.is_dir() && fs::remove_dir(dir).is_err() {
             left.push(format!("{}: other files in it are not ours, so it is kept", dir.display()));

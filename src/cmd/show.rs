@@ -1,44 +1,51 @@
 //! `show`: the current project's session id (for `$(claude-session show)`), every stored session
-//! (`--all`), one session's timeline (`--timeline`), or the journal's sessions (`--sessions`).
+//! (`--all`), one session's timeline (`--timeline`), the journal's sessions (`--sessions`), or
+//! what they cost by day, project and model (`--cost`).
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{Error, Run, Show};
+use crate::journal::field;
 use crate::out::Report;
 use crate::project::{self, Project};
 use crate::sink::outbox::{self, Outbox};
 use crate::store::{self, Entry, Store};
 use crate::text::{human_age, safe};
+use crate::usage::{self, Ledgers, Prices, SessionUsage, Tally};
 use crate::{clock, config, journal, out, outln, session, timeline};
 
 impl Run for Show {
     fn run(&self) -> Result<u8, Error> {
-        match (self.all, self.timeline, self.sessions) {
-            (false, false, false) if self.session_id.is_none() => self.current(),
-            (true, false, false) if self.session_id.is_none() => self.all(),
-            (false, true, false) => self.timeline(),
-            (false, false, true) if self.session_id.is_none() => self.sessions(),
-            _ => Err(Error::Usage("show: use one of --all, --timeline [SESSION_ID], --sessions".into())),
+        if self.since.is_some() && !self.cost {
+            return Err(Error::Usage("show: --since goes with --cost".into()));
+        }
+        match (self.all, self.timeline, self.sessions, self.cost) {
+            (false, false, false, false) if self.session_id.is_none() => self.current(),
+            (true, false, false, false) if self.session_id.is_none() => self.all(),
+            (false, true, false, false) => self.timeline(),
+            (false, false, true, false) if self.session_id.is_none() => self.sessions(),
+            (false, false, false, true) if self.session_id.is_none() => self.cost(),
+            _ => Err(Error::Usage("show: use one of --all, --timeline [SESSION_ID], --sessions, --cost".into())),
         }
     }
 }
 
 impl Show {
     fn current(&self) -> Result<u8, Error> {
-        let project = Project::resolve(None);
+        let project = Project::resolve(config::project_dir(), None);
         let session = session::current(&project, clock::now())?;
         let known = session.source != session::Source::Unknown;
         if self.json {
             out::json(&json!({
-                "session_id": session.id,
+                field::SESSION_ID: session.id,
                 "source": session.source.as_str(),
-                "project": project.name,
-                "project_dir": project.dir.to_string_lossy(),
+                field::PROJECT: project.name,
+                field::PROJECT_DIR: project.dir.to_string_lossy(),
             }));
         } else {
             // Exact, not escaped: this is what `$(claude-session show)` captures. Ids hold no
-            // control characters (session::check_id).
+            // control characters (store::check_id).
             outln!("{}", session.id);
         }
         Ok(if known { 0 } else { 1 })
@@ -59,7 +66,7 @@ impl Show {
                 _ => load(&self.session_by_prefix(&dir, given)?)?,
             },
             None => {
-                let project = Project::resolve(None);
+                let project = Project::resolve(config::project_dir(), None);
                 let current = session::current(&project, clock::now())?;
                 let id = match current.source {
                     session::Source::Unknown => self.latest_in_journal(&dir, &project)?,
@@ -68,8 +75,15 @@ impl Show {
                 load(&id)?
             }
         };
+        let mut timeline = timeline;
         if timeline.events == 0 {
             return Err(format!("no events of session {} in {}", safe(&timeline.session_id), dir.display()).into());
+        }
+        let prices = Prices::configured()?;
+        let transcripts = timeline.transcripts.with_neighbours();
+        let usage = SessionUsage::read(&mut Ledgers::new(), &transcripts.main, &transcripts.agents);
+        if !usage.total().is_empty() {
+            timeline.usage = Some((usage, prices));
         }
         out::report(&timeline, self.json);
         Ok(0)
@@ -122,9 +136,28 @@ impl Show {
 
     fn sessions(&self) -> Result<u8, Error> {
         let dir = journal::require_dir()?;
-        let list =
+        let mut list =
             timeline::sessions(&dir, self.since(Some(7))).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+        let mut ledgers = Ledgers::new();
+        for s in &mut list.sessions {
+            let transcripts = s.transcripts.with_neighbours();
+            s.usage = Some(SessionUsage::read(&mut ledgers, &transcripts.main, &transcripts.agents));
+        }
+        list.prices = Some(Prices::configured()?);
         out::report(&list, self.json);
+        Ok(0)
+    }
+
+    fn cost(&self) -> Result<u8, Error> {
+        let now = clock::now();
+        let since = match &self.since {
+            Some(text) => super::export::parse_since(text, now).map_err(Error::Usage)?.date(),
+            None => self.since(Some(7)).unwrap_or(now.date()),
+        };
+        let dir = journal::require_dir()?;
+        let prices = Prices::configured()?;
+        let report = CostReport::read(&dir, since, prices).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+        out::report(&report, self.json);
         Ok(0)
     }
 
@@ -216,7 +249,7 @@ impl Report for StoredSessions {
             .iter()
             .map(|s| {
                 json!({
-                    "project": s.project, "project_dir": s.project_dir, "session_id": s.session_id,
+                    field::PROJECT: s.project, field::PROJECT_DIR: s.project_dir, field::SESSION_ID: s.session_id,
                     "updated": s.updated.map(clock::rfc3339), "age_secs": s.age_secs, "state": s.state, "file": s.file,
                 })
             })
@@ -246,5 +279,117 @@ impl StoredSession {
             state,
             file: store.path(name).to_string_lossy().into_owned(),
         }
+    }
+}
+
+/// One row of `show --cost`: a day, a project and a model.
+struct CostRow {
+    day: time::Date,
+    project: String,
+    model: String,
+    usage: usage::ModelUsage,
+}
+
+/// `show --cost`: tokens and cost by UTC day, project and model, from the transcripts of the
+/// journal's sessions, subagents included.
+struct CostReport {
+    since: time::Date,
+    rows: Vec<CostRow>,
+    prices: Prices,
+}
+
+impl CostReport {
+    fn read(dir: &std::path::Path, since: time::Date, prices: Prices) -> std::io::Result<CostReport> {
+        let list = timeline::sessions(dir, Some(since))?;
+        let mut ledgers = Ledgers::new();
+        let mut sums: std::collections::BTreeMap<(time::Date, String, String), usage::ModelUsage> = Default::default();
+        // A transcript named by two sessions (a resumed one) counts once.
+        let mut read = std::collections::HashSet::new();
+        for s in &list.sessions {
+            let transcripts = s.transcripts.with_neighbours();
+            let paths = transcripts.main.iter().chain(transcripts.agents.iter().map(|(_, p)| p));
+            for path in paths {
+                if !read.insert(path.clone()) {
+                    continue;
+                }
+                for b in ledgers.get(path).buckets.iter().filter(|b| b.day >= since) {
+                    let key = (b.day, s.project.clone(), b.model.clone());
+                    sums.entry(key).or_default().add(&b.usage);
+                }
+            }
+        }
+        let rows =
+            sums.into_iter().map(|((day, project, model), usage)| CostRow { day, project, model, usage }).collect();
+        Ok(CostReport { since, rows, prices })
+    }
+
+    fn total(&self) -> Tally {
+        let mut t = Tally::default();
+        for r in &self.rows {
+            t.add_model(&r.model, &r.usage);
+        }
+        t
+    }
+
+    fn cost(&self, r: &CostRow) -> usage::Cost {
+        usage::Cost::of(&r.usage.tokens, r.usage.max_prompt, self.prices.get(&r.model))
+    }
+}
+
+impl Report for CostReport {
+    fn render(&self) -> String {
+        let since = clock::day(self.since.midnight().assume_utc());
+        if self.rows.is_empty() {
+            return format!("no usage since {since}\n");
+        }
+        let header = ["DAY", "PROJECT", "MODEL", "IN", "CACHED", "WRITTEN", "OUT", "COST"].map(String::from).to_vec();
+        let line = |day: String, project: &str, model: &str, t: &usage::Tokens, cost: &usage::Cost| {
+            vec![
+                day,
+                safe(project).into_owned(),
+                safe(model).into_owned(),
+                usage::count(t.prompt()),
+                usage::count(t.cache_read),
+                usage::count(t.cache_write),
+                usage::count(t.output),
+                cost.show(),
+            ]
+        };
+        let mut lines = vec![header];
+        for r in &self.rows {
+            let day = clock::day(r.day.midnight().assume_utc());
+            lines.push(line(day, &r.project, &r.model, &r.usage.tokens, &self.cost(r)));
+        }
+        let total = self.total();
+        lines.push(line("total".into(), "", "", &total.tokens(), &total.cost(&self.prices)));
+        let mut text = crate::text::columns(lines);
+        text.push_str(&format!(
+            "\nsince {since} (UTC); IN counts every prompt token, CACHED and WRITTEN among them; prices: {}\n",
+            usage::PRICES_SOURCE
+        ));
+        text
+    }
+
+    fn to_json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut row = r.usage.tokens.to_json();
+                usage::merge(&mut row, self.cost(r).to_json());
+                usage::merge(
+                    &mut row,
+                    json!({"day": clock::day(r.day.midnight().assume_utc()), "project": r.project, "model": r.model,
+                           "responses": r.usage.responses}),
+                );
+                row
+            })
+            .collect();
+        json!({
+            "since": clock::day(self.since.midnight().assume_utc()),
+            "rows": rows,
+            "total": self.total().to_json(&self.prices),
+            "prices": usage::PRICES_SOURCE,
+        })
     }
 }

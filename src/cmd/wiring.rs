@@ -71,7 +71,7 @@ impl Run for HooksInstall {
         let mut urls: Vec<(&str, &str, String)> = Vec::new();
         if let Some(url) = &self.server {
             let events = config::events_url(url.trim()).map_err(|e| Error::Usage(format!("--server: {e}")))?;
-            urls.push(("server", settings::SERVER_VAR, events));
+            urls.push(("server", config::SERVER_URL, events));
         }
         if let Some(url) = &self.otlp {
             config::check_url(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
@@ -317,7 +317,7 @@ impl Run for HooksStatus {
 
 impl Status {
     fn check() -> Result<Status, String> {
-        let project = Project::resolve(None);
+        let project = Project::resolve(config::project_dir(), None);
         let scopes = [
             ("user", home()?.join(".claude/settings.json")),
             ("project", project.dir.join(".claude/settings.json")),

@@ -1,6 +1,7 @@
 //! The Multi-Agent Observability server ("dashboard"): one `POST /events` per record, the body
 //! being the outbox record itself, with `model_name` filled in from the session's transcript when
-//! the payload did not name the model.
+//! the payload did not name the model, and a Stop's or SubagentStop's summary led by the turn's or
+//! the subagent's tokens and cost (`done · 12.3k in / 1.1k out · $0.04`).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -10,7 +11,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{Outcome, Sink, http};
+use crate::event::record;
+use crate::payload::field as wire;
 use crate::private;
+use crate::usage::{Ledgers, Prices};
 
 /// How much of a transcript's end is read to find the model: the last assistant message is
 /// near the end, and a hook's event must not cost a read of the whole file.
@@ -20,11 +24,17 @@ pub struct Dashboard {
     agent: ureq::Agent,
     url: String,
     models: ModelNames,
+    usage: Usage,
 }
 
 impl Dashboard {
     pub fn new(url: &str, timeout: Duration) -> Dashboard {
-        Dashboard { agent: http::agent(timeout), url: http::loopback_literal(url), models: ModelNames::default() }
+        Dashboard {
+            agent: http::agent(timeout),
+            url: http::loopback_literal(url),
+            models: ModelNames::default(),
+            usage: Usage::default(),
+        }
     }
 }
 
@@ -41,6 +51,7 @@ impl Sink for Dashboard {
         for record in records {
             let mut record = record.clone();
             self.models.fill(&mut record);
+            self.usage.fill(&mut record);
             let body = serde_json::to_vec(&record).unwrap_or_default();
             match http::outcome(http::post(&self.agent, &self.url, "application/json", &body)) {
                 Outcome::Delivered => {}
@@ -71,6 +82,47 @@ pub fn probe(events_url: &str, timeout: Duration) -> Result<(), String> {
     }
 }
 
+/// The transcripts' usage as this deliverer has read it, and the prices: loaded on the first Stop.
+#[derive(Default)]
+pub struct Usage {
+    read: Option<(Ledgers, Prices)>,
+}
+
+impl Usage {
+    /// Leads a Stop's summary with its turn's usage (`done · 12.3k in / 1.1k out · $0.04`), and a
+    /// SubagentStop's with the subagent's. A turn whose transcript has no usage is left as it was.
+    pub fn fill(&mut self, record: &mut Value) {
+        let text = |p: &str| record.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        let (lead, tally) = match record.get(record::HOOK_EVENT_TYPE).and_then(Value::as_str) {
+            Some("Stop") => {
+                let (Some(path), Some(prompt)) = (text("/payload/transcript_path"), text("/payload/prompt_id")) else {
+                    return;
+                };
+                let (ledgers, _) = self.read.get_or_insert_with(|| (Ledgers::new(), Prices::configured_or_builtin()));
+                ("done · ", ledgers.get(&path).turn(&prompt))
+            }
+            Some("SubagentStop") => {
+                let Some(path) = text("/payload/agent_transcript_path") else { return };
+                let (ledgers, _) = self.read.get_or_insert_with(|| (Ledgers::new(), Prices::configured_or_builtin()));
+                ("", ledgers.get(&path).total())
+            }
+            _ => return,
+        };
+        let Some((_, prices)) = &self.read else { return };
+        if tally.is_empty() {
+            return;
+        }
+        let before = text("/summary");
+        let summary = match before {
+            Some(before) => format!("{lead}{} · {before}", tally.short(prices)),
+            None => format!("{lead}{}", tally.short(prices)),
+        };
+        if let Some(object) = record.as_object_mut() {
+            object.insert(record::SUMMARY.into(), crate::text::one_line(&summary, 200).into());
+        }
+    }
+}
+
 /// How long a transcript's model is trusted before its tail is read again (the session may
 /// have switched models).
 const MODEL_FRESH: Duration = Duration::from_secs(2);
@@ -90,12 +142,12 @@ impl ModelNames {
     /// Sets `record.model_name` from the transcript named by `record.payload.transcript_path`,
     /// unless the record already has one.
     pub fn fill(&mut self, record: &mut Value) {
-        let session = record.get("session_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-        if let Some(model) = record.get("model_name").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+        let session = record.get(record::SESSION_ID).and_then(Value::as_str).unwrap_or_default().to_owned();
+        if let Some(model) = record.get(record::MODEL_NAME).and_then(Value::as_str).filter(|m| !m.is_empty()) {
             self.by_session.insert(session, model.to_owned());
             return;
         }
-        let path = record.pointer("/payload/transcript_path").and_then(Value::as_str);
+        let path = record.get(record::PAYLOAD).and_then(|p| p.get(wire::TRANSCRIPT_PATH)).and_then(Value::as_str);
         let model = match path.map(|p| (p, self.known.get(p))) {
             Some((_, Some((model, at)))) if at.elapsed() < MODEL_FRESH => Some(model.clone()),
             Some((path, _)) => transcript_model(path).inspect(|model| {
@@ -106,7 +158,7 @@ impl ModelNames {
         let Some(model) = model.or_else(|| self.by_session.get(&session).cloned()) else { return };
         self.by_session.insert(session, model.clone());
         if let Some(object) = record.as_object_mut() {
-            object.insert("model_name".into(), model.into());
+            object.insert(record::MODEL_NAME.into(), model.into());
         }
     }
 }

@@ -1,0 +1,460 @@
+//! Tokens and cost from transcripts, through the real binary: hand-made transcripts with known
+//! usage for the edge cases (repeated response lines, subagents, a model switch, compaction, a
+//! resumed session, a truncated last line, an unknown model, hostile files), totals checked
+//! exactly per turn, subagent, model and session.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{TestEnv, payload, stdout};
+use serde_json::{Value, json};
+
+const DAY: &str = "2026-12-05";
+
+fn at(second: u32) -> String {
+    format!("{DAY}T10:00:{second:02}.000Z")
+}
+
+fn user(prompt: &str, second: u32) -> String {
+    json!({"type": "user", "promptId": prompt, "message": {"role": "user", "content": "do it"}, "timestamp": at(second)})
+        .to_string()
+}
+
+/// One transcript line of a response: `usage` is [input, output, cache write, cache read].
+fn assistant(id: &str, request: &str, model: &str, usage: [u64; 4], second: u32) -> String {
+    json!({
+        "type": "assistant", "requestId": request, "timestamp": at(second),
+        "message": {"id": id, "role": "assistant", "model": model, "content": [{"type": "text", "text": "ok"}],
+                    "usage": {"input_tokens": usage[0], "output_tokens": usage[1],
+                              "cache_creation_input_tokens": usage[2], "cache_read_input_tokens": usage[3]}},
+    })
+    .to_string()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut text = lines.join("\n");
+    text.push('\n');
+    fs::write(path, text).unwrap();
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    fs::OpenOptions::new().append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
+}
+
+struct Session {
+    id: String,
+    transcript: PathBuf,
+    cwd: String,
+}
+
+impl Session {
+    fn new(env: &TestEnv, id: &str) -> Session {
+        let project = env.home.join(".claude/projects/-work");
+        Session {
+            id: id.into(),
+            transcript: project.join(format!("{id}.jsonl")),
+            cwd: env.cwd.to_string_lossy().into_owned(),
+        }
+    }
+
+    fn event(&self, env: &TestEnv, event: &str, extra: Value) {
+        let mut fields = json!({"transcript_path": self.transcript});
+        for (k, v) in extra.as_object().unwrap() {
+            fields[k] = v.clone();
+        }
+        let applet = if event.starts_with("Pre") { "pre-tool" } else { "session-start" };
+        env.hook(applet, &payload(event, Some(&self.id), &self.cwd, fields));
+    }
+
+    fn subagent_path(&self, agent: &str) -> PathBuf {
+        self.transcript.with_extension("").join(format!("subagents/agent-{agent}.jsonl"))
+    }
+
+    fn timeline(&self, env: &TestEnv) -> Value {
+        let out = env.run("show", &["--timeline", &self.id, "--json"], b"");
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        common::json(&out.stdout)
+    }
+}
+
+fn tokens(v: &Value) -> [u64; 4] {
+    let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    [n("input_tokens"), n("output_tokens"), n("cache_creation_input_tokens"), n("cache_read_input_tokens")]
+}
+
+fn row_usage<'a>(timeline: &'a Value, event: &str, nth: usize) -> &'a Value {
+    let rows = timeline["rows"].as_array().unwrap();
+    let row = rows.iter().filter(|r| r["event"] == event).nth(nth).unwrap_or_else(|| panic!("no {event} {nth}"));
+    &row["usage"]
+}
+
+/// Two turns, a model switch in the second, every response written as several lines, one
+/// subagent: each total exact.
+#[test]
+fn totals_are_exact_per_turn_subagent_model_and_session() {
+    let env = TestEnv::new();
+    let s = Session::new(&env, "sess-1");
+    let opus = "claude-opus-5-5";
+    let sonnet = "claude-sonnet-5-5";
+    write_lines(
+        &s.transcript,
+        &[
+            user("p1", 1),
+            // One response, three content blocks: three lines, counted once.
+            assistant("msg_1", "req_1", opus, [10, 20, 300, 4000], 2),
+            assistant("msg_1", "req_1", opus, [10, 20, 300, 4000], 2),
+            assistant("msg_1", "req_1", opus, [10, 20, 300, 4000], 2),
+            user("p1", 3),
+            assistant("msg_2", "req_2", opus, [1, 2, 3, 4], 4),
+            user("p2", 5),
+            assistant("msg_3", "req_3", sonnet, [100, 200, 0, 50], 6),
+            assistant("msg_3", "req_3", sonnet, [100, 200, 0, 50], 6),
+        ],
+    );
+    let agent = s.subagent_path("a1");
+    write_lines(&agent, &[user("p2", 5), assistant("msg_a", "req_a", opus, [7, 8, 9, 10], 6)]);
+    s.event(&env, "SessionStart", json!({"source": "startup"}));
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1", "prompt": "one"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p2", "prompt": "two"}));
+    s.event(
+        &env,
+        "SubagentStop",
+        json!({"prompt_id": "p2", "agent_id": "a1", "agent_type": "general-purpose", "agent_transcript_path": agent}),
+    );
+    s.event(&env, "Stop", json!({"prompt_id": "p2"}));
+
+    let t = s.timeline(&env);
+    assert_eq!(tokens(row_usage(&t, "Stop", 0)), [11, 22, 303, 4004], "turn 1: msg_1 once, msg_2");
+    assert_eq!(row_usage(&t, "Stop", 0)["responses"], 2);
+    assert_eq!(tokens(row_usage(&t, "Stop", 1)), [100, 200, 0, 50], "turn 2: the main transcript's only");
+    assert_eq!(tokens(row_usage(&t, "SubagentStop", 0)), [7, 8, 9, 10]);
+    let usage = &t["usage"];
+    assert_eq!(tokens(&usage["main"]), [111, 222, 303, 4054]);
+    assert_eq!(tokens(&usage["subagents"]["a1"]), [7, 8, 9, 10]);
+    assert_eq!(tokens(&usage["total"]), [118, 230, 312, 4064]);
+    assert_eq!(tokens(&usage["total"]["models"][opus]), [18, 30, 312, 4014]);
+    assert_eq!(tokens(&usage["total"]["models"][sonnet]), [100, 200, 0, 50]);
+    // Our table applied to those totals, exactly: opus $4/$20/$5 write/$0.20 read, sonnet
+    // $2/$10/$2.50/$0.10 per million.
+    let opus_cost = (18.0 * 4.0 + 30.0 * 20.0 + 312.0 * 5.0 + 4014.0 * 0.2) / 1e6;
+    let sonnet_cost = (100.0 * 2.0 + 200.0 * 10.0 + 50.0 * 0.1) / 1e6;
+    let cost = usage["total"]["cost_usd"].as_f64().unwrap();
+    assert!((cost - (opus_cost + sonnet_cost)).abs() < 1e-12, "{cost}");
+
+    let text = stdout(&env.run("show", &["--timeline", "sess-1"], b""));
+    assert!(text.contains("turn usage"), "{text}");
+    assert!(text.contains("subagent usage"), "{text}");
+    assert!(text.contains("1 subagent, apart:"), "{text}");
+    assert!(text.contains("session total: 4.5k in / 230 out"), "{text}");
+
+    let sessions = common::json(&env.run("show", &["--sessions", "--json"], b"").stdout);
+    assert_eq!(tokens(&sessions["sessions"][0]["usage"]["total"]), [118, 230, 312, 4064]);
+    let table = stdout(&env.run("show", &["--sessions"], b""));
+    assert!(table.contains("TOKENS") && table.contains("4.5k in / 230 out"), "{table}");
+
+    let cost = common::json(&env.run("show", &["--cost", "--since", "2026-12-01", "--json"], b"").stdout);
+    let rows = cost["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{cost}");
+    assert_eq!((rows[0]["day"].as_str(), rows[0]["model"].as_str()), (Some(DAY), Some(opus)));
+    assert_eq!(tokens(&rows[0]), [18, 30, 312, 4014]);
+    assert_eq!(tokens(&rows[1]), [100, 200, 0, 50]);
+    assert_eq!(tokens(&cost["total"]), [118, 230, 312, 4064]);
+    let text = stdout(&env.run("show", &["--cost", "--since", "2026-12-01"], b""));
+    assert!(text.contains(opus) && text.contains("total"), "{text}");
+}
+
+/// A model we have no price for shows its tokens and "no price", never a number.
+#[test]
+fn an_unknown_model_shows_tokens_and_no_price() {
+    let env = TestEnv::new();
+    let s = Session::new(&env, "sess-unknown");
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", "claude-nova-9", [1000, 2000, 0, 0], 2)]);
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    let t = s.timeline(&env);
+    assert_eq!(tokens(&t["usage"]["total"]), [1000, 2000, 0, 0]);
+    assert_eq!(t["usage"]["total"]["cost_usd"], Value::Null);
+    assert_eq!(t["usage"]["total"]["unpriced_tokens"], 3000);
+    let text = stdout(&env.run("show", &["--sessions"], b""));
+    assert!(text.contains("1.0k in / 2.0k out") && text.contains("no price"), "{text}");
+    assert!(!text.contains('$'), "{text}");
+
+    // The user's table prices it.
+    let mut env = env;
+    env.set("CLAUDE_SESSION_PRICES", r#"{"claude-nova-9": {"input": 1, "output": 2}}"#);
+    let t = s.timeline(&env);
+    assert_eq!(t["usage"]["total"]["cost_usd"].as_f64(), Some(0.005));
+    let file = env.root.join("prices.json");
+    fs::write(&file, r#"{"claude-nova-9": {"input": "2", "output": "2"}}"#).unwrap();
+    env.set("CLAUDE_SESSION_PRICES", &file);
+    assert_eq!(s.timeline(&env)["usage"]["total"]["cost_usd"].as_f64(), Some(0.006));
+    env.set("CLAUDE_SESSION_PRICES", r#"{"claude-nova-9": {"input": "cheap"}}"#);
+    let out = env.run("show", &["--cost"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stderr(&out).contains("CLAUDE_SESSION_PRICES"), "{}", common::stderr(&out));
+}
+
+/// A last line still being written is not counted until it is whole, then once; a resumed
+/// session appending to its transcript is read on from where reading stopped.
+#[test]
+fn a_truncated_last_line_counts_once_when_whole_and_a_resumed_session_reads_on() {
+    let env = TestEnv::new();
+    let s = Session::new(&env, "sess-grow");
+    let opus = "claude-opus-5-5";
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", opus, [1, 1, 0, 0], 2)]);
+    let partial = assistant("m2", "r2", opus, [10, 10, 0, 0], 3);
+    let (head, tail) = partial.split_at(partial.len() / 2);
+    append(&s.transcript, head);
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [1, 1, 0, 0]);
+    append(&s.transcript, &format!("{tail}\n"));
+    assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [11, 11, 0, 0]);
+    assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [11, 11, 0, 0], "read again: nothing new");
+
+    // Resumed: the same transcript goes on with a new turn (and a repeat of a line already
+    // counted, which still counts once).
+    s.event(&env, "SessionStart", json!({"source": "resume"}));
+    append(&s.transcript, &format!("{}\n{}\n", user("p2", 10), assistant("m3", "r3", opus, [100, 100, 0, 0], 11)));
+    append(&s.transcript, &format!("{}\n", assistant("m2", "r2", opus, [10, 10, 0, 0], 3)));
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p2"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p2"}));
+    let t = s.timeline(&env);
+    assert_eq!(tokens(&t["usage"]["total"]), [111, 111, 0, 0]);
+    assert_eq!(tokens(row_usage(&t, "Stop", 1)), [100, 100, 0, 0]);
+
+    // Replaced by a shorter file (not ours to guess why): read again from its start.
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m9", "r9", opus, [5, 5, 0, 0], 2)]);
+    assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [5, 5, 0, 0]);
+}
+
+/// Compaction writes a boundary and a summary as a user line; the responses before and after it
+/// count, each in its turn.
+#[test]
+fn compaction_keeps_every_response_in_its_turn() {
+    let env = TestEnv::new();
+    let s = Session::new(&env, "sess-compact");
+    let opus = "claude-opus-5-5";
+    let boundary = json!({"type": "system", "subtype": "compact_boundary", "timestamp": at(4)}).to_string();
+    let summary = json!({"type": "user", "isCompactSummary": true, "promptId": "p2",
+                         "message": {"role": "user", "content": "summary"}, "timestamp": at(5)})
+    .to_string();
+    write_lines(
+        &s.transcript,
+        &[
+            user("p1", 1),
+            assistant("m1", "r1", opus, [1, 2, 3, 4], 2),
+            boundary,
+            summary,
+            assistant("m2", "r2", opus, [10, 20, 30, 40], 6),
+        ],
+    );
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.event(&env, "SessionStart", json!({"source": "compact", "model": opus}));
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p2"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p2"}));
+    let t = s.timeline(&env);
+    assert_eq!(tokens(row_usage(&t, "Stop", 0)), [1, 2, 3, 4]);
+    assert_eq!(tokens(row_usage(&t, "Stop", 1)), [10, 20, 30, 40]);
+    assert_eq!(tokens(&t["usage"]["total"]), [11, 22, 33, 44]);
+}
+
+/// Transcripts that are not ours or not transcripts cost nothing and break nothing: a FIFO, a
+/// directory, a link, garbage, a line far over the bound, a relative path.
+#[test]
+fn hostile_transcripts_cost_nothing() {
+    let env = TestEnv::new();
+    let dir = env.root.join("hostile");
+    fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo.jsonl");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let real = dir.join("real.jsonl");
+    write_lines(&real, &[assistant("m1", "r1", "claude-opus-5-5", [1, 1, 0, 0], 1)]);
+    let link = dir.join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let garbage = dir.join("garbage.jsonl");
+    fs::write(&garbage, b"\xff\xfe not json\n{\"type\":\"assistant\",\"usage\":{}}\n{\"type\":\"assistant\"\n")
+        .unwrap();
+    let huge = dir.join("huge.jsonl");
+    let mut big = String::from("{\"type\":\"assistant\",\"usage\":\"");
+    big.push_str(&"x".repeat(17 << 20));
+    big.push_str("\"}\n");
+    big.push_str(&assistant("m2", "r2", "claude-opus-5-5", [3, 3, 0, 0], 2));
+    big.push('\n');
+    fs::write(&huge, big).unwrap();
+    // Another user's transcript (made when the tests run as root) is not our usage.
+    let theirs = dir.join("theirs.jsonl");
+    write_lines(&theirs, &[assistant("m1", "r1", "claude-opus-5-5", [1, 1, 0, 0], 1)]);
+    if nix::unistd::geteuid().is_root() {
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    } else {
+        fs::remove_file(&theirs).unwrap();
+    }
+    let cwd = env.cwd.to_string_lossy().into_owned();
+    let paths = [
+        fifo.to_str().unwrap(),
+        dir.to_str().unwrap(),
+        link.to_str().unwrap(),
+        garbage.to_str().unwrap(),
+        theirs.to_str().unwrap(),
+        "rel.jsonl",
+    ];
+    for (i, path) in paths.iter().enumerate() {
+        let id = format!("hostile-{i}");
+        env.hook(
+            "session-start",
+            &payload("UserPromptSubmit", Some(&id), &cwd, json!({"transcript_path": path, "prompt_id": "p"})),
+        );
+        env.hook(
+            "session-start",
+            &payload("Stop", Some(&id), &cwd, json!({"transcript_path": path, "prompt_id": "p"})),
+        );
+        let out = env.run("show", &["--timeline", &id, "--json"], b"");
+        assert_eq!(out.status.code(), Some(0), "{path}: {}", common::stderr(&out));
+        assert_eq!(common::json(&out.stdout)["usage"], Value::Null, "{path}");
+    }
+    // Over the line bound: skipped, and the line after it still counts.
+    env.hook("session-start", &payload("Stop", Some("huge"), &cwd, json!({"transcript_path": huge})));
+    let t = common::json(&env.run("show", &["--timeline", "huge", "--json"], b"").stdout);
+    assert_eq!(tokens(&t["usage"]["total"]), [3, 3, 0, 0]);
+    let out = env.run("show", &["--sessions"], b"");
+    assert_eq!(out.status.code(), Some(0));
+    let out = env.run("show", &["--cost"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+}
+
+/// The journal's one session id.
+fn only_session(env: &TestEnv) -> String {
+    let text: String = common::list(&env.journal_dir())
+        .iter()
+        .filter(|n| n.ends_with(".jsonl"))
+        .map(|n| fs::read_to_string(env.journal_dir().join(n)).unwrap())
+        .collect();
+    let ids: std::collections::BTreeSet<String> =
+        text.lines().map(|l| common::json(l.as_bytes())["session_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids.into_iter().next().unwrap()
+}
+
+fn sum(usages: &[[u64; 4]]) -> [u64; 4] {
+    let mut total = [0; 4];
+    for u in usages {
+        for (t, n) in total.iter_mut().zip(u) {
+            *t += n;
+        }
+    }
+    total
+}
+
+/// The real CLI against the fake Messages API, which reports the usage it is told: our totals
+/// per turn, subagent, model and session are exactly those, a resumed session's second turn
+/// included; and ccusage, reading the same transcripts, counts the same tokens.
+#[test]
+fn a_real_sessions_usage_is_what_the_api_reported_and_ccusage_agrees() {
+    use common::claude::{self, FakeApi, Step};
+    let Some(cli) = common::deps::or_skip(claude::cli()) else { return };
+    let env = TestEnv::new();
+    let out = env.run("claude-session", &["hooks", "install"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let api = FakeApi::start();
+    let main = [[50, 10, 200, 1000], [60, 20, 0, 1300], [70, 30, 100, 1500]];
+    let helper = [[5, 6, 7, 8], [9, 10, 11, 12]];
+    let resumed = [80, 40, 0, 2000];
+    let step = |s: Step, u: [u64; 4]| s.usage(u[0], u[1], u[2], u[3]);
+    api.script(
+        "count the tokens",
+        vec![
+            step(Step::tool("Bash", json!({"command": "echo one", "description": "one"})), main[0]),
+            step(
+                Step::tool(
+                    "Agent",
+                    json!({"description": "helper", "prompt": "helper marker: say hi", "subagent_type": "general-purpose",
+                           "run_in_background": false}),
+                ),
+                main[1],
+            ),
+            step(Step::text("All counted."), main[2]).model("claude-sonnet-5-5"),
+            step(Step::text("Counted again."), resumed),
+        ],
+    );
+    api.script(
+        "helper marker",
+        vec![
+            step(Step::tool("Bash", json!({"command": "echo two", "description": "two"})), helper[0]),
+            step(Step::text("hi"), helper[1]),
+        ],
+    );
+    env.claude_p(&cli, &api, "count the tokens", &["--model", "claude-opus-5-5"]);
+    let id = only_session(&env);
+    let timeline = |env: &TestEnv| {
+        let out = env.run("show", &["--timeline", &id, "--json"], b"");
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        common::json(&out.stdout)
+    };
+    let t = timeline(&env);
+    let usage = &t["usage"];
+    assert_eq!(tokens(&usage["main"]), sum(&main), "{usage:#}");
+    assert_eq!(tokens(&usage["main"]["models"]["claude-opus-5-5"]), sum(&main[..2]));
+    assert_eq!(tokens(&usage["main"]["models"]["claude-sonnet-5-5"]), main[2]);
+    let agents = usage["subagents"].as_object().unwrap();
+    assert_eq!(agents.len(), 1, "{usage:#}");
+    assert_eq!(tokens(agents.values().next().unwrap()), sum(&helper));
+    assert_eq!(tokens(row_usage(&t, "Stop", 0)), sum(&main), "the turn is the whole main transcript");
+
+    // Resumed: a second turn in the same session.
+    env.claude_p(&cli, &api, "count again", &["--model", "claude-opus-5-5", "--resume", &id]);
+    let t = timeline(&env);
+    let stops = t["rows"].as_array().unwrap().iter().filter(|r| r["event"] == "Stop").count();
+    assert_eq!(tokens(row_usage(&t, "Stop", stops - 1)), resumed, "the resumed turn alone");
+    let ours = tokens(&t["usage"]["total"]);
+    assert_eq!(ours, sum(&[sum(&main), sum(&helper), resumed]));
+
+    // ccusage: per project, its subagent rows added.
+    let Some(modules) = common::deps::or_skip(common::deps::npm("ccusage", &["ccusage@18"])) else { return };
+    let mut cmd = env.command(modules.join(".bin/ccusage"));
+    cmd.args(["session", "--json", "--offline"]).env("CLAUDE_CONFIG_DIR", env.home.join(".claude"));
+    let out = common::feed(cmd, b"");
+    assert!(out.status.success(), "ccusage: {}", common::stderr(&out));
+    let report = common::json(&out.stdout);
+    let mut theirs = [0u64; 4];
+    for row in report["sessions"].as_array().unwrap() {
+        let n = |k: &str| row[k].as_u64().unwrap_or_else(|| panic!("{k} in {row}"));
+        let row = [n("inputTokens"), n("outputTokens"), n("cacheCreationTokens"), n("cacheReadTokens")];
+        theirs = sum(&[theirs, row]);
+    }
+    assert_eq!(ours, theirs, "ccusage: {report:#}");
+}
+
+/// The dashboard's Stop summary leads with the turn's tokens and cost, its SubagentStop's with
+/// the subagent's; the hook itself reads no transcript (the deliverer does).
+#[test]
+fn the_dashboards_stop_summary_says_what_the_turn_cost() {
+    let server = common::server::TestServer::start();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
+    let s = Session::new(&env, "sess-dash");
+    let opus = "claude-opus-5-5";
+    write_lines(
+        &s.transcript,
+        &[user("p1", 1), assistant("m1", "r1", opus, [2000, 1100, 300, 10_000], 2), user("p2", 3)],
+    );
+    let agent = s.subagent_path("a9");
+    write_lines(&agent, &[assistant("ma", "ra", opus, [100, 50, 0, 0], 4)]);
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p1", "last_assistant_message": "All done."}));
+    s.event(&env, "SubagentStop", json!({"agent_id": "a9", "agent_transcript_path": agent}));
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let received = server.wait_for(3, std::time::Duration::from_secs(30));
+    let stop = received.iter().find(|e| e["hook_event_type"] == "Stop").unwrap();
+    // 2000 + 300 + 10000 in; $4 × 2000 + $20 × 1100 + $5 × 300 + $0.20 × 10000 per million.
+    assert_eq!(stop["summary"], "done · 12.3k in / 1.1k out · $0.03 · All done.");
+    let sub = received.iter().find(|e| e["hook_event_type"] == "SubagentStop").unwrap();
+    assert!(sub["summary"].as_str().unwrap().starts_with("100 in / 50 out · $0.0014 · "), "{sub}");
+}
