@@ -3,7 +3,7 @@
 //!
 //!     cargo bench                  # everything
 //!     cargo bench -- latency       # only sections whose name contains "latency"
-//!     cargo bench -- server flush  # several sections: latency server backlog model flush big
+//!     cargo bench -- server flush  # several sections: latency form server backlog model flush big
 //!                                  # concurrency journal cleanup memory
 //!
 //! The binary measured is the one `install.sh --build-only` builds (what users install). On Linux
@@ -37,8 +37,9 @@ fn main() {
     }
     // Subreaper: the deliverers hooks start are reaped here, so their CPU counts (server sections).
     subreaper();
-    let sections: [(&str, Section); 11] = [
+    let sections: [(&str, Section); 12] = [
         ("latency", Bench::latency),
+        ("form", Bench::form),
         ("sessions", Bench::two_sessions),
         ("server", Bench::server),
         ("backlog", Bench::backlog),
@@ -58,6 +59,13 @@ fn main() {
 }
 
 type Section = fn(&Bench);
+
+/// Each hook with the payload its latency is measured on.
+const HOOK_CASES: [(&str, &str); 3] = [
+    ("session-start", "SessionStart-startup.json"),
+    ("pre-tool", "PreToolUse-Bash.json"),
+    ("post-tool", "PostToolUse-Bash.json"),
+];
 
 struct Bench {
     root: PathBuf,
@@ -585,13 +593,35 @@ impl Bench {
         );
     }
 
+    /// A hook as Claude Code starts it in each form of its wiring: the shell form
+    /// (`"command": "<path>"`) as `/bin/sh -c "<path>"`, the exec form (`"args": []`, what
+    /// `hooks install` and the plugin write) as the path itself. Interleaved, one run.
+    fn form(&self) {
+        let runs = 2000;
+        println!("\n## form: the hook as Claude Code starts it, shell form against exec form ({runs} runs each)");
+        println!("{:<14} {:>19} {:>19} {:>13}", "hook", "sh -c p50/p99", "exec p50/p99", "exec / sh -c");
+        for (applet, fixture) in HOOK_CASES {
+            let input = self.fixture(fixture);
+            let hook = self.root.join("bin").join(applet);
+            let (mut shell, mut exec) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                let mut cmd = self.command(Path::new("/bin/sh"));
+                cmd.arg("-c").arg(&hook);
+                shell.push(run_once(cmd, &input));
+                exec.push(run_once(self.command(&hook), &input));
+            }
+            let (s50, e50) = (percentile(&mut shell, 50.0), percentile(&mut exec, 50.0));
+            println!(
+                "{applet:<14} {:>19} {:>19} {:>12.2}x",
+                format!("{} / {}", us(s50), us(percentile(&mut shell, 99.0))),
+                format!("{} / {}", us(e50), us(percentile(&mut exec, 99.0))),
+                e50.as_secs_f64() / s50.as_secs_f64()
+            );
+        }
+    }
+
     fn latency(&self) {
         let runs = 2000;
-        let cases = [
-            ("session-start", "SessionStart-startup.json"),
-            ("pre-tool", "PreToolUse-Bash.json"),
-            ("post-tool", "PostToolUse-Bash.json"),
-        ];
         println!("\n## latency: whole process, stdin a pipe, stdout+stderr read to EOF ({runs} runs each)");
         let mut header = format!("{:<14}", "hook");
         for floor in &self.floors {
@@ -604,7 +634,7 @@ impl Bench {
         println!("{header}");
         let mut missed = Vec::new();
         let mut faults = Vec::new();
-        for (applet, fixture) in cases {
+        for (applet, fixture) in HOOK_CASES {
             let input = self.fixture(fixture);
             let hook = self.root.join("bin").join(applet);
             let mut floors: Vec<Vec<Duration>> = vec![Vec::new(); self.floors.len()];

@@ -5,7 +5,13 @@
 //! with today's wiring and with the proposed one. Standard library only.
 //!
 //!     cargo bench --bench secrets               # everything
-//!     cargo bench --bench secrets -- hook big   # sections: hook big process wiring
+//!     cargo bench --bench secrets -- hook big   # sections: hook big process wiring corpus
+//!
+//! `corpus` is the false-positive measure: every text file under `$SECRETS_CORPUS` (paths joined
+//! by `:`; default: the cargo registry's sources, Python's site-packages and /usr/share/doc) goes
+//! through the filter whole, as a Read's content would; every marker there is a false positive
+//! (or a real secret someone shipped). The rate per MB and per line, counts by kind, and each
+//! match with its line go to `target/secrets-corpus.txt` for review. Not part of a default run.
 
 use std::fs;
 use std::hint::black_box;
@@ -24,10 +30,11 @@ fn main() {
     let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.330");
-    let sections: [(&str, Section); 4] =
-        [("hook", in_process), ("big", big), ("process", whole_process), ("wiring", wiring)];
+    let sections: [(&str, Section); 5] =
+        [("hook", in_process), ("big", big), ("process", whole_process), ("wiring", wiring), ("corpus", corpus)];
     for (name, run) in sections {
-        if wanted(name) {
+        // The corpus takes minutes: only when asked for by name.
+        if wanted(name) && (name != "corpus" || !filter.is_empty()) {
             run(&fixtures);
         }
     }
@@ -110,6 +117,80 @@ fn big(fixtures: &Path) {
     }
     let found = secrets::redact_text(&dirty).map(|t| t.matches("[redacted: ").count()).unwrap_or(0);
     report("a secret every 64 KiB", &dirty, found);
+}
+
+/// The false-positive rate over real code and text (see the module's comment).
+fn corpus(_: &Path) {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let default = format!("{home}/.cargo/registry/src:/usr/lib/python3/dist-packages:/usr/local/lib:/usr/share/doc");
+    let roots = std::env::var("SECRETS_CORPUS").unwrap_or(default);
+    let mut files = Vec::new();
+    for root in roots.split(':').filter(|r| !r.is_empty()) {
+        walk(Path::new(root), &mut files);
+    }
+    files.sort();
+    let (mut bytes, mut lines, mut read) = (0usize, 0usize, 0usize);
+    let (mut marked_files, mut marked_lines) = (0usize, 0usize);
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut log = String::new();
+    let start = Instant::now();
+    for path in &files {
+        let Ok(data) = fs::read(path) else { continue };
+        if data.len() > 1 << 20 || data.contains(&0) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&data);
+        read += 1;
+        bytes += text.len();
+        lines += text.lines().count();
+        let Some(clean) = secrets::redact_text(&text) else { continue };
+        marked_files += 1;
+        let originals: Vec<&str> = text.lines().collect();
+        let cleaned: Vec<&str> = clean.lines().collect();
+        for (n, line) in cleaned.iter().enumerate().filter(|(_, l)| l.contains("[redacted: ")) {
+            marked_lines += 1;
+            // The line as it was, when a match did not span lines.
+            if originals.len() == cleaned.len() {
+                let was: String = originals[n].trim().chars().take(200).collect();
+                log.push_str(&format!("{}: - {was}\n", path.display()));
+            }
+            for kind in line.split("[redacted: ").skip(1).filter_map(|k| k.split(']').next()) {
+                *kinds.entry(kind.to_owned()).or_default() += 1;
+            }
+            let shown: String = line.trim().chars().take(200).collect();
+            log.push_str(&format!("{}: + {shown}\n", path.display()));
+        }
+    }
+    let mb = bytes as f64 / 1e6;
+    println!(
+        "\n== false positives: {read} files, {mb:.1} MB, {lines} lines, in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    println!(
+        "files with a marker {marked_files} ({:.3}%), lines {marked_lines} ({:.4}% of lines, {:.2} per MB)",
+        100.0 * marked_files as f64 / read.max(1) as f64,
+        100.0 * marked_lines as f64 / lines.max(1) as f64,
+        marked_lines as f64 / mb.max(1e-9)
+    );
+    for (kind, n) in &kinds {
+        println!("  {kind:<20} {n}");
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/secrets-corpus.txt");
+    fs::write(&out, log).unwrap();
+    println!("each marked line: {}", out.display());
+}
+
+/// Every regular file below `dir` (links not followed).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            walk(&entry.path(), out);
+        } else if kind.is_file() {
+            out.push(entry.path());
+        }
+    }
 }
 
 fn report(what: &str, text: &str, found: usize) {

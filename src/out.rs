@@ -34,9 +34,9 @@ pub fn flush() {
     ended(io::stdout().lock().flush());
 }
 
-/// `claude-session: <message>` on stderr.
+/// `claude-session: <message>` on stderr, masked: an error may quote a value we were given.
 pub fn error(message: &str) {
-    let _ = writeln!(io::stderr().lock(), "claude-session: {message}");
+    let _ = writeln!(io::stderr().lock(), "claude-session: {}", crate::secrets::masked(message));
 }
 
 fn ended(result: io::Result<()>) {
@@ -76,9 +76,11 @@ pub fn debug_enabled() -> bool {
 }
 
 /// One line on stderr under `CLAUDE_SESSION_DEBUG=1` / `HOOK_DEBUG=true`; nothing otherwise.
+/// Masked, as every line of ours that may quote a setting, a URL or an answer.
 pub fn debug(args: std::fmt::Arguments) {
     if debug_enabled() {
         let applet = APPLET.get().copied().unwrap_or("claude-session");
-        let _ = writeln!(io::stderr().lock(), "claude-session: {applet}: {args}");
+        let line = crate::secrets::masked(&args.to_string());
+        let _ = writeln!(io::stderr().lock(), "claude-session: {applet}: {line}");
     }
 }

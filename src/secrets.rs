@@ -67,7 +67,110 @@ pub enum Pattern {
     /// The value after `--password `, `--token ` and the like (long options only: `-p` means too
     /// many other things).
     Flag,
+    /// A tool's own password option (`mysql -pX`, `sshpass -p X`, `curl -u user:X`): a row of
+    /// [`TOOL_OPTIONS`], recognized only in a command that runs that tool.
+    ToolOption,
+    /// A Discord bot token: `<user id in base64>.<6>.<27 or more>`, with no prefix of its own.
+    Discord,
+    /// `password X` in a `.netrc`: after `machine` or `login` within a few lines.
+    Netrc,
+    /// A `.pgpass` line, `host:port:database:user:password`.
+    Pgpass,
+    /// `define('DB_PASSWORD', 'X')`, `setenv("TOKEN", "X")`: a call naming a secret, then its value.
+    Call,
 }
+
+/// How a tool takes a password as an option.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Form {
+    /// `-p VALUE` (also `-pVALUE`).
+    Spaced,
+    /// `-pVALUE` only: `mysql -p db` prompts, and `db` is a database.
+    Attached,
+    /// `-u user:VALUE` (the user stays).
+    UserPass,
+    /// `-U user%VALUE` (smbclient).
+    UserPercent,
+    /// `-pass pass:VALUE` (OpenSSL; `env:`, `file:` and `stdin` name where it is, not what).
+    PassColon,
+    /// `-b NAME=VALUE`: a cookie, not a cookie file.
+    Cookie,
+    /// `set NAME VALUE` where the name says secret (`aws configure set aws_secret_access_key X`).
+    SetNamed,
+    /// `--from-literal=NAME=VALUE`: every value of a secret is one.
+    Literal,
+}
+
+/// One way a tool takes a secret on its command line. `tools`: the commands that do (a family),
+/// each a word or words in order (`docker login`: `docker run -p` is a port).
+pub struct ToolOption {
+    pub tools: &'static [&'static str],
+    pub options: &'static [&'static str],
+    pub form: Form,
+    pub kind: &'static str,
+    /// A real-format example, and the part of it that must not survive.
+    pub example: &'static str,
+    pub secret: &'static str,
+}
+
+const MYSQL: &[&str] = &[
+    "mysql",
+    "mysqldump",
+    "mysqladmin",
+    "mysqlimport",
+    "mysqlcheck",
+    "mysqlshow",
+    "mysqlpump",
+    "mysqlslap",
+    "mariadb",
+    "mariadb-dump",
+    "mariadb-admin",
+    "mariadb-import",
+    "mariadb-check",
+];
+const REGISTRY_LOGIN: &[&str] = &[
+    "docker login",
+    "podman login",
+    "buildah login",
+    "skopeo login",
+    "nerdctl login",
+    "helm registry login",
+    "oras login",
+    "crane auth login",
+    "regctl registry login",
+    "cf login",
+    "cf auth",
+];
+const MONGO: &[&str] =
+    &["mongo", "mongosh", "mongodump", "mongorestore", "mongoexport", "mongoimport", "mongostat", "mongotop"];
+const LDAP: &[&str] =
+    &["ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldappasswd", "ldapwhoami", "ldapcompare", "ldapmodrdn"];
+const HTTP_CLIENTS: &[&str] = &["curl", "http", "https", "xh", "wget2"];
+const CONFIG_SET: &[&str] =
+    &["aws configure", "npm config", "yarn config", "pnpm config", "git config", "gcloud config", "az config"];
+const OPENSSL: &[&str] = &["openssl", "gpg", "7z", "7za", "zip", "unzip", "pg_dump"];
+
+/// Every tool option, one row each. Checked only where the option stands in a command that runs
+/// one of the tools: `-p` alone is a port, a path or a parent far more often than a password.
+#[rustfmt::skip]
+pub const TOOL_OPTIONS: &[ToolOption] = &[
+    ToolOption { tools: MYSQL, options: &["-p"], form: Form::Attached, kind: "password", example: "mysql -u root -pS3cretPassw0rd app", secret: "S3cretPassw0rd" },
+    ToolOption { tools: &["sshpass"], options: &["-p"], form: Form::Spaced, kind: "password", example: "sshpass -p 'correct horse' ssh me@host", secret: "correct horse" },
+    ToolOption { tools: REGISTRY_LOGIN, options: &["-p"], form: Form::Spaced, kind: "password", example: "docker login -u me -p dckr_pat_Q9xLm2 ghcr.io", secret: "dckr_pat_Q9xLm2" },
+    ToolOption { tools: &["redis-cli", "keydb-cli", "valkey-cli"], options: &["-a", "--pass"], form: Form::Spaced, kind: "password", example: "redis-cli -h cache -a swordfishes PING", secret: "swordfishes" },
+    ToolOption { tools: MONGO, options: &["-p"], form: Form::Spaced, kind: "password", example: "mongosh -u admin -p tr0ub4dor --authenticationDatabase admin", secret: "tr0ub4dor" },
+    ToolOption { tools: LDAP, options: &["-w"], form: Form::Spaced, kind: "password", example: "ldapsearch -D cn=admin -w adminpass -b dc=x", secret: "adminpass" },
+    ToolOption { tools: &["sqlcmd", "bcp", "osql"], options: &["-P"], form: Form::Spaced, kind: "password", example: "sqlcmd -S db -U sa -P 'Y0urStr0ng!Pass'", secret: "Y0urStr0ng!Pass" },
+    ToolOption { tools: HTTP_CLIENTS, options: &["-u", "--user", "-U", "--proxy-user", "-a", "--auth"], form: Form::UserPass, kind: "password", example: "curl -u deploy:hunter2hunter https://x.example/api", secret: "hunter2hunter" },
+    ToolOption { tools: &["smbclient", "rpcclient", "smbcacls"], options: &["-U", "--user"], form: Form::UserPercent, kind: "password", example: "smbclient //srv/share -U alice%Wond3rland", secret: "Wond3rland" },
+    ToolOption { tools: HTTP_CLIENTS, options: &["-b", "--cookie"], form: Form::Cookie, kind: "cookie", example: "curl -b 'session=4f9a1c2e8b7d' https://x.example/me", secret: "session=4f9a1c2e8b7d" },
+    ToolOption { tools: OPENSSL, options: &["-pass", "-passin", "-passout", "-passwd", "-k", "-P", "--passphrase"], form: Form::PassColon, kind: "password", example: "openssl enc -aes-256-cbc -in a -out a.enc -pass pass:Tr0ub4dor3", secret: "Tr0ub4dor3" },
+    ToolOption { tools: &["7z", "7za", "7zr"], options: &["-p"], form: Form::Attached, kind: "password", example: "7z x backup.7z -pArch1vePass", secret: "Arch1vePass" },
+    ToolOption { tools: &["zip", "unzip"], options: &["-P", "--password"], form: Form::Spaced, kind: "password", example: "zip -P z1pPassword out.zip f", secret: "z1pPassword" },
+    ToolOption { tools: CONFIG_SET, options: &["set"], form: Form::SetNamed, kind: "secret", example: "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" },
+    ToolOption { tools: &["gh secret set", "gh variable set"], options: &["-b", "--body"], form: Form::Spaced, kind: "secret", example: "gh secret set DEPLOY_KEY -b hX9fQ2mZ7", secret: "hX9fQ2mZ7" },
+    ToolOption { tools: &["kubectl create secret", "oc create secret"], options: &["--from-literal"], form: Form::Literal, kind: "secret", example: "kubectl create secret generic db --from-literal=dsn=s3cr3tDsnValue", secret: "s3cr3tDsnValue" },
+];
 
 pub struct Rule {
     /// The marker's kind (for [`Pattern::Named`] and [`Pattern::Flag`], the example's).
@@ -111,7 +214,6 @@ pub const RULES: &[Rule] = &[
     token("github-token", "ghr_", Class::Alnum, 36, 255, "ghr_R0CsTy4Qwb8DwkNhFdnXsiVpzz63FfkCzJr4i0B3JrTAwR4y9ojfljoQoaF1LlqsajAIxNKu8iS2"),
     token("github-token", "github_pat_", Class::Word, 70, 255, "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"),
     token("github-token", "gh1_", Class::Word, 70, 255, "gh1_1234567890abcdefghijk_1234567890abcdefghijklmnopqrstuvwxyz1234567890abcdefghijklm"),
-    token("github-token", "v1.", Class::Hex, 40, 40, "v1.b40928b5b7a767c76fb008f86bebb2737f6a6f0f"),
     token("gitlab-token", "glpat-", Class::Url64, 20, 255, "glpat-SkpXz9w3QlY7Zkuvqdt7"),
     token("slack-token", "xoxb-", Class::Dashed, 10, 255, "xoxb-82794019953-05520340930-0uARxlNtencYFJEeAgYzQJjO"),
     token("slack-token", "xoxp-", Class::Dashed, 10, 255, "xoxp-82794019953-05520340930-0uARxlNtencYFJEeAgYzQJjO"),
@@ -152,6 +254,14 @@ pub const RULES: &[Rule] = &[
     rule("bearer-token", Pattern::Bearer, "token is bearer 7f3kQ9x2LmP4vB8n", "7f3kQ9x2LmP4vB8n"),
     rule("password", Pattern::Named, "PGPASSWORD=hunter2x psql -h db", "hunter2x"),
     rule("password", Pattern::Flag, "mysql --password 'p4ss w0rd' -h db", "p4ss w0rd"),
+    token("vault-token", "hvs.", Class::Url64, 24, ANY, "hvs.CAESIJlU2vQ3xFmKp8bT0sYw5rN7cD1eG4hL6jA9oZqXiWuVy"),
+    token("vault-token", "hvb.", Class::Url64, 24, ANY, "hvb.AAAAAQJt4lE2y8kD7x9QpZcVn3mRwB5sHfGgT1aLoUiKjXeYd"),
+    token("vault-token", "hvr.", Class::Url64, 24, ANY, "hvr.AAAAAQJt4lE2y8kD7x9QpZcVn3mRwB5sHfGgT1aLoUiKjXeYd"),
+    rule("discord-token", Pattern::Discord, "MTE4NDU2Nzg5MDEyMzQ1Njc4OQ.GxY7zA.q9vLm3nB5cD7eF9gH1iJ3kL5mN7oP9qR1sT3u", "q9vLm3nB5cD7eF9gH1iJ3kL5mN7oP9qR1sT3u"),
+    rule("password", Pattern::Netrc, "machine api.example.com login me password n3trcPassw0rd", "n3trcPassw0rd"),
+    rule("password", Pattern::Pgpass, "db.internal:5432:app:appuser:pgP4ssword", "pgP4ssword"),
+    rule("password", Pattern::Call, "define('DB_PASSWORD', 'wpDbPassw0rd');", "wpDbPassw0rd"),
+    rule("password", Pattern::ToolOption, "mysql -u root -pS3cretPassw0rd app", "S3cretPassw0rd"),
 ];
 
 const _: () = assert!(RULES.len() <= 64, "the dispatch table holds 64 rules");
@@ -169,8 +279,13 @@ const DISPATCH: [[u64; 256]; 2] = {
             Pattern::Jwt => (b"e", false),
             Pattern::Bearer => (b"Bb", false),
             Pattern::PrivateKey | Pattern::Flag => (b"-", true),
-            Pattern::UrlPassword => (b":", true),
+            Pattern::UrlPassword | Pattern::Pgpass => (b":", true),
             Pattern::Named => (b"=:", true),
+            // Options start with `-`, `set` with `s`.
+            Pattern::ToolOption => (b"-s", false),
+            Pattern::Discord => (b"MNO", false),
+            Pattern::Netrc => (b"p", false),
+            Pattern::Call => (b"dsSp", false),
         };
         let mut j = 0;
         while j < firsts.len() {
@@ -186,7 +301,8 @@ const DISPATCH: [[u64; 256]; 2] = {
 };
 
 /// For each byte, the rules that can have it second: a token's prefix says which, the other
-/// patterns take any. Most candidates (`s` not followed by `k`) end here, before any rule runs.
+/// patterns list theirs or take any. Most candidates (`s` not followed by `k`) end here, before
+/// any rule runs.
 const SECOND: [u64; 256] = {
     let mut table = [0u64; 256];
     let mut i = 0;
@@ -198,10 +314,21 @@ const SECOND: [u64; 256] = {
             Pattern::PrivateKey | Pattern::Flag => b"-",
             Pattern::UrlPassword => b"/",
             Pattern::Named => b"",
+            // The options' second bytes, and `set`'s.
+            Pattern::ToolOption => TOOL_SECONDS,
+            // A Discord user id is digits, so its base64 starts `MQ`, `MT`, `Mj`, `Mz`, `ND` ... `OT`.
+            Pattern::Discord => b"QTjzD",
+            Pattern::Netrc => b"a",
+            Pattern::Pgpass => b"0123456789*",
+            Pattern::Call => b"eu",
         };
         let mut c = 0;
         while c < 256 {
-            if second.is_empty() || second[0] as usize == c {
+            let mut k = 0;
+            while k < second.len() && second[k] as usize != c {
+                k += 1;
+            }
+            if second.is_empty() || k < second.len() {
                 table[c] |= 1 << i;
             }
             c += 1;
@@ -209,6 +336,29 @@ const SECOND: [u64; 256] = {
         i += 1;
     }
     table
+};
+
+/// The second bytes of [`TOOL_OPTIONS`]' options.
+const TOOL_SECONDS: &[u8] = b"-abkpPuUwe";
+
+/// Each tool option's second byte is one [`SECOND`] lists for [`Pattern::ToolOption`].
+const _: () = {
+    let mut r = 0;
+    while r < TOOL_OPTIONS.len() {
+        let mut o = 0;
+        while o < TOOL_OPTIONS[r].options.len() {
+            let b = TOOL_OPTIONS[r].options[o].as_bytes();
+            assert!(b[0] == b'-' || b[0] == b's', "an option starts with - or is set");
+            let mut k = 0;
+            let listed = TOOL_SECONDS;
+            while k < listed.len() && listed[k] != b[1] {
+                k += 1;
+            }
+            assert!(k < listed.len(), "a tool option's second byte is in SECOND");
+            o += 1;
+        }
+        r += 1;
+    }
 };
 
 const MARKER_OPEN: &str = "[redacted: ";
@@ -240,6 +390,29 @@ pub fn redact_value(value: &mut Value) -> usize {
     }
 }
 
+/// Text of our own (an error, a status line, a state file, a debug line) that may quote a value
+/// we were given: a setting, a URL, a collector's answer. Every secret the filter knows is
+/// redacted, and so is every URL's user and password (`https://[redacted: userinfo]@host`): a
+/// name in a URL we were given is as private as its password. The one place our output is masked.
+pub fn masked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail.find(|c: char| c.is_whitespace() || "/?#\"'<>`".contains(c)).unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(user_end) if user_end > 0 => {
+                out.push_str(&marker("userinfo"));
+                rest = &tail[user_end..];
+            }
+            _ => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    redact_text(&out).unwrap_or(out)
+}
+
 /// One journal line through the filter, for `cleanup --redact`: `None` when it holds nothing to
 /// redact (the file can stay as it is). A line that is not JSON (a torn tail) is filtered as text.
 pub fn redact_line(line: &str) -> Option<String> {
@@ -263,7 +436,7 @@ fn redact_map(map: &mut Map<String, Value>) -> usize {
     let mut n = 0;
     for (key, value) in map.iter_mut() {
         if let Value::String(s) = value
-            && let Some(kind) = classify(key)
+            && let Some(kind) = name_kind(key)
             && let Some(clean) = whole_value(s, kind)
         {
             *s = clean;
@@ -294,7 +467,7 @@ fn redact_map(map: &mut Map<String, Value>) -> usize {
 /// scheme (`Bearer [redacted: …]`); `None` for values that hold no secret (`$VAR`, `true`, "").
 fn whole_value(value: &str, kind: &'static str) -> Option<String> {
     let (scheme, secret) = if kind == "authorization" { split_scheme(value) } else { ("", value) };
-    if !worth_redacting(secret) {
+    if !worth_redacting(secret) || !value_fits(kind, secret) {
         return None;
     }
     Some(format!("{scheme}{}", marker(token_kind(secret).unwrap_or(kind))))
@@ -380,6 +553,11 @@ impl Scan<'_> {
                 Pattern::UrlPassword => self.url_password(i),
                 Pattern::Named => self.named(i),
                 Pattern::Flag => self.flag(i),
+                Pattern::ToolOption => self.tool_option(i),
+                Pattern::Discord => self.discord(i),
+                Pattern::Netrc => self.netrc(i),
+                Pattern::Pgpass => self.pgpass(i),
+                Pattern::Call => self.call(i),
             };
             if hit.is_some() {
                 return hit;
@@ -468,6 +646,21 @@ impl Scan<'_> {
         // A public key or a certificate is no secret.
         find(&window[BEGIN.len()..BEGIN.len() + label_len], b"PRIVATE KEY")?;
         let body = BEGIN.len() + label_len + 5;
+        // A key's body follows: base64, or an encrypted key's `Proc-Type:` header. Without one it
+        // is code naming the marker (`b"-----BEGIN OPENSSH PRIVATE KEY-----"`), not a key.
+        let mut k = body;
+        // Between: line breaks, also written `\n`, and a patch's `","+` when lines became JSON text.
+        while k < window.len() && (window[k].is_ascii_whitespace() || b"\\\",'+".contains(&window[k])) {
+            k += if window[k] == b'\\' && window.get(k + 1).is_some_and(|c| *c == b'n' || *c == b'r') { 2 } else { 1 };
+        }
+        let base64 = window[k.min(window.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+            .count();
+        let cut_here = k >= window.len() && self.limit < self.b.len();
+        if base64 < 16 && !window[k.min(window.len())..].starts_with(b"Proc-Type:") && !cut_here {
+            return None;
+        }
         // No END line: the value was cut short (or the key is broken); redact to its end.
         let end = find(&window[body..], b"-----END ")
             .and_then(|at| {
@@ -493,26 +686,32 @@ impl Scan<'_> {
         (tokenish || self.cut_short(end, token.len())).then_some(Hit { start: from, end, kind: "bearer-token" })
     }
 
+    /// `scheme://user:password@host`, also with no user (`redis://:password@host`) and with `@`
+    /// in the password (the host starts after the last `@`).
     fn url_password(&self, i: usize) -> Option<Hit> {
         let b = self.b;
         if !self.at(i, b"://") {
             return None;
         }
-        let stop = |c: u8| c.is_ascii_whitespace() || b"/@?#\"'<>".contains(&c);
+        let stop = |c: u8| c.is_ascii_whitespace() || b"/?#\"'<>\\".contains(&c);
         let user = i + 3;
         let mut j = user;
-        while j < self.limit && j - user < 256 && !stop(b[j]) && b[j] != b':' {
+        while j < self.limit && j - user < 256 && !stop(b[j]) && b[j] != b':' && b[j] != b'@' {
             j += 1;
         }
-        if j == user || j >= self.limit || b[j] != b':' {
+        if j >= self.limit || b[j] != b':' {
             return None;
         }
         let from = j + 1;
-        let mut end = from;
+        let (mut end, mut at) = (from, None);
         while end < self.limit && end - from < 256 && !stop(b[end]) {
+            if b[end] == b'@' {
+                at = Some(end);
+            }
             end += 1;
         }
-        if end == from || end >= self.limit || b[end] != b'@' || !worth_redacting(&self.text[from..end]) {
+        let end = at?;
+        if end == from || !worth_redacting(&self.text[from..end]) {
             return None;
         }
         Some(Hit { start: from, end, kind: "url-password" })
@@ -525,8 +724,52 @@ impl Scan<'_> {
         j
     }
 
+    /// The quote at `j`: `"` or `'`, or one escaped inside a string (`\"`, `\\\"`): its length
+    /// in bytes, or 0.
+    fn quote_at(&self, j: usize) -> usize {
+        let mut k = j;
+        while k < self.limit && k - j < 8 && self.b[k] == b'\\' {
+            k += 1;
+        }
+        if k < self.limit && matches!(self.b[k], b'"' | b'\'') { k + 1 - j } else { 0 }
+    }
+
+    /// The quote ending just before `k` (with the backslashes escaping it): where it starts.
+    fn quote_before(&self, k: usize) -> Option<usize> {
+        if k == 0 || !matches!(self.b[k - 1], b'"' | b'\'') {
+            return None;
+        }
+        let mut q = k - 1;
+        while q > 0 && k - q < 8 && self.b[q - 1] == b'\\' {
+            q -= 1;
+        }
+        Some(q)
+    }
+
+    /// A line ends at `j`: a line break, or one written as `\n` in a string (`printf`, JSON text).
+    fn line_break(&self, j: usize) -> bool {
+        j >= self.limit
+            || matches!(self.b[j], b'\n' | b'\r')
+            || (self.b[j] == b'\\' && matches!(self.b.get(j + 1), Some(b'n' | b'r')))
+    }
+
+    /// A line starts at `p`: the text's start, after a line break or a `\n` written in a string,
+    /// or at a string's start. Also after a diff's `+`, `-` or blank there: a patch's line.
+    fn line_start(&self, p: usize) -> bool {
+        // A string's opening quote starts a line: a file's line cut to JSON text
+        // (`["+password = x", …]`), or `echo "password = x" >> .env`.
+        let string = |p: usize| self.quote_before(p).is_some_and(|q| q > 0 && b"[,{: ".contains(&self.b[q - 1]));
+        let at = |p: usize| {
+            p == 0
+                || matches!(self.b[p - 1], b'\n' | b'\r')
+                || (p >= 2 && self.b[p - 2] == b'\\' && self.b[p - 1] == b'n')
+                || string(p)
+        };
+        at(p) || (p > 0 && matches!(self.b[p - 1], b'+' | b'-' | b' ') && at(p - 1))
+    }
+
     /// `NAME=value`, `NAME := value`, `NAME: value` (a YAML or env line, a header, an object),
-    /// `"name": "value"`.
+    /// `"name": "value"`, and each of them inside a string, quotes escaped (`{\"password\": \"x\"}`).
     fn named(&self, i: usize) -> Option<Hit> {
         let b = self.b;
         let op = b[i];
@@ -553,9 +796,10 @@ impl Scan<'_> {
             k -= 1;
         }
         let spaced = k < name_end || matches!(next, Some(b' ' | b'\t'));
-        let quote = (k > 0 && matches!(b[k - 1], b'"' | b'\'')).then(|| {
-            k -= 1;
-            b[k]
+        let quote = self.quote_before(k).map(|q| {
+            let quote = &b[q..k];
+            k = q;
+            quote
         });
         let name_to = k;
         while k > 0 && name_to - k < 64 && (b[k - 1].is_ascii_alphanumeric() || b"_.-".contains(&b[k - 1])) {
@@ -566,19 +810,21 @@ impl Scan<'_> {
             return None;
         }
         if let Some(q) = quote
-            && (name_from == 0 || b[name_from - 1] != q)
+            && (name_from < q.len() || &b[name_from - q.len()..name_from] != q)
         {
             return None;
+        }
+        // Where the name's line (or member) starts, before blanks.
+        let mut p = name_from - quote.map_or(0, <[u8]>::len);
+        while p > 0 && matches!(b[p - 1], b' ' | b'\t') {
+            p -= 1;
         }
         // `"X-Api-Key: value"`: a header inside quotes, whose value is not quoted again.
         let mut in_quotes = false;
         if op == b':' && quote.is_none() {
-            // Prose has `word: ` everywhere; a key starts a line, an object member or a header.
-            let mut p = name_from;
-            while p > 0 && matches!(b[p - 1], b' ' | b'\t') {
-                p -= 1;
-            }
-            let starts = p == 0 || matches!(b[p - 1], b'\n' | b'\r' | b',' | b'"' | b'\'' | b'-');
+            // Prose has `word: ` everywhere; a key starts a line, an object member or a header
+            // (also one `curl -v` prints after `> ` or `< `).
+            let starts = self.line_start(p) || matches!(b[p - 1], b',' | b'"' | b'\'' | b'-' | b'<' | b'>');
             // `{` opens an object, unless it is the shell's `${VAR:-default}`.
             let object = p > 0 && b[p - 1] == b'{' && (p < 2 || b[p - 2] != b'$');
             if !(starts || object) {
@@ -586,47 +832,94 @@ impl Scan<'_> {
             }
             in_quotes = p > 0 && matches!(b[p - 1], b'"' | b'\'');
         }
-        let kind = classify(&self.text[name_from..name_to])?;
+        let name = &self.text[name_from..name_to];
+        let kind = name_kind(name)?;
 
         let j = self.skip_blanks(i + 1);
-        if j >= self.limit || (in_quotes && matches!(b[j], b'"' | b'\'')) {
+        if j >= self.limit || (in_quotes && self.quote_at(j) > 0) {
             // `find("TOKEN:")`, a Rust lifetime `'token: 'a`: the quote ends the text, not a value.
             return None;
         }
-        let (from, end) = if matches!(b[j], b'"' | b'\'' | b'`') {
-            self.quoted(j)
-        } else if kind == "authorization" {
+        let (from, end) = if self.quote_at(j) > 0 || b[j] == b'`' {
+            let (from, end) = self.quoted(j);
+            // `"Bearer ${token}"`: the scheme stays, and what follows it is the value.
+            let scheme = if kind == "authorization" { split_scheme(&self.text[from..end]).0.len() } else { 0 };
+            (from + scheme, end)
+        } else if matches!(kind, "authorization" | "cookie") {
+            // A header's value is the rest of its line; an authorization's scheme stays.
             let (scheme, _) = split_scheme(&self.text[j..self.limit]);
             let from = j + scheme.len();
             let mut end = from;
-            while end < self.limit && !matches!(b[end], b'\n' | b'\r' | b'"' | b'\'') {
+            while !self.line_break(end) && self.quote_at(end) == 0 {
                 end += 1;
             }
             while end > from && b[end - 1] == b' ' {
                 end -= 1;
             }
+            // Code builds a header (`f"Bearer {token}"`, `headers.get("Cookie")`); a header's
+            // value is text.
+            let value = &self.text[from..end];
+            let prefix =
+                end < self.limit && self.quote_at(end) > 0 && matches!(value, "f" | "b" | "r" | "u" | "fr" | "rf");
+            if prefix || value.contains(['(', '{', '[', '+']) {
+                return None;
+            }
             (from, end)
         } else {
-            let end = self.word(j, op == b':');
+            let end = self.word(j, true);
+            let value = &self.text[j..end];
+            // `typing.Optional[bytes]`, `headers[key]`: a type or an expression.
+            let expression = value.contains(['[', '{']) && !tokenish(value);
+            if expression || (!tokenish(value) && code_value(value, name, b.get(end).copied())) {
+                // `page_token=page_token,`, `api_key=get(d, "api_key")`, `token=self.token`.
+                return None;
+            }
             let rest = self.skip_blanks(end);
-            let line_ends = rest >= self.limit || matches!(b[rest], b'\n' | b'\r');
-            if op == b':' && quote.is_none() && !(line_ends || matches!(b[rest], b'"' | b'\'')) {
+            let line_ends = self.line_break(rest);
+            // A line in a string (`echo "password = x" >> .env`, a file cut to JSON text) ends with it.
+            let ends_string = line_ends || self.quote_at(rest) > 0;
+            if op == b':' && quote.is_none() && !(line_ends || self.quote_at(rest) > 0) {
                 // `Password: must be 8 characters` is a sentence, `token: Token,` a field of a
                 // struct; a setting's value ends its line or its header.
                 return None;
             }
-            let value = &b[j..end];
-            if op == b'=' && spaced && !(line_ends && value.len() >= 8 && value.iter().any(u8::is_ascii_digit)) {
+            let value = &self.text[j..end];
+            if op == b':'
+                && rest < self.limit
+                && matches!(b[rest], b',' | b'}' | b')')
+                && !tokenish(value)
+                && is_identifier(value)
+            {
+                // `{'token': token}`: a member whose value is a variable.
+                return None;
+            }
+            if op == b'=' && spaced && !(ends_string && (tokenish(value) || self.config_line(p, name, value))) {
                 // `token = get_token()` is code; an unquoted secret after ` = ` is a config line.
                 return None;
             }
             (j, end)
         };
         let value = &self.text[from..end];
-        if !worth_redacting(value) {
+        if !worth_redacting(value) || !value_fits(kind, value) {
             return None;
         }
         Some(Hit { start: from, end, kind: token_kind(value).unwrap_or(kind) })
+    }
+
+    /// `name = value` is a line of an `.ini`, `.cnf` or `.env` file, not code: the name starts
+    /// its line unindented and is one name (not `self.password`), and the value is one word
+    /// that is not a name or an expression (`password = password`, `token = self.token`).
+    fn config_line(&self, p: usize, name: &str, value: &str) -> bool {
+        let last = split_words(name).last().unwrap_or(name);
+        // `token = Name`: a class, a constant or a keyword, as code has at its top level.
+        let capitalized = value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+            && value[1..].bytes().all(|c| c.is_ascii_lowercase());
+        self.line_start(p)
+            && !name.contains('.')
+            && value.len() >= 4
+            && !value.contains(['.', '(', '[', '{', ','])
+            && !contains_ignore_case(value, last)
+            && !capitalized
     }
 
     /// `--password value`, `--api-key "value"`; `--password=value` is [`Scan::named`]'s.
@@ -644,11 +937,17 @@ impl Scan<'_> {
             return None;
         }
         let kind = classify(&self.text[name..end])?;
-        let j = self.skip_blanks(end);
-        if j >= self.limit || b[j] == b'-' {
+        self.value_after(end, kind)
+    }
+
+    /// The value starting after blanks at `j`, quoted or a word, as a hit of `kind`; none when
+    /// it is another option or holds no secret.
+    fn value_after(&self, j: usize, kind: &'static str) -> Option<Hit> {
+        let j = self.skip_blanks(j);
+        if j >= self.limit || self.b[j] == b'-' {
             return None;
         }
-        let (from, end) = if matches!(b[j], b'"' | b'\'') { self.quoted(j) } else { (j, self.word(j, false)) };
+        let (from, end) = if self.quote_at(j) > 0 { self.quoted(j) } else { (j, self.word(j, false)) };
         let value = &self.text[from..end];
         if !worth_redacting(value) {
             return None;
@@ -656,29 +955,282 @@ impl Scan<'_> {
         Some(Hit { start: from, end, kind: token_kind(value).unwrap_or(kind) })
     }
 
-    /// The inside of a quoted value starting at `j`: to its closing quote, else to the end of
-    /// the line (a value cut short).
+    /// The inside of a quoted value starting at `j` (an escaped quote closes at the same escaped
+    /// quote): to its closing quote, else to the end of the line (a value cut short).
     fn quoted(&self, j: usize) -> (usize, usize) {
-        let q = self.b[j];
-        let mut end = j + 1;
-        while end < self.limit && self.b[end] != q && self.b[end] != b'\n' {
+        let len = self.quote_at(j).max(1);
+        let quote = &self.b[j..j + len];
+        let mut end = j + len;
+        while end < self.limit && !self.b[end..].starts_with(quote) && !self.line_break(end) {
             end += 1;
         }
-        (j + 1, end)
+        (j + len, end)
     }
 
-    /// An unquoted value: to the next blank or shell/markup punctuation.
+    /// An unquoted value: to the next blank, shell/markup punctuation, or escape (`\"`, `\n`).
     fn word(&self, j: usize, in_object: bool) -> usize {
         let mut end = j;
         while end < self.limit {
             let c = self.b[end];
-            if c.is_ascii_whitespace() || b"\"'`;&|<>()".contains(&c) || (in_object && (c == b',' || c == b'}')) {
+            if c.is_ascii_whitespace()
+                || b"\"'`;&|<>()".contains(&c)
+                || (in_object && (c == b',' || c == b'}'))
+                || (c == b'\\' && matches!(self.b.get(end + 1), Some(b'n' | b'r' | b't' | b'"' | b'\'')))
+            {
                 break;
             }
             end += 1;
         }
         end
     }
+
+    /// A tool's password option, one of [`TOOL_OPTIONS`], in a command that runs the tool.
+    fn tool_option(&self, i: usize) -> Option<Hit> {
+        let b = self.b;
+        if !self.word_start(i) || (i > 0 && b[i - 1] == b'-') {
+            return None;
+        }
+        let mut end = i + 1;
+        while end < self.limit && (b[end].is_ascii_alphanumeric() || b[end] == b'-' || b[end] == b'_') {
+            end += 1;
+        }
+        let word = &b[i..end];
+        for row in TOOL_OPTIONS {
+            for option in row.options.iter().map(|o| o.as_bytes()) {
+                let attached = row.form == Form::Attached || (row.form == Form::Spaced && option.len() == 2);
+                let exact = word == option;
+                // `-pSECRET`: a short option with its value attached.
+                let joined = attached && option.len() == 2 && word.len() > 2 && word.starts_with(option);
+                let literal = row.form == Form::Literal && exact && end < self.limit && b[end] == b'=';
+                if !(exact && row.form != Form::Attached || joined || literal) || !self.runs(i, row.tools) {
+                    continue;
+                }
+                let value_at = if joined { i + 2 } else { end };
+                if let Some(hit) = self.tool_value(value_at, row) {
+                    return Some(hit);
+                }
+            }
+        }
+        None
+    }
+
+    /// The secret part of a tool option's value at `j` (after the option, or attached to it).
+    fn tool_value(&self, j: usize, row: &ToolOption) -> Option<Hit> {
+        let b = self.b;
+        let at = |from: usize| {
+            let j = if from < self.limit && matches!(b[from], b'=') { from + 1 } else { from };
+            let j = self.skip_blanks(j);
+            if j >= self.limit || b[j] == b'-' {
+                return None;
+            }
+            Some(if self.quote_at(j) > 0 { self.quoted(j) } else { (j, self.word(j, false)) })
+        };
+        let (from, end) = match row.form {
+            Form::Spaced | Form::Attached | Form::Cookie => at(j)?,
+            Form::UserPass | Form::UserPercent => {
+                let (from, end) = at(j)?;
+                let sep = if row.form == Form::UserPass { b':' } else { b'%' };
+                (from + find(&b[from..end], &[sep])? + 1, end)
+            }
+            Form::PassColon => {
+                let (from, end) = at(j)?;
+                if !self.text[from..end].starts_with("pass:") {
+                    return None;
+                }
+                (from + 5, end)
+            }
+            Form::Literal => {
+                let (from, end) = at(j)?;
+                (from + find(&b[from..end], b"=")? + 1, end)
+            }
+            Form::SetNamed => {
+                let name_from = self.skip_blanks(j);
+                let name_end = self.word(name_from, false);
+                let kind = name_kind(&self.text[name_from..name_end])?;
+                return self.value_after(name_end, kind);
+            }
+        };
+        let value = &self.text[from..end];
+        if !worth_redacting(value) || (row.form == Form::Cookie && !value.contains('=')) {
+            return None;
+        }
+        Some(Hit { start: from, end, kind: token_kind(value).unwrap_or(row.kind) })
+    }
+
+    /// The command around `i` runs one of `tools`: each of a tool's words stands, in order, as a
+    /// word of the command (a path's last part counts: `/usr/bin/mysql`). The command starts
+    /// after the last line break, `;`, `|`, `&` or `(` before `i`.
+    fn runs(&self, i: usize, tools: &[&str]) -> bool {
+        let b = self.b;
+        let mut start = i;
+        while start > 0 && i - start < 512 && !matches!(b[start - 1], b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b'`')
+        {
+            start -= 1;
+        }
+        // The look-back's limit may fall inside a character.
+        while !self.text.is_char_boundary(start) {
+            start += 1;
+        }
+        let command = &self.text[start..i];
+        let words = || {
+            // A patch's line starts with its `+` or `-`.
+            command
+                .split([' ', '\t', '"', '\''])
+                .map(|w| w.trim_start_matches(['+', '-']))
+                .filter(|w| !w.is_empty())
+                .map(|w| w.rsplit('/').next().unwrap_or(w))
+        };
+        tools.iter().any(|tool| {
+            let mut words = words();
+            tool.split(' ').all(|part| words.any(|w| w == part))
+        })
+    }
+
+    /// A Discord bot token: a user id in base64 (23 to 28 bytes), a dot, 6 bytes, a dot, 27 to
+    /// 40 bytes.
+    fn discord(&self, i: usize) -> Option<Hit> {
+        if !self.word_start(i) {
+            return None;
+        }
+        let b = self.b;
+        let id = self.run(i, Class::Url64, 29);
+        if !(23..=28).contains(&(id - i)) || id >= self.limit || b[id] != b'.' {
+            return None;
+        }
+        let stamp = self.run(id + 1, Class::Url64, 7);
+        if stamp - id - 1 != 6 || stamp >= self.limit || b[stamp] != b'.' {
+            return None;
+        }
+        let end = self.run(stamp + 1, Class::Url64, 41);
+        ((27..=40).contains(&(end - stamp - 1)) && self.word_end(end)).then_some(Hit {
+            start: i,
+            end,
+            kind: "discord-token",
+        })
+    }
+
+    /// `password X` in a `.netrc`, whose `machine` or `login` comes first (on the line or the
+    /// lines before).
+    fn netrc(&self, i: usize) -> Option<Hit> {
+        if !self.at(i, b"password ") || !self.word_start(i) {
+            return None;
+        }
+        // Its line starts with a netrc word, and a `machine` (or `default`) line comes first.
+        let mut line = i;
+        while line > 0 && i - line < 256 && !self.line_start(line) {
+            line -= 1;
+        }
+        while !self.text.is_char_boundary(line) {
+            line += 1;
+        }
+        let first = &self.text[self.skip_blanks(line)..i + 8];
+        let netrc_line = ["machine ", "default", "login ", "password", "account "].iter().any(|w| first.starts_with(w));
+        let machine = |text: &[u8]| find(text, b"machine ").is_some() || find(text, b"default ").is_some();
+        // `echo "machine h login me password x" >> ~/.netrc`, or a netrc's own lines.
+        let same_line = machine(&self.b[line..i]);
+        if !(same_line || (netrc_line && machine(&self.b[i.saturating_sub(256)..i]))) {
+            return None;
+        }
+        self.value_after(i + 9, "password")
+    }
+
+    /// `host:port:database:user:password`, a `.pgpass` line: the colon after the host, then a
+    /// port or `*`, and five fields with no blanks.
+    fn pgpass(&self, i: usize) -> Option<Hit> {
+        let b = self.b;
+        let mut host = i;
+        while host > 0
+            && i - host < 256
+            && !matches!(b[host - 1], b' ' | b'\t' | b':' | b'"' | b'\'')
+            && !self.line_start(host)
+        {
+            host -= 1;
+        }
+        let host_ok = host < i
+            && (self.line_start(host) || matches!(b[host - 1], b' ' | b'\t' | b'"' | b'\''))
+            && b[host..i].iter().any(|c| c.is_ascii_alphabetic() || *c == b'*');
+        if !host_ok {
+            return None;
+        }
+        let mut fields = [0usize; 3];
+        let mut j = i;
+        for field in &mut fields {
+            j += 1;
+            *field = j;
+            while j < self.limit && b[j] != b':' && !b[j].is_ascii_whitespace() && self.quote_at(j) == 0 {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            if j >= self.limit || b[j] != b':' || j == *field {
+                return None;
+            }
+        }
+        let port = &b[fields[0]..fields[1] - 1];
+        if !(port == b"*" || port.iter().all(u8::is_ascii_digit)) {
+            return None;
+        }
+        // `7c:62:ff:74:…`: a fingerprint, not a host and a port.
+        let hex_pair = |f: &[u8]| f.len() == 2 && f.iter().all(u8::is_ascii_hexdigit);
+        if hex_pair(&b[host..i]) || hex_pair(port) {
+            return None;
+        }
+        let from = j + 1;
+        let mut end = from;
+        while !self.line_break(end) && !b[end].is_ascii_whitespace() && self.quote_at(end) == 0 {
+            end += 1;
+        }
+        let value = &self.text[from..end];
+        // A colon in a password is escaped (`\:`); more fields are something else.
+        let more_fields =
+            value.bytes().enumerate().any(|(k, c)| c == b':' && (k == 0 || value.as_bytes()[k - 1] != b'\\'));
+        (end > from && !more_fields && worth_redacting(value)).then_some(Hit { start: from, end, kind: "password" })
+    }
+
+    /// `define('DB_PASSWORD', 'X')` (PHP), `setenv("TOKEN", "X")`, `os.Setenv`, `putenv`: a
+    /// call whose first argument names a secret and whose second is its value.
+    fn call(&self, i: usize) -> Option<Hit> {
+        let b = self.b;
+        let name = CALLS.iter().find(|c| self.at(i, c.as_bytes()))?;
+        if !self.word_start(i) {
+            return None;
+        }
+        let j = self.skip_blanks(i + name.len());
+        let quote = self.quote_at(j);
+        if quote == 0 {
+            return None;
+        }
+        let (from, end) = self.quoted(j);
+        let kind = name_kind(&self.text[from..end])?;
+        let comma = self.skip_blanks(end + quote);
+        if comma >= self.limit || b[comma] != b',' || self.quote_at(self.skip_blanks(comma + 1)) == 0 {
+            return None;
+        }
+        self.value_after(comma + 1, kind)
+    }
+}
+
+/// The calls [`Scan::call`] knows, with their opening parenthesis.
+const CALLS: &[&str] = &["define(", "setenv(", "Setenv(", "putenv("];
+
+/// An unquoted value that is code: a name or a path of names (`self.token`) that is an argument,
+/// a call or an index, has a dot, or repeats the name it is assigned to (`token=token`).
+fn code_value(value: &str, name: &str, next: Option<u8>) -> bool {
+    let path = value.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && value.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
+    let repeats = || split_words(name).any(|w| w.len() >= 3 && contains_ignore_case(value, w));
+    path && (matches!(next, Some(b',' | b')' | b'(' | b'[' | b'}')) || value.contains('.') || repeats())
+}
+
+fn is_identifier(value: &str) -> bool {
+    value.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && value.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A value that looks like a generated secret rather than a word: long, with a digit.
+/// No brackets, parentheses or separators: `token[:-1]` and `key[:16]` are code.
+fn tokenish(value: &str) -> bool {
+    value.len() >= 8
+        && value.bytes().any(|c| c.is_ascii_digit())
+        && !value.contains(['[', ']', '(', ')', '{', '}', ','])
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -699,6 +1251,12 @@ fn split_scheme(value: &str) -> (&str, &str) {
     ("", value)
 }
 
+/// Values that stand for a secret in documentation (`https://user:password@host`, `-P password`).
+const PLACEHOLDERS: &[&str] = &[
+    "password", "passwd", "pass", "pwd", "secret", "token", "key", "apikey", "api_key", "api-key", "value", "string",
+    "xxx", "xxxx", "xxxxxx", "xxxxxxxx", "redacted", "hidden", "masked",
+];
+
 /// False for values that are not secrets: empty or punctuation, a variable reference (`$TOKEN`,
 /// `${X}`, `$(cmd)`), a boolean or null, a structure or type opening, or a marker already.
 fn worth_redacting(value: &str) -> bool {
@@ -706,7 +1264,9 @@ fn worth_redacting(value: &str) -> bool {
     let reference = v
         .strip_prefix('$')
         .is_some_and(|r| r.bytes().next().is_none_or(|c| matches!(c, b'{' | b'(' | b'_') || c.is_ascii_alphabetic()));
-    let word = ["true", "false", "null", "none", "None", "undefined", "yes", "no"].contains(&v);
+    let word = ["true", "false", "True", "False", "null", "NULL", "nil", "none", "None", "undefined", "yes", "no"]
+        .contains(&v)
+        || PLACEHOLDERS.iter().any(|p| v.eq_ignore_ascii_case(p));
     // `{`, `[`, `(`, `<` open a structure or a type (`privateKey: {`, `token: Option<String>`).
     let structure = v.starts_with(['{', '[', '(', '<']);
     let punctuation = !v.bytes().any(|c| c.is_ascii_alphanumeric() || c >= 0x80);
@@ -721,6 +1281,37 @@ fn token_kind(value: &str) -> Option<&'static str> {
     let tokens = DISPATCH[0][first as usize];
     let hit = s.first_hit(0, tokens)?;
     (hit.start == 0 && hit.end == value.len() && !matches!(hit.kind, "password")).then_some(hit.kind)
+}
+
+/// Names that say secret only as a whole word, with the kind their value is. Their values must
+/// also look the part (see [`value_fits`]): `auth` is as often a switch or a module as the base64
+/// `user:password` of a docker `config.json` or an `.npmrc`'s `_auth`.
+#[rustfmt::skip]
+pub const EXACT_NAMES: &[(&str, &str)] = &[
+    ("sig", "signature"),              // an Azure SAS URL
+    ("X-Amz-Signature", "signature"),  // an S3 presigned URL
+    ("X-Goog-Signature", "signature"), // a GCS signed URL
+    ("Signature", "signature"),        // a CloudFront signed URL
+    ("auth", "basic-auth"),            // docker config.json
+    ("_auth", "basic-auth"),           // .npmrc
+    ("pass", "password"),              // {"user": …, "pass": …}
+];
+
+/// What a name says its value is: [`classify`]'s answer, else an [`EXACT_NAMES`] row's.
+fn name_kind(name: &str) -> Option<&'static str> {
+    classify(name).or_else(|| EXACT_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, k)| *k))
+}
+
+/// A value under a name of `kind` has the shape such a secret has: a signature is long, a
+/// base64 `auth` is base64, a cookie is `name=value`.
+fn value_fits(kind: &str, value: &str) -> bool {
+    let base64 = |v: &str| v.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'%'));
+    match kind {
+        "signature" => value.len() >= 16 && base64(value),
+        "basic-auth" => value.len() >= 12 && base64(value),
+        "cookie" => value.contains('='),
+        _ => true,
+    }
 }
 
 /// Last words of a name that make its value something other than the secret: a path, a name,
@@ -875,8 +1466,11 @@ pub fn classify(name: &str) -> Option<&'static str> {
     if ends(last, "TOKEN") {
         return Some("token");
     }
-    if has(last, "CREDENTIAL") {
+    if has(last, "CREDENTIAL") || (n > 1 && is(last, "AUTH")) {
         return Some("credential");
+    }
+    if ends(last, "COOKIE") {
+        return Some("cookie");
     }
     if is(last, "KEY") || ends(last, "APIKEY") || ends(last, "PRIVATEKEY") || ends(last, "SECRETKEY") {
         if any(&|w| is(w, "API") || has(w, "APIKEY")) {
@@ -902,11 +1496,11 @@ fn may_say_secret(name: &[u8]) -> bool {
     let at = |j: usize, word: &[u8]| name.len() - j >= word.len() && name[j..j + word.len()].eq_ignore_ascii_case(word);
     (0..name.len()).any(|j| match name[j].to_ascii_lowercase() {
         b'p' => at(j, b"pass") || at(j, b"pwd"),
-        b's' => at(j, b"secret"),
+        b's' => at(j, b"secret") || at(j, b"sig"),
         b't' => at(j, b"token"),
-        b'c' => at(j, b"credential"),
+        b'c' => at(j, b"credential") || at(j, b"cookie"),
         b'k' => at(j, b"key"),
-        b'a' => at(j, b"authorization"),
+        b'a' => at(j, b"auth"),
         _ => false,
     })
 }
@@ -967,6 +1561,124 @@ mod tests {
             assert!(clean.contains(&format!("[redacted: {}]", rule.kind)), "{}: {clean}", rule.kind);
             assert!(clean.starts_with("before ") && clean.ends_with(" after"), "{clean}");
             assert_eq!(redact_text(&clean), None, "a marker is never redacted again: {clean}");
+        }
+    }
+
+    #[test]
+    fn every_tool_option_redacts_its_example_only_with_its_tool() {
+        for row in TOOL_OPTIONS {
+            let clean = redact_text(row.example).unwrap_or_else(|| panic!("{} not redacted", row.example));
+            assert!(!clean.contains(row.secret), "{}: {clean}", row.example);
+            assert!(clean.contains("[redacted: "), "{clean}");
+            // The same option after another command is left alone: the tool is what says secret.
+            let tool = row.example.split(' ').next().unwrap();
+            let other = row.example.replacen(tool, "frobnicate", 1);
+            if !matches!(row.form, Form::SetNamed) {
+                assert_eq!(redact_text(&other), None, "{other}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_exact_name_redacts_a_value_of_its_shape() {
+        for (name, kind) in EXACT_NAMES {
+            let mut v = serde_json::json!({ *name: "dXNlcjpwYXNzd29yZDEyMzQ1Njc4OTA=" });
+            assert_eq!(redact_value(&mut v), 1, "{name}");
+            assert_eq!(v[*name], format!("[redacted: {kind}]"));
+        }
+        assert_eq!(redact_text("{\"auth\": true, \"auth\": \"basic\"}"), None);
+    }
+
+    #[test]
+    fn the_forms_agents_write_are_redacted() {
+        // (text, the secret in it)
+        let cases = [
+            // JSON inside a double-quoted shell string, and JSON text a cut left escaped.
+            (r#"curl -d "{\"password\":\"S3cretPassw0rd\"}" https://x.example/login"#, "S3cretPassw0rd"),
+            (r#"echo "{\"api_key\": \"abcdefgh12\"}" > cfg.json"#, "abcdefgh12"),
+            (r#"{"lines":["+API_KEY=\"k-live-9f8e7d\"","+\"password\": \"pw-in-patch\""]}"#, "k-live-9f8e7d"),
+            (r#"{"lines":["+API_KEY=\"k-live-9f8e7d\"","+\"password\": \"pw-in-patch\""]}"#, "pw-in-patch"),
+            (r#"{\"headers\":{\"X-Api-Key: hdr-k3y-value\"}}"#, "hdr-k3y-value"),
+            (r#"curl -H \"Authorization: Bearer abc.def.ghi\" x"#, "abc.def.ghi"),
+            // URLs.
+            ("redis-cli -u redis://:r3disPass@cache:6379", "r3disPass"),
+            ("postgres://app:p@ss@word@db.internal/app", "p@ss@word"),
+            ("REDIS_URL=redis://default:envRedisPw@cache:6379/0\n", "envRedisPw"),
+            // Headers and cookies.
+            ("curl -H 'Cookie: session=9f8e7d6c5b4a; theme=dark' x", "9f8e7d6c5b4a"),
+            ("< Set-Cookie: sid=a1b2c3d4e5; Path=/; HttpOnly\r\n", "a1b2c3d4e5"),
+            ("> Cookie: sid=a1b2c3d4e5\r\n", "a1b2c3d4e5"),
+            // Spaced assignments with no digits.
+            ("[client]\npassword = correcthorse\nhost = db\n", "correcthorse"),
+            ("DB_PASSWORD = batterystaple\n", "batterystaple"),
+            // Credential files.
+            ("machine github.com\n  login me\n  password netrcsecret\n", "netrcsecret"),
+            ("//registry.npmjs.org/:_auth=dXNlcjpwYXNzd29yZA==\n", "dXNlcjpwYXNzd29yZA=="),
+            (r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpnaHBfdG9rZW4xMjM="}}}"#, "dXNlcjpnaHBfdG9rZW4xMjM="),
+            ("echo 'localhost:5432:*:postgres:pgpassVal' > ~/.pgpass", "pgpassVal"),
+            ("define( 'DB_PASSWORD', 'wpDbPassw0rd' );", "wpDbPassw0rd"),
+            ("os.Setenv(\"GITHUB_TOKEN\", \"tok-abcdef123\")", "tok-abcdef123"),
+            // YAML through printf, with literal \n.
+            (r"printf 'db:\n  user: app\n  password: yamlsecret\n' > c.yml", "yamlsecret"),
+            // Tool commands.
+            ("aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG", "wJalrXUtnFEMI/K7MDENG"),
+            ("openssl rsa -in k.pem -passin pass:opensslPw -out k2.pem", "opensslPw"),
+            // Tokens.
+            (
+                "https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sr=b&sig=kT9m%2Bq3ZxL0pV7sN4wYb8cR1dE6fG2hJ5kM3nP0qS%3D",
+                "kT9m%2Bq3ZxL0pV7sN4wYb8cR1dE6fG2hJ5kM3nP0qS%3D",
+            ),
+            ("vault login hvs.CAESIJlU2vQ3xFmKp8bT0sYw5rN7cD1eG4hL", "hvs.CAESIJlU2vQ3xFmKp8bT0sYw5rN7cD1eG4hL"),
+            (
+                "DISCORD=x; bot.run('MTE4NDU2Nzg5MDEyMzQ1Njc4OQ.GxY7zA.q9vLm3nB5cD7eF9gH1iJ3kL5mN7oP9qR1sT3u')",
+                "q9vLm3nB5cD7eF9gH1iJ3kL5mN7oP9qR1sT3u",
+            ),
+            // Short password options where the tool is known.
+            ("mysql -h db -u root -pR00tPass app", "R00tPass"),
+            ("/usr/bin/mysqldump -psecretdump app > a.sql", "secretdump"),
+            ("sshpass -p hunter2 ssh me@h", "hunter2"),
+            ("docker login --username me -p dckrpass ghcr.io", "dckrpass"),
+            ("redis-cli -a redispass PING", "redispass"),
+            ("curl --user admin:curlpass https://x", "curlpass"),
+            ("curl -u admin:curlpass https://x", "curlpass"),
+            ("curl -b 'sid=cookieval' https://x", "cookieval"),
+        ];
+        for (text, secret) in cases {
+            let clean = redact_text(text).unwrap_or_else(|| panic!("not redacted: {text}"));
+            assert!(!clean.contains(secret), "{secret} in {clean}");
+        }
+        // The text around an escaped value keeps its escapes.
+        assert_eq!(
+            redact_text(r#"curl -d "{\"password\":\"S3cretPassw0rd\"}""#).unwrap(),
+            r#"curl -d "{\"password\":\"[redacted: password]\"}""#
+        );
+        assert_eq!(
+            redact_text(r"printf 'password: yamlsecret\nuser: app\n'").unwrap(),
+            r"printf 'password: [redacted: password]\nuser: app\n'"
+        );
+        assert_eq!(redact_text("curl -u admin:curlpass x").unwrap(), "curl -u admin:[redacted: password] x");
+    }
+
+    #[test]
+    fn our_own_text_shows_no_user_password_or_token() {
+        let cases = [
+            (
+                "\"https://me:pw@x.example/v1\" is not a server URL",
+                "\"https://[redacted: userinfo]@x.example/v1\" is not a server URL",
+            ),
+            (
+                "redis://:only-pw@h and http://user@h:80/",
+                "redis://[redacted: userinfo]@h and http://[redacted: userinfo]@h:80/",
+            ),
+            (
+                "HTTP 401: bad token ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d",
+                "HTTP 401: bad token [redacted: github-token]",
+            ),
+            ("http://127.0.0.1:4318/v1/logs: connection refused", "http://127.0.0.1:4318/v1/logs: connection refused"),
+            ("mail me@x.example", "mail me@x.example"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(masked(text), want);
         }
     }
 
@@ -1086,6 +1798,44 @@ mod tests {
             "impl<'iter, 'token: 'iter> Lexer",
             "I: Stream<Token=&'static str>,",
             "log(\"$git_token=$query->{$git_token}\")",
+            // Options that are no password without their tool, and the issue's ordinary code.
+            "docker run -p 8080:80 nginx",
+            "mkdir -p src/secrets && ssh -p 2222 me@host",
+            "mysql -p app",
+            "curl -u admin https://x",
+            "curl -b cookies.txt https://x",
+            "openssl enc -pass env:PASS -in a",
+            "{'token': token}",
+            "headers: { Authorization: `Bearer ${token}` }",
+            "v1.b40928b5b7a767c76fb008f86bebb2737f6a6f0f",
+            "integrity=\"sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC\"",
+            "<img src=\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\">",
+            "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n-----END CERTIFICATE-----",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@host",
+            "password: ${DB_PASSWORD}",
+            "token = ${TOKEN}",
+            "    self.password = password",
+            "password = get_password()",
+            "token = tokens.next()",
+            "src/main.rs:12:5: error: mismatched types",
+            "12:30:45:678",
+            "the password is set in .netrc",
+            "define('WP_DEBUG', true);",
+            "auth = require('./auth')",
+            "cookie: req.headers.cookie,",
+            "sig = sign(message, key)",
+            // Found in the false-positive corpus (site-packages, cargo sources).
+            "token = Error",
+            "token = token[:-1]",
+            "    self, data: bytes, password: typing.Optional[bytes]",
+            "grant_allows_refresh_token = False",
+            "        page_token=page_token,",
+            "api_key=_get(d, \"api_key\"),",
+            "{\"session_token\": session_token}",
+            "_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\n_SK_END = b\"-----END OPENSSH PRIVATE KEY-----\"",
+            "return {\"Authorization\": f\"Bearer {token.access_token}\"}",
+            "# MD5 Fingerprint: 7c:62:ff:74:9d:31:53:5e:68:4a:d5:78:aa:1e:bf:23",
+            "if password is None:\n    login(user)",
         ];
         for text in keep {
             assert_eq!(redact_text(text), None, "{text}");
@@ -1137,6 +1887,27 @@ mod tests {
             redact_line("{\"torn\": \"npm_SrCGIZEG8pSH4487q7J58m1CiAhzCueQpBen").unwrap(),
             "{\"torn\": \"[redacted: npm-token]"
         );
+    }
+
+    /// Every cut of every example and form, and each with multi-byte text around it, scans
+    /// without a panic (found by the FP corpus: an empty value after ` = ` indexed its first byte).
+    #[test]
+    fn every_cut_of_every_form_scans_without_a_panic() {
+        let mut texts: Vec<String> = RULES.iter().map(|r| r.example.to_owned()).collect();
+        texts.extend(TOOL_OPTIONS.iter().map(|t| t.example.to_owned()));
+        let wide = "é".repeat(300);
+        texts.extend(
+            ["password = ", "x = \"\"", &format!("{wide}mysql -pX"), &format!("{wide}password x"), "a:1:b:c:", "\\\""]
+                .map(String::from),
+        );
+        for text in texts {
+            for wrapped in [text.clone(), format!("é€{text}ü"), format!("machine h\n{}{text}", "ü".repeat(200))] {
+                for end in (0..=wrapped.len()).filter(|&e| wrapped.is_char_boundary(e)) {
+                    let _ = redact_text(&wrapped[..end]);
+                    let _ = redact_text(&format!("{}…[cut: 9 bytes]", &wrapped[..end]));
+                }
+            }
+        }
     }
 
     #[test]

@@ -241,7 +241,8 @@ fn to_exec_form(doc: &mut Json, event: &str, command: &str) -> bool {
 /// Removes every hook whose command is one of ours (in any event), the groups that held only
 /// ours, and, per `record`, each variable still holding the value we wrote and the containers we
 /// created that are now empty. Without a record (an install by an older version), containers that
-/// our removals emptied go, and variables stay. Returns whether anything changed.
+/// our removals emptied go, and variables stay, but for [`crate::config::WIRED`], which always
+/// goes with our hooks. Returns whether anything changed.
 pub fn unwire(doc: &mut Json, hooks: &[(&str, String)], record: Option<&Record>) -> bool {
     let ours: HashSet<&str> = hooks.iter().map(|(_, c)| c.as_str()).collect();
     let Some(top) = doc.as_object_mut() else { return false };
@@ -269,6 +270,16 @@ pub fn unwire(doc: &mut Json, hooks: &[(&str, String)], record: Option<&Record>)
         }
         if all.is_empty() && !emptied.is_empty() && record.is_none_or(|r| r.created_hooks) {
             doc::remove(top, "hooks");
+        }
+    }
+    // The mark that our hooks are wired here goes with them, whoever wrote it: left behind, it
+    // would have the plugin's hooks leave every event to hooks that are gone.
+    if let Some(Json::Object(vars)) = doc::member_mut(top, "env")
+        && doc::remove(vars, crate::config::WIRED).is_some()
+    {
+        changed = true;
+        if vars.is_empty() && record.is_none_or(|r| r.created_env) {
+            doc::remove(top, "env");
         }
     }
     if let (Some(record), Some(Json::Object(vars))) = (record, doc::member_mut(top, "env")) {

@@ -247,8 +247,8 @@ pub fn build(session_id: &str, lines: &[Map<String, Value>]) -> Timeline {
 }
 
 /// `tool_response` of a call that started its subagent in the background (Claude Code 2.1.198 on):
-/// `{"isAsync": true, "status": "async_launched", "agentId": ...}`.
-fn is_async_launch(response: Option<&Value>) -> bool {
+/// `{"isAsync": true, "status": "async_launched", "agentId": ...}`. OTLP reads it too.
+pub fn is_async_launch(response: Option<&Value>) -> bool {
     response.is_some_and(|r| {
         r.get(wire::STATUS).and_then(Value::as_str) == Some("async_launched")
             || r.get(wire::RESPONSE_IS_ASYNC).and_then(Value::as_bool) == Some(true)

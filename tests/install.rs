@@ -90,7 +90,7 @@ fn the_users_own_settings_are_kept_and_restored_byte_for_byte() {
     assert_wired(&v, &hook_dir(&env));
     assert_eq!(v["model"], "opus");
     assert_eq!(v["permissions"], json!({"allow": ["Bash(ls)"], "deny": []}));
-    assert_eq!(v["env"], json!({"FOO": "bar"}));
+    assert_eq!(v["env"], json!({"FOO": "bar", "CLAUDE_SESSION_WIRED": "1"}), "the plugin's hooks defer to these");
     assert_eq!(v["hooks"]["PreToolUse"][0]["hooks"][0]["command"], "/usr/local/bin/audit", "theirs first");
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["model", "permissions", "hooks", "env", "zeta"], "key order kept");
@@ -116,7 +116,10 @@ fn an_edit_after_install_survives_uninstall() {
     fs::write(&path, USERS_OWN).unwrap();
     hooks(&env, &["install", "--server", "http://127.0.0.1:4000/events"]);
     let mut v = read_json(&path);
-    assert_eq!(v["env"], json!({"FOO": "bar", "CLAUDE_SESSION_SERVER_URL": "http://127.0.0.1:4000/events"}));
+    assert_eq!(
+        v["env"],
+        json!({"FOO": "bar", "CLAUDE_SESSION_WIRED": "1", "CLAUDE_SESSION_SERVER_URL": "http://127.0.0.1:4000/events"})
+    );
     v["theme"] = "dark".into();
     fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
 

@@ -139,8 +139,7 @@ fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
             assert_eq!(a.get(ours), event.get(theirs), "{ours} of {log}");
         }
         assert_eq!(a.get("agent_id"), event.get("agent_id"));
-        let sid = event["session_id"].as_str().unwrap();
-        assert_eq!(log["traceId"], sid.replace('-', ""), "a UUID session id is its trace id");
+        assert_eq!(log["traceId"], trace_of(event).as_str(), "a UUID prompt or session id is its trace id");
     }
     let times: Vec<i128> = logs.iter().map(|l| nanos(&l["timeUnixNano"])).collect();
     // The record's time is the event's.
@@ -182,8 +181,18 @@ fn no_prompt_text_or_tool_input_leaves_unless_opted_in() {
     assert!(!text.contains("say hello using bash"), "prompts need OTEL_LOG_USER_PROMPTS");
 }
 
+/// The trace a span of `event`'s turn is in: the prompt id's hex, else (no turn, or the
+/// session's own events) the session id's.
+fn trace_of(event: &Value) -> String {
+    let session_event = matches!(event["hook_event_name"].as_str(), Some("SessionStart" | "SessionEnd"));
+    match event["prompt_id"].as_str() {
+        Some(prompt) if !session_event => prompt.replace('-', ""),
+        _ => event["session_id"].as_str().unwrap().replace('-', ""),
+    }
+}
+
 #[test]
-fn each_session_is_one_trace_with_every_tool_call_under_its_turn() {
+fn each_turn_is_a_trace_and_the_session_one_more_with_every_tool_call_under_its_turn() {
     needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
@@ -192,12 +201,17 @@ fn each_session_is_one_trace_with_every_tool_call_under_its_turn() {
     let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
     assert_valid("traces", &request);
     let spans = spans(&request);
+    let time_of = |event: &str, key: &str, id: &str| -> i128 {
+        let i = events.iter().position(|e| e["hook_event_name"] == event && e[key] == id).unwrap();
+        i128::from(records[i]["timestamp"].as_i64().unwrap()) * 1_000_000
+    };
 
-    // One trace per session, its id the session's.
-    let sessions: BTreeSet<String> =
+    // A trace per turn, its id the prompt id's; a trace per session, its id the session id's.
+    let mut wanted: BTreeSet<String> =
         events.iter().map(|e| e["session_id"].as_str().unwrap().replace('-', "")).collect();
+    wanted.extend(events.iter().filter(|e| e["hook_event_name"] == "UserPromptSubmit").map(trace_of));
     let traces: BTreeSet<String> = spans.iter().map(|s| s["traceId"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(traces, sessions);
+    assert_eq!(traces, wanted);
 
     // No span id twice.
     let ids: Vec<&str> = spans.iter().map(|s| s["spanId"].as_str().unwrap()).collect();
@@ -205,20 +219,33 @@ fn each_session_is_one_trace_with_every_tool_call_under_its_turn() {
     assert_eq!(ids.len(), unique.len(), "duplicate span ids: {spans:#?}");
     let by_id: BTreeMap<&str, &Value> = spans.iter().map(|s| (s["spanId"].as_str().unwrap(), s)).collect();
 
-    // Every span's parent is in the same trace (no orphans), and each trace has one root.
+    // Every span's parent is in the same trace (no orphans), within its parent's time; each
+    // trace has one root.
     for span in &spans {
         if let Some(parent) = span.get("parentSpanId") {
             let p = by_id.get(parent.as_str().unwrap()).unwrap_or_else(|| panic!("orphan {span:#}"));
             assert_eq!(p["traceId"], span["traceId"]);
+            assert!(
+                nanos(&p["startTimeUnixNano"]) <= nanos(&span["startTimeUnixNano"]),
+                "{span:#} starts before {p:#}"
+            );
+            assert!(nanos(&span["endTimeUnixNano"]) <= nanos(&p["endTimeUnixNano"]), "{span:#} ends after {p:#}");
         }
     }
+    // A turn's trace has one root, the turn; a session's, one per run of it (one more after a
+    // resume).
     for trace in &traces {
-        let roots = spans.iter().filter(|s| &s["traceId"] == trace && s.get("parentSpanId").is_none()).count();
-        assert_eq!(roots, 1, "trace {trace}");
+        let roots: Vec<&str> = spans
+            .iter()
+            .filter(|s| &s["traceId"] == trace && s.get("parentSpanId").is_none())
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert!(matches!(roots[..], ["turn"] | ["session"] | ["session", "session (resumed)"]), "{trace}: {roots:?}");
     }
 
-    // Every tool call: one span, named for the tool, its duration the payload's, under its turn
-    // (or, inside a subagent, under that subagent's span).
+    // Every tool call: one span, named for the tool, from its PreToolUse to its end (a call that
+    // started a background subagent: to the subagent's stop), under its turn (or, inside a
+    // subagent, under that subagent's span).
     let posts: Vec<&Value> = events
         .iter()
         .filter(|e| matches!(e["hook_event_name"].as_str(), Some("PostToolUse" | "PostToolUseFailure")))
@@ -230,8 +257,15 @@ fn each_session_is_one_trace_with_every_tool_call_under_its_turn() {
         assert_eq!(matching.len(), 1, "{id}");
         let span = matching[0];
         assert_eq!(span["name"], post["tool_name"]);
-        let duration = nanos(&span["endTimeUnixNano"]) - nanos(&span["startTimeUnixNano"]);
-        assert_eq!(duration, i128::from(post["duration_ms"].as_i64().unwrap()) * 1_000_000, "{id}");
+        assert_eq!(span["traceId"], trace_of(post).as_str());
+        assert_eq!(nanos(&span["startTimeUnixNano"]), time_of("PreToolUse", "tool_use_id", id), "{id}");
+        let end = match post["tool_response"]["status"].as_str() {
+            Some("async_launched") => {
+                time_of("SubagentStop", "agent_id", post["tool_response"]["agentId"].as_str().unwrap())
+            }
+            _ => time_of(post["hook_event_name"].as_str().unwrap(), "tool_use_id", id),
+        };
+        assert_eq!(nanos(&span["endTimeUnixNano"]), end, "{id}");
         let parent = by_id[span["parentSpanId"].as_str().unwrap()];
         match post.get("agent_id") {
             None => {
@@ -255,11 +289,9 @@ fn each_session_is_one_trace_with_every_tool_call_under_its_turn() {
     assert_eq!(agent("a3f7f0963b7f0d067")["parentSpanId"], call("toolu_fake0001e99366c5af6d")["spanId"]);
     assert_eq!(agent("ac108c994a0522894")["parentSpanId"], call("toolu_fake000259e981ae38bc")["spanId"]);
 
-    // Turns hang under the session's span; a resumed session's second run under its first.
-    for turn in spans.iter().filter(|s| s["name"] == "turn") {
-        assert_eq!(by_id[turn["parentSpanId"].as_str().unwrap()]["name"], "session");
-    }
-    assert_eq!(spans.iter().filter(|s| s["name"] == "turn").count(), 4);
+    // Turns are their traces' roots; the session's span is the root of its own.
+    assert_eq!(spans.iter().filter(|s| s["name"] == "turn" && s.get("parentSpanId").is_none()).count(), 4);
+    assert_eq!(spans.iter().filter(|s| s["name"] == "session" && s.get("parentSpanId").is_none()).count(), 3);
     assert_eq!(spans.iter().filter(|s| s["name"] == "session (resumed)").count(), 1);
     assert!(spans.iter().all(|s| s["status"]["message"] != "unfinished: its end was never recorded"));
 }
@@ -517,7 +549,8 @@ fn assert_received_exactly_once(receiver: &Receiver) {
     let ids: BTreeSet<&str> = spans.iter().map(|s| s["spanId"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), spans.len(), "no span twice");
     let traces: BTreeSet<&str> = spans.iter().map(|s| s["traceId"].as_str().unwrap()).collect();
-    assert_eq!(traces.len(), 3, "one trace per session");
+    let turns = events.iter().filter(|e| e["hook_event_name"] == "UserPromptSubmit").count();
+    assert_eq!(traces.len(), 3 + turns, "one trace per session and one per turn");
     let tool_spans = spans.iter().filter(|s| attrs(s).contains_key("tool_use_id")).count();
     assert_eq!(tool_spans, 4, "every tool call one span");
     for span in &spans {
@@ -626,7 +659,11 @@ fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished
     let request = otlp::traces_request(&records, &resource(), Privacy::default(), &mut history);
     assert_valid("traces", &request);
     let trace = sid.replace('-', "");
-    let spans: Vec<Value> = spans(&request).into_iter().filter(|s| s["traceId"] == trace.as_str()).collect();
+    // The session's own trace, and its turns' (every span of those names the session).
+    let spans: Vec<Value> = spans(&request)
+        .into_iter()
+        .filter(|s| s["traceId"] == trace.as_str() || attrs(s).get("session.id") == Some(&sid.into()))
+        .collect();
     let names: BTreeSet<&str> = spans.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, BTreeSet::from(["session", "turn", "Bash"]), "{spans:#?}");
     let end = nanos(&spans[0]["endTimeUnixNano"]);

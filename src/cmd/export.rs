@@ -54,7 +54,7 @@ impl Run for Export {
             println!("{name}: sent {}, set aside {}, of {}", report.sent, report.set_aside, records.len());
             if let Some(error) = report.error {
                 failed = true;
-                eprintln!("claude-session: {name}: {error}");
+                crate::out::error(&format!("{name}: {error}"));
             }
         }
         Ok(u8::from(failed))

@@ -112,7 +112,14 @@ fn hook(applet: &'static Applet, args: &[String]) -> i32 {
         out::debug(format_args!("bug: {info}"));
         std::process::exit(0);
     }));
-    if !args.is_empty() {
+    // The plugin's hooks.json runs us with `--plugin`. Wired by `hooks install` too, the
+    // settings' hook records this event: one record per event, whichever way came first.
+    let plugin = args.iter().any(|a| a == "--plugin");
+    if plugin && config::wired_in_settings() {
+        crate::debug!("the settings' hooks record this event ({} is set); the plugin's leaves it", config::WIRED);
+        return 0;
+    }
+    if args.iter().any(|a| a != "--plugin") {
         crate::debug!("ignoring arguments {args:?}");
     }
     record::run(applet.default_event()).into()

@@ -12,6 +12,7 @@ use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall
 use crate::applets::{self, APPLETS};
 use crate::out::Report;
 use crate::project::Project;
+use crate::secrets;
 use crate::settings::{self, Outcome};
 use crate::sink::dashboard;
 use crate::sink::outbox::{self, Outbox};
@@ -77,7 +78,9 @@ impl Run for HooksInstall {
             config::check_url(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
             urls.push(("otlp", config::OTLP_ENDPOINT, url.trim().to_owned()));
         }
-        let env: Vec<(&str, &str)> = urls.iter().map(|(_, var, url)| (*var, url.as_str())).collect();
+        // The plugin's hooks, if it is installed too, see WIRED and leave each event to ours.
+        let mut env: Vec<(&str, &str)> = vec![(config::WIRED, "1")];
+        env.extend(urls.iter().map(|(_, var, url)| (*var, url.as_str())));
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
         let missing = remains::missing(&[&hook_dir, path.parent().unwrap_or(Path::new("/"))]);
@@ -289,8 +292,58 @@ enum SettingsFile {
     Present { scope: &'static str, path: PathBuf, events: Vec<(&'static str, Vec<Command>)> },
 }
 
+/// The plugin as Claude Code has it installed: `~/.claude/plugins/installed_plugins.json`, and
+/// the user settings' `enabledPlugins` and `pluginConfigs`.
+struct Plugin {
+    /// `session-recorder@<marketplace>`.
+    id: String,
+    path: PathBuf,
+    /// Its `bin/claude-session`, which its hooks run.
+    binary: bool,
+    enabled: bool,
+    /// Each option's key and what is shown of it: a sensitive one never (Claude Code keeps it in
+    /// its credential store, which is not read).
+    options: Vec<(&'static str, Option<String>)>,
+}
+
+impl Plugin {
+    fn find(home: &Path) -> Option<Plugin> {
+        let value = |path: &Path| -> Option<Value> { serde_json::from_str(&settings::read(path).ok()??.render()).ok() };
+        let installed = value(&home.join(".claude/plugins/installed_plugins.json"))?;
+        let (id, installs) =
+            installed["plugins"].as_object()?.iter().find(|(id, _)| id.split('@').next() == Some(config::PLUGIN))?;
+        let path = PathBuf::from(installs.as_array()?.first()?["installPath"].as_str()?);
+        let user = value(&home.join(".claude/settings.json")).unwrap_or_default();
+        let options = config::PLUGIN_OPTIONS
+            .iter()
+            .map(|(key, _, sensitive)| {
+                let shown = match &user["pluginConfigs"][id]["options"][key] {
+                    _ if *sensitive => None,
+                    Value::String(s) => Some(s.clone()),
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                };
+                (*key, shown)
+            })
+            .collect();
+        Some(Plugin {
+            id: id.clone(),
+            binary: executable(&path.join("bin/claude-session")),
+            enabled: user["enabledPlugins"][id] == true,
+            path,
+            options,
+        })
+    }
+
+    /// Whether its hooks run and record.
+    fn records(&self) -> bool {
+        self.enabled && self.binary
+    }
+}
+
 /// `hooks status`: the whole setup, and every problem named.
 struct Status {
+    plugin: Option<Plugin>,
     files: Vec<SettingsFile>,
     /// Events wired nowhere with a working command.
     missing: Vec<&'static str>,
@@ -302,6 +355,8 @@ struct Status {
     /// Whether the server answers the dashboard's API (see `dashboard::probe`).
     server_answer: Option<Result<(), String>>,
     otlp: Option<String>,
+    /// The names of the headers OTLP requests carry; their values are never shown.
+    otlp_headers: Vec<String>,
     /// Each sink's queue, when an outbox exists.
     outbox: Option<outbox::Status>,
     problems: Vec<String>,
@@ -326,7 +381,8 @@ impl Status {
         let mut problems = config::problems();
         let mut working: Vec<&'static str> = Vec::new();
         let mut files = Vec::new();
-        for (scope, path) in scopes {
+        for (scope, path) in &scopes {
+            let (scope, path) = (*scope, path.clone());
             files.push(match settings::read(&path) {
                 Err(error) => {
                     problems.push(format!("{scope} settings: {error}"));
@@ -359,7 +415,34 @@ impl Status {
                 }
             });
         }
-        let missing: Vec<&'static str> = applets::wiring().map(|(e, _)| e).filter(|e| !working.contains(e)).collect();
+        let plugin = Plugin::find(&home()?);
+        if let Some(p) = plugin.as_ref().filter(|p| p.enabled && !p.binary) {
+            problems.push(format!(
+                "the plugin {} runs {}, which is missing or not executable",
+                p.id,
+                p.path.join("bin/claude-session").display()
+            ));
+        }
+        let by_plugin = plugin.as_ref().is_some_and(Plugin::records);
+        let marked = scopes
+            .iter()
+            .any(|(_, path)| settings::env_block(path).iter().any(|(k, v)| k == config::WIRED && !v.is_empty()));
+        if by_plugin && working.is_empty() && marked {
+            problems.push(format!(
+                "{} is set in settings that wire none of our hooks: the plugin's hooks leave every event to \
+                 hooks that are not there, and nothing is recorded (remove it, or run: claude-session hooks install)",
+                config::WIRED
+            ));
+        }
+        if by_plugin && !working.is_empty() && !marked {
+            problems.push(format!(
+                "installed both as the plugin and in settings by an older version: each event is recorded twice \
+                 (run: claude-session hooks install, which marks the settings with {})",
+                config::WIRED
+            ));
+        }
+        let missing: Vec<&'static str> =
+            applets::wiring().map(|(e, _)| e).filter(|e| !working.contains(e) && !by_plugin).collect();
         if !missing.is_empty() {
             problems.push(format!("not wired anywhere: {} (run: claude-session hooks install)", missing.join(", ")));
         }
@@ -376,19 +459,41 @@ impl Status {
                 lost.1.clone().unwrap_or_default()
             ));
         }
-        let server = config::server_url();
-        let server_answer = server.as_deref().map(|url| dashboard::probe(url, config::server_timeout()));
+        // URLs as we show them: a user, a password or a token in one is masked.
+        let server_url = config::server_url();
+        let server_answer = server_url.as_deref().map(|url| dashboard::probe(url, config::server_timeout()));
         if let Some(Err(e)) = &server_answer {
-            problems.push(format!("server {e}"));
+            problems.push(format!("server {}", secrets::masked(e)));
         }
-        let otlp = config::otlp().ok().flatten().map(|o| o.logs_url);
+        let server = server_url.map(|u| secrets::masked(&u));
+        let otlp_config = config::otlp().ok().flatten();
+        let otlp = otlp_config.as_ref().map(|o| secrets::masked(&o.logs_url));
+        let mut otlp_headers: Vec<String> = Vec::new();
+        for (name, _) in otlp_config.iter().flat_map(|o| o.logs_headers.iter().chain(&o.traces_headers)) {
+            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+                otlp_headers.push(secrets::masked(name));
+            }
+        }
         let outbox = Outbox::existing().map(|o| o.status());
         for q in outbox.iter().flat_map(|o| &o.sinks) {
             if let (true, Some(error)) = (q.pending > 0, &q.last_error) {
                 problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
         }
-        Ok(Status { files, missing, store, journal, lost, server, server_answer, otlp, outbox, problems })
+        Ok(Status {
+            plugin,
+            files,
+            missing,
+            store,
+            journal,
+            lost,
+            server,
+            server_answer,
+            otlp,
+            otlp_headers,
+            outbox,
+            problems,
+        })
     }
 }
 
@@ -417,6 +522,28 @@ impl Report for Status {
                         }
                     }
                 }
+            }
+        }
+        if let Some(p) = &self.plugin {
+            let state = match (p.enabled, p.binary) {
+                (false, _) => "installed, disabled",
+                (true, false) => "installed, its binary missing",
+                (true, true) => "installed, enabled",
+            };
+            text.push_str(&format!("plugin {} {}: {state}\n", safe(&p.id), safe(&p.path.to_string_lossy())));
+            for (key, shown) in &p.options {
+                let sensitive = config::PLUGIN_OPTIONS.iter().any(|(k, _, s)| k == key && *s);
+                match shown {
+                    _ if sensitive => text.push_str(&format!("  {key:<19} (sensitive: not shown)\n")),
+                    Some(v) => text.push_str(&format!("  {key:<19} {}\n", safe(v))),
+                    None => text.push_str(&format!("  {key:<19} not set\n")),
+                }
+            }
+            if p.records() && self.wired_in_settings() {
+                text.push_str(&format!(
+                    "  wired by `hooks install` too: the plugin's hooks leave each event to those ({} is set)\n",
+                    config::WIRED
+                ));
             }
         }
         if self.missing.is_empty() {
@@ -457,6 +584,10 @@ impl Report for Status {
         match &self.otlp {
             None => text.push_str("otlp     none configured\n"),
             Some(url) => text.push_str(&format!("otlp     {}\n", safe(url))),
+        }
+        if !self.otlp_headers.is_empty() {
+            let names = self.otlp_headers.iter().map(|h| safe(h)).collect::<Vec<_>>().join(", ");
+            text.push_str(&format!("otlp     headers set: {names} (values not shown)\n"));
         }
         for q in self.outbox.iter().flat_map(|o| &o.sinks) {
             let backoff = q.backoff_until.as_ref().map(|t| {
@@ -506,8 +637,15 @@ impl Report for Status {
             Ok(dir) => json!({"path": dir, "ok": true}),
             Err(e) => json!({"ok": false, "error": e}),
         };
+        let plugin = self.plugin.as_ref().map(|p| {
+            let options: serde_json::Map<String, Value> =
+                p.options.iter().map(|(k, v)| ((*k).to_owned(), v.clone().map_or(Value::Null, Value::from))).collect();
+            json!({"id": p.id, "path": p.path, "enabled": p.enabled, "binary": p.binary, "options": options,
+                   "defers_to_settings": p.records() && self.wired_in_settings()})
+        });
         json!({
             "ok": self.problems.is_empty(),
+            "plugin": plugin,
             "problems": self.problems,
             "settings": files,
             "missing": self.missing,
@@ -518,8 +656,18 @@ impl Report for Status {
             "server": self.server,
             "server_answers": self.server_answer.as_ref().map(Result::is_ok),
             "otlp": self.otlp,
+            "otlp_headers": self.otlp_headers,
             "outbox": self.outbox.as_ref().map(outbox::Status::to_json),
         })
+    }
+}
+
+impl Status {
+    /// Whether a settings file shown wires our hooks (so the plugin's leave the events to them).
+    fn wired_in_settings(&self) -> bool {
+        self.files
+            .iter()
+            .any(|f| matches!(f, SettingsFile::Present { events, .. } if events.iter().any(|(_, c)| !c.is_empty())))
     }
 }
 

@@ -24,7 +24,7 @@ mod source;
 
 pub use otlp::{Otlp, otlp, otlp_enabled};
 pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
-pub use source::{under_claude_code, use_environment_only};
+pub use source::{PLUGIN_OPTIONS, plugin_option_var, under_claude_code, use_environment_only};
 
 use parse::{absolute_dir, number_in};
 use source::{env_only, text};
@@ -39,7 +39,7 @@ pub struct Var {
 impl Var {
     /// The variable's error, if it is set to a value we refuse.
     pub fn problem(&self) -> Option<String> {
-        (self.check)().err().map(|e| format!("{}: {e}", self.name))
+        (self.check)().err().map(|e| crate::secrets::masked(&format!("{}: {e}", self.name)))
     }
 }
 
@@ -64,6 +64,17 @@ pub const OTLP_ENDPOINT: &str = "CLAUDE_SESSION_OTLP_ENDPOINT";
 pub const SECRETS_FILTER: &str = "CLAUDE_SESSION_SECRETS_FILTER";
 pub const STDIN_MAX: &str = "CLAUDE_SESSION_STDIN_MAX";
 pub const PRICES: &str = "CLAUDE_SESSION_PRICES";
+/// Set by `hooks install` in the settings it wires. The plugin's hooks (run with `--plugin`) see it
+/// and leave the event to the settings' hooks: installed both ways, each event is recorded once.
+pub const WIRED: &str = "CLAUDE_SESSION_WIRED";
+/// The Claude Code plugin's name (`plugin/.claude-plugin/plugin.json`; not `claude-…`, which
+/// `claude plugin validate` refuses).
+pub const PLUGIN: &str = "session-recorder";
+
+/// Whether `hooks install` wired the hooks in a settings file whose `env` this process has.
+pub fn wired_in_settings() -> bool {
+    source::env(WIRED, |v| !v.is_empty()).unwrap_or(false)
+}
 
 /// Shown under "Environment:" in every `--help`, and checked by `hooks status`.
 pub const VARS: &[Var] = &[
@@ -149,6 +160,11 @@ pub const VARS: &[Var] = &[
         "token prices over the built-in table: a JSON file's absolute path, or the JSON itself ({\"model\": {\"input\": 3, \"output\": 15}}, $/MTok)",
         prices()
     ),
+    var!(
+        WIRED,
+        "set by `hooks install` in the settings it wires: the plugin's hooks then leave each event to those",
+        Ok::<_, String>(())
+    ),
     var!(DEBUG, "1: one-line diagnostics on stderr (HOOK_DEBUG=true does the same)", Ok::<_, String>(())),
     var!(
         "CLAUDE_PROJECT_DIR",
@@ -185,7 +201,7 @@ fn or_default<T>(name: &str, value: Result<Option<T>, String>, default: T) -> T 
         Ok(Some(v)) => v,
         Ok(None) => default,
         Err(e) => {
-            crate::debug!("{name}: {e}; using the default");
+            crate::debug!("{name}: {}; using the default", crate::secrets::masked(&e));
             default
         }
     }

@@ -87,7 +87,7 @@ pub fn otlp() -> Result<Option<Otlp>, String> {
 
 /// `url` when [`check_url`] takes it, else the error naming the variable.
 fn checked(name: &str, url: &str) -> Result<String, String> {
-    check_url(url).map(|()| url.to_owned()).map_err(|e| format!("{name}: {e}"))
+    check_url(url).map(|()| url.to_owned()).map_err(|e| crate::secrets::masked(&format!("{name}: {e}")))
 }
 
 /// `k=v,k2=v2` with %-encoded values, as OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES

@@ -101,12 +101,17 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for member in text.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        let (k, v) = member.split_once('=').ok_or_else(|| format!("`{member}` is not key=value"))?;
-        let key = percent_decode(k.trim()).ok_or_else(|| format!("`{k}`: bad %-escape"))?;
-        let value = percent_decode(v.trim()).ok_or_else(|| format!("`{v}`: bad %-escape"))?;
+    // A header's value is a secret as often as not: an error names the member and its key, never
+    // the value (nor a member with no `=`, which may be a value alone).
+    for (n, member) in text.split(',').map(str::trim).filter(|m| !m.is_empty()).enumerate() {
+        let n = n + 1;
+        let (k, v) = member.split_once('=').ok_or_else(|| format!("member {n} is not key=value"))?;
+        let shown = crate::secrets::masked(k.trim());
+        let key = percent_decode(k.trim()).ok_or_else(|| format!("member {n} (`{shown}`): bad %-escape in its key"))?;
+        let value =
+            percent_decode(v.trim()).ok_or_else(|| format!("member {n} (`{shown}`): bad %-escape in its value"))?;
         if key.is_empty() || key.chars().any(|c| c.is_control()) || value.chars().any(|c| c == '\r' || c == '\n') {
-            return Err(format!("`{member}`: empty key or a line break"));
+            return Err(format!("member {n} (`{shown}`): empty key or a line break"));
         }
         out.push((key, value));
     }

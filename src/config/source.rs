@@ -1,4 +1,5 @@
-//! Where a variable's text comes from: the process environment (read in place), else, outside
+//! Where a variable's text comes from: the process environment (read in place), else the Claude
+//! Code plugin's option standing for it (`CLAUDE_PLUGIN_OPTION_<KEY>`), else, outside
 //! Claude Code and the hooks, the `env` blocks of Claude Code's settings files (the project's
 //! `.claude/settings.local.json` and `.claude/settings.json`, then the user's
 //! `~/.claude/settings.json`). Every value in `config` asks here; nothing else reads a variable.
@@ -20,11 +21,36 @@ pub fn use_environment_only() {
     ENVIRONMENT_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// A variable's text: the environment's, else (outside Claude Code and the hooks) the settings'
-/// `env` block's.
+/// The Claude Code plugin's options (`userConfig` in `plugin/.claude-plugin/plugin.json`):
+/// `(key, the variable it stands for, sensitive)`. Claude Code hands each to the plugin's hooks as
+/// `CLAUDE_PLUGIN_OPTION_<KEY>`, a sensitive one too (it keeps it in its credential store), and
+/// strips every `OTEL_*` variable from a hook's environment: so these are how a plugin user
+/// configures OTLP at all.
+pub const PLUGIN_OPTIONS: &[(&str, &str, bool)] = &[
+    ("server_url", super::SERVER_URL, false),
+    ("otlp_endpoint", super::OTLP_ENDPOINT, false),
+    ("otlp_headers", "OTEL_EXPORTER_OTLP_HEADERS", true),
+    ("log_user_prompts", "OTEL_LOG_USER_PROMPTS", false),
+    ("log_tool_details", "OTEL_LOG_TOOL_DETAILS", false),
+];
+
+/// The variable Claude Code sets for a plugin option.
+pub fn plugin_option_var(key: &str) -> String {
+    format!("CLAUDE_PLUGIN_OPTION_{}", key.to_ascii_uppercase())
+}
+
+/// The plugin option standing for variable `name`, when Claude Code set it (to a value).
+fn plugin_option(name: &str) -> Option<String> {
+    let (key, _, _) = PLUGIN_OPTIONS.iter().find(|(_, var, _)| *var == name)?;
+    env(&plugin_option_var(key), |v| v.to_str().map(str::to_owned)).flatten().filter(|v| !v.trim().is_empty())
+}
+
+/// A variable's text: the environment's, else the plugin option standing for it, else (outside
+/// Claude Code and the hooks) the settings' `env` block's.
 pub(super) fn text(name: &str) -> Option<String> {
     match env(name, |v| (!v.is_empty()).then(|| v.to_str().map(str::to_owned))).flatten() {
         Some(v) => v,
+        None if let Some(v) = plugin_option(name) => Some(v),
         None if ENVIRONMENT_ONLY.load(std::sync::atomic::Ordering::Relaxed) || under_claude_code() => None,
         None => settings_env().get(name).filter(|v| !v.is_empty()).cloned(),
     }

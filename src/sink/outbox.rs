@@ -386,7 +386,8 @@ impl Queue {
             delivered: state.delivered,
             set_aside: state.set_aside,
             dropped: state.dropped,
-            last_error: state.last_error,
+            // A state file an older version wrote may hold what it did not mask.
+            last_error: state.last_error.map(|e| crate::secrets::masked(&e)),
             last_error_at: state.last_error_at,
             last_delivered_at: state.last_delivered_at,
             backoff_until: backoff_until(&self.dir).map(|t| clock::rfc3339(t.into())),
@@ -746,6 +747,7 @@ impl Run<'_> {
     }
 
     fn fail(&mut self, error: &str, after: Option<Duration>) {
+        let error = &crate::secrets::masked(error);
         self.report.error = Some(error.to_owned());
         fail(self.queue, &mut self.state, error, after);
     }
@@ -754,7 +756,8 @@ impl Run<'_> {
 /// Records a failure and starts the backoff: hooks start no deliverer until it ends.
 fn fail(queue: &Queue, state: &mut State, error: &str, after: Option<Duration>) {
     state.failures = state.failures.saturating_add(1);
-    state.last_error = Some(error.to_owned());
+    // Masked here too: whatever a receiver echoes of what we sent stays out of state.json.
+    state.last_error = Some(crate::secrets::masked(error));
     state.last_error_at = Some(clock::rfc3339(clock::now()));
     let doubled = BACKOFF_FIRST.saturating_mul(1 << (state.failures - 1).min(16));
     let wait = doubled.min(BACKOFF_MAX).max(after.unwrap_or_default());

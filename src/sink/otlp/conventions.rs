@@ -44,3 +44,53 @@ pub const SPAN_TURN: &str = "turn";
 pub const SPAN_SUBAGENT: &str = "subagent";
 /// A tool span is named for its tool; this when the payload named none.
 pub const SPAN_TOOL: &str = "tool";
+
+// OpenTelemetry GenAI semantic conventions (semantic-conventions v1.41, now kept in
+// open-telemetry/semantic-conventions-genai; status Development). docs/otlp-semantics.md says
+// which span carries which.
+pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+pub const GEN_AI_CONVERSATION_ID: &str = "gen_ai.conversation.id";
+pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
+pub const GEN_AI_AGENT_ID: &str = "gen_ai.agent.id";
+pub const GEN_AI_WORKFLOW_NAME: &str = "gen_ai.workflow.name";
+pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
+pub const GEN_AI_TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+pub const GEN_AI_TOOL_TYPE: &str = "gen_ai.tool.type";
+pub const GEN_AI_TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+pub const GEN_AI_TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+// Their values.
+pub const OP_INVOKE_AGENT: &str = "invoke_agent";
+/// A turn is the agent's step, not an agent: Datadog shows it as a workflow, Langfuse as a span.
+pub const OP_INVOKE_WORKFLOW: &str = "invoke_workflow";
+pub const OP_EXECUTE_TOOL: &str = "execute_tool";
+pub const PROVIDER_ANTHROPIC: &str = "anthropic";
+/// A tool the client (Claude Code) runs with the model's arguments.
+pub const TOOL_TYPE_FUNCTION: &str = "function";
+/// An MCP server's tool: it reaches outside the client.
+pub const TOOL_TYPE_EXTENSION: &str = "extension";
+/// What Claude Code's MCP tools' names start with.
+pub const MCP_TOOL_PREFIX: &str = "mcp__";
+/// `gen_ai.agent.name` of the session's own agent.
+pub const AGENT_CLAUDE_CODE: &str = "claude-code";
+/// `gen_ai.workflow.name` of a turn.
+pub const WORKFLOW_TURN: &str = "turn";
+
+// OpenInference (Arize; read by Phoenix, and by MLflow before the GenAI names). `session.id` is
+// [`SESSION_ID`], the same key as Claude Code's.
+pub const OI_SPAN_KIND: &str = "openinference.span.kind";
+pub const OI_INPUT_VALUE: &str = "input.value";
+pub const OI_INPUT_MIME_TYPE: &str = "input.mime_type";
+pub const OI_OUTPUT_VALUE: &str = "output.value";
+pub const OI_OUTPUT_MIME_TYPE: &str = "output.mime_type";
+pub const OI_TOOL_NAME: &str = "tool.name";
+pub const OI_TOOL_ID: &str = "tool.id";
+pub const OI_AGENT_NAME: &str = "agent.name";
+// Their values.
+pub const KIND_AGENT: &str = "AGENT";
+pub const KIND_CHAIN: &str = "CHAIN";
+pub const KIND_TOOL: &str = "TOOL";
+pub const MIME_TEXT: &str = "text/plain";
+pub const MIME_JSON: &str = "application/json";

@@ -15,6 +15,7 @@ use crate::event::record;
 use crate::journal;
 use crate::journal::field;
 use crate::payload::field as wire;
+use crate::timeline::is_async_launch;
 
 /// The session's trace id: a UUID's own 32 hex digits, so a user can paste the session id into
 /// Jaeger or Tempo; any other id hashed to 16 bytes with FNV-1a (128-bit).
@@ -25,6 +26,18 @@ pub fn trace_id(session_id: &str) -> String {
         return hex;
     }
     format!("{:032x}", nonzero128(fnv1a128(session_id.as_bytes())))
+}
+
+/// A turn's trace id: its prompt id's own 32 hex digits (Claude Code's `prompt.id`), else the
+/// session and prompt ids hashed as [`trace_id`] hashes.
+pub fn turn_trace_id(session_id: &str, prompt_id: &str) -> String {
+    if let Some(hex) = uuid_hex(prompt_id)
+        && hex.bytes().any(|b| b != b'0')
+    {
+        return hex;
+    }
+    let key = [session_id.as_bytes(), b"\0", prompt_id.as_bytes()].concat();
+    format!("{:032x}", nonzero128(fnv1a128(&key)))
 }
 
 /// A span's id: FNV-1a (64-bit) of what it is (`tool`, `turn`, `agent`, `session`, `run`), the
@@ -77,6 +90,18 @@ pub(super) struct Mark {
     pub(super) agent_type: Option<String>,
     /// For a call that started a subagent: the agent it started (`tool_response.agentId`).
     pub(super) launched: Option<String>,
+    /// The call started that subagent in the background (`tool_response.status` is
+    /// `async_launched`, Claude Code 2.1.198 on): its span ends at the subagent's SubagentStop.
+    pub(super) background: bool,
+    /// The conversation's text: the prompt (UserPromptSubmit), or the assistant's last message
+    /// (Stop, StopFailure, SubagentStop).
+    pub(super) text: Option<String>,
+    /// Why it failed: PostToolUseFailure's and StopFailure's `error` (with `error_details`).
+    pub(super) error: Option<String>,
+    pub(super) interrupted: bool,
+    /// A background launch's `tool_input`, `tool_response` and `duration_ms`, as a payload: its
+    /// span is sent later, at the subagent's stop, from the journal.
+    pub(super) launch: Option<Value>,
 }
 
 /// A string field, when there and not empty.
@@ -97,11 +122,17 @@ impl Mark {
             agent_id: s(p.get(wire::AGENT_ID)),
             agent_type: s(p.get(wire::AGENT_TYPE)),
             launched: s(p.get(wire::TOOL_RESPONSE).and_then(|r| r.get(wire::RESPONSE_AGENT_ID))),
+            background: is_async_launch(p.get(wire::TOOL_RESPONSE)),
+            text: s(p.get(wire::PROMPT)).or_else(|| s(p.get(wire::LAST_ASSISTANT_MESSAGE))),
+            error: error_of(p.get(wire::ERROR), p.get(wire::ERROR_DETAILS)),
+            interrupted: p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) == Some(true),
+            launch: None,
         }
     }
 
     pub(super) fn from_line(line: &Map<String, Value>) -> Option<Mark> {
         let time = crate::clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
+        let extra = line.get(field::EXTRA).unwrap_or(&Value::Null);
         Some(Mark {
             event: s(line.get(field::EVENT))?,
             session: s(line.get(field::SESSION_ID))?,
@@ -113,6 +144,19 @@ impl Mark {
             agent_id: s(line.get(field::AGENT_ID)),
             agent_type: s(line.get(field::AGENT_TYPE)),
             launched: s(line.get(field::TOOL_RESPONSE).and_then(|r| r.get(wire::RESPONSE_AGENT_ID))),
+            background: is_async_launch(line.get(field::TOOL_RESPONSE)),
+            text: s(extra.get(wire::PROMPT)).or_else(|| s(extra.get(wire::LAST_ASSISTANT_MESSAGE))),
+            error: error_of(line.get(field::ERROR), extra.get(wire::ERROR_DETAILS)),
+            interrupted: line.get(field::IS_INTERRUPT).and_then(Value::as_bool) == Some(true),
+            // The payload its span is made of, from the line's own names for those fields.
+            launch: is_async_launch(line.get(field::TOOL_RESPONSE)).then(|| {
+                let get = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
+                let mut payload = Map::new();
+                payload.insert(wire::TOOL_INPUT.into(), get(field::PARAMETERS));
+                payload.insert(wire::TOOL_RESPONSE.into(), get(field::TOOL_RESPONSE));
+                payload.insert(wire::DURATION_MS.into(), get(field::DURATION_MS));
+                Value::Object(payload)
+            }),
         })
     }
 
@@ -124,9 +168,10 @@ impl Mark {
         matches!(self.event.as_str(), "PostToolUse" | "PostToolUseFailure")
     }
 
-    /// The main conversation's Stop (a subagent's is SubagentStop, but be sure).
+    /// The main conversation's Stop, or the StopFailure of a turn the API failed (a subagent's
+    /// is SubagentStop, but be sure).
     pub(super) fn is_turn_end(&self) -> bool {
-        self.event == "Stop" && self.agent_id.is_none()
+        matches!(self.event.as_str(), "Stop" | "StopFailure") && self.agent_id.is_none()
     }
 
     /// The same event as `other`: what finds a record's own line in the journal.
@@ -138,8 +183,22 @@ impl Mark {
             && self.prompt_id == other.prompt_id
     }
 
+    /// The trace this event's spans belong to: its turn's, else the session's.
     pub(super) fn trace(&self) -> String {
+        match &self.prompt_id {
+            Some(prompt) if !self.is_session_event() => turn_trace_id(&self.session, prompt),
+            _ => self.session_trace(),
+        }
+    }
+
+    /// The trace of the session's own span.
+    pub(super) fn session_trace(&self) -> String {
         trace_id(&self.session)
+    }
+
+    /// SessionStart and SessionEnd belong to the session, whatever prompt they name.
+    fn is_session_event(&self) -> bool {
+        matches!(self.event.as_str(), "SessionStart" | "SessionEnd")
     }
 
     pub(super) fn root(&self) -> String {
@@ -161,6 +220,7 @@ impl Mark {
     /// Where this event's work hangs: the subagent it ran in, else its turn, else the session.
     pub(super) fn parent(&self) -> String {
         match (&self.agent_id, &self.prompt_id) {
+            _ if self.is_session_event() => self.root(),
             (Some(agent), _) => self.agent(agent),
             (None, Some(prompt)) => self.turn(prompt),
             (None, None) => self.root(),
@@ -173,6 +233,15 @@ impl Mark {
             Some(id) => self.tool_span(id),
             None => self.parent(),
         }
+    }
+}
+
+/// An error and its details, as one line of text.
+fn error_of(error: Option<&Value>, details: Option<&Value>) -> Option<String> {
+    let details = details.filter(|d| !d.is_null()).map(|d| d.as_str().map_or_else(|| d.to_string(), str::to_owned));
+    match (s(error), details.filter(|d| !d.is_empty())) {
+        (Some(e), Some(d)) => Some(format!("{e}: {d}")),
+        (e, d) => e.or(d),
     }
 }
 

@@ -3,10 +3,10 @@
 //! Stop, a subagent's at the later of its SubagentStop and its call's end, the session's at
 //! SessionEnd). Encoding-neutral: `json` and `protobuf` write these as they are.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::conventions as conv;
-use super::events::{History, Mark, s, span_id};
+use super::events::{History, Mark, s, span_id, turn_trace_id};
 use super::{DETAIL_MAX, DETAILS_PER_REQUEST, Privacy};
 use crate::event::record;
 use crate::payload::field as wire;
@@ -96,9 +96,10 @@ pub struct Span {
     pub error: Option<String>,
 }
 
-/// The cut for opt-in text in a request of `records` records (two such attributes at most each).
-fn detail_max(records: usize) -> usize {
-    DETAIL_MAX.min(DETAILS_PER_REQUEST / (2 * records.max(1)))
+/// The cut for opt-in text in a request of `records` records, each with `per_record` such
+/// texts at most.
+fn detail_max(records: usize, per_record: usize) -> usize {
+    DETAIL_MAX.min(DETAILS_PER_REQUEST / (per_record * records.max(1)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -106,7 +107,8 @@ fn detail_max(records: usize) -> usize {
 
 /// One log record per outbox record, in order.
 pub fn log_records(records: &[Value], privacy: Privacy) -> Vec<LogRecord> {
-    let cut_at = detail_max(records.len());
+    // A log record's opt-in texts: the tool input and the prompt.
+    let cut_at = detail_max(records.len(), 2);
     records.iter().map(|r| log_record(r, privacy, cut_at)).collect()
 }
 
@@ -226,15 +228,22 @@ fn cut(text: &str, max: usize) -> String {
 // Traces
 
 impl Span {
-    fn new(mark: &Mark, id: String, parent: Option<String>, name: &str, start: i128, end: i128) -> Span {
+    /// A span of `trace` with the attributes every span of a turn carries: the conversation it
+    /// belongs to, under both conventions' names, and the provider.
+    fn new(trace: String, mark: &Mark, id: String, parent: Option<String>, name: &str, start: i128, end: i128) -> Span {
+        let session = mark.session.as_str();
         Span {
-            trace: mark.trace(),
+            trace,
             id,
             parent,
             name: name.to_owned(),
             start: start.min(end),
             end,
-            attrs: vec![attr(conv::SESSION_ID, mark.session.as_str())],
+            attrs: vec![
+                attr(conv::SESSION_ID, session),
+                attr(conv::GEN_AI_CONVERSATION_ID, session),
+                attr(conv::GEN_AI_PROVIDER_NAME, conv::PROVIDER_ANTHROPIC),
+            ],
             error: None,
         }
     }
@@ -245,83 +254,117 @@ impl Span {
         self.error = Some("unfinished: its end was never recorded".to_owned());
         self
     }
+
+    /// Its kind under both conventions, and its GenAI operation.
+    fn kind(&mut self, openinference: &str, operation: &str) {
+        self.attrs.push(attr(conv::OI_SPAN_KIND, openinference));
+        self.attrs.push(attr(conv::GEN_AI_OPERATION_NAME, operation));
+    }
+
+    /// `text` as the span's input (`output` false) or output, under OpenInference's names and
+    /// GenAI's `key`: JSON `messages` of `role` when `role` is given, else the text itself.
+    fn io(&mut self, output: bool, text: &str, mime: &str, key: &str, role: Option<&str>) {
+        let (value, mime_key) = match output {
+            false => (conv::OI_INPUT_VALUE, conv::OI_INPUT_MIME_TYPE),
+            true => (conv::OI_OUTPUT_VALUE, conv::OI_OUTPUT_MIME_TYPE),
+        };
+        self.attrs.push(attr(value, text));
+        self.attrs.push(attr(mime_key, mime));
+        let genai = match role {
+            Some(role) => {
+                let mut message = json!({"role": role, "parts": [{"type": "text", "content": text}]});
+                if output {
+                    message["finish_reason"] = "stop".into();
+                }
+                json!([message]).to_string()
+            }
+            None => text.to_owned(),
+        };
+        self.attrs.push(attr(key, genai));
+    }
 }
 
-/// The spans the records close: a tool call's at its PostToolUse or PostToolUseFailure, a turn's
-/// at its Stop, a subagent's at the later of its SubagentStop and the end of the call that
+/// What a span may show beyond names, ids and times, and how long each text may be.
+#[derive(Clone, Copy)]
+struct Show {
+    privacy: Privacy,
+    cut_at: usize,
+}
+
+/// The spans the records close: a tool call's at its PostToolUse or PostToolUseFailure (a call
+/// that started a background subagent's at that subagent's SubagentStop), a turn's at its Stop or
+/// StopFailure (or, when a subagent it started in the background still runs, at the last such
+/// subagent's stop), a subagent's at the later of its SubagentStop and the end of the call that
 /// started it, the session's at SessionEnd with every span still open in it, marked unfinished.
 /// `history` gives the journal lines before each record.
 pub fn spans(records: &[Value], privacy: Privacy, history: &mut History) -> Vec<Span> {
-    let cut_at = detail_max(records.len());
+    let show = Show { privacy, cut_at: detail_max(records.len(), SPAN_DETAILS) };
     let mut spans = Vec::new();
     for record in records {
-        spans.extend(spans_closed_by(record, privacy, cut_at, history));
+        spans.extend(spans_closed_by(record, show, history));
     }
     spans
 }
 
-fn spans_closed_by(record: &Value, privacy: Privacy, cut_at: usize, history: &mut History) -> Vec<Span> {
+/// Opt-in texts a span may carry: a tool call's input three times (ours, OpenInference's,
+/// GenAI's) and its output twice.
+const SPAN_DETAILS: usize = 5;
+
+fn spans_closed_by(record: &Value, show: Show, history: &mut History) -> Vec<Span> {
     let ev = Mark::from_record(record);
     let p = &record[record::PAYLOAD];
     let mut spans = Vec::new();
     match ev.event.as_str() {
         "PostToolUse" | "PostToolUseFailure" if ev.tool_use_id.is_some() => {
             let before = history.before(&ev);
-            let tool_use_id = ev.tool_use_id.as_deref().unwrap_or_default();
-            let start = match p.get(wire::DURATION_MS).and_then(Value::as_i64) {
-                Some(ms) => ev.ns - i128::from(ms) * 1_000_000,
-                None => before
-                    .iter()
-                    .find(|m| m.event == "PreToolUse" && m.tool_use_id == ev.tool_use_id)
-                    .map_or(ev.ns, |m| m.ns),
-            };
-            let mut span = Span::new(&ev, ev.tool_span(tool_use_id), Some(ev.parent()), tool_name(&ev), start, ev.ns);
-            span.attrs = event_attributes(&ev, p, privacy, cut_at);
-            if ev.event == "PostToolUseFailure" {
-                let interrupted = p.get(wire::IS_INTERRUPT).and_then(Value::as_bool) == Some(true);
-                let error = error_text(p);
-                span.error = Some(if interrupted { format!("interrupted: {error}") } else { error });
+            let stopped = ev.launched.as_deref().and_then(|agent| stop_of(before, agent));
+            // Its subagent runs on in the background: the call's span waits for the stop.
+            if ev.background && stopped.is_none() {
+                return spans;
             }
+            let span = call_span(&ev, p, before, ev.ns, show);
             // A call that started a subagent which already stopped (it ran in the foreground):
             // the subagent's span hangs under this call.
-            let stopped = ev.launched.as_deref().and_then(|agent| {
-                before.iter().find(|m| m.event == "SubagentStop" && m.agent_id.as_deref() == Some(agent))
-            });
             if let (Some(agent), Some(stop)) = (ev.launched.as_deref(), stopped) {
-                let stop = stop.clone();
                 let start = subagent_start(before, agent).unwrap_or(stop.ns);
-                spans.push(agent_span(&stop, agent, Some(span.id.clone()), start, stop.ns));
+                spans.push(agent_span(stop, agent, Some(span.id.clone()), start, stop.ns, show));
             }
             spans.push(span);
         }
         "SubagentStop" if ev.agent_id.is_some() => {
             let agent = ev.agent_id.as_deref().unwrap_or_default();
             let before = history.before(&ev);
-            // Started in the background: the call that started it has ended already.
+            // Started in the background: the call that started it ended at the launch, and its
+            // span is sent now, from its start to this stop, with the subagent inside.
             let caller = before.iter().find(|m| m.is_post() && m.launched.as_deref() == Some(agent));
-            if let Some(caller) = caller.and_then(|m| m.tool_use_id.clone()) {
+            if let Some(caller) = caller.filter(|c| c.background) {
+                let payload = caller.launch.clone().unwrap_or_default();
+                let call = call_span(caller, &payload, before, ev.ns, show);
                 let start = subagent_start(before, agent).unwrap_or(ev.ns);
-                spans.push(agent_span(&ev, agent, Some(ev.tool_span(&caller)), start, ev.ns));
+                spans.push(agent_span(&ev, agent, Some(call.id.clone()), start, ev.ns, show));
+                spans.push(call);
+                // The turn that ended while this subagent ran, if it waited for this one only.
+                if let Some(prompt) = caller.prompt_id.as_deref()
+                    && let Some(end) = first_turn_end(before, prompt)
+                    && running_in_turn(before, prompt).all(|a| a == agent)
+                {
+                    spans.push(turn_span(before, end, prompt, ev.ns, show));
+                }
             }
         }
-        "Stop" if ev.is_turn_end() && ev.prompt_id.is_some() => {
+        "Stop" | "StopFailure" if ev.is_turn_end() && ev.prompt_id.is_some() => {
             let prompt = ev.prompt_id.as_deref().unwrap_or_default();
             let before = history.before(&ev);
-            let of_turn = |m: &&Mark| m.prompt_id.as_deref() == Some(prompt);
-            // A Stop hook that made Claude go on gives the turn a second Stop: the first closed it.
-            if !before.iter().filter(of_turn).any(Mark::is_turn_end) {
-                let start = before
-                    .iter()
-                    .filter(of_turn)
-                    .find(|m| m.event == "UserPromptSubmit")
-                    .or_else(|| before.iter().find(of_turn))
-                    .map_or(ev.ns, |m| m.ns);
-                spans.push(turn_span(&ev, prompt, start, ev.ns));
+            // A Stop hook that made Claude go on gives the turn a second Stop: the first closed
+            // it. A subagent the turn started in the background and still running: the turn is
+            // sent at its stop.
+            if first_turn_end(before, prompt).is_none() && running_in_turn(before, prompt).next().is_none() {
+                spans.push(turn_span(before, &ev, prompt, ev.ns, show));
             }
         }
         "SessionEnd" => {
             let before = history.before(&ev).to_vec();
-            spans.extend(session_end(&ev, &before, p));
+            spans.extend(session_end(&ev, &before, p, show));
         }
         _ => {}
     }
@@ -332,45 +375,180 @@ fn tool_name(mark: &Mark) -> &str {
     mark.tool.as_deref().unwrap_or(conv::SPAN_TOOL)
 }
 
+fn stop_of<'a>(marks: &'a [Mark], agent: &str) -> Option<&'a Mark> {
+    marks.iter().find(|m| m.event == "SubagentStop" && m.agent_id.as_deref() == Some(agent))
+}
+
 fn subagent_start(before: &[Mark], agent: &str) -> Option<i128> {
     before.iter().find(|m| m.event == "SubagentStart" && m.agent_id.as_deref() == Some(agent)).map(|m| m.ns)
 }
 
-/// A subagent's span: `mark` is any event of the session that knows its turn.
-fn agent_span(mark: &Mark, agent: &str, parent: Option<String>, start: i128, end: i128) -> Span {
+/// The turn's first Stop or StopFailure in `marks`.
+fn first_turn_end<'a>(marks: &'a [Mark], prompt: &str) -> Option<&'a Mark> {
+    marks.iter().find(|m| m.is_turn_end() && m.prompt_id.as_deref() == Some(prompt))
+}
+
+/// The subagents turn `prompt` started in the background that have not stopped within `marks`.
+fn running_in_turn<'a>(marks: &'a [Mark], prompt: &'a str) -> impl Iterator<Item = &'a str> {
+    marks
+        .iter()
+        .filter(move |m| m.background && m.is_post() && m.prompt_id.as_deref() == Some(prompt))
+        .filter_map(|m| m.launched.as_deref())
+        .filter(|agent| stop_of(marks, agent).is_none())
+}
+
+/// When the span `mark`'s work hangs under began: its subagent's start, else its turn's prompt.
+fn parent_start(marks: &[Mark], mark: &Mark) -> Option<i128> {
+    match (&mark.agent_id, &mark.prompt_id) {
+        (Some(agent), _) => subagent_start(marks, agent),
+        (None, Some(prompt)) => turn_start(marks, prompt),
+        (None, None) => None,
+    }
+}
+
+/// The turn's UserPromptSubmit, else its first event.
+fn turn_start(marks: &[Mark], prompt: &str) -> Option<i128> {
+    let of_turn = |m: &&Mark| m.prompt_id.as_deref() == Some(prompt);
+    marks
+        .iter()
+        .filter(of_turn)
+        .find(|m| m.event == "UserPromptSubmit")
+        .or_else(|| marks.iter().find(of_turn))
+        .map(|m| m.ns)
+}
+
+/// A tool call's span, ending at `end`: from its PreToolUse when the journal has it, else its
+/// end less `duration_ms`, and never before the span it hangs under. `p` is the call's payload.
+fn call_span(call: &Mark, p: &Value, before: &[Mark], end: i128, show: Show) -> Span {
+    let id = call.tool_use_id.as_deref().unwrap_or_default();
+    let pre = before.iter().find(|m| m.event == "PreToolUse" && m.tool_use_id == call.tool_use_id);
+    let start = match (pre, p.get(wire::DURATION_MS).and_then(Value::as_i64)) {
+        (Some(pre), _) => pre.ns,
+        (None, Some(ms)) => call.ns - i128::from(ms) * 1_000_000,
+        (None, None) => call.ns,
+    };
+    let start = parent_start(before, call).map_or(start, |parent| start.max(parent));
+    let mut span = Span::new(call.trace(), call, call.tool_span(id), Some(call.parent()), tool_name(call), start, end);
+    span.attrs
+        .extend(event_attributes(call, p, show.privacy, show.cut_at).into_iter().filter(|a| a.key != conv::SESSION_ID));
+    tool_kind(&mut span, call);
+    if call.event == "PostToolUseFailure" {
+        let error = call.error.clone().unwrap_or_else(|| error_text(p));
+        span.error = Some(if call.interrupted { format!("interrupted: {error}") } else { error });
+    }
+    if show.privacy.tool_details {
+        if let Some(input) = p.get(wire::TOOL_INPUT).filter(|v| !v.is_null()) {
+            span.io(
+                false,
+                &cut(&input.to_string(), show.cut_at),
+                conv::MIME_JSON,
+                conv::GEN_AI_TOOL_CALL_ARGUMENTS,
+                None,
+            );
+        }
+        let output = match p.get(wire::TOOL_RESPONSE).filter(|v| !v.is_null()) {
+            Some(Value::String(text)) => Some((text.clone(), conv::MIME_TEXT)),
+            Some(response) => Some((response.to_string(), conv::MIME_JSON)),
+            None => span.error.clone().map(|e| (e, conv::MIME_TEXT)),
+        };
+        if let Some((text, mime)) = output {
+            span.io(true, &cut(&text, show.cut_at), mime, conv::GEN_AI_TOOL_CALL_RESULT, None);
+        }
+    }
+    span
+}
+
+/// A tool call's kind and names: what Phoenix, MLflow, Langfuse and Datadog classify it by.
+fn tool_kind(span: &mut Span, call: &Mark) {
+    span.kind(conv::KIND_TOOL, conv::OP_EXECUTE_TOOL);
+    let tool = tool_name(call);
+    let kind =
+        if tool.starts_with(conv::MCP_TOOL_PREFIX) { conv::TOOL_TYPE_EXTENSION } else { conv::TOOL_TYPE_FUNCTION };
+    span.attrs.push(attr(conv::GEN_AI_TOOL_NAME, tool));
+    span.attrs.push(attr(conv::OI_TOOL_NAME, tool));
+    span.attrs.push(attr(conv::GEN_AI_TOOL_TYPE, kind));
+    if let Some(id) = &call.tool_use_id {
+        span.attrs.push(attr(conv::GEN_AI_TOOL_CALL_ID, id.as_str()));
+        span.attrs.push(attr(conv::OI_TOOL_ID, id.as_str()));
+    }
+}
+
+/// A subagent's span: `mark` is any event of the session that knows its turn; a SubagentStop
+/// gives the subagent's answer as its output.
+fn agent_span(mark: &Mark, agent: &str, parent: Option<String>, start: i128, end: i128, show: Show) -> Span {
     let parent = parent.unwrap_or_else(|| mark.prompt_id.as_deref().map_or_else(|| mark.root(), |p| mark.turn(p)));
     let name = match &mark.agent_type {
         Some(kind) => format!("{} {kind}", conv::SPAN_SUBAGENT),
         None => conv::SPAN_SUBAGENT.to_owned(),
     };
-    let mut span = Span::new(mark, mark.agent(agent), Some(parent), &name, start, end);
+    let mut span = Span::new(mark.trace(), mark, mark.agent(agent), Some(parent), &name, start, end);
+    span.kind(conv::KIND_AGENT, conv::OP_INVOKE_AGENT);
     span.attrs.push(attr(conv::AGENT_ID, agent));
+    span.attrs.push(attr(conv::GEN_AI_AGENT_ID, agent));
     if let Some(kind) = &mark.agent_type {
         span.attrs.push(attr(conv::AGENT_TYPE, kind.as_str()));
+        span.attrs.push(attr(conv::GEN_AI_AGENT_NAME, kind.as_str()));
+        span.attrs.push(attr(conv::OI_AGENT_NAME, kind.as_str()));
+    }
+    if show.privacy.prompts
+        && mark.event == "SubagentStop"
+        && let Some(text) = &mark.text
+    {
+        span.io(true, &cut(text, show.cut_at), conv::MIME_TEXT, conv::GEN_AI_OUTPUT_MESSAGES, Some("assistant"));
     }
     span
 }
 
-fn turn_span(mark: &Mark, prompt: &str, start: i128, end: i128) -> Span {
-    let mut span = Span::new(mark, mark.turn(prompt), Some(mark.root()), conv::SPAN_TURN, start, end);
+/// A turn's span, the root of the turn's own trace, ending at `end`: from its prompt (read from
+/// `marks`) to `closed`, its Stop or StopFailure (or, for a turn cut short, any event of it).
+/// The prompt is its input and the final answer its output, when opted in; a StopFailure is its
+/// error.
+fn turn_span(marks: &[Mark], closed: &Mark, prompt: &str, end: i128, show: Show) -> Span {
+    let opened = marks.iter().find(|m| m.event == "UserPromptSubmit" && m.prompt_id.as_deref() == Some(prompt));
+    let start = turn_start(marks, prompt).unwrap_or(end);
+    let trace = turn_trace_id(&closed.session, prompt);
+    let mut span = Span::new(trace, closed, closed.turn(prompt), None, conv::SPAN_TURN, start, end);
+    span.kind(conv::KIND_CHAIN, conv::OP_INVOKE_WORKFLOW);
+    span.attrs.push(attr(conv::GEN_AI_WORKFLOW_NAME, conv::WORKFLOW_TURN));
     span.attrs.push(attr(conv::PROMPT_ID, prompt));
+    if show.privacy.prompts {
+        if let Some(text) = opened.and_then(|m| m.text.as_deref()) {
+            span.io(false, &cut(text, show.cut_at), conv::MIME_TEXT, conv::GEN_AI_INPUT_MESSAGES, Some("user"));
+        }
+        if closed.is_turn_end()
+            && let Some(text) = &closed.text
+        {
+            span.io(true, &cut(text, show.cut_at), conv::MIME_TEXT, conv::GEN_AI_OUTPUT_MESSAGES, Some("assistant"));
+        }
+    }
+    if closed.event == "StopFailure" {
+        span.error = Some(closed.error.clone().unwrap_or_else(|| "StopFailure".to_owned()));
+    }
     span
 }
 
 /// The session's span, and every span of this run of it that never closed. A resumed session
-/// (the same id after a SessionEnd) gets a span per later run, under the first run's.
-fn session_end(ev: &Mark, before: &[Mark], p: &Value) -> Vec<Span> {
+/// (the same id after a SessionEnd) gets a span per later run. The session's spans form a trace
+/// of their own, its id the session's.
+fn session_end(ev: &Mark, before: &[Mark], p: &Value, show: Show) -> Vec<Span> {
     let previous_end = before.iter().rposition(|m| m.event == "SessionEnd");
     let run = &before[previous_end.map_or(0, |i| i + 1)..];
     let start = run.first().map_or(ev.ns, |m| m.ns);
     let mut spans = Vec::new();
-    let mut root = match previous_end {
-        None => Span::new(ev, ev.root(), None, conv::SPAN_SESSION, start, ev.ns),
-        Some(_) => {
-            let id = span_id("run", &ev.session, &ev.ms().to_string());
-            Span::new(ev, id, Some(ev.root()), conv::SPAN_SESSION_RESUMED, start, ev.ns)
-        }
+    // A later run is a root of its own in the session's trace: under the first run's span it
+    // would end after its parent.
+    let (id, name) = match previous_end {
+        None => (ev.root(), conv::SPAN_SESSION),
+        Some(_) => (span_id("run", &ev.session, &ev.ms().to_string()), conv::SPAN_SESSION_RESUMED),
     };
+    let mut root = Span::new(ev.session_trace(), ev, id, None, name, start, ev.ns);
+    // Not part of the conversation: with `session.id` the session pages would list this trace as
+    // one more turn. Found by its trace id, the session id itself.
+    root.attrs.retain(|a| a.key != conv::SESSION_ID && a.key != conv::GEN_AI_CONVERSATION_ID);
+    root.kind(conv::KIND_AGENT, conv::OP_INVOKE_AGENT);
+    root.attrs.push(attr(conv::GEN_AI_AGENT_NAME, conv::AGENT_CLAUDE_CODE));
+    root.attrs.push(attr(conv::OI_AGENT_NAME, conv::AGENT_CLAUDE_CODE));
+    root.attrs.push(attr(conv::GEN_AI_AGENT_ID, ev.session.as_str()));
     if let Some(reason) = s(p.get(wire::REASON)) {
         root.attrs.push(attr(conv::REASON, reason));
     }
@@ -383,28 +561,44 @@ fn session_end(ev: &Mark, before: &[Mark], p: &Value) -> Vec<Span> {
             "PreToolUse"
                 if m.tool_use_id.is_some() && !later.iter().any(|e| e.is_post() && e.tool_use_id == m.tool_use_id) =>
             {
-                let id = m.tool_span(m.tool_use_id.as_deref().unwrap_or_default());
-                let mut span = Span::new(m, id, Some(m.parent()), tool_name(m), m.ns, ev.ns);
-                span.attrs.push(attr(conv::TOOL_USE_ID, m.tool_use_id.as_deref().unwrap_or_default()));
-                if let Some(tool) = &m.tool {
-                    span.attrs.push(attr(conv::TOOL_NAME, tool.as_str()));
-                }
-                spans.push(span.unfinished());
+                spans.push(call_span(m, &Value::Null, run, ev.ns, show).unfinished());
             }
-            "UserPromptSubmit"
-                if m.prompt_id.is_some() && !later.iter().any(|e| e.is_turn_end() && e.prompt_id == m.prompt_id) =>
-            {
-                spans.push(turn_span(m, m.prompt_id.as_deref().unwrap_or_default(), m.ns, ev.ns).unfinished());
+            // Launched in the background, and its subagent never stopped.
+            "PostToolUse" if m.background && m.launched.as_deref().is_some_and(|a| stop_of(later, a).is_none()) => {
+                let payload = m.launch.clone().unwrap_or_default();
+                spans.push(call_span(m, &payload, run, ev.ns, show).unfinished());
+            }
+            "UserPromptSubmit" if m.prompt_id.is_some() => {
+                let prompt = m.prompt_id.as_deref().unwrap_or_default();
+                match first_turn_end(later, prompt) {
+                    // Never ended: interrupted by the user (Claude Code sends no Stop then), or
+                    // cut short by the session's end.
+                    None => {
+                        let mut turn = turn_span(run, m, prompt, ev.ns, show).unfinished();
+                        let interrupt = run.iter().rev().find(|e| e.interrupted && e.prompt_id == m.prompt_id);
+                        if let Some(interrupt) = interrupt {
+                            let why = interrupt.error.as_deref().unwrap_or("interrupted by the user");
+                            turn.error = Some(format!("interrupted: {why}"));
+                        }
+                        spans.push(turn);
+                    }
+                    // Ended while a subagent it started in the background ran on, and that
+                    // subagent never stopped: nobody sent it.
+                    Some(end) if running_in_turn(run, prompt).next().is_some() => {
+                        spans.push(turn_span(run, end, prompt, ev.ns, show));
+                    }
+                    Some(_) => {}
+                }
             }
             "SubagentStart" if m.agent_id.is_some() => {
                 let agent = m.agent_id.as_deref().unwrap_or_default();
-                let stop = later.iter().find(|e| e.event == "SubagentStop" && e.agent_id == m.agent_id);
+                let stop = stop_of(later, agent);
                 let caller = run.iter().find(|e| e.is_post() && e.launched.as_deref() == Some(agent));
                 let parent = caller.and_then(|c| c.tool_use_id.as_deref()).map(|t| m.tool_span(t));
                 match stop {
-                    None => spans.push(agent_span(m, agent, parent, m.ns, ev.ns).unfinished()),
+                    None => spans.push(agent_span(m, agent, parent, m.ns, ev.ns, show).unfinished()),
                     // Stopped, but the call that started it never ended: nobody emitted it.
-                    Some(stop) if caller.is_none() => spans.push(agent_span(stop, agent, None, m.ns, stop.ns)),
+                    Some(stop) if caller.is_none() => spans.push(agent_span(stop, agent, None, m.ns, stop.ns, show)),
                     Some(_) => {}
                 }
             }
