@@ -990,6 +990,10 @@ impl Scan<'_> {
         if !self.word_start(i) || (i > 0 && b[i - 1] == b'-') {
             return None;
         }
+        // The one option that is a word (`set`): most words starting with `s` end here.
+        if b[i] == b's' && !(self.at(i, b"set ") && self.word_start(i)) {
+            return None;
+        }
         let mut end = i + 1;
         while end < self.limit && (b[end].is_ascii_alphanumeric() || b[end] == b'-' || b[end] == b'_') {
             end += 1;
@@ -997,7 +1001,7 @@ impl Scan<'_> {
         let word = &b[i..end];
         for row in TOOL_OPTIONS {
             for option in row.options.iter().map(|o| o.as_bytes()) {
-                let attached = row.form == Form::Attached || (row.form == Form::Spaced && option.len() == 2);
+                let attached = row.form == Form::Attached;
                 let exact = word == option;
                 // `-pSECRET`: a short option with its value attached.
                 let joined = attached && option.len() == 2 && word.len() > 2 && word.starts_with(option);
@@ -1063,8 +1067,12 @@ impl Scan<'_> {
     fn runs(&self, i: usize, tools: &[&str]) -> bool {
         let b = self.b;
         let mut start = i;
-        while start > 0 && i - start < 512 && !matches!(b[start - 1], b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b'`')
-        {
+        // Lines also end at a `\n` written in a string and at `",` between a cut file's lines.
+        let ends = |p: usize| {
+            matches!(b[p - 1], b'\n' | b'\r' | b';' | b'|' | b'&' | b'(' | b'`')
+                || (p >= 2 && (&b[p - 2..p] == b"\\n" || &b[p - 2..p] == b"\","))
+        };
+        while start > 0 && i - start < 512 && !ends(start) {
             start -= 1;
         }
         // The look-back's limit may fall inside a character.
@@ -1189,7 +1197,7 @@ impl Scan<'_> {
     /// call whose first argument names a secret and whose second is its value.
     fn call(&self, i: usize) -> Option<Hit> {
         let b = self.b;
-        let name = CALLS.iter().find(|c| self.at(i, c.as_bytes()))?;
+        let name = CALLS.iter().find(|c| c.as_bytes()[0] == b[i] && self.at(i, c.as_bytes()))?;
         if !self.word_start(i) {
             return None;
         }
@@ -1283,6 +1291,40 @@ fn token_kind(value: &str) -> Option<&'static str> {
     (hit.start == 0 && hit.end == value.len() && !matches!(hit.kind, "password")).then_some(hit.kind)
 }
 
+/// The forms an agent writes that the rules above catch by how a name, a quote or a line is
+/// written rather than by a row of their own (issue 29's list): one row each, the form, a real
+/// example, and the secret in it. A unit test redacts each; the leak corpus places each in
+/// every field.
+#[rustfmt::skip]
+pub const FORMS: &[(&str, &str, &str)] = &[
+    ("JSON in a double-quoted shell string", r#"curl -d "{\"password\":\"S3cretPassw0rd\"}" https://x.example/login"#, "S3cretPassw0rd"),
+    ("a config file written with echo", r#"echo "{\"api_key\": \"abcdefgh12\"}" > cfg.json"#, "abcdefgh12"),
+    ("a patch cut to JSON text, assignment", r#"{"lines":["+API_KEY=\"k-live-9f8e7d\"","+x"]}"#, "k-live-9f8e7d"),
+    ("a patch cut to JSON text, member", r#"{"lines":["+\"password\": \"pw-in-patch\""]}"#, "pw-in-patch"),
+    ("a header in escaped quotes", r#"{\"headers\":[\"X-Api-Key: hdr-k3y-value\"]}"#, "hdr-k3y-value"),
+    ("an authorization in escaped quotes", r#"curl -H \"Authorization: Bearer abc.def.ghi\" x"#, "abc.def.ghi"),
+    ("a URL with no user", "redis-cli -u redis://:r3disPass@cache:6379", "r3disPass"),
+    ("a URL password with @", "postgres://app:p@ss@word@db.internal/app", "p@ss@word"),
+    ("a URL in a _URL variable", "REDIS_URL=redis://default:envRedisPw@cache:6379/0\n", "envRedisPw"),
+    ("a Cookie header", "curl -H 'Cookie: session=9f8e7d6c5b4a; theme=dark' x", "9f8e7d6c5b4a"),
+    ("Set-Cookie in curl -v output", "< Set-Cookie: sid=a1b2c3d4e5; Path=/; HttpOnly\r\n", "a1b2c3d4e5"),
+    ("Cookie in curl -v output", "> Cookie: sid=f6e5d4c3b2\r\n", "f6e5d4c3b2"),
+    ("a spaced .cnf line", "[client]\npassword = correcthorse\nhost = db\n", "correcthorse"),
+    ("a spaced .env line", "DB_PASSWORD = batterystaple\n", "batterystaple"),
+    (".netrc on its lines", "machine github.com\n  login me\n  password netrcsecret\n", "netrcsecret"),
+    (".npmrc _auth", "//registry.npmjs.org/:_auth=dXNlcjpwYXNzd29yZA==\n", "dXNlcjpwYXNzd29yZA=="),
+    ("docker config.json auth", r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpnaHBfdG9rZW4xMjM="}}}"#, "dXNlcjpnaHBfdG9rZW4xMjM="),
+    (".pgpass written with echo", "echo 'localhost:5432:*:postgres:pgpassVal' > ~/.pgpass", "pgpassVal"),
+    ("PHP define, spaced", "define( 'DB_PASSWORD', 'wpDbPassw0rd' );", "wpDbPassw0rd"),
+    ("Go os.Setenv", "os.Setenv(\"GITHUB_TOKEN\", \"tok-abcdef123\")", "tok-abcdef123"),
+    ("YAML through printf", r"printf 'db:\n  user: app\n  password: yamlsecret\n' > c.yml", "yamlsecret"),
+    ("an Azure SAS URL", "https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sr=b&sig=kT9m%2Bq3ZxL0pV7sN4wYb8cR1dE6fG2hJ5kM3nP0qS%3D", "kT9m%2Bq3ZxL0pV7sN4wYb8cR1dE6fG2hJ5kM3nP0qS%3D"),
+    ("an S3 presigned URL", "https://b.s3.amazonaws.com/k?X-Amz-Credential=AK%2F20260101&X-Amz-Signature=9f8e7d6c5b4a39281726354413abcdef", "9f8e7d6c5b4a39281726354413abcdef"),
+    ("a Discord bot token in code", "bot.run('MTE4NDU2Nzg5MDEyMzQ1Njc4OQ.GxY7zA.q9vLm3nB5cD7eF9gH1iJ3kL5mN7oP9qR1sT3u')", "q9vLm3nB5cD7eF9gH1iJ3kL5mN7oP9qR1sT3u"),
+    ("an MCP header, X-Auth", r#"{"headers": {"X-Auth": "mcpXAuthVal"}}"#, "mcpXAuthVal"),
+    ("an MCP pass", r#"{"user": "svc", "pass": "mcpPassVal"}"#, "mcpPassVal"),
+];
+
 /// Names that say secret only as a whole word, with the kind their value is. Their values must
 /// also look the part (see [`value_fits`]): `auth` is as often a switch or a module as the base64
 /// `user:password` of a docker `config.json` or an `.npmrc`'s `_auth`.
@@ -1299,7 +1341,12 @@ pub const EXACT_NAMES: &[(&str, &str)] = &[
 
 /// What a name says its value is: [`classify`]'s answer, else an [`EXACT_NAMES`] row's.
 fn name_kind(name: &str) -> Option<&'static str> {
-    classify(name).or_else(|| EXACT_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, k)| *k))
+    classify(name).or_else(|| {
+        // Most names are none of them: compared only when the length is one of theirs.
+        (name.len() <= 16 && EXACT_NAMES.iter().any(|(n, _)| n.len() == name.len()))
+            .then(|| EXACT_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, k)| *k))
+            .flatten()
+    })
 }
 
 /// A value under a name of `kind` has the shape such a secret has: a signature is long, a
@@ -1516,7 +1563,11 @@ fn split_words(name: &str) -> impl Iterator<Item = &str> {
             let c = b[i];
             if !c.is_ascii_alphanumeric() {
                 let word = &name[start..i];
+                // Past the whole character: a word starts on a character's boundary.
                 i += 1;
+                while i < b.len() && !name.is_char_boundary(i) {
+                    i += 1;
+                }
                 start = i;
                 if !word.is_empty() {
                     return Some(word);
@@ -1593,33 +1644,6 @@ mod tests {
     fn the_forms_agents_write_are_redacted() {
         // (text, the secret in it)
         let cases = [
-            // JSON inside a double-quoted shell string, and JSON text a cut left escaped.
-            (r#"curl -d "{\"password\":\"S3cretPassw0rd\"}" https://x.example/login"#, "S3cretPassw0rd"),
-            (r#"echo "{\"api_key\": \"abcdefgh12\"}" > cfg.json"#, "abcdefgh12"),
-            (r#"{"lines":["+API_KEY=\"k-live-9f8e7d\"","+\"password\": \"pw-in-patch\""]}"#, "k-live-9f8e7d"),
-            (r#"{"lines":["+API_KEY=\"k-live-9f8e7d\"","+\"password\": \"pw-in-patch\""]}"#, "pw-in-patch"),
-            (r#"{\"headers\":{\"X-Api-Key: hdr-k3y-value\"}}"#, "hdr-k3y-value"),
-            (r#"curl -H \"Authorization: Bearer abc.def.ghi\" x"#, "abc.def.ghi"),
-            // URLs.
-            ("redis-cli -u redis://:r3disPass@cache:6379", "r3disPass"),
-            ("postgres://app:p@ss@word@db.internal/app", "p@ss@word"),
-            ("REDIS_URL=redis://default:envRedisPw@cache:6379/0\n", "envRedisPw"),
-            // Headers and cookies.
-            ("curl -H 'Cookie: session=9f8e7d6c5b4a; theme=dark' x", "9f8e7d6c5b4a"),
-            ("< Set-Cookie: sid=a1b2c3d4e5; Path=/; HttpOnly\r\n", "a1b2c3d4e5"),
-            ("> Cookie: sid=a1b2c3d4e5\r\n", "a1b2c3d4e5"),
-            // Spaced assignments with no digits.
-            ("[client]\npassword = correcthorse\nhost = db\n", "correcthorse"),
-            ("DB_PASSWORD = batterystaple\n", "batterystaple"),
-            // Credential files.
-            ("machine github.com\n  login me\n  password netrcsecret\n", "netrcsecret"),
-            ("//registry.npmjs.org/:_auth=dXNlcjpwYXNzd29yZA==\n", "dXNlcjpwYXNzd29yZA=="),
-            (r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpnaHBfdG9rZW4xMjM="}}}"#, "dXNlcjpnaHBfdG9rZW4xMjM="),
-            ("echo 'localhost:5432:*:postgres:pgpassVal' > ~/.pgpass", "pgpassVal"),
-            ("define( 'DB_PASSWORD', 'wpDbPassw0rd' );", "wpDbPassw0rd"),
-            ("os.Setenv(\"GITHUB_TOKEN\", \"tok-abcdef123\")", "tok-abcdef123"),
-            // YAML through printf, with literal \n.
-            (r"printf 'db:\n  user: app\n  password: yamlsecret\n' > c.yml", "yamlsecret"),
             // Tool commands.
             ("aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG", "wJalrXUtnFEMI/K7MDENG"),
             ("openssl rsa -in k.pem -passin pass:opensslPw -out k2.pem", "opensslPw"),
@@ -1643,7 +1667,8 @@ mod tests {
             ("curl -u admin:curlpass https://x", "curlpass"),
             ("curl -b 'sid=cookieval' https://x", "cookieval"),
         ];
-        for (text, secret) in cases {
+        let forms = FORMS.iter().map(|(_, text, secret)| (*text, *secret));
+        for (text, secret) in forms.chain(cases) {
             let clean = redact_text(text).unwrap_or_else(|| panic!("not redacted: {text}"));
             assert!(!clean.contains(secret), "{secret} in {clean}");
         }
@@ -1657,6 +1682,13 @@ mod tests {
             r"printf 'password: [redacted: password]\nuser: app\n'"
         );
         assert_eq!(redact_text("curl -u admin:curlpass x").unwrap(), "curl -u admin:[redacted: password] x");
+        // A tool's command ends with its line, also one a cut wrote as JSON text: the next line's
+        // `-aes-256-cbc` and `-pass env:KEY` are openssl's, not 7z's or redis-cli's.
+        assert_eq!(
+            redact_text(r#"["+7z x b.7z -pArch1ve","+redis-cli PING","+openssl enc -aes-256-cbc -pass env:KEY"]"#)
+                .unwrap(),
+            r#"["+7z x b.7z -p[redacted: password]","+redis-cli PING","+openssl enc -aes-256-cbc -pass env:KEY"]"#
+        );
     }
 
     #[test]
@@ -1908,6 +1940,90 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Texts made of the pieces the rules look at, in a seeded random order: none panics, and
+    /// what comes out holds no less of the text's own markers.
+    #[test]
+    fn random_texts_of_the_rules_pieces_scan_without_a_panic() {
+        const PIECES: &[&str] = &[
+            "password",
+            "token",
+            "=",
+            " = ",
+            ":",
+            ": ",
+            "\"",
+            "'",
+            "\\\"",
+            "\\",
+            "\\n",
+            "\n",
+            " ",
+            "-p",
+            "-a ",
+            "-u ",
+            "mysql ",
+            "curl ",
+            "docker login ",
+            "set ",
+            "machine ",
+            "://",
+            "@",
+            ":5432:",
+            "define(",
+            "setenv(",
+            ",",
+            "{",
+            "}",
+            "[",
+            "]",
+            "(",
+            ")",
+            "é",
+            "€",
+            "ghp_",
+            "hvs.",
+            "MTE4",
+            ".",
+            "sk-",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "abc123XYZ",
+            "Bearer ",
+            "Cookie: ",
+            "sig=",
+            "auth",
+            "+",
+            "…[cut: 9 bytes]",
+            "…",
+            "$",
+            "pass:",
+            "x%y",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for k in 0..(seed % 24) {
+                text.push_str(PIECES[((seed >> (k % 48)) as usize + k as usize * 7) % PIECES.len()]);
+            }
+            if let Some(clean) = redact_text(&text) {
+                assert!(clean.contains(MARKER_OPEN), "{text:?} -> {clean:?}");
+            }
+        }
+    }
+
+    /// A name with a character of more than one byte after a secret word was split inside it
+    /// (a panic, so an aborted hook, for a payload key like `tokené`).
+    #[test]
+    fn a_name_with_a_multibyte_character_is_split_on_boundaries() {
+        let mut v = serde_json::json!({"tokené": "abc123", "pass€word_x": "y", "€": "z"});
+        redact_value(&mut v);
+        assert_eq!(v["tokené"], "[redacted: token]");
+        assert_eq!(v["€"], "z");
+        assert_eq!(classify("api_key€"), Some("api-key"));
     }
 
     #[test]

@@ -37,6 +37,9 @@ mod doc;
 use crate::applets;
 use crate::private::NOFOLLOW_NONBLOCK;
 
+/// Set by `hooks install` in the settings it wires. The plugin's hooks (run with `--plugin`) see it
+/// and leave the event to the settings' hooks: installed both ways, each event is recorded once.
+pub const WIRED: &str = "CLAUDE_SESSION_WIRED";
 /// Seconds Claude Code gives one of our hooks; they take about a millisecond.
 pub const TIMEOUT: u64 = 10;
 /// The largest settings file read: real ones are a few KiB.
@@ -164,9 +167,9 @@ pub fn wire(
         let now_text = now.as_str();
         let ours = record.env_value(var).is_some_and(|ours| now_text.as_deref() == Some(ours));
         if now_text.as_deref() != Some(value) && !ours {
-            let Json::Scalar(shown) = now else { return Err(format!("\"env\" already sets {var}")) };
+            // The value is not shown: an `env` value may be a credential (a header).
             return Err(format!(
-                "\"env\" already sets {var} to {shown}, which claude-session did not write; change or remove it yourself"
+                "\"env\" already sets {var} to another value, which claude-session did not write; change or remove it yourself"
             ));
         }
     }
@@ -241,7 +244,7 @@ fn to_exec_form(doc: &mut Json, event: &str, command: &str) -> bool {
 /// Removes every hook whose command is one of ours (in any event), the groups that held only
 /// ours, and, per `record`, each variable still holding the value we wrote and the containers we
 /// created that are now empty. Without a record (an install by an older version), containers that
-/// our removals emptied go, and variables stay, but for [`crate::config::WIRED`], which always
+/// our removals emptied go, and variables stay, but for [`WIRED`], which always
 /// goes with our hooks. Returns whether anything changed.
 pub fn unwire(doc: &mut Json, hooks: &[(&str, String)], record: Option<&Record>) -> bool {
     let ours: HashSet<&str> = hooks.iter().map(|(_, c)| c.as_str()).collect();
@@ -275,7 +278,7 @@ pub fn unwire(doc: &mut Json, hooks: &[(&str, String)], record: Option<&Record>)
     // The mark that our hooks are wired here goes with them, whoever wrote it: left behind, it
     // would have the plugin's hooks leave every event to hooks that are gone.
     if let Some(Json::Object(vars)) = doc::member_mut(top, "env")
-        && doc::remove(vars, crate::config::WIRED).is_some()
+        && doc::remove(vars, WIRED).is_some()
     {
         changed = true;
         if vars.is_empty() && record.is_none_or(|r| r.created_env) {
@@ -766,7 +769,8 @@ mod tests {
         let mut doc = original.clone();
         let mut record = Record::default();
         let err = wire(&mut doc, &ours("/h"), &[(SERVER_VAR, "http://other/events")], &mut record).unwrap_err();
-        assert!(err.contains("did not write") && err.contains("http://mine/events"), "{err}");
+        // Named, but its value not shown: an `env` value may be a credential.
+        assert!(err.contains("did not write") && err.contains(SERVER_VAR) && !err.contains("mine"), "{err}");
         assert_eq!(doc, original, "refused before changing anything");
 
         // The same value: theirs still, so it stays on uninstall.

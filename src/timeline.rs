@@ -459,7 +459,11 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
         let s = &mut order[i];
         s.last = time;
         s.events += 1;
-        if let Some(extra) = fields.get(field::EXTRA)
+        let event = text(field::EVENT).unwrap_or_default();
+        // Every event names the transcript; these are enough to find each one, and tool calls
+        // (most lines) are not parsed further for it.
+        if matches!(event.as_str(), "SessionStart" | "UserPromptSubmit" | "Stop" | "SubagentStop" | "SessionEnd")
+            && let Some(extra) = fields.get(field::EXTRA)
             && let Ok(extra) = serde_json::from_str::<BTreeMap<String, &RawValue>>(extra.get())
         {
             let path = |k: &str| extra.get(k).and_then(|r| serde_json::from_str::<String>(r.get()).ok());
@@ -470,7 +474,6 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
             );
         }
         // A call counts once, whether its start, its end or both were recorded.
-        let event = text(field::EVENT).unwrap_or_default();
         if matches!(event.as_str(), "PreToolUse" | "PostToolUse" | "PostToolUseFailure") {
             match text(field::TOOL_USE_ID) {
                 Some(call) => s.tool_calls += usize::from(s.call_ids.insert(call)),

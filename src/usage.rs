@@ -591,19 +591,16 @@ impl Ledger {
 
     /// One whole line: a user line moves the turn on, an assistant line adds its response.
     fn line(&mut self, line: &[u8]) {
-        if contains(line, b"\"promptId\"") && contains(line, b"\"type\":\"user\"") {
-            if let Ok(top) = serde_json::from_slice::<HashMap<&str, &RawValue>>(line)
-                && raw_str(top.get("type")).as_deref() == Some("user")
-                && let Some(prompt) = raw_str(top.get("promptId"))
-            {
-                self.prompt = Some(prompt);
-            }
+        // Not text, not a line of a transcript.
+        let Ok(line) = std::str::from_utf8(line) else { return };
+        if let Some(prompt) = user_prompt(line) {
+            self.prompt = Some(prompt);
             return;
         }
-        if !contains(line, b"\"type\":\"assistant\"") || !contains(line, b"\"usage\"") {
+        if !line.contains("\"type\":\"assistant\"") || !line.contains("\"usage\"") {
             return;
         }
-        let Some(response) = Response::parse(line) else { return };
+        let Some(response) = Response::parse(line.as_bytes()) else { return };
         if let Some(key) = response.key
             && !self.seen.insert(key)
         {
@@ -615,59 +612,72 @@ impl Ledger {
         self.add(response.day, &response.model, response.usage);
     }
 
-    /// The ledger as saved: sums, keys and where to go on.
-    fn to_json(&self) -> Value {
-        let buckets: Vec<Value> = self
+    /// The ledger as saved: where to go on, the keys seen and the sums. Written and read as typed
+    /// values, not a `Value` tree: a ledger of a thousand turns is loaded and saved at each read.
+    fn to_bytes(&self) -> Vec<u8> {
+        let buckets: Vec<Saved> = self
             .buckets
             .iter()
             .map(|b| {
-                json!([
-                    b.prompt,
-                    clock_day(b.day),
-                    b.model,
-                    b.usage.tokens.to_array(),
-                    b.usage.responses,
-                    b.usage.max_prompt
-                ])
+                let u = &b.usage;
+                (b.prompt.clone(), clock_day(b.day), b.model.clone(), u.tokens.to_array(), u.responses, u.max_prompt)
             })
             .collect();
         let mut seen: Vec<u64> = self.seen.iter().copied().collect();
         seen.sort_unstable();
-        json!({
-            "version": 1, "path": self.path, "dev": self.dev, "ino": self.ino, "offset": self.offset,
-            "skipping": self.skipping, "prompt": self.prompt, "seen": seen, "buckets": buckets,
-        })
+        let mut out = Vec::with_capacity(64 + seen.len() * 21 + buckets.len() * 120);
+        let mut member = |key: &str, value: &dyn Fn(&mut Vec<u8>) -> serde_json::Result<()>| {
+            out.push(if out.is_empty() { b'{' } else { b',' });
+            let _ = serde_json::to_writer(&mut out, key);
+            out.push(b':');
+            let _ = value(&mut out);
+        };
+        member("version", &|o| serde_json::to_writer(o, &LEDGER_VERSION));
+        member("path", &|o| serde_json::to_writer(o, &self.path));
+        member("dev", &|o| serde_json::to_writer(o, &self.dev));
+        member("ino", &|o| serde_json::to_writer(o, &self.ino));
+        member("offset", &|o| serde_json::to_writer(o, &self.offset));
+        member("skipping", &|o| serde_json::to_writer(o, &self.skipping));
+        member("prompt", &|o| serde_json::to_writer(o, &self.prompt));
+        member("seen", &|o| serde_json::to_writer(o, &seen));
+        member("buckets", &|o| serde_json::to_writer(o, &buckets));
+        out.push(b'}');
+        out
     }
 
-    fn from_json(v: &Value, path: &str) -> Option<Ledger> {
-        if v["version"] != 1 || v["path"] != path {
+    fn from_bytes(bytes: &[u8], path: &str) -> Option<Ledger> {
+        let v: HashMap<&str, &RawValue> = serde_json::from_slice(bytes).ok()?;
+        // (serde's trait is not ours to name: a macro stands for a generic getter.)
+        macro_rules! get {
+            ($key:literal, $t:ty) => {
+                serde_json::from_str::<$t>(v.get($key)?.get()).ok()?
+            };
+        }
+        if get!("version", u64) != LEDGER_VERSION || get!("path", String) != path {
             return None;
         }
         let mut ledger = Ledger {
             path: path.to_owned(),
-            dev: v["dev"].as_u64()?,
-            ino: v["ino"].as_u64()?,
-            offset: v["offset"].as_u64()?,
-            skipping: v["skipping"].as_bool()?,
-            seen: v["seen"].as_array()?.iter().map(Value::as_u64).collect::<Option<_>>()?,
+            dev: get!("dev", u64),
+            ino: get!("ino", u64),
+            offset: get!("offset", u64),
+            skipping: get!("skipping", bool),
+            seen: get!("seen", Vec<u64>).into_iter().collect(),
             ..Ledger::default()
         };
-        for b in v["buckets"].as_array()? {
-            let prompt = b[0].as_str().map(str::to_owned);
-            let day = parse_day(b[1].as_str()?)?;
-            let tokens: Vec<u64> = b[3].as_array()?.iter().map(Value::as_u64).collect::<Option<_>>()?;
-            let usage = ModelUsage {
-                tokens: Tokens::from_array(&tokens)?,
-                responses: b[4].as_u64()?,
-                max_prompt: b[5].as_u64()?,
-            };
+        for (prompt, day, model, tokens, responses, max_prompt) in get!("buckets", Vec<Saved>) {
+            let usage = ModelUsage { tokens: Tokens::from_array(&tokens)?, responses, max_prompt };
             ledger.prompt = prompt;
-            ledger.add(day, b[2].as_str()?, usage);
+            ledger.add(parse_day(&day)?, &model, usage);
         }
-        ledger.prompt = v["prompt"].as_str().map(str::to_owned);
+        ledger.prompt = get!("prompt", Option<String>);
         Some(ledger)
     }
 }
+
+/// A saved bucket: prompt id, day, model, tokens, responses, longest prompt.
+type Saved = (Option<String>, String, String, [u64; 5], u64, u64);
+const LEDGER_VERSION: u64 = 1;
 
 fn clock_day(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
@@ -732,17 +742,41 @@ fn raw_str(raw: Option<&&RawValue>) -> Option<String> {
     serde_json::from_str::<String>(raw?.get()).ok()
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let first = needle[0];
-    let mut from = 0;
-    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
-        let at = from + i;
-        if hay[at..].starts_with(needle) {
-            return true;
-        }
-        from = at + 1;
+/// How far into a line its top-level `promptId` and `type` are looked for without parsing it.
+const HEAD: usize = 4096;
+
+/// The prompt id of a user line (`"type":"user"` with a `promptId`), whatever it holds. Claude
+/// Code writes both among the first members, before the message: found there, at the top level
+/// (no object or array opened before them), a tool result of megabytes is not parsed. Anywhere
+/// else, the line is parsed.
+fn user_prompt(line: &str) -> Option<String> {
+    const PROMPT: &str = "\"promptId\":\"";
+    const USER: &str = "\"type\":\"user\"";
+    let mut end = line.len().min(HEAD);
+    while !line.is_char_boundary(end) {
+        end -= 1;
     }
-    false
+    let head = &line[..end];
+    let top = |at: usize| !head[1..at].contains(['{', '[']);
+    if let (Some(p), Some(u)) = (head.find(PROMPT), head.find(USER))
+        && top(p)
+        && top(u)
+    {
+        let value = &head[p + PROMPT.len()..];
+        if let Some(end) = value.find('"')
+            && !value[..end].contains('\\')
+        {
+            return Some(value[..end].to_owned());
+        }
+    }
+    if !line.contains("\"promptId\"") || !line.contains(USER) {
+        return None;
+    }
+    let top: HashMap<&str, &RawValue> = serde_json::from_str(line).ok()?;
+    if raw_str(top.get("type")).as_deref() != Some("user") {
+        return None;
+    }
+    raw_str(top.get("promptId"))
 }
 
 /// FNV-1a, 64 bits: a response's key as the ledger keeps it.
@@ -764,6 +798,28 @@ fn open_transcript(path: &Path) -> Option<File> {
 /// `<journal>/usage`: the saved ledgers.
 pub fn dir() -> Option<PathBuf> {
     journal::dir().map(|d| d.join("usage"))
+}
+
+/// Ledgers (and temp files) not written for `age`: their transcript has not grown since, and
+/// the journal that named it is gone (`cleanup` keeps the same days). A ledger removed too early
+/// costs one more read of its transcript, nothing else.
+pub fn old_ledgers(age: Duration) -> Vec<(PathBuf, String)> {
+    let Some(dir) = dir() else { return Vec::new() };
+    let names = private::file_names(&dir).unwrap_or_default();
+    let now = std::time::SystemTime::now();
+    names
+        .into_iter()
+        .filter(|n| n.ends_with(".json") && n.len() == 21 || private::is_temp_name(n))
+        .map(|n| dir.join(n))
+        .filter(|p| {
+            let meta = std::fs::symlink_metadata(p);
+            meta.is_ok_and(|m| {
+                private::check_file(&m).is_ok()
+                    && m.modified().is_ok_and(|t| now.duration_since(t).is_ok_and(|d| d > age))
+            })
+        })
+        .map(|p| (p, "usage ledger not written for as long as the journal is kept".to_owned()))
+        .collect()
 }
 
 /// The ledgers of one process: loaded from `<journal>/usage/` when there, updated, saved back.
@@ -790,8 +846,7 @@ impl Ledgers {
         let ledger = self.open.entry(path.to_owned()).or_insert_with(|| {
             file.as_ref()
                 .and_then(|f| private::read(f, LEDGER_MAX).ok())
-                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-                .and_then(|v| Ledger::from_json(&v, path))
+                .and_then(|bytes| Ledger::from_bytes(&bytes, path))
                 .unwrap_or_else(|| Ledger { path: path.to_owned(), ..Ledger::default() })
         });
         let before = (ledger.dev, ledger.ino, ledger.offset, ledger.skipping);
@@ -799,7 +854,7 @@ impl Ledgers {
         if let (Some(file), Some(_)) = (&file, &lock)
             && before != (ledger.dev, ledger.ino, ledger.offset, ledger.skipping)
         {
-            let bytes = serde_json::to_vec(&ledger.to_json()).unwrap_or_default();
+            let bytes = ledger.to_bytes();
             if let Err(e) = private::write_atomic(file, &bytes, 0o600, private::Durability::Atomic) {
                 crate::debug!("usage ledger {}: {e}", file.display());
             }
@@ -904,6 +959,51 @@ pub fn subagent_transcripts(transcript: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_lines_prompt_is_found_at_its_head_or_by_parsing() {
+        let fast = r#"{"parentUuid":"x","promptId":"p1","type":"user","message":{"content":"a"}}"#;
+        assert_eq!(user_prompt(fast).as_deref(), Some("p1"));
+        let late = format!(r#"{{"pad":"{}","type":"user","promptId":"p2"}}"#, "y".repeat(HEAD));
+        assert_eq!(user_prompt(&late).as_deref(), Some("p2"));
+        let nested = r#"{"type":"assistant","message":{"promptId":"p3","type":"user"}}"#;
+        assert_eq!(user_prompt(nested), None, "not the line's own");
+        let after_object = r#"{"x":{"a":1},"promptId":"p4","type":"user"}"#;
+        assert_eq!(user_prompt(after_object).as_deref(), Some("p4"));
+        assert_eq!(user_prompt(r#"{"type":"user","promptId":"p\"5"}"#).as_deref(), Some("p\"5"));
+        let cut = format!(r#"{{"promptId":"p6","type":"user","c":"{}é"}}"#, "z".repeat(HEAD - 37));
+        assert_eq!(user_prompt(&cut).as_deref(), Some("p6"));
+    }
+
+    /// A saved ledger loads as it was: otherwise every read would start over, right but slow.
+    #[test]
+    fn a_saved_ledger_loads_as_it_was() {
+        let dir = std::env::temp_dir().join(format!("cs-ledger-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.jsonl");
+        let line = |id: &str, model: &str| {
+            format!(
+                r#"{{"type":"assistant","requestId":"r{id}","timestamp":"2026-12-05T10:00:00Z","message":{{"id":"{id}","model":"{model}","usage":{{"input_tokens":1,"output_tokens":2,"cache_creation_input_tokens":3,"cache_read_input_tokens":4,"cache_creation":{{"ephemeral_1h_input_tokens":1}}}}}}}}"#
+            )
+        };
+        let text =
+            [r#"{"type":"user","promptId":"p\"1"}"#.to_owned(), line("a", "m1"), line("b", "m2"), line("b", "m2")];
+        std::fs::write(&path, text.join("\n") + "\n").unwrap();
+        let mut ledger = Ledger { path: path.to_string_lossy().into_owned(), ..Ledger::default() };
+        ledger.update();
+        assert_eq!(ledger.total().responses(), 2);
+        let loaded = Ledger::from_bytes(&ledger.to_bytes(), &ledger.path).expect("loads");
+        assert_eq!(
+            (loaded.offset, loaded.dev, loaded.ino, loaded.skipping),
+            (ledger.offset, ledger.dev, ledger.ino, false)
+        );
+        assert_eq!(loaded.seen, ledger.seen);
+        assert_eq!(loaded.buckets, ledger.buckets);
+        assert_eq!(loaded.prompt.as_deref(), Some("p\"1"));
+        assert_eq!(loaded.total().tokens().cache_write_1h, 2);
+        assert!(Ledger::from_bytes(&ledger.to_bytes(), "/another/path").is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn model_ids_lose_only_their_decorations() {

@@ -114,6 +114,10 @@ fn every_variable_is_documented_and_no_unknown_one_is_named() {
             known.insert(format!("OTEL_EXPORTER_OTLP_TRACES_{rest}"));
         }
     }
+    // Every OTLP variable also reaches our hooks under our prefix (Claude Code strips OTEL_*).
+    let prefixed: Vec<String> =
+        known.iter().filter(|n| n.starts_with("OTEL_")).map(|n| format!("CLAUDE_SESSION_{n}")).collect();
+    known.extend(prefixed);
     // Claude Code's own telemetry settings, which docs/otlp.md shows beside ours. The binary reads
     // the protocol ones only to leave a gRPC endpoint meant for Claude Code alone.
     known.extend(

@@ -60,9 +60,10 @@ fn code(file: &str) -> String {
         None => &text,
     };
     text.lines()
-        .map(|line| match line.find("// ").or_else(|| line.find("//!")) {
-            Some(i) if line[..i].trim().is_empty() || line[..i].ends_with(' ') => &line[..i],
-            _ => line,
+        .map(|line| match line.find(" // ") {
+            _ if line.trim_start().starts_with("//") => "",
+            Some(i) => &line[..i],
+            None => line,
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -427,13 +427,17 @@ impl Drop for Receiver {
 }
 
 fn settings(base: &str) -> claude_session::config::Otlp {
-    claude_session::config::Otlp {
-        logs_url: format!("{base}/v1/logs"),
-        traces_url: format!("{base}/v1/traces"),
-        logs_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
-        traces_headers: vec![("Authorization".into(), "Bearer t0ken".into())],
+    use claude_session::config::{Exporter, Header, Otlp, Protocol, Secret};
+    let exporter = |path: &str| Exporter {
+        url: format!("{base}{path}"),
+        protocol: Protocol::Json,
+        headers: vec![Header { name: "Authorization".into(), value: Secret::new("Bearer t0ken".into()) }],
         certificate: None,
         timeout: std::time::Duration::from_millis(500),
+    };
+    Otlp {
+        logs: Some(exporter("/v1/logs")),
+        traces: Some(exporter("/v1/traces")),
         service_name: Some("team-claude".into()),
         resource_attributes: vec![("deployment.environment".into(), "test".into())],
         log_user_prompts: false,
@@ -452,8 +456,8 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
     let records = replay_to_outbox(&mut env);
     let receiver = Receiver::start();
     let c = settings(&receiver.base());
-    let mut logs = Otlp::new(Signal::Logs, &c);
-    let mut traces = Otlp::new(Signal::Traces, &c).with_journal(Some(env.journal_dir()));
+    let mut logs = Otlp::new(Signal::Logs, &c).unwrap();
+    let mut traces = Otlp::new(Signal::Traces, &c).unwrap().with_journal(Some(env.journal_dir()));
     assert_eq!((logs.name(), traces.name(), logs.batch_max()), ("otlp-logs", "otlp-traces", 512));
 
     assert_eq!(logs.send(&records), Outcome::Delivered);

@@ -338,3 +338,317 @@ fn a_failed_turn_is_an_error_with_its_reason_and_a_failed_call_on_its_own_span_o
     );
     assert_eq!(status(&|s: &Value| s["name"] == "session"), (None, None), "the session itself did not fail");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Read back through real backends (PyPI, loopback): Arize Phoenix and MLflow
+
+/// A backend process on 127.0.0.1, killed with its whole process group on drop.
+struct Backend {
+    child: std::process::Child,
+    base: String,
+    _dir: TestEnv,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        kill_group(&mut self.child);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn get(url: &str) -> Result<String, String> {
+    let mut answer = ureq::get(url).call().map_err(|e| e.to_string())?;
+    answer.body_mut().read_to_string().map_err(|e| e.to_string())
+}
+
+fn post(url: &str, body: &Value) -> Value {
+    let mut answer = ureq::post(url)
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    json(answer.body_mut().read_to_string().unwrap().as_bytes())
+}
+
+/// Starts `program` (in the venv of `python`) and waits until `health` answers: a hang detector
+/// of ten minutes (a first start migrates its database), not a speed claim.
+fn start(python: &Path, program: &str, args: &[&str], env: &[(&str, String)], health: &str) -> Backend {
+    let dir = TestEnv::new();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("{port}", &port.to_string()).replace("{dir}", &dir.root.display().to_string()))
+        .collect();
+    let mut cmd = std::process::Command::new(python.parent().unwrap().join(program));
+    cmd.args(&args).current_dir(&dir.root).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v.replace("{port}", &port.to_string()).replace("{dir}", &dir.root.display().to_string()));
+    }
+    let mut child = guarded(&cmd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while get(&format!("{base}{health}")).is_err() {
+        assert!(child.try_wait().unwrap().is_none(), "{program} exited before it answered");
+        assert!(std::time::Instant::now() < deadline, "{program} did not answer {health}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Backend { child, base, _dir: dir }
+}
+
+fn mlflow() -> Option<Backend> {
+    let python = deps::or_skip(deps::venv("mlflow", &["mlflow==3.17.2"]))?;
+    let args = [
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--backend-store-uri",
+        "sqlite:///{dir}/mlflow.db",
+        "--workers",
+        "1",
+    ];
+    // No job runner: it starts eight more Python processes that these tests never use.
+    let quiet =
+        [("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false".to_owned()), ("MLFLOW_DISABLE_TELEMETRY", "true".to_owned())];
+    Some(start(&python, "mlflow", &args, &quiet, "/health"))
+}
+
+/// Every recorded session replayed through the hooks into `base` and flushed; the background
+/// subagent runs 300 ms. Prompts and tool details opted in or not; `extra` names the backend's own
+/// settings (protocol, headers, resource). Traces only: neither backend takes logs.
+fn replay_into(base: &str, opted_in: bool, extra: &[(&str, &str)]) -> Vec<Value> {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", base);
+    env.set("OTEL_LOGS_EXPORTER", "none");
+    if opted_in {
+        env.set("OTEL_LOG_USER_PROMPTS", "1").set("OTEL_LOG_TOOL_DETAILS", "1");
+    }
+    for (k, v) in extra {
+        env.set(k, v);
+    }
+    // The opted-in copy gets ids of its own: both backends keep a trace or span id once.
+    let events = if opted_in { renamed(&every_recorded()) } else { every_recorded() };
+    let stop = events
+        .iter()
+        .position(|e| e["hook_event_name"] == "SubagentStop" && e["agent_id"] == "ac0d8611f9cfdaf24")
+        .unwrap();
+    replay(&env, &events[..stop]);
+    std::thread::sleep(Duration::from_millis(300));
+    replay(&env, &events[stop..]);
+    let out = env.run("claude-session", &["flush"], b"");
+    let report = stdout(&out);
+    let traces =
+        report.lines().find(|l| l.starts_with("otlp-traces:")).unwrap_or_else(|| panic!("{report}{}", stderr(&out)));
+    assert!(traces.ends_with("set aside 0, dropped 0, pending 0"), "{report}{}", stderr(&out));
+    events
+}
+
+/// `events` with every session and prompt id changed (its first hex digit moved on by one).
+fn renamed(events: &[Value]) -> Vec<Value> {
+    let ids: BTreeSet<String> = events
+        .iter()
+        .flat_map(|e| [e["session_id"].as_str(), e["prompt_id"].as_str()])
+        .flatten()
+        .map(str::to_owned)
+        .collect();
+    events
+        .iter()
+        .map(|e| {
+            let mut text = e.to_string();
+            for id in &ids {
+                let first = u32::from_str_radix(&id[..1], 16).unwrap();
+                text = text.replace(id.as_str(), &format!("{:x}{}", (first + 1) % 16, &id[1..]));
+            }
+            json(text.as_bytes())
+        })
+        .collect()
+}
+
+/// A span as both backends give it back, reduced to what the checks read.
+#[derive(Debug)]
+struct Got {
+    trace: String,
+    id: String,
+    parent: Option<String>,
+    name: String,
+    kind: String,
+    start: i128,
+    end: i128,
+    error: Option<String>,
+    attrs: BTreeMap<String, Value>,
+}
+
+/// What issue 26 asks of a backend's view of the recorded sessions: a kind on every span; tool
+/// spans named by tool with their call ids; every span within its parent's time; the failed Bash
+/// call an error on its span only; the background subagent inside its Agent call; input and
+/// output present exactly when opted in.
+fn check_backend(backend: &str, events: &[Value], spans: &[Got], opted_in: bool) {
+    assert!(!spans.is_empty(), "{backend}: no spans");
+    let by_id: BTreeMap<(&str, &str), &Got> = spans.iter().map(|s| ((s.trace.as_str(), s.id.as_str()), s)).collect();
+    let calls: BTreeSet<(&str, &str)> =
+        events.iter().filter_map(|e| Some((e["session_id"].as_str()?, e["tool_use_id"].as_str()?))).collect();
+    let mut seen = BTreeSet::new();
+    for span in spans {
+        assert!(
+            matches!(span.kind.as_str(), "AGENT" | "CHAIN" | "TOOL"),
+            "{backend}: kind {:?} of {span:#?}",
+            span.kind
+        );
+        if let Some(parent) = &span.parent {
+            let p = by_id
+                .get(&(span.trace.as_str(), parent.as_str()))
+                .unwrap_or_else(|| panic!("{backend}: orphan {span:#?}"));
+            assert!(p.start <= span.start && span.end <= p.end, "{backend}: {span:#?} outside {p:#?}");
+        }
+        let text = |k: &str| span.attrs.get(k).and_then(Value::as_str);
+        if span.kind == "TOOL" {
+            assert_eq!(text("tool.name"), Some(span.name.as_str()), "{backend}: {span:#?}");
+            let (session, id) = (text("session.id").unwrap(), text("tool.id").unwrap());
+            assert_eq!(text("gen_ai.tool.call.id"), Some(id));
+            seen.insert((session.to_owned(), id.to_owned()));
+        }
+        let io = span.attrs.contains_key("input.value") || span.attrs.contains_key("output.value");
+        match span.name.as_str() {
+            "turn" | "Bash" | "Agent" => assert_eq!(io, opted_in, "{backend}: input/output of {span:#?}"),
+            _ => assert!(opted_in || !io, "{backend}: {span:#?}"),
+        }
+        let failed = span.name == "Bash" && text("hook_event_name") == Some("PostToolUseFailure");
+        assert_eq!(span.error.is_some(), failed, "{backend}: only the failed call is an error: {span:#?}");
+    }
+    let calls: BTreeSet<(String, String)> = calls.into_iter().map(|(s, c)| (s.to_owned(), c.to_owned())).collect();
+    assert_eq!(seen, calls, "{backend}: a tool span per call");
+    // The background subagent of 2.1.332: inside the Agent call that launched it, its Bash inside.
+    let launch = events
+        .iter()
+        .find(|e| {
+            e["tool_response"]["status"] == "async_launched"
+                && e["agent_id"].is_null()
+                && e["tool_use_id"] == "toolu_fake000100"
+        })
+        .unwrap();
+    let call = spans
+        .iter()
+        .find(|s| {
+            s.name == "Agent"
+                && s.attrs.get("session.id") == Some(&launch["session_id"])
+                && s.attrs.get("tool.id") == Some(&launch["tool_use_id"])
+        })
+        .unwrap();
+    let subagent = spans
+        .iter()
+        .find(|s| s.parent.as_ref() == Some(&call.id))
+        .unwrap_or_else(|| panic!("{backend}: nothing under {call:#?}"));
+    assert_eq!((subagent.kind.as_str(), subagent.name.as_str()), ("AGENT", "subagent general-purpose"));
+    assert!(call.end - call.start >= 300_000_000, "{backend}: the Agent span is the subagent's run: {call:#?}");
+    let bash = spans.iter().find(|s| s.parent.as_ref() == Some(&subagent.id)).unwrap();
+    assert!(call.start <= bash.start && bash.end <= call.end);
+}
+
+/// The turns of each session, as the recorded events name them: session id -> prompt ids' hex.
+fn turns_by_session(events: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut turns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for e in events.iter().filter(|e| e["hook_event_name"] == "UserPromptSubmit") {
+        turns
+            .entry(e["session_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .insert(e["prompt_id"].as_str().unwrap().replace('-', ""));
+    }
+    turns
+}
+
+fn mlflow_spans(base: &str, experiment: &str) -> (Vec<Got>, BTreeMap<String, BTreeSet<String>>) {
+    let search = json!({"locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment}}], "max_results": 500});
+    let found = post(&format!("{base}/api/3.0/mlflow/traces/search"), &search);
+    let mut spans = Vec::new();
+    let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let hex = |b64: &Value| -> String {
+        let bytes = base64_decode(b64.as_str().unwrap());
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    for info in found["traces"].as_array().unwrap() {
+        let id = info["trace_id"].as_str().unwrap();
+        assert_eq!(info["state"], "OK", "a trace's state is its root's: {info:#}");
+        if let Some(session) = info["trace_metadata"]["mlflow.trace.session"].as_str() {
+            sessions.entry(session.to_owned()).or_default().insert(id.trim_start_matches("tr-").to_owned());
+        }
+        let trace = json(get(&format!("{base}/api/3.0/mlflow/traces/get?trace_id={id}")).unwrap().as_bytes());
+        for s in trace["trace"]["spans"].as_array().unwrap() {
+            let attrs: BTreeMap<String, Value> = s["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let v = &a["value"];
+                    let v = v
+                        .get("string_value")
+                        .or_else(|| v.get("bool_value"))
+                        .or_else(|| v.get("int_value"))
+                        .cloned()
+                        .unwrap_or_default();
+                    (a["key"].as_str().unwrap().to_owned(), v)
+                })
+                .collect();
+            let parent = s["parent_span_id"].as_str().filter(|p| !p.is_empty()).map(|p| hex(&p.into()));
+            let nanos = |v: &Value| v.as_i64().map(i128::from).or_else(|| v.as_str()?.parse().ok()).unwrap();
+            spans.push(Got {
+                trace: hex(&s["trace_id"]),
+                id: hex(&s["span_id"]),
+                parent,
+                name: s["name"].as_str().unwrap().to_owned(),
+                kind: attrs
+                    .get("mlflow.spanType")
+                    .and_then(Value::as_str)
+                    .map(|t| t.trim_matches('"').to_owned())
+                    .unwrap_or_else(|| "None".into()),
+                start: nanos(&s["start_time_unix_nano"]),
+                end: nanos(&s["end_time_unix_nano"]),
+                error: (s["status"]["code"] == "STATUS_CODE_ERROR")
+                    .then(|| s["status"]["message"].as_str().unwrap_or("").to_owned()),
+                attrs,
+            });
+        }
+    }
+    (spans, sessions)
+}
+
+/// Standard base64, as MLflow's JSON gives ids.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let digits: Vec<u8> = text.bytes().filter(|&c| c != b'=').map(value).collect();
+    digits
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c.iter().enumerate().fold(0u32, |n, (i, d)| n | u32::from(*d) << (18 - 6 * i));
+            (0..c.len().saturating_sub(1)).map(move |i| (n >> (16 - 8 * i)) as u8)
+        })
+        .collect()
+}
+
+#[test]
+fn mlflow_shows_span_types_sessions_as_turns_and_the_background_subagent_inside_its_call() {
+    let Some(mlflow) = mlflow() else { return };
+    let created = post(&format!("{}/api/2.0/mlflow/experiments/create", mlflow.base), &json!({"name": "opted-in"}));
+    let opted = created["experiment_id"].as_str().unwrap().to_owned();
+    let plain = replay_into(&mlflow.base, false, &[("OTEL_EXPORTER_OTLP_HEADERS", "x-mlflow-experiment-id=0")]);
+    let header = format!("x-mlflow-experiment-id={opted}");
+    let opted_events = replay_into(&mlflow.base, true, &[("OTEL_EXPORTER_OTLP_HEADERS", &header)]);
+    for (experiment, opted_in, events) in [("0", false, &plain), (opted.as_str(), true, &opted_events)] {
+        let (spans, sessions) = mlflow_spans(&mlflow.base, experiment);
+        check_backend(&format!("mlflow {experiment}"), events, &spans, opted_in);
+        assert_eq!(sessions, turns_by_session(events), "mlflow {experiment}: sessions and their turns");
+    }
+}

@@ -66,7 +66,11 @@ impl Session {
         for (k, v) in extra.as_object().unwrap() {
             fields[k] = v.clone();
         }
-        let applet = if event.starts_with("Pre") { "pre-tool" } else { "session-start" };
+        let applet = match event {
+            "PreToolUse" => "pre-tool",
+            "PostToolUse" => "post-tool",
+            _ => "session-start",
+        };
         env.hook(applet, &payload(event, Some(&self.id), &self.cwd, fields));
     }
 
@@ -457,4 +461,190 @@ fn the_dashboards_stop_summary_says_what_the_turn_cost() {
     assert_eq!(stop["summary"], "done · 12.3k in / 1.1k out · $0.03 · All done.");
     let sub = received.iter().find(|e| e["hook_event_type"] == "SubagentStop").unwrap();
     assert!(sub["summary"].as_str().unwrap().starts_with("100 in / 50 out · $0.0014 · "), "{sub}");
+}
+
+/// `cleanup` removes ledgers not written for as long as the journal is kept, and only those.
+#[test]
+fn cleanup_removes_old_ledgers_only() {
+    let env = TestEnv::new();
+    let s = Session::new(&env, "sess-old");
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", "claude-opus-5-5", [1, 1, 0, 0], 2)]);
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.timeline(&env);
+    let dir = env.journal_dir().join("usage");
+    let ledgers: Vec<String> = common::list(&dir).into_iter().filter(|n| n.ends_with(".json")).collect();
+    assert_eq!(ledgers.len(), 1, "{ledgers:?}");
+    let fresh = dir.join("0123456789abcdef.json");
+    fs::write(&fresh, "{}").unwrap();
+    let old = nix::sys::time::TimeVal::new(1_000_000_000, 0);
+    nix::sys::stat::utimes(&dir.join(&ledgers[0]), &old, &old).unwrap();
+    let out = env.run("cleanup", &[], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(!dir.join(&ledgers[0]).exists());
+    assert!(fresh.exists());
+    // Read again from the transcript: the same totals.
+    assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [1, 1, 0, 0]);
+}
+
+/// A collector on 127.0.0.1 that takes every OTLP/HTTP JSON request and keeps (path, body).
+struct Collector {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+}
+
+impl Collector {
+    fn start() -> Collector {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = got.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let keep = keep.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut out = stream;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
+                        let mut length = 0;
+                        loop {
+                            line.clear();
+                            reader.read_line(&mut line).unwrap();
+                            if line.trim().is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = line.split_once(':')
+                                && k.eq_ignore_ascii_case("content-length")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        keep.lock().unwrap().push((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+                        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+                        if out.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Collector { url, got }
+    }
+
+    /// Every span received, its attributes as a map.
+    fn spans(&self) -> Vec<Value> {
+        let got = self.got.lock().unwrap();
+        let mut spans = Vec::new();
+        for (path, body) in got.iter().filter(|(p, _)| p.ends_with("/v1/traces")) {
+            let _ = path;
+            for rs in body["resourceSpans"].as_array().into_iter().flatten() {
+                for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                    for span in ss["spans"].as_array().into_iter().flatten() {
+                        let mut span = span.clone();
+                        let attrs: serde_json::Map<String, Value> = span["attributes"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|a| {
+                                let v = &a["value"];
+                                let v = v.get("intValue").or(v.get("stringValue")).or(v.get("doubleValue")).cloned();
+                                (a["key"].as_str().unwrap().to_owned(), v.unwrap_or(Value::Null))
+                            })
+                            .collect();
+                        span["attrs"] = Value::Object(attrs);
+                        spans.push(span);
+                    }
+                }
+            }
+        }
+        spans
+    }
+}
+
+/// OTLP: under the turn's span a span of kind LLM per model with its tokens (GenAI and
+/// OpenInference names) and cost; the same under a subagent's span; nothing counted twice.
+#[test]
+fn otlp_turns_and_subagents_carry_their_usage_per_model() {
+    let collector = Collector::start();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
+    let s = Session::new(&env, "3f8a3c1e-1111-4222-8333-944455556666");
+    let opus = "claude-opus-5-5";
+    let sonnet = "claude-sonnet-5-5";
+    write_lines(
+        &s.transcript,
+        &[
+            user("p1", 1),
+            assistant("m1", "r1", opus, [10, 20, 300, 4000], 2),
+            assistant("m1", "r1", opus, [10, 20, 300, 4000], 2),
+            assistant("m2", "r2", sonnet, [1, 2, 0, 0], 3),
+        ],
+    );
+    let agent = s.subagent_path("a7");
+    write_lines(&agent, &[assistant("ma", "ra", opus, [5, 6, 7, 8], 4)]);
+    s.event(&env, "SessionStart", json!({"source": "startup"}));
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    let call = json!({"prompt_id": "p1", "tool_name": "Agent", "tool_use_id": "toolu_1",
+                      "tool_input": {"description": "help", "prompt": "help"}});
+    s.event(&env, "PreToolUse", call.clone());
+    s.event(&env, "SubagentStart", json!({"prompt_id": "p1", "agent_id": "a7", "agent_type": "general-purpose"}));
+    s.event(
+        &env,
+        "SubagentStop",
+        json!({"prompt_id": "p1", "agent_id": "a7", "agent_type": "general-purpose", "agent_transcript_path": agent}),
+    );
+    let mut done = call;
+    done["tool_response"] = json!({"status": "completed", "agentId": "a7"});
+    s.event(&env, "PostToolUse", done);
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let spans = collector.spans();
+    let llm: Vec<&Value> = spans.iter().filter(|s| s["attrs"]["openinference.span.kind"] == "LLM").collect();
+    assert_eq!(llm.len(), 3, "opus and sonnet under the turn, opus under the subagent: {spans:#?}");
+    let find = |parent_name: &str, model: &str| {
+        let parent = spans.iter().find(|s| s["name"] == parent_name).unwrap_or_else(|| panic!("no {parent_name} span"));
+        *llm.iter()
+            .find(|s| s["parentSpanId"] == parent["spanId"] && s["attrs"]["llm.model_name"] == model)
+            .unwrap_or_else(|| panic!("no {model} under {parent_name}"))
+    };
+    let n = |s: &Value, k: &str| s["attrs"][k].as_str().and_then(|v| v.parse::<u64>().ok()).or(s["attrs"][k].as_u64());
+    let turn_opus = find("turn", opus);
+    assert_eq!(n(turn_opus, "gen_ai.usage.input_tokens"), Some(4310), "input, cache write and cache read");
+    assert_eq!(n(turn_opus, "gen_ai.usage.output_tokens"), Some(20), "the repeated line once");
+    assert_eq!(n(turn_opus, "gen_ai.usage.cache_read.input_tokens"), Some(4000));
+    assert_eq!(n(turn_opus, "gen_ai.usage.cache_creation.input_tokens"), Some(300));
+    assert_eq!(n(turn_opus, "llm.token_count.prompt"), Some(4310));
+    assert_eq!(n(turn_opus, "llm.token_count.completion"), Some(20));
+    assert_eq!(n(turn_opus, "llm.token_count.total"), Some(4330));
+    assert_eq!(n(turn_opus, "llm.token_count.prompt_details.cache_read"), Some(4000));
+    assert_eq!(turn_opus["name"], format!("chat {opus}"));
+    let cost = turn_opus["attrs"]["llm.cost.total"].as_f64().unwrap();
+    assert!((cost - (10.0 * 4.0 + 20.0 * 20.0 + 300.0 * 5.0 + 4000.0 * 0.2) / 1e6).abs() < 1e-12, "{cost}");
+    assert_eq!(n(find("turn", sonnet), "gen_ai.usage.output_tokens"), Some(2));
+    let sub = spans.iter().find(|s| {
+        s["name"] != "turn"
+            && llm.iter().any(|l| {
+                l["parentSpanId"] == s["spanId"]
+                    && l["attrs"]["llm.model_name"] == opus
+                    && n(l, "gen_ai.usage.output_tokens") == Some(6)
+            })
+    });
+    assert!(sub.is_some(), "the subagent's usage under its own span: {spans:#?}");
+    let turns = spans.iter().filter(|s| s["name"] == "turn").count();
+    assert_eq!(turns, 1);
+    assert!(
+        spans
+            .iter()
+            .filter(|s| s["attrs"]["openinference.span.kind"] != "LLM")
+            .all(|s| s["attrs"].get("llm.token_count.total").is_none()),
+        "tokens only on the usage spans"
+    );
 }

@@ -25,6 +25,7 @@ impl Run for Cleanup {
         let mut doomed = store_garbage(&store)?;
         doomed.extend(old_journals());
         doomed.extend(outbox_temp_files());
+        doomed.extend(crate::usage::old_ledgers(Duration::from_secs(config::log_days() * 86400)));
         if self.dry_run {
             for (path, why) in &doomed {
                 outln!("would remove {} ({why})", path.display());

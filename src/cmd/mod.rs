@@ -400,6 +400,8 @@ pub struct Hooks {
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
+// Parsed once per command, never stored: the size of `install`'s options costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum HooksAction {
     Install(HooksInstall),
     Uninstall(HooksUninstall),
@@ -428,6 +430,35 @@ pub struct HooksInstall {
     /// an OpenTelemetry collector (OTLP/HTTP) base URL, set as CLAUDE_SESSION_OTLP_ENDPOINT
     #[argh(option)]
     pub otlp: Option<String>,
+    /// with --otlp: a header for every OTLP request, NAME=VALUE (repeat for more); the value is
+    /// a secret, never printed
+    #[argh(option)]
+    pub otlp_header: Vec<String>,
+    /// with --otlp: http/protobuf (the default) or http/json
+    #[argh(option)]
+    pub otlp_protocol: Option<String>,
+    /// with --otlp: the signals to send, logs,traces (the default), or traces alone for a
+    /// traces-only backend (Phoenix, MLflow)
+    #[argh(option)]
+    pub otlp_signals: Option<String>,
+    /// with --otlp: a CA file (PEM) to trust for an https collector
+    #[argh(option)]
+    pub otlp_certificate: Option<PathBuf>,
+    /// with --otlp: the request timeout in milliseconds
+    #[argh(option)]
+    pub otlp_timeout: Option<String>,
+    /// with --otlp: service.name of the OTLP resource (default claude-session)
+    #[argh(option)]
+    pub otlp_service_name: Option<String>,
+    /// with --otlp: more OTLP resource attributes, k=v,k2=v2
+    #[argh(option)]
+    pub otlp_resource_attributes: Option<String>,
+    /// with --otlp: send prompt and conversation text to the collector too
+    #[argh(switch)]
+    pub log_user_prompts: bool,
+    /// with --otlp: send tool input (commands, paths) to the collector too
+    #[argh(switch)]
+    pub log_tool_details: bool,
     /// check everything and say what would change, change nothing
     #[argh(switch)]
     pub dry_run: bool,

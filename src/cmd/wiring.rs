@@ -78,9 +78,27 @@ impl Run for HooksInstall {
             config::check_url(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
             urls.push(("otlp", config::OTLP_ENDPOINT, url.trim().to_owned()));
         }
-        // The plugin's hooks, if it is installed too, see WIRED and leave each event to ours.
-        let mut env: Vec<(&str, &str)> = vec![(config::WIRED, "1")];
-        env.extend(urls.iter().map(|(_, var, url)| (*var, url.as_str())));
+        // The plugin's hooks, if it is installed too, see this and leave each event to ours.
+        let mut env = vec![(config::WIRED.to_owned(), "1".to_owned())];
+        env.extend(urls.iter().map(|(_, var, url)| (var.to_string(), url.clone())));
+        let certificate = self.otlp_certificate.as_deref().map(absolute).transpose()?;
+        let wanted = config::Wanted {
+            headers: &self.otlp_header,
+            protocol: self.otlp_protocol.as_deref(),
+            signals: self.otlp_signals.as_deref(),
+            certificate: certificate.as_deref(),
+            timeout: self.otlp_timeout.as_deref(),
+            service_name: self.otlp_service_name.as_deref(),
+            resource_attributes: self.otlp_resource_attributes.as_deref(),
+            log_user_prompts: self.log_user_prompts,
+            log_tool_details: self.log_tool_details,
+        };
+        let otlp_env = config::install_env(&wanted).map_err(Error::Usage)?;
+        if !otlp_env.is_empty() && self.otlp.is_none() {
+            return Err(Error::Usage("the --otlp-… and --log-… options need --otlp URL".into()));
+        }
+        env.extend(otlp_env);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
         let missing = remains::missing(&[&hook_dir, path.parent().unwrap_or(Path::new("/"))]);
@@ -113,7 +131,7 @@ impl Run for HooksInstall {
             _ => outln!("{}: wired {} hook events", path.display(), hooks.len()),
         }
         for (what, var, url) in &urls {
-            outln!("{what:<6} {url} ({var} in the settings' env)");
+            outln!("{what:<6} {} ({var} in the settings' env)", crate::secrets::masked(url));
         }
         Ok(0)
     }
@@ -360,6 +378,8 @@ struct Status {
     /// Each sink's queue, when an outbox exists.
     outbox: Option<outbox::Status>,
     problems: Vec<String>,
+    /// Settings that do nothing where they are (an `OTEL_*` variable our hooks never see).
+    warnings: Vec<String>,
 }
 
 impl Run for HooksStatus {
@@ -467,11 +487,12 @@ impl Status {
         }
         let server = server_url.map(|u| secrets::masked(&u));
         let otlp_config = config::otlp().ok().flatten();
-        let otlp = otlp_config.as_ref().map(|o| secrets::masked(&o.logs_url));
+        let exporters = || otlp_config.iter().flat_map(|o| o.logs.iter().chain(&o.traces));
+        let otlp = exporters().next().map(|e| secrets::masked(&e.url));
         let mut otlp_headers: Vec<String> = Vec::new();
-        for (name, _) in otlp_config.iter().flat_map(|o| o.logs_headers.iter().chain(&o.traces_headers)) {
-            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(name)) {
-                otlp_headers.push(secrets::masked(name));
+        for header in exporters().flat_map(|e| &e.headers) {
+            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(&header.name)) {
+                otlp_headers.push(secrets::masked(&header.name));
             }
         }
         let outbox = Outbox::existing().map(|o| o.status());
@@ -480,6 +501,7 @@ impl Status {
                 problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
         }
+        let warnings = config::unseen_otel();
         Ok(Status {
             plugin,
             files,
@@ -493,6 +515,7 @@ impl Status {
             otlp_headers,
             outbox,
             problems,
+            warnings,
         })
     }
 }
@@ -597,6 +620,9 @@ impl Report for Status {
             let backoff = backoff.unwrap_or_default();
             text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
         }
+        for w in &self.warnings {
+            text.push_str(&format!("warning: {}\n", safe(w)));
+        }
         if self.problems.is_empty() {
             text.push_str("all is well\n");
         } else {
@@ -647,6 +673,7 @@ impl Report for Status {
             "ok": self.problems.is_empty(),
             "plugin": plugin,
             "problems": self.problems,
+            "warnings": self.warnings,
             "settings": files,
             "missing": self.missing,
             "store": dir(&self.store),

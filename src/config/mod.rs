@@ -18,13 +18,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-mod otlp;
+pub mod otlp;
 mod parse;
 mod source;
 
-pub use otlp::{Otlp, otlp, otlp_enabled};
+pub use otlp::{
+    Exporter, Header, Otlp, Protocol, Secret, Signal, Wanted, install_env, otlp, otlp_enabled, otlp_signals,
+    unseen_otel,
+};
 pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
-pub use source::{PLUGIN_OPTIONS, plugin_option_var, under_claude_code, use_environment_only};
+pub use source::{PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, use_environment_only};
 
 use parse::{absolute_dir, number_in};
 use source::{env_only, text};
@@ -64,9 +67,9 @@ pub const OTLP_ENDPOINT: &str = "CLAUDE_SESSION_OTLP_ENDPOINT";
 pub const SECRETS_FILTER: &str = "CLAUDE_SESSION_SECRETS_FILTER";
 pub const STDIN_MAX: &str = "CLAUDE_SESSION_STDIN_MAX";
 pub const PRICES: &str = "CLAUDE_SESSION_PRICES";
-/// Set by `hooks install` in the settings it wires. The plugin's hooks (run with `--plugin`) see it
-/// and leave the event to the settings' hooks: installed both ways, each event is recorded once.
-pub const WIRED: &str = "CLAUDE_SESSION_WIRED";
+/// The mark `hooks install` sets in the settings it wires (`settings` owns it, since uninstall
+/// takes it out with our hooks).
+pub use crate::settings::WIRED;
 /// The Claude Code plugin's name (`plugin/.claude-plugin/plugin.json`; not `claude-…`, which
 /// `claude plugin validate` refuses).
 pub const PLUGIN: &str = "session-recorder";
@@ -119,35 +122,55 @@ pub const VARS: &[Var] = &[
         otlp()
     ),
     var!(
+        "CLAUDE_SESSION_OTEL_*",
+        "every OTEL_* variable below, under a name Claude Code lets reach the hooks (it removes OTEL_* from them); wins over the plain name, which works only outside Claude Code (flush, export, cron)",
+        Ok::<_, String>(())
+    ),
+    var!(
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
         "full URL for logs, instead of <base>/v1/logs (_TRACES_ENDPOINT for traces)",
         Ok::<_, String>(())
     ),
     var!(
-        "OTEL_EXPORTER_OTLP_HEADERS",
-        "headers for every OTLP request: k=v,k2=v2, values %-encoded (_LOGS_/_TRACES_HEADERS too)",
+        otlp::PROTOCOL,
+        "http/protobuf (default) or http/json (_LOGS_/_TRACES_PROTOCOL for one signal)",
         Ok::<_, String>(())
     ),
     var!(
-        "OTEL_EXPORTER_OTLP_CERTIFICATE",
-        "CA file (PEM) to trust for an https collector (default: the system's roots)",
+        otlp::LOGS_EXPORTER,
+        "none: send no logs, for a traces-only backend (OTEL_TRACES_EXPORTER=none: no traces); default otlp",
         Ok::<_, String>(())
     ),
     var!(
-        "OTEL_EXPORTER_OTLP_TIMEOUT",
-        "OTLP request timeout in milliseconds (default: CLAUDE_SESSION_SERVER_TIMEOUT)",
+        otlp::HEADERS,
+        "headers for every OTLP request: k=v,k2=v2, values %-encoded (_LOGS_/_TRACES_HEADERS too); never shown",
         Ok::<_, String>(())
     ),
-    var!("OTEL_SERVICE_NAME", "service.name of the OTLP resource (default claude-session)", Ok::<_, String>(())),
-    var!("OTEL_RESOURCE_ATTRIBUTES", "more OTLP resource attributes: k=v,k2=v2, values %-encoded", Ok::<_, String>(())),
     var!(
-        "OTEL_LOG_USER_PROMPTS",
+        otlp::CERTIFICATE,
+        "CA file (PEM) to trust for an https collector (default: the system's roots; _LOGS_/_TRACES_ too)",
+        Ok::<_, String>(())
+    ),
+    var!(
+        otlp::TIMEOUT,
+        "OTLP request timeout in milliseconds (default: CLAUDE_SESSION_SERVER_TIMEOUT; _LOGS_/_TRACES_ too)",
+        Ok::<_, String>(())
+    ),
+    var!(otlp::SERVICE_NAME, "service.name of the OTLP resource (default claude-session)", Ok::<_, String>(())),
+    var!(otlp::RESOURCE_ATTRIBUTES, "more OTLP resource attributes: k=v,k2=v2, values %-encoded", Ok::<_, String>(())),
+    var!(
+        otlp::LOG_USER_PROMPTS,
         "1: prompt and conversation text go to the collector too (default: redacted)",
         Ok::<_, String>(())
     ),
     var!(
-        "OTEL_LOG_TOOL_DETAILS",
+        otlp::LOG_TOOL_DETAILS,
         "1: tool input (commands, paths, patterns) goes to the collector too (default: tool name only)",
+        Ok::<_, String>(())
+    ),
+    var!(
+        "CLAUDE_PLUGIN_OPTION_*",
+        "our plugin's options, set by Claude Code: SERVER_URL, OTLP_ENDPOINT, OTLP_HEADERS, OTLP_PROTOCOL, LOG_USER_PROMPTS, LOG_TOOL_DETAILS; a variable above wins over its option",
         Ok::<_, String>(())
     ),
     var!(

@@ -1,88 +1,304 @@
 //! The OTLP exporter's settings: `CLAUDE_SESSION_OTLP_ENDPOINT` turns it on, and the standard
-//! `OTEL_*` variables configure it as the OTLP exporter specification defines them.
+//! `OTEL_*` variables configure it as the OTLP exporter specification defines them, each also
+//! given as `CLAUDE_SESSION_OTEL_…` (see `source`: Claude Code keeps every `OTEL_*` variable from
+//! our hooks). Typed and checked here, once; `sink::otlp` builds its senders from [`Otlp`].
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::parse::{check_url, parse_key_values};
-use super::source::text;
+use super::source::{Found, PASS_THROUGH, find, text, unseen};
 use super::{OTLP_ENDPOINT, server_timeout};
 
-/// The OTLP exporter's variables, raw but checked: what `sink::otlp::Settings` is made of.
+/// Every standard variable the exporter reads (`LOGS`/`TRACES` stand for either signal's
+/// variant), for `--help`, `hooks status` and `hooks install`.
+pub const PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+pub const HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+pub const CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+pub const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+pub const LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
+pub const TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+pub const LOG_USER_PROMPTS: &str = "OTEL_LOG_USER_PROMPTS";
+pub const LOG_TOOL_DETAILS: &str = "OTEL_LOG_TOOL_DETAILS";
+
+/// Every `OTEL_*` variable read, the per-signal ones included.
+pub const OTEL_VARS: &[&str] = &[
+    PROTOCOL,
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    HEADERS,
+    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    CERTIFICATE,
+    "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    TIMEOUT,
+    "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    LOGS_EXPORTER,
+    TRACES_EXPORTER,
+    SERVICE_NAME,
+    RESOURCE_ATTRIBUTES,
+    LOG_USER_PROMPTS,
+    LOG_TOOL_DETAILS,
+];
+
+/// What the exporter sends, once `CLAUDE_SESSION_OTLP_ENDPOINT` turns it on.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Otlp {
-    pub logs_url: String,
-    pub traces_url: String,
-    pub logs_headers: Vec<(String, String)>,
-    pub traces_headers: Vec<(String, String)>,
-    pub certificate: Option<PathBuf>,
-    pub timeout: Duration,
+    /// `None` when `OTEL_LOGS_EXPORTER=none` (a traces-only backend).
+    pub logs: Option<Exporter>,
+    /// `None` when `OTEL_TRACES_EXPORTER=none`.
+    pub traces: Option<Exporter>,
     pub service_name: Option<String>,
     pub resource_attributes: Vec<(String, String)>,
+    /// `OTEL_LOG_USER_PROMPTS`: prompt and conversation text go to the collector.
     pub log_user_prompts: bool,
+    /// `OTEL_LOG_TOOL_DETAILS`: tool input goes to the collector.
     pub log_tool_details: bool,
 }
 
-/// Whether OTLP is on, by one variable and no parsing: what a hook asks before enqueueing.
+/// Which signal: logs or traces. Each has its own settings and its own queue, so a collector
+/// that takes logs but fails traces neither holds the logs back nor receives them twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Logs,
+    Traces,
+}
+
+impl Signal {
+    /// `LOGS`, `TRACES`: how the specification's per-signal variables name it.
+    pub fn upper(self) -> &'static str {
+        match self {
+            Signal::Logs => "LOGS",
+            Signal::Traces => "TRACES",
+        }
+    }
+
+    /// The path the signal is posted to under the base endpoint.
+    pub fn path(self) -> &'static str {
+        match self {
+            Signal::Logs => "/v1/logs",
+            Signal::Traces => "/v1/traces",
+        }
+    }
+
+    fn exporter_var(self) -> &'static str {
+        match self {
+            Signal::Logs => LOGS_EXPORTER,
+            Signal::Traces => TRACES_EXPORTER,
+        }
+    }
+}
+
+/// One signal's exporter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exporter {
+    /// Where requests go: `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT` as given, else the base
+    /// endpoint and the signal's path.
+    pub url: String,
+    pub protocol: Protocol,
+    /// The common headers, overridden by the signal's own (by name, ignoring case).
+    pub headers: Vec<Header>,
+    /// A CA file (PEM) to trust for an https collector, instead of the system's roots.
+    pub certificate: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+/// OTLP/HTTP's two encodings; the specification's and the SDKs' default is protobuf.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Protocol {
+    #[default]
+    Protobuf,
+    Json,
+}
+
+impl Protocol {
+    /// The value the `..._PROTOCOL` variables take.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Protobuf => "http/protobuf",
+            Protocol::Json => "http/json",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Protocol> {
+        match text.trim() {
+            "http/protobuf" => Some(Protocol::Protobuf),
+            "http/json" => Some(Protocol::Json),
+            _ => None,
+        }
+    }
+}
+
+/// A request header. Its value is a credential more often than not: see [`Secret`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub name: String,
+    pub value: Secret,
+}
+
+/// A value never shown: not by `{:?}`, not in an error, a queue's state or `hooks status`. Only
+/// the request gets it, through [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The value itself, for the request that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "<{} bytes, hidden>", self.0.len())
+    }
+}
+
+impl Otlp {
+    /// The signal's exporter; `None` when the signal is turned off.
+    pub fn exporter(&self, signal: Signal) -> Option<&Exporter> {
+        match signal {
+            Signal::Logs => self.logs.as_ref(),
+            Signal::Traces => self.traces.as_ref(),
+        }
+    }
+}
+
+/// For `hooks status`, while OTLP is on: each `OTEL_*` setting our hooks will never see, and what
+/// to set instead.
+pub fn unseen_otel() -> Vec<String> {
+    if !otlp_enabled() {
+        return Vec::new();
+    }
+    // Values that would change nothing of ours: a protocol we do not speak, an exporter we are.
+    unseen(OTEL_VARS, |name, value| {
+        let value = value.trim().to_ascii_lowercase();
+        if name.ends_with("_PROTOCOL") {
+            value != "grpc"
+        } else if name.ends_with("_EXPORTER") {
+            value.split(',').all(|v| v.trim() == "none")
+        } else {
+            true
+        }
+    })
+}
+
+/// Whether OTLP is on, by one variable and no parsing.
 pub fn otlp_enabled() -> bool {
     text(OTLP_ENDPOINT).is_some()
 }
 
+/// Signal signals a hook queues for: those OTLP is on for and not turned off, by a few variables
+/// and no other parsing (a bad value queues, and the deliverer reports it).
+pub fn otlp_signals() -> [bool; 2] {
+    if !otlp_enabled() {
+        return [false; 2];
+    }
+    [Signal::Logs, Signal::Traces].map(|which| !matches!(exported(which), Ok(false)))
+}
+
 /// `CLAUDE_SESSION_OTLP_ENDPOINT` turns OTLP on (`None` without it). The standard variables then
-/// apply as the OTLP exporter specification defines them. Claude Code passes its own `OTEL_*`
-/// settings to hooks, so a signal's endpoint is taken only where its protocol is HTTP: a gRPC
-/// endpoint meant for Claude Code's own exporter is not ours to post JSON to. A value that does
-/// not parse is an error naming the variable.
+/// apply as the OTLP exporter specification defines them. A value that does not parse is an
+/// error naming the variable it was found under, and never showing a header's value.
 pub fn otlp() -> Result<Option<Otlp>, String> {
     let Some(base) = text(OTLP_ENDPOINT) else { return Ok(None) };
     let base = checked(OTLP_ENDPOINT, base.trim())?;
-    let signal_url = |signal: &str| -> Result<String, String> {
-        let protocol = text(&format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"))
-            .or_else(|| text("OTEL_EXPORTER_OTLP_PROTOCOL"))
-            .unwrap_or_default();
-        let name = format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
-        match text(&name) {
-            Some(url) if protocol.trim().is_empty() || protocol.trim().starts_with("http/") => {
-                checked(&name, url.trim())
-            }
-            _ => Ok(format!("{}/v1/{}", base.trim_end_matches('/'), signal.to_ascii_lowercase())),
+    let exporter = |which: Signal| -> Result<Option<Exporter>, String> {
+        if !exported(which)? {
+            return Ok(None);
         }
+        settings(which, &base).map(Some)
     };
-    let headers = key_values("OTEL_EXPORTER_OTLP_HEADERS")?;
-    let with = |signal: &str| -> Result<Vec<(String, String)>, String> {
-        let mut all = headers.clone();
-        for (k, v) in key_values(&format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"))? {
-            all.retain(|(old, _)| !old.eq_ignore_ascii_case(&k));
-            all.push((k, v));
-        }
-        Ok(all)
-    };
-    let certificate = text("OTEL_EXPORTER_OTLP_CERTIFICATE").map(PathBuf::from);
-    if let Some(path) = &certificate {
-        std::fs::File::open(path).map_err(|e| format!("OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}", path.display()))?;
-    }
-    let timeout =
-        match text("OTEL_EXPORTER_OTLP_TIMEOUT") {
-            Some(ms) => {
-                let (min, max) = (Duration::from_millis(1), Duration::from_secs(60));
-                ms.trim().parse().ok().map(Duration::from_millis).filter(|t| (min..=max).contains(t)).ok_or_else(
-                    || format!("OTEL_EXPORTER_OTLP_TIMEOUT={ms} is refused: give milliseconds, 1 to 60000"),
-                )?
-            }
-            None => server_timeout(),
-        };
     Ok(Some(Otlp {
-        logs_url: signal_url("LOGS")?,
-        traces_url: signal_url("TRACES")?,
-        logs_headers: with("LOGS")?,
-        traces_headers: with("TRACES")?,
-        certificate,
-        timeout,
-        service_name: text("OTEL_SERVICE_NAME").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
-        resource_attributes: key_values("OTEL_RESOURCE_ATTRIBUTES")?,
-        log_user_prompts: truthy("OTEL_LOG_USER_PROMPTS"),
-        log_tool_details: truthy("OTEL_LOG_TOOL_DETAILS"),
+        logs: exporter(Signal::Logs)?,
+        traces: exporter(Signal::Traces)?,
+        service_name: text(SERVICE_NAME).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        resource_attributes: match find(RESOURCE_ATTRIBUTES) {
+            Some(found) => parse_key_values(&found.text).map_err(|why| format!("{}: {why}", found.name))?,
+            None => Vec::new(),
+        },
+        log_user_prompts: truthy(LOG_USER_PROMPTS),
+        log_tool_details: truthy(LOG_TOOL_DETAILS),
     }))
+}
+
+/// Whether the signal is exported: `OTEL_<SIGNAL>_EXPORTER` is `otlp` (the default) or `none`.
+/// The standard name may be set for Claude Code's own exporter (`console`, `otlp,console`): there
+/// only `none` turns ours off.
+fn exported(which: Signal) -> Result<bool, String> {
+    let Some(found) = find(which.exporter_var()) else { return Ok(true) };
+    let values: Vec<String> = found.text.split(',').map(|v| v.trim().to_ascii_lowercase()).collect();
+    if values.iter().all(|v| v == "none") {
+        return Ok(false);
+    }
+    if found.shared || values.iter().all(|v| v == "otlp") {
+        return Ok(true);
+    }
+    Err(format!("{}={}: give otlp or none", found.name, found.text.trim()))
+}
+
+/// One signal's settings: its own variable, else the common one.
+fn settings(which: Signal, base: &str) -> Result<Exporter, String> {
+    let own = |suffix: &str| find(&format!("OTEL_EXPORTER_OTLP_{}_{suffix}", which.upper()));
+    let either = |suffix: &str| own(suffix).or_else(|| find(&format!("OTEL_EXPORTER_OTLP_{suffix}")));
+    // A protocol set for Claude Code's own exporter (gRPC) says nothing about ours, and neither
+    // does an endpoint set with it.
+    let (protocol, foreign) = match either("PROTOCOL") {
+        None => (Protocol::default(), false),
+        Some(found) => match Protocol::parse(&found.text) {
+            Some(protocol) => (protocol, false),
+            None if found.shared && found.text.trim() == "grpc" => (Protocol::default(), true),
+            None => {
+                return Err(format!("{}={}: give http/protobuf or http/json", found.name, found.text.trim()));
+            }
+        },
+    };
+    let url = match own("ENDPOINT") {
+        Some(found) if !(found.shared && foreign) => checked(&found.name, found.text.trim())?,
+        _ => format!("{}{}", base.trim_end_matches('/'), which.path()),
+    };
+    let mut headers = match find(HEADERS) {
+        Some(found) => parse_headers(&found)?,
+        None => Vec::new(),
+    };
+    if let Some(found) = own("HEADERS") {
+        for header in parse_headers(&found)? {
+            headers.retain(|old| !old.name.eq_ignore_ascii_case(&header.name));
+            headers.push(header);
+        }
+    }
+    let certificate = match either("CERTIFICATE") {
+        Some(found) => {
+            let path = PathBuf::from(found.text.trim());
+            std::fs::File::open(&path).map_err(|e| format!("{} {}: {e}", found.name, path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
+    let timeout = match either("TIMEOUT") {
+        Some(found) => {
+            let (min, max) = (Duration::from_millis(1), Duration::from_secs(60));
+            let ms = found.text.trim();
+            ms.parse()
+                .ok()
+                .map(Duration::from_millis)
+                .filter(|t| (min..=max).contains(t))
+                .ok_or_else(|| format!("{}={ms} is refused: give milliseconds, 1 to 60000", found.name))?
+        }
+        None => server_timeout(),
+    };
+    Ok(Exporter { url, protocol, headers, certificate, timeout })
 }
 
 /// `url` when [`check_url`] takes it, else the error naming the variable.
@@ -90,13 +306,160 @@ fn checked(name: &str, url: &str) -> Result<String, String> {
     check_url(url).map(|()| url.to_owned()).map_err(|e| crate::secrets::masked(&format!("{name}: {e}")))
 }
 
-/// `k=v,k2=v2` with %-encoded values, as OTEL_EXPORTER_OTLP_HEADERS and OTEL_RESOURCE_ATTRIBUTES
-/// are written. Unset is empty; a member without `=` or a key, or a bad %-escape, is an error.
-fn key_values(name: &str) -> Result<Vec<(String, String)>, String> {
-    let Some(text) = text(name) else { return Ok(Vec::new()) };
-    parse_key_values(&text).map_err(|why| format!("{name}: {why}"))
+/// `k=v,k2=v2` headers. An error names the variable and the header, never a value.
+fn parse_headers(found: &Found) -> Result<Vec<Header>, String> {
+    let pairs = parse_key_values(&found.text).map_err(|_| {
+        let names: Vec<&str> =
+            found.text.split(',').filter_map(|m| m.split_once('=')).map(|(k, _)| k.trim()).collect();
+        format!(
+            "{}: not k=v,k2=v2 with %-encoded values (a value holds a line break, a bad %-escape, or a member has no `=`; headers seen: {})",
+            found.name,
+            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        )
+    })?;
+    Ok(pairs.into_iter().map(|(name, value)| Header { name, value: Secret(value) }).collect())
+}
+
+/// What `hooks install --otlp URL` was asked to set beside the endpoint.
+#[derive(Default)]
+pub struct Wanted<'a> {
+    /// `NAME=VALUE` each; the values are secrets.
+    pub headers: &'a [String],
+    pub protocol: Option<&'a str>,
+    /// `logs,traces`, `traces`, `logs`.
+    pub signals: Option<&'a str>,
+    /// Absolute.
+    pub certificate: Option<&'a std::path::Path>,
+    pub timeout: Option<&'a str>,
+    pub service_name: Option<&'a str>,
+    pub resource_attributes: Option<&'a str>,
+    pub log_user_prompts: bool,
+    pub log_tool_details: bool,
+}
+
+/// The settings `env` entries for `wanted`, named so that they reach our hooks
+/// (`CLAUDE_SESSION_OTEL_…`), each checked as the exporter will read it. An error names the flag,
+/// never a header's value.
+pub fn install_env(wanted: &Wanted) -> Result<Vec<(String, String)>, String> {
+    let mut env = Vec::new();
+    let mut set = |name: &str, value: String| env.push((format!("{PASS_THROUGH}{name}"), value));
+    if !wanted.headers.is_empty() {
+        let mut members = Vec::new();
+        for header in wanted.headers {
+            let Some((name, value)) = header.split_once('=') else {
+                return Err("--otlp-header: give NAME=VALUE".into());
+            };
+            let name = name.trim();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)) {
+                return Err(format!("--otlp-header {name:?}: not a header name"));
+            }
+            if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+                return Err(format!("--otlp-header {name}: its value holds a line break (the value is not shown)"));
+            }
+            members.push(format!("{name}={}", percent_encode(value)));
+        }
+        set(HEADERS, members.join(","));
+    }
+    if let Some(protocol) = wanted.protocol {
+        let p = Protocol::parse(protocol)
+            .ok_or_else(|| format!("--otlp-protocol {protocol}: give http/protobuf or http/json"))?;
+        set(PROTOCOL, p.as_str().to_owned());
+    }
+    if let Some(signals) = wanted.signals {
+        let list: Vec<&str> = signals.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if list.is_empty() || list.iter().any(|s| !matches!(*s, "logs" | "traces")) {
+            return Err(format!("--otlp-signals {signals}: give logs,traces, logs or traces"));
+        }
+        for (signal, var) in [("logs", LOGS_EXPORTER), ("traces", TRACES_EXPORTER)] {
+            if !list.contains(&signal) {
+                set(var, "none".to_owned());
+            }
+        }
+    }
+    if let Some(path) = wanted.certificate {
+        std::fs::File::open(path).map_err(|e| format!("--otlp-certificate {}: {e}", path.display()))?;
+        let text = path.to_str().ok_or_else(|| format!("--otlp-certificate {}: not UTF-8", path.display()))?;
+        set(CERTIFICATE, text.to_owned());
+    }
+    if let Some(ms) = wanted.timeout {
+        match ms.trim().parse::<u64>() {
+            Ok(n) if (1..=60_000).contains(&n) => set(TIMEOUT, n.to_string()),
+            _ => return Err(format!("--otlp-timeout {ms}: give milliseconds, 1 to 60000")),
+        }
+    }
+    if let Some(name) = wanted.service_name.map(str::trim) {
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return Err(format!("--otlp-service-name {name:?}: give a name"));
+        }
+        set(SERVICE_NAME, name.to_owned());
+    }
+    if let Some(attributes) = wanted.resource_attributes {
+        parse_key_values(attributes).map_err(|why| format!("--otlp-resource-attributes: {why}"))?;
+        set(RESOURCE_ATTRIBUTES, attributes.trim().to_owned());
+    }
+    for (on, var) in [(wanted.log_user_prompts, LOG_USER_PROMPTS), (wanted.log_tool_details, LOG_TOOL_DETAILS)] {
+        if on {
+            set(var, "1".to_owned());
+        }
+    }
+    Ok(env)
+}
+
+/// A header value as `OTEL_EXPORTER_OTLP_HEADERS` carries it: `%`, `,`, spaces and anything
+/// outside printable ASCII %-encoded.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_graphic() && b != b'%' && b != b',' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn truthy(name: &str) -> bool {
     text(name).is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_never_shown() {
+        let header = Header { name: "Authorization".into(), value: Secret("Bearer abc123".into()) };
+        let shown = format!("{header:?}");
+        assert!(!shown.contains("abc123") && shown.contains("Authorization"), "{shown}");
+    }
+
+    #[test]
+    fn what_install_writes_reads_back_the_same() {
+        let headers = ["Authorization=Bearer a,b%c d".to_owned(), "x-team=blue".to_owned()];
+        let env = install_env(&Wanted { headers: &headers, ..Wanted::default() }).unwrap();
+        assert_eq!(env[0].0, "CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS");
+        let back = parse_key_values(&env[0].1).unwrap();
+        assert_eq!(back, [("Authorization".into(), "Bearer a,b%c d".into()), ("x-team".into(), "blue".into())]);
+        for bad in ["novalue", "=v", "a b=c", "k=line\nbreak secret"] {
+            let e = install_env(&Wanted { headers: &[bad.to_owned()], ..Wanted::default() }).unwrap_err();
+            assert!(!e.contains("secret"), "{e}");
+        }
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(Protocol::default(), Protocol::Protobuf);
+        for p in [Protocol::Protobuf, Protocol::Json] {
+            assert_eq!(Protocol::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Protocol::parse("grpc"), None);
+    }
+
+    #[test]
+    fn a_bad_header_list_names_the_headers_not_their_values() {
+        let found = Found { name: "X".into(), text: "Authorization=Bearer%zzsecret,x-team=blue".into(), shared: false };
+        let e = parse_headers(&found).unwrap_err();
+        assert!(e.contains("Authorization") && !e.contains("secret") && !e.contains("blue"), "{e}");
+    }
 }

@@ -92,17 +92,18 @@ impl Usage {
     /// Leads a Stop's summary with its turn's usage (`done · 12.3k in / 1.1k out · $0.04`), and a
     /// SubagentStop's with the subagent's. A turn whose transcript has no usage is left as it was.
     pub fn fill(&mut self, record: &mut Value) {
-        let text = |p: &str| record.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+        let field = |k: &str| text(record.get(record::PAYLOAD).and_then(|p| p.get(k)));
         let (lead, tally) = match record.get(record::HOOK_EVENT_TYPE).and_then(Value::as_str) {
             Some("Stop") => {
-                let (Some(path), Some(prompt)) = (text("/payload/transcript_path"), text("/payload/prompt_id")) else {
+                let (Some(path), Some(prompt)) = (field(wire::TRANSCRIPT_PATH), field(wire::PROMPT_ID)) else {
                     return;
                 };
                 let (ledgers, _) = self.read.get_or_insert_with(|| (Ledgers::new(), Prices::configured_or_builtin()));
                 ("done · ", ledgers.get(&path).turn(&prompt))
             }
             Some("SubagentStop") => {
-                let Some(path) = text("/payload/agent_transcript_path") else { return };
+                let Some(path) = field(wire::AGENT_TRANSCRIPT_PATH) else { return };
                 let (ledgers, _) = self.read.get_or_insert_with(|| (Ledgers::new(), Prices::configured_or_builtin()));
                 ("", ledgers.get(&path).total())
             }
@@ -112,7 +113,7 @@ impl Usage {
         if tally.is_empty() {
             return;
         }
-        let before = text("/summary");
+        let before = text(record.get(record::SUMMARY));
         let summary = match before {
             Some(before) => format!("{lead}{} · {before}", tally.short(prices)),
             None => format!("{lead}{}", tally.short(prices)),

@@ -17,8 +17,10 @@ pub fn configured() -> Vec<&'static str> {
     if config::server_url().is_some() {
         names.push("dashboard");
     }
-    if config::otlp_enabled() {
-        names.extend(otlp::NAMES);
+    for (on, name) in config::otlp_signals().into_iter().zip(otlp::NAMES) {
+        if on {
+            names.push(name);
+        }
     }
     names
 }

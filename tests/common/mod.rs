@@ -283,3 +283,35 @@ pub fn within(mut cmd: Command, stdin: &[u8], limit: std::time::Duration) -> Out
     }
     child.wait_with_output().unwrap()
 }
+
+/// `cmd` made into a process group of its own with a watchdog: the group is killed when the test
+/// process dies, even by SIGKILL (a `timeout` around `cargo test`), when Drop never runs. Servers
+/// such as MLflow start grandchildren that outlive a killed parent; left behind, each run of the
+/// suite would add a tree of them. Kill the group with [`kill_group`].
+pub fn guarded(cmd: &Command) -> Command {
+    // sh is the group's leader: it starts the program, then waits while both the test and the
+    // program live, then kills the whole group, itself included.
+    let script = r#"test=$1; shift; "$@" & child=$!
+while kill -0 "$test" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
+kill -9 -$$"#;
+    let mut guarded = Command::new("/bin/sh");
+    guarded.arg("-c").arg(script).arg("sh").arg(std::process::id().to_string());
+    guarded.arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => guarded.env(k, v),
+            None => guarded.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        guarded.current_dir(dir);
+    }
+    std::os::unix::process::CommandExt::process_group(&mut guarded, 0);
+    guarded
+}
+
+/// Kills the process group a [`guarded`] command leads.
+pub fn kill_group(child: &mut std::process::Child) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGKILL);
+    let _ = child.wait();
+}

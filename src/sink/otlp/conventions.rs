@@ -94,3 +94,29 @@ pub const KIND_CHAIN: &str = "CHAIN";
 pub const KIND_TOOL: &str = "TOOL";
 pub const MIME_TEXT: &str = "text/plain";
 pub const MIME_JSON: &str = "application/json";
+
+// Token usage (docs/usage.md): on a span of kind LLM per model under each turn and subagent, where
+// Phoenix prices it (it prices LLM spans that name their model) and nothing is counted twice.
+// GenAI names; `input_tokens` counts every prompt token, cached ones included.
+pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+pub const GEN_AI_USAGE_CACHE_READ: &str = "gen_ai.usage.cache_read.input_tokens";
+pub const GEN_AI_USAGE_CACHE_CREATION: &str = "gen_ai.usage.cache_creation.input_tokens";
+pub const OP_CHAT: &str = "chat";
+// OpenInference; `llm.token_count.prompt` counts the cache too, its details say how much.
+pub const KIND_LLM: &str = "LLM";
+pub const OI_LLM_MODEL_NAME: &str = "llm.model_name";
+pub const OI_LLM_PROVIDER: &str = "llm.provider";
+pub const OI_TOKENS_PROMPT: &str = "llm.token_count.prompt";
+pub const OI_TOKENS_COMPLETION: &str = "llm.token_count.completion";
+pub const OI_TOKENS_TOTAL: &str = "llm.token_count.total";
+pub const OI_TOKENS_CACHE_READ: &str = "llm.token_count.prompt_details.cache_read";
+pub const OI_TOKENS_CACHE_WRITE: &str = "llm.token_count.prompt_details.cache_write";
+/// Our table's dollars (Arize AX takes them as given; Phoenix prices the tokens itself).
+pub const OI_COST_TOTAL: &str = "llm.cost.total";
+pub const OI_COST_PROMPT: &str = "llm.cost.prompt";
+pub const OI_COST_COMPLETION: &str = "llm.cost.completion";
+/// How many API responses a usage span sums.
+pub const RESPONSES: &str = "claude_session.responses";

@@ -5,6 +5,7 @@
 //! - `conventions`: the attribute, span and event names backends read;
 //! - `json`: the `http/json` encoding;
 //! - `send`: the sink that posts a signal's batch and reads the answer;
+//! - `usage`: the token usage spans under turns and subagents;
 //! - `abandoned`: the SessionEnd `cleanup` writes for a session that never ended.
 
 mod abandoned;
@@ -13,6 +14,7 @@ mod events;
 pub mod json;
 pub mod model;
 mod send;
+mod usage;
 
 pub use abandoned::{Abandoned, abandoned};
 pub use events::{History, span_id, trace_id};
@@ -30,13 +32,8 @@ const DETAILS_PER_REQUEST: usize = 3 << 20;
 /// Days of journal read back for a span's start (a turn's prompt, a session's first event).
 pub const LOOKBACK_DAYS: i64 = 7;
 
-/// Which signal a sink sends: each has its own queue, so a collector that takes logs but fails
-/// traces neither holds the logs back nor receives them twice.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Signal {
-    Logs,
-    Traces,
-}
+/// Which signal a sink sends (one of config's: each signal has its own settings and queue).
+pub use crate::config::Signal;
 
 /// The queue names of the two OTLP sinks.
 pub const NAMES: [&str; 2] = ["otlp-logs", "otlp-traces"];

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::events::History;
 use super::{BATCH_MAX, NAMES, Privacy, Resource, Signal, json, model};
+use crate::config::Header;
 use crate::journal;
 use crate::sink::{Outcome, Sink, http};
 
@@ -16,11 +17,13 @@ use crate::sink::{Outcome, Sink, http};
 pub struct Otlp {
     signal: Signal,
     url: String,
-    headers: Vec<(String, String)>,
+    headers: Vec<Header>,
     resource: Resource,
     privacy: Privacy,
     agent: ureq::Agent,
     journal: Option<PathBuf>,
+    /// The transcripts' usage as read so far, and the prices: made on the first trace batch.
+    usage: std::cell::RefCell<Option<(crate::usage::Ledgers, crate::usage::Prices)>>,
 }
 
 impl Otlp {
@@ -32,32 +35,31 @@ impl Otlp {
             other => return Err(format!("no OTLP sink named {other}")),
         };
         let c = crate::config::otlp()?.ok_or("OTLP is off: set CLAUDE_SESSION_OTLP_ENDPOINT")?;
-        Ok(Otlp::new(signal, &c))
+        Otlp::new(signal, &c).ok_or_else(|| format!("{name} is off: OTEL_{}_EXPORTER=none", signal.upper()))
     }
 
-    /// The logs and traces sinks when `CLAUDE_SESSION_OTLP_ENDPOINT` is set; none when it is
-    /// not; an error naming the variable when one does not parse.
+    /// The sinks of the signals that are on, when `CLAUDE_SESSION_OTLP_ENDPOINT` is set; none
+    /// when it is not; an error naming the variable when one does not parse.
     pub fn configured() -> Result<Vec<Otlp>, String> {
         Ok(match crate::config::otlp()? {
-            Some(c) => vec![Otlp::new(Signal::Logs, &c), Otlp::new(Signal::Traces, &c)],
+            Some(c) => [Signal::Logs, Signal::Traces].into_iter().filter_map(|s| Otlp::new(s, &c)).collect(),
             None => Vec::new(),
         })
     }
 
-    pub fn new(signal: Signal, c: &crate::config::Otlp) -> Otlp {
-        let (url, headers) = match signal {
-            Signal::Logs => (&c.logs_url, &c.logs_headers),
-            Signal::Traces => (&c.traces_url, &c.traces_headers),
-        };
-        Otlp {
+    /// The signal's sink; `None` when the signal is turned off.
+    pub fn new(signal: Signal, c: &crate::config::Otlp) -> Option<Otlp> {
+        let e = c.exporter(signal)?;
+        Some(Otlp {
             signal,
-            url: http::loopback_literal(url),
-            headers: headers.clone(),
+            url: http::loopback_literal(&e.url),
+            headers: e.headers.clone(),
             resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
             privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
-            agent: agent(c.timeout, c.certificate.as_deref()),
+            agent: agent(e.timeout, e.certificate.as_deref()),
             journal: journal::dir(),
-        }
+            usage: Default::default(),
+        })
     }
 
     /// Reads spans' start times from the journal in `dir` rather than the configured one.
@@ -79,7 +81,14 @@ impl Otlp {
             Some(dir) => History::journal(dir.clone()),
             None => History::from_lines(&[]),
         };
-        model::spans(records, self.privacy, &mut history)
+        let mut spans = model::spans(records, self.privacy, &mut history);
+        if !spans.is_empty() {
+            let mut usage = self.usage.borrow_mut();
+            let (ledgers, prices) = usage
+                .get_or_insert_with(|| (crate::usage::Ledgers::new(), crate::usage::Prices::configured_or_builtin()));
+            super::usage::add(&mut spans, records, ledgers, prices);
+        }
+        spans
     }
 }
 
@@ -109,8 +118,8 @@ impl Sink for Otlp {
         };
         let body = body.to_string();
         let mut request = self.agent.post(&self.url).header("Content-Type", json::CONTENT_TYPE);
-        for (k, v) in &self.headers {
-            request = request.header(k.as_str(), v.as_str());
+        for h in &self.headers {
+            request = request.header(h.name.as_str(), h.value.expose());
         }
         let mut response = match request.send(body.as_bytes()) {
             Ok(r) => r,
