@@ -79,6 +79,18 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
             tries += 1;
             match sink.send(batch) {
                 Outcome::Delivered => report.sent += batch.len(),
+                Outcome::Rejected { status: 413, .. } if batch.len() > 1 => {
+                    let (first, second) = batch.split_at(batch.len().div_ceil(2));
+                    for half in [first, second] {
+                        let more = export(sink, half);
+                        report.sent += more.sent;
+                        report.set_aside += more.set_aside;
+                        if more.error.is_some() {
+                            report.error = more.error;
+                            return report;
+                        }
+                    }
+                }
                 Outcome::Rejected { status, answer } => {
                     report.set_aside += batch.len();
                     crate::debug!("{}: HTTP {status}: {answer}", sink.name());

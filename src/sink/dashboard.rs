@@ -30,7 +30,7 @@ pub struct Dashboard {
 impl Dashboard {
     pub fn new(url: &str, timeout: Duration) -> Dashboard {
         Dashboard {
-            agent: http::agent(timeout),
+            agent: http::agent(timeout, url),
             url: http::loopback_literal(url),
             models: ModelNames::default(),
             usage: Usage::default(),
