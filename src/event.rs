@@ -2,7 +2,7 @@
 //! to the server (the outbox record, whose field names are [`record`]); the wire format it came
 //! from stays in `payload`.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::journal::field;
@@ -121,10 +121,12 @@ impl<'a> Event<'a> {
         body.str(record::SOURCE_APP, source_app);
         body.str(record::SESSION_ID, &self.session.id);
         body.str(record::HOOK_EVENT_TYPE, self.name);
-        body.key(record::PAYLOAD);
-        let _ = serde_json::to_writer(&mut body.bytes, &self.payload.fields);
+        // The time before the payload: a record torn by a killed hook still names its event
+        // (session, name, time) in its first bytes, and the deliverer takes it from the journal.
         body.key(record::TIMESTAMP);
         let _ = serde_json::to_writer(&mut body.bytes, &((self.time.unix_timestamp_nanos() / 1_000_000) as i64));
+        body.key(record::PAYLOAD);
+        let _ = serde_json::to_writer(&mut body.bytes, &self.payload.fields);
         body.str(record::SUMMARY, &self.summary);
         if let Some(model) = self.payload.str(wire::MODEL) {
             body.str(record::MODEL_NAME, model);
@@ -176,4 +178,41 @@ impl Object {
         self.bytes.push(b'}');
         self.bytes
     }
+}
+
+/// The outbox record a hook made of a journal line, and the line's time: the payload gathered
+/// back from the line's named fields and its `extra`. For `export`, and for a deliverer that finds
+/// a spooled record torn (its hook was killed mid-write) and takes it from the journal again.
+pub fn record_from_journal(line: &Map<String, Value>) -> Option<(OffsetDateTime, Value)> {
+    let time = clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
+    let event = line.get(field::EVENT)?.as_str()?;
+    let session_id = line.get(field::SESSION_ID)?.as_str()?;
+    let mut payload = Map::new();
+    payload.insert(wire::SESSION_ID.into(), session_id.into());
+    payload.insert(wire::HOOK_EVENT_NAME.into(), event.into());
+    // The payload's fields the line names itself (`NAMED`, the line's own names), and `cwd`.
+    let named = NAMED.iter().copied().chain([(wire::CWD, field::CWD)]);
+    for (wire, ours) in named {
+        if let Some(v) = line.get(ours).filter(|v| !v.is_null()) {
+            payload.insert(wire.into(), v.clone());
+        }
+    }
+    if let Some(Value::Object(extra)) = line.get(field::EXTRA) {
+        for (k, v) in extra {
+            payload.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    let mut out = Map::new();
+    let app = config::source_app().or_else(|| line.get(field::PROJECT).and_then(Value::as_str).map(str::to_owned));
+    out.insert(record::SOURCE_APP.into(), app.unwrap_or_default().into());
+    out.insert(record::SESSION_ID.into(), session_id.into());
+    out.insert(record::HOOK_EVENT_TYPE.into(), event.into());
+    let model = payload.get(wire::MODEL).and_then(Value::as_str).map(str::to_owned);
+    out.insert(record::PAYLOAD.into(), Value::Object(payload));
+    out.insert(record::TIMESTAMP.into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
+    out.insert(record::SUMMARY.into(), line.get(field::SUMMARY).cloned().unwrap_or_else(|| "".into()));
+    if let Some(model) = model {
+        out.insert(record::MODEL_NAME.into(), model.into());
+    }
+    Some((time, Value::Object(out)))
 }

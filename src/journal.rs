@@ -103,33 +103,75 @@ pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), Strin
     Err(format!("{}: replaced three times while we waited", path.display()))
 }
 
-/// Rewrites a day file line by line through `edit` (None: the line stays), under its lock and
-/// atomically (a new file renamed over it). Returns how many lines changed.
+/// Rewrites a day file line by line through `edit` (None: the line stays), atomically (a new file
+/// renamed over it) without losing a line appended meanwhile. Returns how many lines changed.
+///
+/// The bulk is read, edited, written beside and synced without the lock, so hooks never wait on
+/// it. Then, under the lock and with `append_locked`'s guard (the path still names the locked
+/// file: another rewrite may have renamed a new one over it, and rewriting the old one would undo
+/// what was appended to the new one), the lines appended since are edited and added, and the new
+/// file is renamed over the old while its writers wait; they then find the path names another
+/// file, and go to the new one.
 pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usize, String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let file = private::open(path).map_err(|e| err(&e))?;
-    private::lock_within(&file, Duration::from_secs(5)).map_err(|e| err(&e))?;
-    let result = (|| {
+    for _ in 0..8 {
+        let file = private::open(path).map_err(|e| err(&e))?;
         let mut text = String::new();
         io::Read::read_to_string(&mut &file, &mut text).map_err(|e| err(&e))?;
-        let mut changed = 0;
-        let mut out = String::with_capacity(text.len());
-        for line in text.split_inclusive('\n') {
-            match edit(line) {
-                Some(new) => {
-                    changed += 1;
-                    out.push_str(&new);
-                }
-                None => out.push_str(line),
+        // A line being appended right now may be half there: the bulk ends at the last newline.
+        let bulk = text.rfind('\n').map_or(0, |i| i + 1);
+        let mut out = String::with_capacity(bulk);
+        let mut changed = edit_lines(&text[..bulk], &mut out, &edit);
+        drop(text);
+        let mut staged =
+            private::Staged::new(path, out.as_bytes(), 0o600, private::Durability::Fsync).map_err(|e| err(&e))?;
+        drop(out);
+        private::lock_within(&file, Duration::from_secs(5)).map_err(|e| err(&e))?;
+        let result = (|| -> io::Result<bool> {
+            let meta = file.metadata()?;
+            if !same_file(&meta, path) || meta.len() < bulk as u64 {
+                return Ok(false);
             }
+            let mut rest = vec![0u8; (meta.len() - bulk as u64) as usize];
+            file.read_exact_at(&mut rest, bulk as u64)?;
+            let mut out = String::new();
+            changed += edit_lines(&String::from_utf8_lossy(&rest), &mut out, &edit);
+            staged.append(out.as_bytes())?;
+            if changed > 0 {
+                // Not synced again: the lines added were not synced where they came from either.
+                staged.commit(private::Durability::Atomic)?;
+            }
+            Ok(true)
+        })();
+        let _ = file.unlock();
+        match result {
+            Ok(true) => {
+                if changed > 0 {
+                    let _ = File::open(path.parent().unwrap_or(Path::new("."))).and_then(|d| d.sync_all());
+                }
+                return Ok(changed);
+            }
+            // Replaced while we read: again, from the new file.
+            Ok(false) => continue,
+            Err(e) => return Err(err(&e)),
         }
-        if changed > 0 {
-            private::write_atomic(path, out.as_bytes(), 0o600, private::Durability::Fsync).map_err(|e| err(&e))?;
+    }
+    Err(err(&"replaced eight times while we rewrote it"))
+}
+
+/// Puts each line of `text` through `edit` into `out`; how many changed.
+fn edit_lines(text: &str, out: &mut String, edit: impl Fn(&str) -> Option<String>) -> usize {
+    let mut changed = 0;
+    for line in text.split_inclusive('\n') {
+        match edit(line) {
+            Some(new) => {
+                changed += 1;
+                out.push_str(&new);
+            }
+            None => out.push_str(line),
         }
-        Ok(changed)
-    })();
-    let _ = file.unlock();
-    result
+    }
+    changed
 }
 
 /// Appends `line` to a file opened with `O_APPEND`, under an exclusive lock waited on for at most

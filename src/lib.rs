@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod config;
 pub mod event;
 pub mod journal;
+pub mod oom;
 pub mod out;
 pub mod payload;
 pub mod private;

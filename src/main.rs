@@ -86,15 +86,22 @@ fn ignore_signals() {
 #[global_allocator]
 // Placed by src/layout.ld after all other zeroed data, so that it does not split their pages.
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".bss.arena"))]
-static ALLOCATOR: Arena = Arena { top: AtomicUsize::new(0), bytes: UnsafeCell::new([0; ARENA]) };
+static ALLOCATOR: Arena =
+    Arena { top: AtomicUsize::new(0), opened: AtomicUsize::new(0), bytes: UnsafeCell::new([0; ARENA + RESERVE]) };
 
 const ARENA: usize = 256 << 10;
+/// Past the arena, kept for a hook the system refuses memory: `claude_session::oom` journals its
+/// event degraded in it. Never touched otherwise (.bss: no page is faulted in until used).
+const RESERVE: usize = 64 << 10;
 
 #[repr(C, align(4096))]
 struct Arena {
     /// Offset of the first free byte.
     top: AtomicUsize,
-    bytes: UnsafeCell<[u8; ARENA]>,
+    /// How much of the reserve bumping may use: none, or all once the system refused memory
+    /// (zero at start: the arena lives in .bss).
+    opened: AtomicUsize,
+    bytes: UnsafeCell<[u8; ARENA + RESERVE]>,
 }
 
 // SAFETY: blocks are handed out by compare-and-swap on `top`, so no two callers get the same bytes.
@@ -108,7 +115,15 @@ impl Arena {
     /// The arena's offset of `ptr`, if it is ours.
     fn offset(&self, ptr: *mut u8) -> Option<usize> {
         let offset = (ptr as usize).wrapping_sub(self.base());
-        (offset < ARENA).then_some(offset)
+        (offset < ARENA + RESERVE).then_some(offset)
+    }
+
+    /// The system refused memory: the reserve opens, and the hook records its event degraded
+    /// (this does not return when a hook is running).
+    #[cold]
+    fn refused(&self, size: usize) {
+        self.opened.store(RESERVE, Ordering::Relaxed);
+        claude_session::oom::on_failure(size);
     }
 
     fn bump(&self, layout: Layout) -> *mut u8 {
@@ -116,7 +131,7 @@ impl Arena {
         loop {
             let start = (self.base() + top).next_multiple_of(layout.align()) - self.base();
             let end = match start.checked_add(layout.size()) {
-                Some(end) if end <= ARENA => end,
+                Some(end) if end <= ARENA + self.opened.load(Ordering::Relaxed) => end,
                 _ => return std::ptr::null_mut(),
             };
             match self.top.compare_exchange_weak(top, end, Ordering::Relaxed, Ordering::Relaxed) {
@@ -133,7 +148,14 @@ unsafe impl GlobalAlloc for Arena {
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let ptr = self.bump(layout);
-        if ptr.is_null() { unsafe { System.alloc(layout) } } else { ptr }
+        if !ptr.is_null() {
+            return ptr;
+        }
+        let ptr = unsafe { System.alloc(layout) };
+        if ptr.is_null() {
+            self.refused(layout.size());
+        }
+        ptr
     }
 
     #[inline(never)]
@@ -141,7 +163,11 @@ unsafe impl GlobalAlloc for Arena {
         let ptr = self.bump(layout);
         if ptr.is_null() {
             // calloc: a fresh mapping is not cleared twice.
-            return unsafe { System.alloc_zeroed(layout) };
+            let ptr = unsafe { System.alloc_zeroed(layout) };
+            if ptr.is_null() {
+                self.refused(layout.size());
+            }
+            return ptr;
         }
         // SAFETY: the block is `layout.size()` bytes of ours; a freed one may hold old bytes.
         unsafe { ptr.write_bytes(0, layout.size()) };
@@ -162,11 +188,15 @@ unsafe impl GlobalAlloc for Arena {
     #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let Some(start) = self.offset(ptr) else {
-            return unsafe { System.realloc(ptr, layout, new_size) };
+            let new = unsafe { System.realloc(ptr, layout, new_size) };
+            if new.is_null() {
+                self.refused(new_size);
+            }
+            return new;
         };
         // The most recent block grows or shrinks in place while it fits.
         let end = start + layout.size();
-        if start + new_size <= ARENA
+        if start + new_size <= ARENA + self.opened.load(Ordering::Relaxed)
             && self.top.compare_exchange(end, start + new_size, Ordering::Relaxed, Ordering::Relaxed).is_ok()
         {
             return ptr;

@@ -136,6 +136,8 @@ pub enum Stop {
     Cap(usize),
     /// Stdin stayed open, without a whole object, for this long.
     Waited(Duration),
+    /// The system refused memory for more than this many bytes.
+    Memory(usize),
 }
 
 impl Payload {
@@ -149,7 +151,43 @@ impl Payload {
             return Payload::parse(b"", max);
         }
         let (bytes, stop) = read_bounded(stdin, crate::config::stdin_max(), STDIN_WAIT);
-        Payload::parse_read(&bytes, max, stop)
+        crate::oom::holding(&bytes, || Payload::parse_read(&bytes, max, stop))
+    }
+
+    /// What is recorded of a payload the system refused `refused` bytes of memory for (see
+    /// `oom`): the short top-level strings that say which event it was, from its parsed fields
+    /// when there are some, else read from its bytes without parsing the whole, and a `…[cut]`
+    /// member saying what happened.
+    pub fn degraded(raw: &[u8], parsed: Option<&Map<String, Value>>, refused: usize) -> Payload {
+        const KEPT: &[&str] = &[
+            field::SESSION_ID,
+            field::HOOK_EVENT_NAME,
+            field::CWD,
+            field::TOOL_NAME,
+            field::TOOL_USE_ID,
+            field::AGENT_ID,
+            field::PROMPT_ID,
+        ];
+        let short = |v: &Value| v.as_str().is_some_and(|s| s.len() <= MAX_KEY);
+        let mut fields = Map::new();
+        for key in KEPT {
+            let value = match parsed {
+                Some(parsed) => parsed.get(*key).filter(|v| short(v)).cloned(),
+                None => first_string(raw, key).filter(short),
+            };
+            if let Some(value) = value {
+                fields.insert((*key).to_owned(), value);
+            }
+        }
+        let what = match parsed {
+            Some(parsed) => format!("the payload's {} fields", parsed.len()),
+            None => format!("the payload ({} bytes)", raw.len()),
+        };
+        let why = format!(
+            "{what} could not be held: the system refused {refused} bytes of memory; only these fields were kept"
+        );
+        fields.insert(CUT_KEY.to_owned(), Value::String(why));
+        Payload { fields, len: raw.len(), problem: Some("cut: out of memory") }
     }
 
     /// A JSON object becomes its fields; anything else non-empty is kept, cut, as `raw`. What
@@ -176,10 +214,12 @@ impl Payload {
         let stopped = stop.map(|s| match s {
             Stop::Cap(n) => format!("stdin stopped at CLAUDE_SESSION_STDIN_MAX ({n} bytes)"),
             Stop::Waited(d) => format!("stdin still open after {} s", d.as_secs()),
+            Stop::Memory(n) => format!("stdin stopped at {n} bytes: no memory for more"),
         });
         let problem = match stop {
             Some(Stop::Cap(_)) => Some("cut at CLAUDE_SESSION_STDIN_MAX"),
             Some(Stop::Waited(_)) => Some("cut: stdin still open"),
+            Some(Stop::Memory(_)) => Some("cut: out of memory"),
             None => None,
         };
         let budget = max.saturating_mul(FIELDS_BUDGET);
@@ -245,8 +285,10 @@ pub fn read_bounded(input: impl AsFd, cap: usize, wait: Duration) -> (Vec<u8>, O
             }
             return (buf, Some(Stop::Waited(wait)));
         }
-        if buf.len() == buf.capacity() {
-            buf.reserve(FIRST_READ.min(cap - buf.len()));
+        if buf.len() == buf.capacity() && buf.try_reserve(FIRST_READ.min(cap - buf.len())).is_err() {
+            // Memory is refused: what was read is recorded, cut there.
+            let read = buf.len();
+            return (buf, Some(Stop::Memory(read)));
         }
         let room = (buf.capacity() - buf.len()).min(cap - buf.len());
         // SAFETY: read(2) writes at most `room` bytes, all inside the buffer's spare capacity.
@@ -782,9 +824,35 @@ fn marker(size: usize) -> String {
     format!("…[cut: {size} bytes]")
 }
 
+/// The string value of the first `"key":` in `raw`: Claude Code writes the common fields first,
+/// before any tool input, so this finds them without parsing what follows.
+fn first_string(raw: &[u8], key: &str) -> Option<Value> {
+    let pattern = format!("\"{key}\":");
+    let at = raw.windows(pattern.len()).position(|w| w == pattern.as_bytes())? + pattern.len();
+    let rest = &raw[at..raw.len().min(at + 4096)];
+    serde_json::Deserializer::from_slice(rest).into_iter::<String>().next()?.ok().map(Value::String)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 30: a payload the system refused memory for is recorded degraded, never dropped.
+    #[test]
+    fn a_degraded_payload_keeps_the_top_level_strings_it_finds() {
+        let raw = br#"{"session_id": "s-1","transcript_path":"/t","cwd":"/w/p","hook_event_name":"PreToolUse","tool_input":{"k0":0,"#;
+        let degraded = Payload::degraded(raw, None, 4096);
+        let fields = &degraded.fields;
+        assert_eq!(
+            (fields["session_id"].as_str(), fields["hook_event_name"].as_str()),
+            (Some("s-1"), Some("PreToolUse"))
+        );
+        assert_eq!(fields["cwd"], "/w/p");
+        assert!(fields[CUT_KEY].as_str().unwrap().contains("refused 4096 bytes"));
+        assert!(!fields.contains_key("tool_name"));
+        let again = Payload::degraded(b"", Some(fields), 1);
+        assert_eq!((again.fields["session_id"].as_str(), again.fields["cwd"].as_str()), (Some("s-1"), Some("/w/p")));
+    }
 
     fn size(p: &Payload) -> usize {
         serde_json::to_vec(&p.fields).unwrap().len()

@@ -6,7 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -193,26 +193,57 @@ pub enum Durability {
 /// the rename and the directory after it. A symlink or foreign file at the target is replaced,
 /// never followed. The temp file is removed on any error.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, durability: Durability) -> io::Result<()> {
-    let sync = durability == Durability::Fsync;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(temp_name(path));
-    let result = (|| {
-        let mut file =
+    Staged::new(path, bytes, mode, durability)?.commit(durability)
+}
+
+/// A new version of a file, written beside it (`O_EXCL`, `O_NOFOLLOW`, `mode`) and not yet renamed
+/// over it: what [`write_atomic`] does in two steps, so that the slow part (writing, syncing) can
+/// happen before a lock is taken and only the rename under it. Removed unless committed.
+pub struct Staged {
+    file: File,
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    /// Writes `bytes` to a temp file beside `path`, synced with [`Durability::Fsync`].
+    pub fn new(path: &Path, bytes: &[u8], mode: u32, durability: Durability) -> io::Result<Staged> {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let tmp = dir.join(temp_name(path));
+        let file =
             OpenOptions::new().write(true).create_new(true).mode(mode).custom_flags(NOFOLLOW_NONBLOCK).open(&tmp)?;
-        file.write_all(bytes)?;
-        if sync {
-            file.sync_all()?;
+        let mut staged = Staged { file, tmp, path: path.to_path_buf(), committed: false };
+        staged.file.write_all(bytes)?;
+        if durability == Durability::Fsync {
+            staged.file.sync_all()?;
         }
-        fs::rename(&tmp, path)?;
-        if sync {
+        Ok(staged)
+    }
+
+    /// Adds `bytes` at the end (not synced: what is added under a lock must be quick).
+    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)
+    }
+
+    /// Renames it over the path; with [`Durability::Fsync`] the directory is synced after.
+    pub fn commit(mut self, durability: Durability) -> io::Result<()> {
+        fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        if durability == Durability::Fsync {
+            let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             File::open(dir)?.sync_all()?;
         }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
     }
-    result
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// `.<name>.<pid>.<n>.tmp`: hidden, unique per writer, and recognisable by `cleanup`.

@@ -870,8 +870,9 @@ impl Scan<'_> {
             let value = &self.text[j..end];
             // `typing.Optional[bytes]`, `headers[key]`: a type or an expression.
             let expression = value.contains(['[', '{']) && !tokenish(value);
-            if expression || (!tokenish(value) && code_value(value, name, b.get(end).copied())) {
-                // `page_token=page_token,`, `api_key=get(d, "api_key")`, `token=self.token`.
+            if expression || code_value(value, name, b.get(end).copied()) || (op == b':' && type_name(value)) {
+                // `page_token=page_token,`, `api_key=get(d, "api_key")`, `token=self.token`,
+                // `password: SecretStr`.
                 return None;
             }
             let rest = self.skip_blanks(end);
@@ -1221,11 +1222,24 @@ const CALLS: &[&str] = &["define(", "setenv(", "Setenv(", "putenv("];
 
 /// An unquoted value that is code: a name or a path of names (`self.token`) that is an argument,
 /// a call or an index, has a dot, or repeats the name it is assigned to (`token=token`).
+/// A generated-looking value (digits, 8 or more bytes) is code only when it is plainly a name:
+/// snake_case, or repeating the name (`imdsv2_session_token`).
 fn code_value(value: &str, name: &str, next: Option<u8>) -> bool {
     let path = value.bytes().next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
         && value.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.');
-    let repeats = || split_words(name).any(|w| w.len() >= 3 && contains_ignore_case(value, w));
-    path && (matches!(next, Some(b',' | b')' | b'(' | b'[' | b'}')) || value.contains('.') || repeats())
+    let repeats = split_words(name).any(|w| w.len() >= 3 && contains_ignore_case(value, w));
+    let snake = value.contains('_') && !value.bytes().any(|c| c.is_ascii_uppercase());
+    path && (!tokenish(value) || repeats || snake)
+        && (matches!(next, Some(b',' | b')' | b'(' | b'[' | b'}')) || value.contains('.') || repeats)
+}
+
+/// A type in an annotation (`password: str`, `secret: SecretStr`): a builtin or a CamelCase name.
+fn type_name(value: &str) -> bool {
+    let camel = value.bytes().all(|c| c.is_ascii_alphabetic())
+        && value.as_bytes().first().is_some_and(u8::is_ascii_uppercase)
+        && value.bytes().filter(u8::is_ascii_uppercase).count() >= 2
+        && value.bytes().any(|c| c.is_ascii_lowercase());
+    camel || ["str", "bytes", "int", "bool", "string", "String", "Any", "any", "object"].contains(&value)
 }
 
 fn is_identifier(value: &str) -> bool {
@@ -1357,6 +1371,9 @@ fn value_fits(kind: &str, value: &str) -> bool {
         "signature" => value.len() >= 16 && base64(value),
         "basic-auth" => value.len() >= 12 && base64(value),
         "cookie" => value.contains('='),
+        // `SPAN_KIND_ATTRIBUTE_KEY = "openinference.span.kind"`: a key *name*; a key has digits or
+        // is long and unbroken.
+        "key" => value.bytes().any(|c| c.is_ascii_digit()) || (value.len() >= 20 && !value.contains(['.', ' '])),
         _ => true,
     }
 }
@@ -1774,6 +1791,8 @@ mod tests {
             ),
             ("{\"client_secret\": \"abc\", \"id\": 1}", "{\"client_secret\": \"[redacted: secret]\", \"id\": 1}"),
             ("password: hunter2\nuser: me", "password: [redacted: password]\nuser: me"),
+            ("password: Summer\nuser: me", "password: [redacted: password]\nuser: me"),
+            ("secret: ABCDEFGHIJ\n", "secret: [redacted: secret]\n"),
             ("  api_key: 'k-123'\n", "  api_key: '[redacted: api-key]'\n"),
             (
                 "curl -H \"Authorization: Bearer abc.def.ghi\" x",
@@ -1868,6 +1887,9 @@ mod tests {
             "return {\"Authorization\": f\"Bearer {token.access_token}\"}",
             "# MD5 Fingerprint: 7c:62:ff:74:9d:31:53:5e:68:4a:d5:78:aa:1e:bf:23",
             "if password is None:\n    login(user)",
+            "headers = {\"X-aws-ec2-metadata-token\": imdsv2_session_token}",
+            "class Settings:\n    password: SecretStr\n    token: str\n",
+            "SPAN_KIND_ATTRIBUTE_KEY = \"openinference.span.kind\"",
         ];
         for text in keep {
             assert_eq!(redact_text(text), None, "{text}");

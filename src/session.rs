@@ -1,6 +1,9 @@
 //! Which session an event belongs to: the payload's id, else the environment's, else the one
-//! stored for the project, else `unknown`. An id seen in a payload or the environment is stored,
-//! so the store always names the project's most recent session.
+//! stored for the project, else `unknown`. The store names a live session of the project: the one
+//! that started last, or that took over when the stored one had not been refreshed for the
+//! refresh interval. An id seen in a payload or the environment is stored at its SessionStart,
+//! when the store is empty, stale or due for a refresh; so sessions alternating in one project
+//! write the store as rarely as one session does (issue 30), not at every hook.
 
 use std::time::Duration;
 
@@ -61,8 +64,11 @@ pub fn resolve(payload_id: Option<&str>, project: &Project, now: OffsetDateTime,
     let stored = store.as_ref().map_or(Entry::Missing, |s| s.read_or_remove(&project.key, ttl, now));
     match given {
         Some((id, source)) => {
+            // A fresh record is left alone until it is due: this session's, and another's too
+            // (another session alternating with this one is still alive, and the store cannot
+            // name both), unless this one is starting.
             let current = matches!(&stored, Entry::Fresh(r)
-                if r.id == id && clock::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
+                if (r.id == id || !starting) && clock::age_secs(r.time, now) < refresh_interval(ttl).as_secs() as i64);
             if let (false, Some(store)) = (current, &store) {
                 let record = Record { id: id.clone(), time: now, project_dir: Some(project.dir.clone()) };
                 let durability = if starting { Durability::Fsync } else { Durability::Atomic };

@@ -33,6 +33,7 @@ use serde_json::{Map, Value, json};
 pub use doc::Json;
 
 mod doc;
+mod splice;
 
 use crate::applets;
 use crate::private::NOFOLLOW_NONBLOCK;
@@ -93,6 +94,10 @@ pub struct Record {
     created_hooks: bool,
     created_events: Vec<String>,
     created_env: bool,
+    /// Whether every write since `original` was a splice into the user's text (this version's),
+    /// so the text holds their bytes as they are: uninstall then never puts `original` back over
+    /// edits of theirs. False for an install by an older version, which rewrote the whole file.
+    surgical: bool,
 }
 
 impl Record {
@@ -106,6 +111,7 @@ impl Record {
             "original": self.original.clone().flatten(),
             "env": self.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<Map<_, _>>(),
             "created": {"hooks": self.created_hooks, "events": self.created_events, "env": self.created_env},
+            "surgical": self.surgical,
         })
     }
 
@@ -127,6 +133,7 @@ impl Record {
             created_hooks: created["hooks"].as_bool()?,
             created_events: strings(&created["events"])?,
             created_env: created["env"].as_bool()?,
+            surgical: v["surgical"].as_bool().unwrap_or(false),
         })
     }
 }
@@ -134,7 +141,8 @@ impl Record {
 /// Parses a settings file's text: valid JSON, no duplicate key at any depth, an object whose
 /// `hooks` is an object of lists and whose `env` is an object.
 pub fn parse(text: &str) -> Result<Json, String> {
-    let doc = Json::parse(text)?;
+    // Claude Code reads a file that starts with a byte order mark; so do we, and keep it.
+    let doc = Json::parse(text.strip_prefix(splice::BOM).unwrap_or(text))?;
     let Json::Object(top) = &doc else { return Err("the top level is not an object".into()) };
     for (key, value) in top {
         match (&*doc::decode(key), value) {
@@ -360,7 +368,7 @@ pub fn install(path: &Path, hooks: &[(&str, String)], env: &[(&str, &str)], dry_
             None => first_record(&doc, text, hooks, beside.original.clone()),
         };
         Ok(match wire(&mut doc, hooks, env, &mut record)? {
-            true => (Plan::Write(doc.render()), Sidecar::Write(record)),
+            true => (Plan::Write(splice::splice(text, &doc)), Sidecar::Write(record)),
             false => (Plan::Keep, Sidecar::Keep),
         })
     })
@@ -377,12 +385,14 @@ fn first_record(doc: &Json, text: Option<&str>, hooks: &[(&str, String)], origin
     };
     let kept = events(&before);
     Record {
-        original: Some(original.unwrap_or_else(|| match before == *doc {
+        original: Some(original.clone().unwrap_or_else(|| match before == *doc {
             true => text.map(str::to_owned),
             false => Some(before.render()),
         })),
         created_hooks: doc.get("hooks").is_some() && before.get("hooks").is_none(),
         created_events: events(doc).into_iter().filter(|e| !kept.contains(e)).collect(),
+        // The text is the user's own only when no older version's install came before.
+        surgical: original.is_none() && before == *doc,
         ..Record::default()
     }
 }
@@ -395,10 +405,21 @@ pub fn uninstall(path: &Path, hooks: &[(&str, String)], dry_run: bool) -> Result
         let Some(text) = text else { return Ok((Plan::Keep, Sidecar::Remove)) };
         let mut doc = parse(text)?;
         let changed = unwire(&mut doc, hooks, beside.record.as_ref());
+        // After this version's installs the text is the user's, ours spliced out of it; after an
+        // older version's, which rewrote the whole file, the original's bytes go back when
+        // nothing else changed.
+        let legacy = !beside.record.as_ref().is_some_and(|r| r.surgical);
         let plan = match &beside.original {
             Some(None) if doc == Json::Object(Vec::new()) => Plan::Remove,
-            Some(Some(original)) if parse(original).ok().as_ref() == Some(&doc) => Plan::Restore(original.clone()),
-            _ if changed => Plan::Write(doc.render()),
+            Some(Some(original)) if legacy && parse(original).ok().as_ref() == Some(&doc) => {
+                Plan::Restore(original.clone())
+            }
+            _ if changed => match splice::splice(Some(text), &doc) {
+                new if beside.original.as_ref().is_some_and(|o| o.as_deref() == Some(new.as_str())) => {
+                    Plan::Restore(new)
+                }
+                new => Plan::Write(new),
+            },
             _ => Plan::Keep,
         };
         Ok((plan, Sidecar::Remove))
@@ -493,32 +514,37 @@ fn update(
             Some((_, meta)) => Owner { ids: Some((meta.uid(), meta.gid())), mode: meta.mode() & 0o7777 },
             None => new_file_owner(&dir),
         };
+        // Everything slow first: the new file and the record, written and synced beside.
         let temp = match &plan {
             Plan::Write(new) | Plan::Restore(new) => {
                 Some(Temp::write(&dir, &name, new.as_bytes(), owner).map_err(|e| untouched(e.to_string()))?)
             }
             _ => None,
         };
-        // The last look: a change made since our read is merged again, never overwritten.
-        if read_file(&target).map_err(untouched)?.as_ref().map(|(t, _)| t.as_str()) != text {
+        let state_temp = match &sidecar {
+            Sidecar::Write(record) => {
+                let text = serde_json::to_string_pretty(&record.to_json()).unwrap_or_default();
+                let temp = Temp::write(&dir, &state_name, text.as_bytes(), owner);
+                Some(temp.map_err(|e| format!("{}: {e}; {shown} was left untouched", state.display()))?)
+            }
+            _ => None,
+        };
+        // Then the file changes hands in one step that finds out whether anyone wrote it since our
+        // read; if someone did, their file is put back and the merge runs again on it.
+        let outcome = plan.outcome();
+        let swapped = match (plan, temp) {
+            (Plan::Keep, _) => true,
+            (Plan::Write(_) | Plan::Restore(_), Some(temp)) => {
+                temp.swap(&target, text).map_err(|e| format!("{shown}: {e}"))?
+            }
+            (Plan::Remove, _) => remove_unchanged(&target, text).map_err(|e| format!("{shown}: {e}"))?,
+            (Plan::Write(_) | Plan::Restore(_), None) => unreachable!("made above"),
+        };
+        if !swapped {
             continue;
         }
-        if let Sidecar::Write(record) = &sidecar {
-            let text = serde_json::to_string_pretty(&record.to_json()).unwrap_or_default();
-            Temp::write(&dir, &state_name, text.as_bytes(), owner)
-                .and_then(|t| t.commit(&state))
-                .map_err(|e| format!("{}: {e}; {shown} was left untouched", state.display()))?;
-        }
-        let outcome = plan.outcome();
-        match plan {
-            Plan::Keep => {}
-            Plan::Write(_) | Plan::Restore(_) => {
-                temp.expect("made above").commit(&target).map_err(|e| format!("{shown}: {e}"))?
-            }
-            Plan::Remove => {
-                fs::remove_file(&target).map_err(|e| format!("{shown}: {e}"))?;
-                sync_dir(&dir).map_err(|e| format!("{shown}: {e}"))?;
-            }
+        if let Some(temp) = state_temp {
+            temp.commit(&state).map_err(|e| format!("{}: {e}", state.display()))?;
         }
         let done: &[&PathBuf] = match sidecar {
             Sidecar::Keep => &[],
@@ -527,6 +553,9 @@ fn update(
         };
         for file in done {
             let _ = fs::remove_file(file);
+        }
+        if outcome != Outcome::Unchanged {
+            sync_dir(&dir).map_err(|e| format!("{shown}: {e}"))?;
         }
         return Ok(outcome);
     }
@@ -682,11 +711,104 @@ impl Temp {
         Ok(temp)
     }
 
+    /// Renamed over `to` (the directory is synced by the caller).
     fn commit(mut self, to: &Path) -> io::Result<()> {
         fs::rename(&self.path, to)?;
         self.committed = true;
-        sync_dir(to.parent().unwrap_or(Path::new(".")))
+        Ok(())
     }
+
+    /// Puts this file at `to` if `to` still holds `expected` (None: no file), and says whether
+    /// it did. A concurrent writer's edit is never undone: the file is read once more right
+    /// before (everything slow is done by then), then the files are exchanged in one step
+    /// (`renameat2(RENAME_EXCHANGE)`), and if the one that comes out is not what the merge read
+    /// (a write landed in the microseconds between), they are exchanged back at once. Where there
+    /// is no exchange (not Linux, a file system without it), the rename follows the last look.
+    fn swap(mut self, to: &Path, expected: Option<&str>) -> io::Result<bool> {
+        let Some(expected) = expected else {
+            // No file was there: a link, which fails if one has appeared since.
+            return match fs::hard_link(&self.path, to) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(e),
+            };
+        };
+        // The last look, right before: nothing slow (no sync) stands between it and the exchange.
+        if read_file(to).ok().flatten().map(|(text, _)| text).as_deref() != Some(expected) {
+            return Ok(false);
+        }
+        match exchange(&self.path, to) {
+            Ok(()) => {
+                // Our temp name now holds what was at `to`.
+                let was = read_file(&self.path).ok().flatten().map(|(text, _)| text);
+                if was.as_deref() == Some(expected) {
+                    return Ok(true);
+                }
+                exchange(&self.path, to)?;
+                Ok(false)
+            }
+            Err(e)
+                if matches!(e.raw_os_error(), Some(nix::libc::EINVAL | nix::libc::ENOSYS | nix::libc::ENOTSUP))
+                    || e.kind() == io::ErrorKind::Unsupported =>
+            {
+                fs::rename(&self.path, to)?;
+                self.committed = true;
+                Ok(true)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Removes `path` if it still holds `expected`, and says whether it did: it is moved aside in one
+/// step, and moved back when what was moved is not what the merge read.
+fn remove_unchanged(path: &Path, expected: Option<&str>) -> io::Result<bool> {
+    let Some(expected) = expected else { return Ok(true) };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let aside = dir.join(format!(".{name}.{}.removed.tmp", std::process::id()));
+    match fs::rename(path, &aside) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        other => other?,
+    }
+    let was = read_file(&aside).ok().flatten().map(|(text, _)| text);
+    if was.as_deref() == Some(expected) {
+        fs::remove_file(&aside)?;
+        return Ok(true);
+    }
+    // Someone wrote it since: theirs goes back (unless yet another file is there now).
+    let back = fs::hard_link(&aside, path);
+    let _ = fs::remove_file(&aside);
+    match back {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(false),
+    }
+}
+
+/// Exchanges the files at `a` and `b` in one step: Linux's `renameat2(RENAME_EXCHANGE)`.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    const RENAME_EXCHANGE: nix::libc::c_uint = 2;
+    let a = std::ffi::CString::new(a.as_os_str().as_bytes())?;
+    let b = std::ffi::CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths that outlive the call, relative to the working directory.
+    let done = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_renameat2,
+            nix::libc::AT_FDCWD,
+            a.as_ptr(),
+            nix::libc::AT_FDCWD,
+            b.as_ptr(),
+            RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 impl Drop for Temp {

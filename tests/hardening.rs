@@ -95,7 +95,7 @@ fn a_sigkill_storm_leaves_a_readable_store_and_whole_journal_lines() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // The next append heals any fragment: then every byte of the journal is whole lines.
-    env.hook("session-start", &payload("Stop", Some("after"), project, json!({})));
+    env.hook("session-start", &payload("SessionStart", Some("after"), project, json!({})));
     let mut lines = 0;
     for name in list(&journal).iter().filter(|n| n.ends_with(".jsonl")) {
         let text = fs::read_to_string(journal.join(name)).unwrap();

@@ -391,3 +391,121 @@ fn a_lock_held_for_good_is_waited_on_for_a_bounded_time() {
     assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
     assert_eq!(list(path.parent().unwrap()), ["settings.json"]);
 }
+
+/// Settings files as users write them (issue 30): each style must come back byte for byte.
+const STYLES: &[(&str, &str)] = &[
+    (
+        "crlf",
+        "{\r\n  \"model\": \"opus\",\r\n  \"permissions\": {\r\n    \"allow\": [\r\n      \"Bash(ls)\"\r\n    ]\r\n  }\r\n}\r\n",
+    ),
+    ("tabs", "{\n\t\"model\": \"opus\",\n\t\"permissions\": {\n\t\t\"allow\": [\"Bash(ls)\", \"Read\"]\n\t}\n}\n"),
+    (
+        "compact arrays and key order",
+        "{\n    \"zeta\": 1,\n    \"alpha\": [1, 2, 3],\n    \"hooks\": {\n        \"Stop\": [{\"matcher\": \"\", \"hooks\": [{\"type\": \"command\", \"command\": \"/bin/true\"}]}]\n    },\n    \"mid\": {\"b\": 2, \"a\": 1}\n}",
+    ),
+    ("bom", "\u{feff}{\n  \"model\": \"opus\"\n}\n"),
+    ("one line", "{\"model\":\"opus\",\"env\":{\"FOO\":\"bar\"},\"hooks\":{\"PreToolUse\":[]}}"),
+    (
+        "user hooks in our events",
+        "{\n  \"hooks\": {\n    \"PreToolUse\": [\n      {\n        \"matcher\": \"Bash\",\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"/usr/local/bin/audit\"\n          }\n        ]\n      }\n    ]\n  }\n}\n",
+    ),
+];
+
+/// Each line of `theirs` is still in `ours`, in order: as it was, with a comma for a member added
+/// after it, or (a one-line list of an event we wire) with our entry before its last `]`.
+fn lines_kept(theirs: &str, ours: &str) -> bool {
+    let mut lines = ours.split_inclusive('\n');
+    theirs.split_inclusive('\n').all(|want| {
+        let bare = want.trim_end_matches(['\r', '\n']);
+        let end = &want[bare.len()..];
+        lines.any(|got| {
+            let got_bare = got.trim_end_matches(['\r', '\n']);
+            let got_bare = if bare.ends_with(',') { got_bare } else { got_bare.strip_suffix(',').unwrap_or(got_bare) };
+            let grown = bare.rfind(']').is_some_and(|i| {
+                got_bare.len() > bare.len() && got_bare.starts_with(&bare[..i]) && got_bare.ends_with(&bare[i..])
+            });
+            got.ends_with(end) && (got_bare == bare || grown)
+        })
+    })
+}
+
+/// Issue 30: install re-serialized the whole file (CRLF became LF, tabs two spaces, a one-line
+/// array was spread over lines; a BOM was refused), so after an edit of the user's, uninstall
+/// could not give their bytes back. Now our entries are spliced in and out of their text.
+#[test]
+fn install_and_uninstall_keep_every_byte_of_the_users_text() {
+    for (style, theirs) in STYLES {
+        let env = TestEnv::new();
+        let path = user_settings(&env);
+        fs::write(&path, theirs).unwrap();
+        ok(&hooks(&env, &["install", "--server", "http://127.0.0.1:4000/events"]));
+        let installed = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            ours_per_event(&read_json_text(&installed), &hook_dir(&env)),
+            vec![1; claude_session::applets::wiring().count()],
+            "{style}"
+        );
+        let one_line = !theirs.trim_end().contains('\n');
+        assert!(one_line || lines_kept(theirs, &installed), "{style}: their lines are kept:\n{installed}");
+        assert_eq!(installed.starts_with('\u{feff}'), theirs.starts_with('\u{feff}'), "{style}");
+        if theirs.contains("\r\n") {
+            assert_eq!(
+                installed.matches('\n').count(),
+                installed.matches("\r\n").count(),
+                "{style}: CRLF only:\n{installed}"
+            );
+        }
+        if theirs.contains('\t') {
+            assert!(!installed.lines().any(|l| l.starts_with(' ')), "{style}: tabs only:\n{installed}");
+        }
+        if one_line {
+            assert!(!installed.trim_end().contains('\n'), "{style}: still one line:\n{installed}");
+        }
+        ok(&hooks(&env, &["uninstall"]));
+        assert_eq!(fs::read_to_string(&path).unwrap(), *theirs, "{style}: uninstall gives their bytes back");
+    }
+}
+
+fn read_json_text(text: &str) -> Value {
+    json(text.trim_start_matches('\u{feff}').as_bytes())
+}
+
+/// Issue 30: an edit the user made while we were installed stays on uninstall, byte for byte,
+/// and only ours go: whatever they changed, before, after or between our entries.
+#[test]
+fn uninstall_after_the_users_own_edits_keeps_them_and_removes_only_ours() {
+    for (style, theirs) in STYLES {
+        let env = TestEnv::new();
+        let path = user_settings(&env);
+        fs::write(&path, theirs).unwrap();
+        ok(&hooks(&env, &["install"]));
+        let installed = fs::read_to_string(&path).unwrap();
+        // Their edit: a value changed in place, and a member added at the top in their style.
+        let (from, to) =
+            if theirs.contains("\"opus\"") { ("\"opus\"", "\"sonnet\"") } else { ("{", "{\"theme\": \"dark\", ") };
+        let edited = installed.replacen(from, to, 1);
+        fs::write(&path, &edited).unwrap();
+        ok(&hooks(&env, &["uninstall"]));
+        assert_eq!(fs::read_to_string(&path).unwrap(), theirs.replacen(from, to, 1), "{style}");
+    }
+}
+
+/// Issue 30: an upgrade (install again with more to wire: a server URL, then another one; an
+/// older wiring missing events) still splices, and uninstall gives back the user's bytes.
+#[test]
+fn an_upgrade_keeps_every_byte_of_the_users_text() {
+    for (style, theirs) in STYLES {
+        let env = TestEnv::new();
+        let path = user_settings(&env);
+        fs::write(&path, theirs).unwrap();
+        ok(&hooks(&env, &["install"]));
+        ok(&hooks(&env, &["install", "--server", "http://127.0.0.1:4000/events"]));
+        ok(&hooks(&env, &["install", "--server", "http://127.0.0.1:4001/events"]));
+        let installed = fs::read_to_string(&path).unwrap();
+        let one_line = !theirs.trim_end().contains('\n');
+        assert!(one_line || lines_kept(theirs, &installed), "{style}:\n{installed}");
+        assert!(installed.contains("4001") && !installed.contains("4000"), "{style}:\n{installed}");
+        ok(&hooks(&env, &["uninstall"]));
+        assert_eq!(fs::read_to_string(&path).unwrap(), *theirs, "{style}");
+    }
+}

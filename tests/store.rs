@@ -76,9 +76,36 @@ fn the_newest_id_wins_and_an_unchanged_id_is_not_rewritten() {
     let inode = fs::metadata(&path).unwrap().ino();
     env.hook("pre-tool", &payload("PreToolUse", Some("first"), PROJ, serde_json::json!({})));
     assert_eq!(fs::metadata(&path).unwrap().ino(), inode, "same id within the refresh interval: no write");
-    env.hook("pre-tool", &payload("PreToolUse", Some("second"), PROJ, serde_json::json!({})));
+    env.hook("session-start", &payload("SessionStart", Some("second"), PROJ, serde_json::json!({})));
     assert_eq!(env.show(PROJ).0, "second");
     assert_ne!(fs::metadata(&path).unwrap().ino(), inode);
+}
+
+/// Issue 30: two sessions alternating in one project cost 1.43x an empty binary per hook, against
+/// 1.1x for one: each hook rewrote the project's file with its own id. Another live session's
+/// fresh record is left alone until it is due for a refresh; then one hook takes it over.
+#[test]
+fn alternating_sessions_do_not_rewrite_the_store_at_every_hook() {
+    let env = TestEnv::new();
+    let (a, b) = ("aaaa-alternating", "bbbb-alternating");
+    store_id(&env, PROJ, a);
+    let path = store_id(&env, PROJ, b);
+    let inode = fs::metadata(&path).unwrap().ino();
+    for n in 0..10 {
+        let id = if n % 2 == 0 { a } else { b };
+        env.hook("pre-tool", &payload("PreToolUse", Some(id), PROJ, serde_json::json!({})));
+    }
+    assert_eq!(fs::metadata(&path).unwrap().ino(), inode, "no hook rewrote it");
+    assert_eq!(env.show(PROJ).0, b, "the one started last");
+    // Past the refresh interval (TTL / 8, 3 h by default), the next hook of either session takes
+    // it over, once.
+    plant(&path, format!("{b}\n{}\n{PROJ}\n", ago(3 * 3600 + 60)).as_bytes());
+    env.hook("pre-tool", &payload("PreToolUse", Some(a), PROJ, serde_json::json!({})));
+    assert_eq!(env.show(PROJ).0, a);
+    let inode = fs::metadata(&path).unwrap().ino();
+    env.hook("pre-tool", &payload("PreToolUse", Some(b), PROJ, serde_json::json!({})));
+    assert_eq!(fs::metadata(&path).unwrap().ino(), inode, "a fresh record of a live session stays");
+    assert_eq!(env.show(PROJ).0, a);
 }
 
 #[test]
@@ -89,12 +116,12 @@ fn ids_come_from_payload_then_env_then_store() {
     // No id in the payload: the store's.
     let out = env.hook("pre-tool", &payload("PreToolUse", None, PROJ, serde_json::json!({})));
     assert!(stderr(&out).contains("session stored (store)"), "{}", stderr(&out));
-    // The environment's, which then becomes the stored one.
+    // The environment's.
     env.set("CLAUDE_CODE_SESSION_ID", "from-env");
     let out = env.hook("pre-tool", &payload("PreToolUse", None, PROJ, serde_json::json!({})));
     assert!(stderr(&out).contains("session from-env (env)"), "{}", stderr(&out));
-    // The payload's beats the environment's.
-    let out = env.hook("pre-tool", &payload("PreToolUse", Some("from-payload"), PROJ, serde_json::json!({})));
+    // The payload's beats the environment's, and its start makes it the stored one.
+    let out = env.hook("session-start", &payload("SessionStart", Some("from-payload"), PROJ, serde_json::json!({})));
     assert!(stderr(&out).contains("session from-payload (payload)"), "{}", stderr(&out));
     env.env.remove("CLAUDE_CODE_SESSION_ID");
     assert_eq!(env.show(PROJ).0, "from-payload");

@@ -6,15 +6,17 @@
 
 use std::path::Path;
 
-use claude_session::settings::{self, Json, Record, hooks_in, parse, unwire, wire, wired};
+use claude_session::settings::{Json, Record, hooks_in, parse, unwire, wire, wired};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(original) = parse(text) else { return };
     let hooks = hooks_in(Path::new("/fuzz/hooks")).unwrap();
-    let env =
-        [(claude_session::config::SERVER_URL, "http://127.0.0.1:4000/events"), ("CLAUDE_SESSION_OTLP_ENDPOINT", "http://o:4318")];
+    let env = [
+        (claude_session::config::SERVER_URL, "http://127.0.0.1:4000/events"),
+        ("CLAUDE_SESSION_OTLP_ENDPOINT", "http://o:4318"),
+    ];
     let had_ours = runs_ours(&original, &hooks);
 
     let mut doc = original.clone();

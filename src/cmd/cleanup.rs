@@ -13,6 +13,8 @@ use crate::{clock, config, journal, outln, private, project};
 
 /// A temp file this old belongs to a writer that died, whatever its pid says.
 const TEMP_GRACE: Duration = Duration::from_secs(600);
+/// How long a cleanup waits for another one closing abandoned sessions.
+const CLOSE_WAIT: Duration = Duration::from_secs(60);
 /// Above this many removals, something is producing garbage: say so on stderr.
 const WARN_ABOVE: usize = 10;
 
@@ -154,15 +156,22 @@ fn deliver() -> Option<Report> {
 
 /// With OTLP on: a session idle for longer than the TTL that never sent SessionEnd (a crash, a
 /// kill) is closed by a SessionEnd of reason `abandoned`, journaled and queued for the collector,
-/// so its trace's open spans appear, marked unfinished. Journaled, it is closed once.
+/// so its trace's open spans appear, marked unfinished. Journaled, it is closed once: the scan and
+/// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
+/// one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    if !config::otlp_enabled() {
+    let names: Vec<&str> = sink::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    if names.is_empty() {
         return 0;
     }
     let (Ok(dir), Ok(outbox)) = (journal::require_dir(), Outbox::open()) else { return 0 };
+    let Ok(held) = fs::File::open(&dir) else { return 0 };
+    if private::lock_within(&held, CLOSE_WAIT).is_err() {
+        return 0;
+    }
     let now = clock::now();
     let since = now.date().checked_sub(time::Duration::days(7));
-    let Ok(queues) = sink::otlp::NAMES.iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
+    let Ok(queues) = names.into_iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
         return 0;
     };
     let mut closed = 0;

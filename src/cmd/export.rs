@@ -5,13 +5,12 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{Error, Export, Run};
 use crate::event::record;
-use crate::journal::{self, field};
-use crate::payload::field as wire;
+use crate::journal;
 use crate::sink::{self, Outcome, Sink};
 use crate::{clock, config};
 
@@ -38,7 +37,8 @@ impl Run for Export {
         let mut records = Vec::new();
         journal::for_each_line(&dir, Some(since.date()), |line| {
             if let Ok(Value::Object(line)) = serde_json::from_str::<Value>(line)
-                && let Some(record) = record_from_line(&line, since)
+                && let Some((time, record)) = crate::event::record_from_journal(&line)
+                && time >= since
             {
                 records.push(record);
             }
@@ -79,6 +79,18 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
             tries += 1;
             match sink.send(batch) {
                 Outcome::Delivered => report.sent += batch.len(),
+                Outcome::Rejected { status: 413, .. } if batch.len() > 1 => {
+                    let (first, second) = batch.split_at(batch.len().div_ceil(2));
+                    for half in [first, second] {
+                        let more = export(sink, half);
+                        report.sent += more.sent;
+                        report.set_aside += more.set_aside;
+                        if more.error.is_some() {
+                            report.error = more.error;
+                            return report;
+                        }
+                    }
+                }
                 Outcome::Rejected { status, answer } => {
                     report.set_aside += batch.len();
                     crate::debug!("{}: HTTP {status}: {answer}", sink.name());
@@ -119,45 +131,6 @@ pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, St
         return Ok(now - age);
     }
     Err(format!("--since {text}: give a day (2026-11-15), a time (2026-11-15T08:00:00Z) or an age (7d, 12h)"))
-}
-
-/// The outbox record a hook made of this journal line: the payload gathered back from the
-/// line's named fields and its `extra`. Lines before `since` are not exported.
-fn record_from_line(line: &Map<String, Value>, since: OffsetDateTime) -> Option<Value> {
-    let time = clock::parse(line.get(field::TIMESTAMP)?.as_str()?)?;
-    if time < since {
-        return None;
-    }
-    let event = line.get(field::EVENT)?.as_str()?;
-    let session_id = line.get(field::SESSION_ID)?.as_str()?;
-    let mut payload = Map::new();
-    payload.insert(wire::SESSION_ID.into(), session_id.into());
-    payload.insert(wire::HOOK_EVENT_NAME.into(), event.into());
-    // The payload's fields the line names itself (`event::NAMED`, the line's own names), and `cwd`.
-    let named = crate::event::NAMED.iter().copied().chain([(wire::CWD, field::CWD)]);
-    for (wire, ours) in named {
-        if let Some(v) = line.get(ours).filter(|v| !v.is_null()) {
-            payload.insert(wire.into(), v.clone());
-        }
-    }
-    if let Some(Value::Object(extra)) = line.get(field::EXTRA) {
-        for (k, v) in extra {
-            payload.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    let mut out = Map::new();
-    let app = config::source_app().or_else(|| line.get(field::PROJECT).and_then(Value::as_str).map(str::to_owned));
-    out.insert(record::SOURCE_APP.into(), app.unwrap_or_default().into());
-    out.insert(record::SESSION_ID.into(), session_id.into());
-    out.insert(record::HOOK_EVENT_TYPE.into(), event.into());
-    let model = payload.get(wire::MODEL).and_then(Value::as_str).map(str::to_owned);
-    out.insert(record::PAYLOAD.into(), Value::Object(payload));
-    out.insert(record::TIMESTAMP.into(), ((time.unix_timestamp_nanos() / 1_000_000) as i64).into());
-    out.insert(record::SUMMARY.into(), line.get(field::SUMMARY).cloned().unwrap_or_else(|| "".into()));
-    if let Some(model) = model {
-        out.insert(record::MODEL_NAME.into(), model.into());
-    }
-    Some(Value::Object(out))
 }
 
 #[cfg(test)]

@@ -377,7 +377,11 @@ pub struct Cleanup {
 #[derive(FromArgs)]
 /// Deliver the events waiting in the outbox to the observability server now, oldest first, and
 /// report what was done. Exit 1 when events are still pending.
-pub struct Flush {}
+pub struct Flush {
+    /// first put back what a sink set aside (the receiver refused it: fix the cause first)
+    #[argh(switch)]
+    pub resend: bool,
+}
 
 #[derive(FromArgs)]
 /// Send the journal's events from a day on to the configured sinks (an OpenTelemetry collector,

@@ -6,12 +6,31 @@ use crate::event::Event;
 use crate::payload::{Payload, field};
 use crate::project::Project;
 use crate::sink::{self, outbox, outbox::Outbox};
-use crate::{clock, config, journal, out, secrets, session};
+use crate::{clock, config, journal, oom, out, secrets, session};
 
 pub fn run(default_event: &'static str) -> u8 {
+    oom::arm(default_event, degraded);
+    let mut payload = Payload::from_stdin(config::log_field_max());
+    oom::publish_fields(&payload.fields);
+    let code = record(&mut payload, default_event);
+    oom::retract_fields();
+    code
+}
+
+/// A payload that could not be held in memory (see `oom`): recorded all the same, degraded.
+fn degraded(
+    raw: &[u8],
+    parsed: Option<&serde_json::Map<String, serde_json::Value>>,
+    refused: usize,
+    default_event: &'static str,
+) {
+    crate::debug!("out of memory: recording what could be kept");
+    record(&mut Payload::degraded(raw, parsed, refused), default_event);
+}
+
+fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
     let started = out::debug_enabled().then(std::time::Instant::now);
     let now = clock::now();
-    let mut payload = Payload::from_stdin(config::log_field_max());
     // Once, before anything is built from the payload: the journal line, the summary and every
     // sink's record see only redacted values.
     if config::secrets_filter() {
@@ -28,7 +47,7 @@ pub fn run(default_event: &'static str) -> u8 {
     let session = session::resolve(payload.str(field::SESSION_ID), &project, now, event_name == "SessionStart");
     crate::debug!("{event_name} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
 
-    let event = Event::new(now, event_name, &session, &project, &payload);
+    let event = Event::new(now, event_name, &session, &project, payload);
     let line = event.journal_line();
     let journal_dir = journal::dir();
     match &journal_dir {

@@ -235,6 +235,10 @@ impl Report for StoredSessions {
                 let at = clock::parse(at).map_or_else(|| at.to_owned(), clock::short);
                 text.push_str(&format!("last error at {}: {}\n", safe(&at), safe(error)));
             }
+            if let (Some(answer), Some(at)) = (&q.last_set_aside, &q.last_set_aside_at) {
+                let at = clock::parse(at).map_or_else(|| at.to_owned(), clock::short);
+                text.push_str(&format!("last set aside at {}: {}\n", safe(&at), safe(answer)));
+            }
             if let Some(until) = &q.backoff_until {
                 let until = clock::parse(until).map_or_else(|| until.to_owned(), clock::short);
                 text.push_str(&format!("backing off until {}\n", safe(&until)));

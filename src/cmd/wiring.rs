@@ -500,6 +500,13 @@ impl Status {
             if let (true, Some(error)) = (q.pending > 0, &q.last_error) {
                 problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
+            if q.to_resend > 0 {
+                let answer = q.last_set_aside.as_deref().unwrap_or("refused");
+                problems.push(format!(
+                    "{}: {} events set aside; the last answer: {answer} (fix the cause, then: claude-session flush --resend)",
+                    q.sink, q.to_resend
+                ));
+            }
         }
         let warnings = config::unseen_otel();
         Ok(Status {

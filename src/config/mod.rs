@@ -24,7 +24,7 @@ mod source;
 
 pub use otlp::{
     Exporter, Header, Otlp, Protocol, Secret, Signal, Wanted, install_env, otlp, otlp_enabled, otlp_signals,
-    unseen_otel,
+    proxy_variable, unseen_otel,
 };
 pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
 pub use source::{PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, use_environment_only};

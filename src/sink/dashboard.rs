@@ -30,7 +30,7 @@ pub struct Dashboard {
 impl Dashboard {
     pub fn new(url: &str, timeout: Duration) -> Dashboard {
         Dashboard {
-            agent: http::agent(timeout),
+            agent: http::agent(timeout, url),
             url: http::loopback_literal(url),
             models: ModelNames::default(),
             usage: Usage::default(),
@@ -71,7 +71,7 @@ pub fn probe(events_url: &str, timeout: Duration) -> Result<(), String> {
     let wrong_path =
         |what: &str| format!("{events_url}: {what}: a wrong path; give the server's base URL, http://HOST:PORT");
     let mut response =
-        http::agent(timeout).get(&url).call().map_err(|e| format!("{events_url}: not reachable: {e}"))?;
+        http::agent(timeout, &url).get(&url).call().map_err(|e| format!("{events_url}: not reachable: {e}"))?;
     let status = response.status().as_u16();
     let text = response.body_mut().with_config().limit(1 << 20).read_to_string().unwrap_or_default();
     match status {

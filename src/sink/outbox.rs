@@ -13,6 +13,10 @@
 //! <sink>/rejected/        what the receiver refused, or what is not a file of ours
 //! ```
 //!
+//! A batch the receiver says is too large (413) is split in halves, and those again, before a
+//! record is set aside; what was set aside stays in `rejected/` with the answer beside it until
+//! `flush --resend` puts it back in the spool.
+//!
 //! A hook appends one line per sink (no file created per event: that is the costly part of a
 //! write on most file systems). A deliverer run takes the spool and numbers its lines into
 //! `queue/`, then opens the oldest by number: a run costs what it admits and sends, never what is
@@ -83,9 +87,14 @@ pub struct SinkStatus {
     pub pending: u64,
     pub delivered: u64,
     pub set_aside: u64,
+    /// Records in `rejected/` now: what `flush --resend` would send again.
+    pub to_resend: u64,
     pub dropped: u64,
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
+    /// The last answer that set records aside ("HTTP 415: Unsupported content type").
+    pub last_set_aside: Option<String>,
+    pub last_set_aside_at: Option<String>,
     pub last_delivered_at: Option<String>,
     /// Set while hooks start no deliverer for this sink (RFC 3339).
     pub backoff_until: Option<String>,
@@ -102,8 +111,9 @@ impl SinkStatus {
     pub fn to_json(&self) -> Value {
         json!({
             "sink": self.sink, "dir": self.dir.to_string_lossy(), "pending": self.pending,
-            "delivered": self.delivered, "set_aside": self.set_aside, "dropped": self.dropped,
-            "last_error": self.last_error, "last_error_at": self.last_error_at,
+            "delivered": self.delivered, "set_aside": self.set_aside, "to_resend": self.to_resend,
+            "dropped": self.dropped, "last_error": self.last_error, "last_error_at": self.last_error_at,
+            "last_set_aside": self.last_set_aside, "last_set_aside_at": self.last_set_aside_at,
             "last_delivered_at": self.last_delivered_at, "backoff_until": self.backoff_until,
         })
     }
@@ -127,6 +137,8 @@ struct State {
     failures: u32,
     last_error: Option<String>,
     last_error_at: Option<String>,
+    last_set_aside: Option<String>,
+    last_set_aside_at: Option<String>,
     last_delivered_at: Option<String>,
 }
 
@@ -143,6 +155,8 @@ impl State {
             failures: n("failures").min(64) as u32,
             last_error: s("last_error"),
             last_error_at: s("last_error_at"),
+            last_set_aside: s("last_set_aside"),
+            last_set_aside_at: s("last_set_aside_at"),
             last_delivered_at: s("last_delivered_at"),
         }
     }
@@ -151,7 +165,8 @@ impl State {
         json!({
             "head": self.head, "tail": self.tail, "delivered": self.delivered, "set_aside": self.set_aside,
             "dropped": self.dropped, "failures": self.failures, "last_error": self.last_error,
-            "last_error_at": self.last_error_at, "last_delivered_at": self.last_delivered_at,
+            "last_error_at": self.last_error_at, "last_set_aside": self.last_set_aside,
+            "last_set_aside_at": self.last_set_aside_at, "last_delivered_at": self.last_delivered_at,
         })
     }
 }
@@ -334,10 +349,13 @@ impl Queue {
 
     /// Appends one line to the spool under its `flock`, after checking that the file is a
     /// regular one of ours and still the spool (a deliverer may have just taken it: then the
-    /// line goes into the new one). A torn line left by a killed writer is ended first.
+    /// line goes into the new one). A torn line left by a killed writer is ended first, so that
+    /// it never takes this one with it; the deliverer recovers it from the journal. Opened for
+    /// reading too: the last byte is read through this descriptor.
     fn append(&self, line: &[u8]) -> io::Result<()> {
         for _ in 0..3 {
             let mut file = OpenOptions::new()
+                .read(true)
                 .append(true)
                 .create(true)
                 .mode(0o600)
@@ -351,7 +369,7 @@ impl Queue {
                 let size = file.metadata()?.len();
                 let mut last = [b'\n'];
                 if size > 0 {
-                    std::os::unix::fs::FileExt::read_at(&file, &mut last, size - 1).ok();
+                    std::os::unix::fs::FileExt::read_exact_at(&file, &mut last, size - 1)?;
                 }
                 if last[0] != b'\n' {
                     file.write_all(b"\n")?;
@@ -367,14 +385,44 @@ impl Queue {
         fs::symlink_metadata(self.spool()).is_ok_and(|m| m.len() > 0) || fs::symlink_metadata(self.taken()).is_ok()
     }
 
-    /// Records waiting: numbered ones by the state's counters, plus the spool's lines. For
-    /// reports, never on a deliverer's path.
+    /// Records not yet delivered: the numbered files in `queue/` from the saved head on, plus the
+    /// lines of the spool and of a taken spool. Counted from the files, not from the counters a
+    /// deliverer saves only when it goes idle: one at work has numbered and sent records its saved
+    /// state does not know of yet. While a taken spool is being numbered (nothing is sent
+    /// meanwhile), the records numbered from it (at or past the saved tail) are counted by its
+    /// lines instead; a count that a deliverer's step (take, number, save) could have split is
+    /// taken again. For
+    /// reports, never on a deliverer's path: it lists the queue.
     pub fn pending(&self) -> usize {
-        let state = self.state();
-        let lines = |p: PathBuf| {
-            read_ours(&p, u64::MAX).map(|b| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()).count()).unwrap_or(0)
+        let lines = |p: &Path| {
+            read_ours(p, u64::MAX)
+                .ok()
+                .map(|b| b.split(|c| *c == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace)).count())
         };
-        (state.tail - state.head) as usize + lines(self.spool()) + lines(self.taken())
+        let inode = |p: &Path| fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        let mut count = 0;
+        for _ in 0..20 {
+            let state = self.state();
+            let before = (inode(&self.taken()), inode(&self.spool()));
+            let taken = lines(&self.taken());
+            let seqs: Vec<u64> = private::file_names(&self.queue_dir())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .filter(|&seq| seq >= state.head)
+                .collect();
+            let spool = lines(&self.spool()).unwrap_or(0);
+            let numbered = match taken {
+                Some(_) => seqs.iter().filter(|&&seq| seq < state.tail).count(),
+                None => seqs.len(),
+            };
+            count = numbered + taken.unwrap_or(0) + spool;
+            // The spool not taken, the taken one not numbered, nothing saved: one moment's count.
+            if (inode(&self.taken()), inode(&self.spool())) == before && self.state() == state {
+                break;
+            }
+        }
+        count
     }
 
     pub fn status(&self) -> SinkStatus {
@@ -385,13 +433,43 @@ impl Queue {
             pending: self.pending() as u64,
             delivered: state.delivered,
             set_aside: state.set_aside,
+            to_resend: self.set_aside_records().len() as u64,
             dropped: state.dropped,
             // A state file an older version wrote may hold what it did not mask.
             last_error: state.last_error.map(|e| crate::secrets::masked(&e)),
             last_error_at: state.last_error_at,
+            last_set_aside: state.last_set_aside,
+            last_set_aside_at: state.last_set_aside_at,
             last_delivered_at: state.last_delivered_at,
             backoff_until: backoff_until(&self.dir).map(|t| clock::rfc3339(t.into())),
         }
+    }
+
+    /// The records in `rejected/`, oldest first (their names are their queue numbers).
+    fn set_aside_records(&self) -> Vec<PathBuf> {
+        let rejected = self.dir.join("rejected");
+        let mut names = private::file_names(&rejected).unwrap_or_default();
+        names.retain(|n| n.strip_suffix(".json").is_some_and(|seq| seq.bytes().all(|b| b.is_ascii_digit())));
+        names.sort();
+        names.into_iter().map(|n| rejected.join(n)).collect()
+    }
+
+    /// Puts every record set aside back in the spool, oldest first, for the next delivery to send
+    /// again (the cause fixed: a header, an endpoint, a protocol). The caller holds the lock.
+    /// What is not a record of ours stays where it is. Returns how many went back.
+    pub fn resend(&self) -> Result<usize, String> {
+        let mut sent_back = 0;
+        for path in self.set_aside_records() {
+            let Ok(record) = read_ours(&path, RECORD_MAX) else { continue };
+            let Ok(value) = serde_json::from_slice::<Value>(&record) else { continue };
+            let mut line = value.to_string().into_bytes();
+            line.push(b'\n');
+            self.append(&line).map_err(|e| format!("outbox {}: {e}", self.spool().display()))?;
+            fs::remove_file(&path).map_err(|e| format!("outbox {}: {e}", path.display()))?;
+            let _ = fs::remove_file(path.with_extension("json.answer"));
+            sent_back += 1;
+        }
+        Ok(sent_back)
     }
 
     /// Moves an entry to `rejected/` with the reason beside it.
@@ -588,6 +666,11 @@ impl Run<'_> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let line = match serde_json::from_slice::<&serde_json::value::RawValue>(&line) {
+                Ok(_) => line,
+                // Torn by a hook killed mid-write: the whole event, from the journal, if it is there.
+                Err(_) => self.recover(&line).unwrap_or(line),
+            };
             if let Err(e) = self.number(&line) {
                 return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
             }
@@ -595,6 +678,43 @@ impl Run<'_> {
         if let Err(e) = fs::remove_file(&taken) {
             self.fail(&format!("outbox {}: {e}", taken.display()), None);
         }
+    }
+
+    /// The record a torn spool line began, rebuilt from the journal line its hook wrote first:
+    /// the line's first members name the session, the event and the time (milliseconds), and
+    /// its tool call when it had one. None when they are not all there, or no journal line of
+    /// that day matches; the torn line is then numbered as it is, and set aside when sent.
+    fn recover(&self, torn: &[u8]) -> Option<Vec<u8>> {
+        let member = |key: &str| -> Option<Value> {
+            let pattern = format!("{}:", serde_json::to_string(key).ok()?);
+            let at = torn.windows(pattern.len()).position(|w| w == pattern.as_bytes())? + pattern.len();
+            serde_json::Deserializer::from_slice(&torn[at..]).into_iter::<Value>().next()?.ok()
+        };
+        use crate::event::record;
+        let session = member(record::SESSION_ID)?;
+        let event = member(record::HOOK_EVENT_TYPE)?;
+        let ms = member(record::TIMESTAMP)?.as_i64()?;
+        let tool_use_id = member(crate::payload::field::TOOL_USE_ID);
+        let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+        let journal = self.queue.dir.parent()?.parent()?.join(journal::file_name(time));
+        let file = private::open(&journal).ok()?;
+        for line in io::BufReader::new(file).split(b'\n') {
+            let Ok(Value::Object(line)) = serde_json::from_slice::<Value>(&line.ok()?) else { continue };
+            let same = |ours: &str, value: &Value| line.get(ours) == Some(value);
+            if !same(journal::field::SESSION_ID, &session)
+                || !same(journal::field::EVENT, &event)
+                || tool_use_id.as_ref().is_some_and(|id| !same(journal::field::TOOL_USE_ID, id))
+            {
+                continue;
+            }
+            if let Some((at, record)) = crate::event::record_from_journal(&line)
+                && (at.unix_timestamp_nanos() / 1_000_000) as i64 == ms
+            {
+                crate::debug!("{}: a torn record taken from the journal", self.queue.sink);
+                return serde_json::to_vec(&record).ok();
+            }
+        }
+        None
     }
 
     /// Writes one record as the next numbered file. `O_EXCL`: it never replaces a record
@@ -686,7 +806,7 @@ impl Run<'_> {
             }
             self.recordable = true;
         }
-        let batch_max = self.sink.batch_max().max(1);
+        let mut batch_max = self.sink.batch_max().max(1);
         while self.state.head < self.state.tail {
             let (mut seqs, mut records) = (Vec::new(), Vec::new());
             let mut seq = self.state.head;
@@ -728,6 +848,10 @@ impl Run<'_> {
                         let _ = fs::remove_file(self.queue.dir.join(".backoff"));
                     }
                 }
+                // Too large: the same records again in halves (the first half now), down to one.
+                Outcome::Rejected { status: 413, .. } if records.len() > 1 => {
+                    batch_max = records.len().div_ceil(2);
+                }
                 Outcome::Rejected { status, answer } => {
                     self.state.head = seq;
                     for s in seqs {
@@ -743,6 +867,9 @@ impl Run<'_> {
         if self.queue.set_aside(path, &format!("{seq:020}.json"), status, why).is_ok() {
             self.report.set_aside += 1;
             self.state.set_aside += 1;
+            self.state.last_set_aside =
+                Some(if status == 0 { why.to_owned() } else { format!("HTTP {status}: {why}") });
+            self.state.last_set_aside_at = Some(clock::rfc3339(clock::now()));
         }
     }
 
