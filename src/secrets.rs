@@ -1371,6 +1371,9 @@ fn value_fits(kind: &str, value: &str) -> bool {
         "signature" => value.len() >= 16 && base64(value),
         "basic-auth" => value.len() >= 12 && base64(value),
         "cookie" => value.contains('='),
+        // `SPAN_KIND_ATTRIBUTE_KEY = "openinference.span.kind"`: a key *name*; a key has digits or
+        // is long and unbroken.
+        "key" => value.bytes().any(|c| c.is_ascii_digit()) || (value.len() >= 20 && !value.contains(['.', ' '])),
         _ => true,
     }
 }
@@ -1886,6 +1889,7 @@ mod tests {
             "if password is None:\n    login(user)",
             "headers = {\"X-aws-ec2-metadata-token\": imdsv2_session_token}",
             "class Settings:\n    password: SecretStr\n    token: str\n",
+            "SPAN_KIND_ATTRIBUTE_KEY = \"openinference.span.kind\"",
         ];
         for text in keep {
             assert_eq!(redact_text(text), None, "{text}");

@@ -9,6 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use claude_session::sink::otlp::{self, History, Privacy, Resource};
 use common::*;
@@ -18,19 +19,61 @@ fn receiver_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp/receiver.py")
 }
 
+/// The python of a virtualenv with the official OTLP schema (opentelemetry-proto from PyPI),
+/// which the tests install once into their cache (tests/common/deps.rs).
+fn python() -> Result<&'static Path, String> {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| deps::venv("otlp-schema", &["opentelemetry-proto==1.45.2", "protobuf==7.36.2"]))
+        .as_ref()
+        .map(PathBuf::as_path)
+        .map_err(Clone::clone)
+}
+
+/// Returns from the test, saying why in one line, when the schema cannot be had (no python3,
+/// PyPI out of reach).
+macro_rules! needs_schema {
+    () => {
+        if deps::or_skip(python()).is_none() {
+            return;
+        }
+    };
+}
+
 /// The schema check, as the test receiver does it; panics with the reason.
 fn assert_valid(signal: &str, body: &Value) {
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python().unwrap())
         .arg(receiver_script())
         .args(["check", signal])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP schema check");
+        .expect("the OTLP schema check runs");
     child.stdin.take().unwrap().write_all(body.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{signal} request is not valid OTLP: {}{}\n{body:#}", stdout(&out), stderr(&out));
+}
+
+/// The protobuf check, as the test receiver does it: each body is byte for byte
+/// opentelemetry-proto's own serialization of the message it parses to, and that message is the
+/// one its JSON encoding (of the same records) is.
+fn assert_valid_protobuf(signal: &str, pairs: &[(Vec<u8>, Value)]) {
+    let dir = std::env::temp_dir().join(format!("otlp-pairs-{signal}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    for (i, (body, like)) in pairs.iter().enumerate() {
+        fs::write(dir.join(format!("{i:04}.pb")), body).unwrap();
+        fs::write(dir.join(format!("{i:04}.json")), like.to_string()).unwrap();
+    }
+    let out = Command::new(python().unwrap())
+        .arg(receiver_script())
+        .args(["check-pairs", signal])
+        .arg(&dir)
+        .output()
+        .expect("the OTLP schema check runs");
+    let _ = fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{signal} protobuf request is not valid OTLP: {}{}", stdout(&out), stderr(&out));
 }
 
 /// Replays the recorded sessions with a dashboard that refuses, so every outbox record stays
@@ -99,6 +142,7 @@ fn resource() -> Resource {
 
 #[test]
 fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
     let events = recorded();
@@ -130,7 +174,33 @@ fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
 }
 
 #[test]
+fn protobuf_requests_are_the_official_serialization_of_the_json_ones() {
+    needs_schema!();
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    let (mut logs, mut traces) = (Vec::new(), Vec::new());
+    for privacy in [Privacy::default(), Privacy { prompts: true, tool_details: true }] {
+        // One request for all, and one per record (a batch of one, and the spans each closes).
+        let mut batches: Vec<&[Value]> = vec![&records[..]];
+        batches.extend(records.chunks(1));
+        for batch in batches {
+            let json = otlp::logs_request(batch, &resource(), privacy);
+            logs.push((otlp::logs_request_protobuf(batch, &resource(), privacy), json));
+            let mut history = History::journal(env.journal_dir());
+            let json = otlp::traces_request(batch, &resource(), privacy, &mut history);
+            let mut history = History::journal(env.journal_dir());
+            let bytes = otlp::traces_request_protobuf(batch, &resource(), privacy, &mut history);
+            traces.push((bytes, json));
+        }
+    }
+    assert!(traces.iter().filter(|(b, _)| b.len() > 200).count() > 10, "spans were encoded");
+    assert_valid_protobuf("logs", &logs);
+    assert_valid_protobuf("traces", &traces);
+}
+
+#[test]
 fn no_prompt_text_or_tool_input_leaves_unless_opted_in() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
     let mut history = History::journal(env.journal_dir());
@@ -169,6 +239,7 @@ fn trace_of(event: &Value) -> String {
 
 #[test]
 fn each_turn_is_a_trace_and_the_session_one_more_with_every_tool_call_under_its_turn() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
     let events = recorded();
@@ -273,6 +344,7 @@ fn each_turn_is_a_trace_and_the_session_one_more_with_every_tool_call_under_its_
 
 #[test]
 fn a_call_and_a_turn_that_never_end_are_closed_unfinished_at_session_end() {
+    needs_schema!();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
     let sid = "5e1f0000-0000-4000-8000-000000000001";
@@ -335,17 +407,27 @@ impl Receiver {
     }
 
     fn spawn(args: &[&str]) -> Receiver {
-        let mut child = Command::new("python3")
+        let mut child = Command::new(python().unwrap())
             .arg(receiver_script())
             .arg("serve")
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP receiver");
+            .expect("the OTLP receiver runs");
         let mut line = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        let port = line.trim().parse().unwrap_or_else(|_| panic!("receiver did not start: {line:?}"));
+        let Ok(port) = line.trim().parse() else {
+            // Its own words first: the cause, not the symptom.
+            let _ = child.kill();
+            let mut why = String::new();
+            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut why);
+            let last = why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            panic!("the OTLP receiver did not start: {last}\n{why}");
+        };
+        // Its stderr from here on (it logs nothing per request) is the test's.
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::stderr()));
         Receiver { child, port }
     }
 
@@ -375,6 +457,12 @@ impl Receiver {
         assert_eq!(status, 200);
     }
 
+    /// Answers 413 to a request of more than `max` log records or spans.
+    fn max_items(&self, max: usize) {
+        let (status, _) = self.http("POST", "/mode", &format!(r#"{{"mode":"ok","max_items":{max}}}"#));
+        assert_eq!(status, 200);
+    }
+
     /// Every request it got: `{"path", "ok", "error", "body", "headers"}`.
     fn received(&self) -> Vec<Value> {
         let (status, body) = self.http("GET", "/received", "");
@@ -392,16 +480,17 @@ impl Drop for Receiver {
 
 fn settings(base: &str) -> claude_session::config::Otlp {
     use claude_session::config::{Exporter, Header, Otlp, Protocol, Secret};
-    let exporter = |path: &str| Exporter {
+    // Logs in protobuf (the default), traces in JSON.
+    let exporter = |path: &str, protocol: Protocol| Exporter {
         url: format!("{base}{path}"),
-        protocol: Protocol::Json,
+        protocol,
         headers: vec![Header { name: "Authorization".into(), value: Secret::new("Bearer t0ken".into()) }],
         certificate: None,
         timeout: std::time::Duration::from_millis(500),
     };
     Otlp {
-        logs: Some(exporter("/v1/logs")),
-        traces: Some(exporter("/v1/traces")),
+        logs: Some(exporter("/v1/logs", Protocol::default())),
+        traces: Some(exporter("/v1/traces", Protocol::Json)),
         service_name: Some("team-claude".into()),
         resource_attributes: vec![("deployment.environment".into(), "test".into())],
         log_user_prompts: false,
@@ -411,6 +500,7 @@ fn settings(base: &str) -> claude_session::config::Otlp {
 
 #[test]
 fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
+    needs_schema!();
     use claude_session::sink::otlp::{Otlp, Signal};
     use claude_session::sink::{Outcome, Sink};
     use std::time::{Duration, Instant};
@@ -431,6 +521,9 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
         assert_eq!(request["ok"], true, "{request:#}");
         assert_eq!(request["headers"]["authorization"], "Bearer t0ken");
     }
+    // Each signal in its own protocol: logs in protobuf (the default), traces in JSON (set).
+    assert_eq!(got[0]["content_type"], "application/x-protobuf");
+    assert_eq!(got[1]["content_type"], "application/json");
     assert_eq!(got[0]["path"], "/v1/logs");
     assert_eq!(log_records(&got[0]["body"]).len(), records.len());
     let resource = &got[0]["body"]["resourceLogs"][0]["resource"]["attributes"];
@@ -443,7 +536,7 @@ fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
     receiver.mode("503", 7);
     assert_eq!(
         logs.send(&records[..1]),
-        Outcome::Retry { error: r#"HTTP 503: {"message":"busy"}"#.into(), after: Some(Duration::from_secs(7)) }
+        Outcome::Retry { error: "HTTP 503: busy".into(), after: Some(Duration::from_secs(7)) }
     );
     receiver.mode("429", 2);
     assert!(matches!(logs.send(&records[..1]), Outcome::Retry { after: Some(d), .. } if d == Duration::from_secs(2)));
@@ -492,7 +585,7 @@ fn assert_received_exactly_once(receiver: &Receiver) {
     let got = receiver.received();
     let stored: Vec<&Value> = got.iter().filter(|r| r["ok"] == true).collect();
     for r in &got {
-        assert!(r["error"].is_null(), "invalid OTLP request: {r:#}");
+        assert!(r["invalid"].is_null(), "invalid OTLP request: {r:#}");
     }
     let events = recorded();
     let logs: Vec<Value> =
@@ -529,6 +622,7 @@ fn assert_received_exactly_once(receiver: &Receiver) {
 
 #[test]
 fn hooks_deliver_every_recorded_event_to_the_collector() {
+    needs_schema!();
     let receiver = Receiver::start();
     let env = otlp_env(&receiver.base());
     let out = replay_and_flush(&env);
@@ -541,6 +635,7 @@ fn hooks_deliver_every_recorded_event_to_the_collector() {
 
 #[test]
 fn a_collector_that_is_down_gets_everything_once_it_is_up() {
+    needs_schema!();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let env = otlp_env(&format!("http://127.0.0.1:{port}"));
     replay(&env, &recorded());
@@ -553,6 +648,7 @@ fn a_collector_that_is_down_gets_everything_once_it_is_up() {
 
 #[test]
 fn a_collector_answering_503_or_hanging_loses_nothing() {
+    needs_schema!();
     for mode in ["503", "hang"] {
         let receiver = Receiver::start();
         receiver.mode(mode, 1);
@@ -566,6 +662,7 @@ fn a_collector_answering_503_or_hanging_loses_nothing() {
 
 #[test]
 fn prompt_text_reaches_the_collector_only_when_opted_in() {
+    needs_schema!();
     for opted_in in [false, true] {
         let receiver = Receiver::start();
         let mut env = otlp_env(&receiver.base());
@@ -581,6 +678,7 @@ fn prompt_text_reaches_the_collector_only_when_opted_in() {
 
 #[test]
 fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let mut records = replay_to_outbox(&mut env);
     let dir = env.journal_dir();
@@ -638,6 +736,7 @@ fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished
 
 #[test]
 fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
+    needs_schema!();
     // Recorded with no sink configured: only the journal has the events.
     let mut env = TestEnv::new();
     replay(&env, &recorded());
@@ -662,6 +761,7 @@ fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
 #[cfg(feature = "tls")]
 #[test]
 fn an_https_collector_is_reached_with_the_ca_file_given() {
+    needs_schema!();
     let receiver = Receiver::https();
     let base = format!("https://127.0.0.1:{}", receiver.port);
     let ca = receiver_script().parent().unwrap().join("tls/ca.pem");
@@ -686,7 +786,7 @@ fn an_https_collector_is_reached_with_the_ca_file_given() {
 impl Receiver {
     /// `received()` over https, trusting `ca`.
     fn received_tls(&self, ca: &Path) -> Vec<Value> {
-        let out = Command::new("python3")
+        let out = Command::new(python().unwrap())
             .arg("-c")
             .arg(format!(
                 "import ssl,urllib.request;c=ssl.create_default_context(cafile={:?});\
@@ -703,6 +803,7 @@ impl Receiver {
 
 #[test]
 fn a_bad_otlp_setting_is_an_error_naming_it_and_the_hook_still_records() {
+    needs_schema!();
     let receiver = Receiver::start();
     let mut cases = vec![
         ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
@@ -756,4 +857,248 @@ fn cron_cleanup_closes_an_abandoned_session_once() {
     assert!(text.lines().any(|l| l.contains("\"SessionEnd\"") && l.contains("abandoned")), "{text}");
     let out = env.run("cleanup", &[], b"");
     assert!(!stdout(&out).contains("closed"), "closed twice: {}", stdout(&out));
+}
+
+#[test]
+fn each_signal_is_sent_in_its_own_protocol_protobuf_by_default() {
+    needs_schema!();
+    for (protocol, traces_protocol, logs_type, traces_type) in [
+        (None, None, "application/x-protobuf", "application/x-protobuf"),
+        (Some("http/json"), Some("http/protobuf"), "application/json", "application/x-protobuf"),
+    ] {
+        let receiver = Receiver::start();
+        let mut env = otlp_env(&receiver.base());
+        if let Some(p) = protocol {
+            env.set("OTEL_EXPORTER_OTLP_PROTOCOL", p);
+        }
+        if let Some(p) = traces_protocol {
+            env.set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", p);
+        }
+        replay_and_flush(&env);
+        assert_received_exactly_once(&receiver);
+        for r in receiver.received() {
+            let want = if r["path"] == "/v1/logs" { logs_type } else { traces_type };
+            assert_eq!(r["content_type"], want, "{protocol:?} {traces_protocol:?}: {}", r["path"]);
+        }
+    }
+}
+
+#[test]
+fn a_protocol_we_do_not_speak_is_an_error_naming_it() {
+    let mut env = otlp_env("http://127.0.0.1:9");
+    env.set("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/xml");
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_ne!(out.status.code(), Some(0));
+    let said = stdout(&out) + &stderr(&out);
+    assert!(said.contains("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL") && said.contains("http/xml"), "{said}");
+}
+
+#[test]
+fn logs_turned_off_send_traces_only_and_leave_no_logs_queue() {
+    needs_schema!();
+    let receiver = Receiver::start();
+    let mut env = otlp_env(&receiver.base());
+    env.set("OTEL_LOGS_EXPORTER", "none");
+    let out = replay_and_flush(&env);
+    assert!(!stdout(&out).contains("otlp-logs"), "{}", stdout(&out));
+    let got = receiver.received();
+    assert!(got.iter().all(|r| r["path"] == "/v1/traces" && r["ok"] == true), "{got:#?}");
+    let spans: Vec<Value> = got.iter().flat_map(|r| spans(&r["body"])).collect();
+    let sessions: BTreeSet<String> = recorded().iter().map(|e| e["session_id"].to_string()).collect();
+    let named: BTreeSet<String> = spans.iter().filter_map(|s| Some(attrs(s).get("session.id")?.to_string())).collect();
+    assert_eq!(named, sessions, "every session's spans");
+    assert!(!env.journal_dir().join("outbox/otlp-logs").exists(), "no logs queue to grow");
+
+    // And the other way round.
+    let receiver = Receiver::start();
+    let mut env = otlp_env(&receiver.base());
+    env.set("OTEL_TRACES_EXPORTER", "NONE");
+    replay_and_flush(&env);
+    let got = receiver.received();
+    assert!(!got.is_empty() && got.iter().all(|r| r["path"] == "/v1/logs"), "{got:#?}");
+    assert!(!env.journal_dir().join("outbox/otlp-traces").exists());
+}
+
+/// A sink's queue as `show --all --json` reports it.
+fn sink_status(env: &TestEnv, sink: &str) -> Value {
+    let all = json(&env.run("claude-session", &["show", "--all", "--json"], b"").stdout);
+    all["outbox"]["sinks"].as_array().and_then(|s| s.iter().find(|s| s["sink"] == sink)).cloned().unwrap_or(Value::Null)
+}
+
+#[test]
+fn answers_that_will_never_be_taken_set_the_batch_aside_without_a_retry_loop() {
+    needs_schema!();
+    for (status, protocol) in [(404, "http/json"), (405, "http/protobuf"), (415, "http/json"), (422, "http/protobuf")] {
+        let receiver = Receiver::start();
+        receiver.mode(&status.to_string(), 0);
+        let mut env = otlp_env(&receiver.base());
+        env.set("OTEL_EXPORTER_OTLP_PROTOCOL", protocol);
+        let out = replay_and_flush(&env);
+        assert!(stdout(&out).contains("pending 0"), "nothing waits: {}", stdout(&out));
+
+        // Every record was posted once: nothing was tried again.
+        let got = receiver.received();
+        assert!(got.iter().all(|r| r["status"] == status && r["ok"] == false), "{got:#?}");
+        let logs: u64 = got.iter().filter(|r| r["path"] == "/v1/logs").map(|r| r["items"].as_u64().unwrap()).sum();
+        assert_eq!(logs, recorded().len() as u64, "{status}: each log record posted once");
+        let logs_status = sink_status(&env, "otlp-logs");
+        assert_eq!(logs_status["set_aside"], recorded().len(), "{logs_status:#}");
+        assert_eq!(logs_status["to_resend"], recorded().len());
+        assert!(logs_status["last_error"].is_null(), "not a failure to back off from: {logs_status:#}");
+        let answer = format!("HTTP {status}: answering {status} as told");
+        assert_eq!(logs_status["last_set_aside"], answer.as_str(), "the status and the collector's message");
+
+        // hooks status says so, and how to send them again.
+        let said = stdout(&env.run("claude-session", &["hooks", "status"], b""));
+        assert!(said.contains(&answer) && said.contains("flush --resend"), "{said}");
+
+        // The cause fixed, they are sent again, once.
+        receiver.mode("ok", 0);
+        let out = env.run("claude-session", &["flush", "--resend"], b"");
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).contains("set aside, sent again"), "{}", stdout(&out));
+        assert_received_exactly_once(&receiver);
+        assert_eq!(sink_status(&env, "otlp-logs")["to_resend"], 0);
+        assert_eq!(sink_status(&env, "otlp-traces")["to_resend"], 0);
+    }
+}
+
+#[test]
+fn a_413_splits_a_large_batch_until_every_request_is_taken() {
+    needs_schema!();
+    let receiver = Receiver::start();
+    receiver.max_items(8);
+    let mut env = TestEnv::new();
+    let records = replay_to_outbox(&mut env);
+    assert!(records.len() > 20);
+    // Queued while no collector was set, sent in one flush: the batches start large.
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
+    for sink in ["otlp-logs", "otlp-traces"] {
+        let out = env.run("claude-session", &["export", "--since", "7d", "--sink", sink], b"");
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    }
+    let got = receiver.received();
+    assert!(got.iter().any(|r| r["status"] == 413), "a batch was too large");
+    let taken: Vec<&Value> = got.iter().filter(|r| r["ok"] == true).collect();
+    assert!(taken.iter().all(|r| r["items"].as_u64().unwrap() <= 8));
+    let logs: u64 = taken.iter().filter(|r| r["path"] == "/v1/logs").map(|r| r["items"].as_u64().unwrap()).sum();
+    assert_eq!(logs, records.len() as u64, "every record delivered once, in smaller requests");
+}
+
+#[test]
+fn a_413_in_the_outbox_splits_the_batch_and_sets_nothing_aside() {
+    needs_schema!();
+    // The collector is down while the sessions run: the queue builds up, then goes in one flush.
+    // A request of one record must fit (a SessionEnd closes several spans): 8 at most.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = otlp_env(&format!("http://127.0.0.1:{port}"));
+    replay(&env, &recorded());
+    let receiver = Receiver::on_port(port);
+    receiver.max_items(8);
+    flush(&env);
+    let got = receiver.received();
+    assert!(got.iter().any(|r| r["status"] == 413 && r["items"].as_u64().unwrap() > 8), "a batch was too large");
+    assert_received_exactly_once(&receiver);
+    for sink in ["otlp-logs", "otlp-traces"] {
+        let status = sink_status(&env, sink);
+        assert_eq!((status["set_aside"].as_u64(), status["pending"].as_u64()), (Some(0), Some(0)), "{status:#}");
+    }
+}
+
+/// A proxy on 127.0.0.1 that speaks CONNECT: it records each request line and, unless told to
+/// refuse, tunnels to `target` (whatever host the client named).
+struct FakeProxy {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakeProxy {
+    fn start(target: Option<u16>) -> FakeProxy {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client.try_clone().unwrap());
+                    let mut first = String::new();
+                    let _ = reader.read_line(&mut first);
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                    }
+                    log.lock().unwrap().push(first.trim().to_owned());
+                    let mut client = client;
+                    let Some(target) = target else {
+                        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+                        return;
+                    };
+                    let upstream = std::net::TcpStream::connect(("127.0.0.1", target)).unwrap();
+                    client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+                    let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+                    let mut down = client.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut up_read, &mut down);
+                    });
+                    let _ = std::io::copy(&mut reader, &mut up_write);
+                    let _ = up_write.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        FakeProxy { port, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn a_proxy_variable_never_intercepts_loopback() {
+    needs_schema!();
+    let proxy = FakeProxy::start(None);
+    for host in ["127.0.0.1", "localhost"] {
+        let receiver = Receiver::start();
+        let mut env = otlp_env(&format!("http://{host}:{}", receiver.port));
+        for name in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+            env.set(name, proxy.url());
+        }
+        replay_and_flush(&env);
+        assert_received_exactly_once(&receiver);
+    }
+    assert_eq!(proxy.seen(), Vec::<String>::new(), "nothing for loopback went to the proxy");
+}
+
+#[test]
+fn a_collector_beyond_a_proxy_is_reached_through_it_and_its_errors_name_it() {
+    needs_schema!();
+    let receiver = Receiver::start();
+    let proxy = FakeProxy::start(Some(receiver.port));
+    // A name that is never looked up here: the proxy is given it, and tunnels to the receiver.
+    let mut env = otlp_env("http://collector.invalid:4318");
+    env.set("http_proxy", proxy.url());
+    env.set("NO_PROXY", "example.com,10.0.0.0/8");
+    replay_and_flush(&env);
+    assert_received_exactly_once(&receiver);
+    assert!(!proxy.seen().is_empty());
+    assert!(proxy.seen().iter().all(|l| l.starts_with("CONNECT collector.invalid:4318 ")), "{:?}", proxy.seen());
+
+    // A proxy that refuses: the error says which proxy.
+    let refusing = FakeProxy::start(None);
+    let mut env = otlp_env("http://collector.invalid:4318");
+    env.set("HTTP_PROXY", refusing.url());
+    replay(&env, &recorded());
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(said.contains(&format!("through the proxy {}", refusing.url())), "{said}");
 }

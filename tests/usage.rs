@@ -575,6 +575,8 @@ fn otlp_turns_and_subagents_carry_their_usage_per_model() {
     let collector = Collector::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
+    // The collector here reads JSON; the default is http/protobuf.
+    env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
     let s = Session::new(&env, "3f8a3c1e-1111-4222-8333-944455556666");
     let opus = "claude-opus-5-5";
     let sonnet = "claude-sonnet-5-5";

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use claude_session::settings::{self, Json, Record, hooks_in, parse, unwire, wire, wired};
+use claude_session::settings::{Json, Record, hooks_in, parse, unwire, wire, wired};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

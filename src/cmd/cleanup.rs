@@ -160,7 +160,8 @@ fn deliver() -> Option<Report> {
 /// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
 /// one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    if !config::otlp_enabled() {
+    let names: Vec<&str> = sink::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    if names.is_empty() {
         return 0;
     }
     let (Ok(dir), Ok(outbox)) = (journal::require_dir(), Outbox::open()) else { return 0 };
@@ -170,7 +171,7 @@ fn close_abandoned_sessions() -> usize {
     }
     let now = clock::now();
     let since = now.date().checked_sub(time::Duration::days(7));
-    let Ok(queues) = sink::otlp::NAMES.iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
+    let Ok(queues) = names.into_iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
         return 0;
     };
     let mut closed = 0;

@@ -1,5 +1,5 @@
 //! `flush`: deliver every sink's queue now, ignoring any backoff and waiting (a bounded time) for
-//! a running deliverer, and say what happened.
+//! a running deliverer, and say what happened. `--resend` first puts back what was set aside.
 
 use super::{Error, Flush, Run};
 use crate::sink::{self, outbox, outbox::Outbox};
@@ -9,7 +9,9 @@ impl Run for Flush {
     fn run(&self) -> Result<u8, Error> {
         let sinks = sink::configured();
         if sinks.is_empty() {
-            return Err("no sink configured: set CLAUDE_SESSION_SERVER_URL or CLAUDE_SESSION_OTLP_ENDPOINT".into());
+            return Err("no sink configured: wire a server with `claude-session hooks install --server URL` \
+                        (or --otlp URL for a collector), or set CLAUDE_SESSION_SERVER_URL or CLAUDE_SESSION_OTLP_ENDPOINT"
+                .into());
         }
         // A refused value falls back to its default: say so, as a hook would under debug.
         for problem in crate::config::problems() {
@@ -21,6 +23,12 @@ impl Run for Flush {
             let sink = sink::build(name)?;
             let queue = outbox.queue(name)?;
             let lock = queue.lock().map_err(|e| format!("outbox {}: {e}", queue.dir.display()))?;
+            if self.resend {
+                let n = queue.resend()?;
+                if n > 0 {
+                    outln!("{name}: {n} set aside, sent again");
+                }
+            }
             let mut report = outbox::deliver(&queue, Ok(sink), lock, std::time::Duration::ZERO);
             report.pending = queue.pending();
             let prefix = if sinks.len() > 1 { format!("{name}: ") } else { String::new() };

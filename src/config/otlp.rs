@@ -194,6 +194,13 @@ pub fn unseen_otel() -> Vec<String> {
     })
 }
 
+/// A proxy variable as curl reads it, the lowercase name first (`https_proxy`, `HTTPS_PROXY`):
+/// the name that was set, and its value. Read off the hook's path, by the deliverer.
+pub fn proxy_variable(lower: &str) -> Option<(String, String)> {
+    let upper = lower.to_ascii_uppercase();
+    [lower.to_owned(), upper].into_iter().find_map(|name| Some((name.clone(), text(&name)?.trim().to_owned())))
+}
+
 /// Whether OTLP is on, by one variable and no parsing.
 pub fn otlp_enabled() -> bool {
     text(OTLP_ENDPOINT).is_some()

@@ -1,6 +1,7 @@
 //! The one HTTP client setup every sink uses: bounded timeouts, no redirects, our user agent,
-//! statuses as values rather than errors, `localhost` as a literal, and the status-to-`Outcome`
-//! rule. TLS roots are added by the sinks that speak https.
+//! statuses as values rather than errors, `localhost` as a literal, the proxy chosen as curl
+//! chooses it (never for loopback), and the status-to-`Outcome` rule. TLS roots are added by the
+//! sinks that speak https.
 
 use std::io::{self, Read};
 use std::time::Duration;
@@ -15,11 +16,14 @@ const ANSWER_MAX: u64 = 1024;
 /// A Retry-After longer than this is read as this: a server cannot park delivery for days.
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
 
-/// The agent configuration every sink starts from; a sink may add to it (TLS) before `build()`.
-pub fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+/// The agent configuration every sink starts from, for requests to `url`; a sink may add to it
+/// (TLS) before `build()`. ureq's own proxy choice (`ALL_PROXY` first, for every scheme, loopback
+/// too) is replaced by [`proxy_for`]'s.
+pub fn config(timeout: Duration, url: &str) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     let timeout = Some(timeout);
     // No global or resolve timeout: with them ureq resolves on a thread even for IP literals.
     ureq::Agent::config_builder()
+        .proxy(proxy_for(url).ok().flatten().map(|p| p.proxy))
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_connect(timeout)
@@ -30,8 +34,80 @@ pub fn config(timeout: Duration) -> ureq::config::ConfigBuilder<ureq::typestate:
         .user_agent(concat!("claude-session/", env!("CARGO_PKG_VERSION")))
 }
 
-pub fn agent(timeout: Duration) -> ureq::Agent {
-    config(timeout).build().new_agent()
+pub fn agent(timeout: Duration, url: &str) -> ureq::Agent {
+    config(timeout, url).build().new_agent()
+}
+
+/// The proxy a request goes through, and how errors name it (no credentials).
+pub struct Via {
+    pub proxy: ureq::Proxy,
+    pub name: String,
+}
+
+/// The proxy for a request to `url`, chosen as curl chooses it: `https_proxy` (or
+/// `HTTPS_PROXY`) for https, `http_proxy` (or `HTTP_PROXY`, which curl leaves out) for http, else
+/// `all_proxy` (`ALL_PROXY`); none for a host that `no_proxy` (`NO_PROXY`) lists, and never for a
+/// loopback host (`localhost`, 127.0.0.0/8, ::1), which no proxy can reach. A value that is not a
+/// proxy URL is an error naming its variable.
+pub fn proxy_for(url: &str) -> Result<Option<Via>, String> {
+    let Ok(uri) = url.parse::<Uri>() else { return Ok(None) };
+    let Some(host) = uri.host() else { return Ok(None) };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    if is_loopback(&host) {
+        return Ok(None);
+    }
+    if crate::config::proxy_variable("no_proxy").is_some_and(|(_, list)| no_proxy_lists(&list, &host)) {
+        return Ok(None);
+    }
+    let scheme = if uri.scheme_str() == Some("https") { "https_proxy" } else { "http_proxy" };
+    let Some((name, value)) =
+        crate::config::proxy_variable(scheme).or_else(|| crate::config::proxy_variable("all_proxy"))
+    else {
+        return Ok(None);
+    };
+    let proxy = ureq::Proxy::new(&value).map_err(|e| format!("{name}: not a proxy URL: {e}"))?;
+    let name = format!("{}://{}:{}", proxy.uri().scheme_str().unwrap_or("http"), proxy.host(), proxy.port());
+    Ok(Some(Via { proxy, name }))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether curl's `no_proxy` list names `host`: `*` is every host; an entry is a host and its
+/// subdomains (a leading dot is the same); an IP entry is that address, or with `/bits` a network.
+fn no_proxy_lists(list: &str, host: &str) -> bool {
+    let ip = host.parse::<std::net::IpAddr>().ok();
+    list.split(',').map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase()).filter(|e| !e.is_empty()).any(
+        |entry| {
+            if entry == "*" {
+                return true;
+            }
+            let entry = entry.trim_start_matches('[').replace(']', "");
+            if let (Some(ip), Some((net, bits))) = (ip, entry.split_once('/')) {
+                return in_network(ip, net, bits);
+            }
+            host == entry || host.strip_suffix(entry.as_str()).is_some_and(|rest| rest.ends_with('.'))
+        },
+    )
+}
+
+fn in_network(ip: std::net::IpAddr, net: &str, bits: &str) -> bool {
+    use std::net::IpAddr;
+    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else { return false };
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
 }
 
 /// What a receiver answered: its status, the head of its body (only when not 2xx), and how long
@@ -109,6 +185,24 @@ mod tests {
         assert_eq!(loopback_literal("http://10.0.0.5:4000/events"), "http://10.0.0.5:4000/events");
         assert_eq!(loopback_literal("http://localhost.example.com/e"), "http://localhost.example.com/e");
         assert_eq!(loopback_literal("not a url"), "not a url");
+    }
+
+    #[test]
+    fn no_proxy_as_curl_reads_it() {
+        assert!(no_proxy_lists("*", "collector.example"));
+        assert!(no_proxy_lists("example.com", "example.com"));
+        assert!(no_proxy_lists(" .example.com", "otel.example.com"));
+        assert!(no_proxy_lists("foo, example.com", "a.b.example.com"));
+        assert!(!no_proxy_lists("example.com", "badexample.com"));
+        assert!(no_proxy_lists("10.0.0.0/8", "10.2.3.4"));
+        assert!(!no_proxy_lists("10.0.0.0/8", "11.2.3.4"));
+        assert!(no_proxy_lists("192.168.1.5", "192.168.1.5"));
+        assert!(no_proxy_lists("[fd00::]/8", "fd12::1"));
+        assert!(!no_proxy_lists("", "example.com"));
+        for host in ["localhost", "127.0.0.1", "127.8.9.10", "::1", "a.localhost"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        assert!(!is_loopback("10.0.0.1") && !is_loopback("localhost.example.com"));
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //! <sink>/rejected/        what the receiver refused, or what is not a file of ours
 //! ```
 //!
+//! A batch the receiver says is too large (413) is split in halves, and those again, before a
+//! record is set aside; what was set aside stays in `rejected/` with the answer beside it until
+//! `flush --resend` puts it back in the spool.
+//!
 //! A hook appends one line per sink (no file created per event: that is the costly part of a
 //! write on most file systems). A deliverer run takes the spool and numbers its lines into
 //! `queue/`, then opens the oldest by number: a run costs what it admits and sends, never what is
@@ -83,9 +87,14 @@ pub struct SinkStatus {
     pub pending: u64,
     pub delivered: u64,
     pub set_aside: u64,
+    /// Records in `rejected/` now: what `flush --resend` would send again.
+    pub to_resend: u64,
     pub dropped: u64,
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
+    /// The last answer that set records aside ("HTTP 415: Unsupported content type").
+    pub last_set_aside: Option<String>,
+    pub last_set_aside_at: Option<String>,
     pub last_delivered_at: Option<String>,
     /// Set while hooks start no deliverer for this sink (RFC 3339).
     pub backoff_until: Option<String>,
@@ -102,8 +111,9 @@ impl SinkStatus {
     pub fn to_json(&self) -> Value {
         json!({
             "sink": self.sink, "dir": self.dir.to_string_lossy(), "pending": self.pending,
-            "delivered": self.delivered, "set_aside": self.set_aside, "dropped": self.dropped,
-            "last_error": self.last_error, "last_error_at": self.last_error_at,
+            "delivered": self.delivered, "set_aside": self.set_aside, "to_resend": self.to_resend,
+            "dropped": self.dropped, "last_error": self.last_error, "last_error_at": self.last_error_at,
+            "last_set_aside": self.last_set_aside, "last_set_aside_at": self.last_set_aside_at,
             "last_delivered_at": self.last_delivered_at, "backoff_until": self.backoff_until,
         })
     }
@@ -127,6 +137,8 @@ struct State {
     failures: u32,
     last_error: Option<String>,
     last_error_at: Option<String>,
+    last_set_aside: Option<String>,
+    last_set_aside_at: Option<String>,
     last_delivered_at: Option<String>,
 }
 
@@ -143,6 +155,8 @@ impl State {
             failures: n("failures").min(64) as u32,
             last_error: s("last_error"),
             last_error_at: s("last_error_at"),
+            last_set_aside: s("last_set_aside"),
+            last_set_aside_at: s("last_set_aside_at"),
             last_delivered_at: s("last_delivered_at"),
         }
     }
@@ -151,7 +165,8 @@ impl State {
         json!({
             "head": self.head, "tail": self.tail, "delivered": self.delivered, "set_aside": self.set_aside,
             "dropped": self.dropped, "failures": self.failures, "last_error": self.last_error,
-            "last_error_at": self.last_error_at, "last_delivered_at": self.last_delivered_at,
+            "last_error_at": self.last_error_at, "last_set_aside": self.last_set_aside,
+            "last_set_aside_at": self.last_set_aside_at, "last_delivered_at": self.last_delivered_at,
         })
     }
 }
@@ -418,13 +433,43 @@ impl Queue {
             pending: self.pending() as u64,
             delivered: state.delivered,
             set_aside: state.set_aside,
+            to_resend: self.set_aside_records().len() as u64,
             dropped: state.dropped,
             // A state file an older version wrote may hold what it did not mask.
             last_error: state.last_error.map(|e| crate::secrets::masked(&e)),
             last_error_at: state.last_error_at,
+            last_set_aside: state.last_set_aside,
+            last_set_aside_at: state.last_set_aside_at,
             last_delivered_at: state.last_delivered_at,
             backoff_until: backoff_until(&self.dir).map(|t| clock::rfc3339(t.into())),
         }
+    }
+
+    /// The records in `rejected/`, oldest first (their names are their queue numbers).
+    fn set_aside_records(&self) -> Vec<PathBuf> {
+        let rejected = self.dir.join("rejected");
+        let mut names = private::file_names(&rejected).unwrap_or_default();
+        names.retain(|n| n.strip_suffix(".json").is_some_and(|seq| seq.bytes().all(|b| b.is_ascii_digit())));
+        names.sort();
+        names.into_iter().map(|n| rejected.join(n)).collect()
+    }
+
+    /// Puts every record set aside back in the spool, oldest first, for the next delivery to send
+    /// again (the cause fixed: a header, an endpoint, a protocol). The caller holds the lock.
+    /// What is not a record of ours stays where it is. Returns how many went back.
+    pub fn resend(&self) -> Result<usize, String> {
+        let mut sent_back = 0;
+        for path in self.set_aside_records() {
+            let Ok(record) = read_ours(&path, RECORD_MAX) else { continue };
+            let Ok(value) = serde_json::from_slice::<Value>(&record) else { continue };
+            let mut line = value.to_string().into_bytes();
+            line.push(b'\n');
+            self.append(&line).map_err(|e| format!("outbox {}: {e}", self.spool().display()))?;
+            fs::remove_file(&path).map_err(|e| format!("outbox {}: {e}", path.display()))?;
+            let _ = fs::remove_file(path.with_extension("json.answer"));
+            sent_back += 1;
+        }
+        Ok(sent_back)
     }
 
     /// Moves an entry to `rejected/` with the reason beside it.
@@ -761,7 +806,7 @@ impl Run<'_> {
             }
             self.recordable = true;
         }
-        let batch_max = self.sink.batch_max().max(1);
+        let mut batch_max = self.sink.batch_max().max(1);
         while self.state.head < self.state.tail {
             let (mut seqs, mut records) = (Vec::new(), Vec::new());
             let mut seq = self.state.head;
@@ -803,6 +848,10 @@ impl Run<'_> {
                         let _ = fs::remove_file(self.queue.dir.join(".backoff"));
                     }
                 }
+                // Too large: the same records again in halves (the first half now), down to one.
+                Outcome::Rejected { status: 413, .. } if records.len() > 1 => {
+                    batch_max = records.len().div_ceil(2);
+                }
                 Outcome::Rejected { status, answer } => {
                     self.state.head = seq;
                     for s in seqs {
@@ -818,6 +867,9 @@ impl Run<'_> {
         if self.queue.set_aside(path, &format!("{seq:020}.json"), status, why).is_ok() {
             self.report.set_aside += 1;
             self.state.set_aside += 1;
+            self.state.last_set_aside =
+                Some(if status == 0 { why.to_owned() } else { format!("HTTP {status}: {why}") });
+            self.state.last_set_aside_at = Some(clock::rfc3339(clock::now()));
         }
     }
 

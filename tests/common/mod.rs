@@ -2,6 +2,7 @@
 //! real binary symlinked under every applet name, as Claude Code and cron run it.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod claude;
 pub mod deps;
 pub mod server;

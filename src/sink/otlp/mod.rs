@@ -4,6 +4,7 @@
 //! - `model`: what a span and a log record are, and which ones the events make;
 //! - `conventions`: the attribute, span and event names backends read;
 //! - `json`: the `http/json` encoding;
+//! - `protobuf`: the `http/protobuf` encoding, and the protobuf answers we read;
 //! - `send`: the sink that posts a signal's batch and reads the answer;
 //! - `usage`: the token usage spans under turns and subagents;
 //! - `abandoned`: the SessionEnd `cleanup` writes for a session that never ended.
@@ -13,6 +14,7 @@ pub mod conventions;
 mod events;
 pub mod json;
 pub mod model;
+pub mod protobuf;
 mod send;
 mod usage;
 
@@ -76,6 +78,21 @@ pub fn logs_request(records: &[Value], resource: &Resource, privacy: Privacy) ->
 /// `history` gives the journal lines before each record.
 pub fn traces_request(records: &[Value], resource: &Resource, privacy: Privacy, history: &mut History) -> Value {
     json::traces_request(resource, &model::spans(records, privacy, history))
+}
+
+/// The same `ExportLogsServiceRequest` as [`logs_request`], in protobuf.
+pub fn logs_request_protobuf(records: &[Value], resource: &Resource, privacy: Privacy) -> Vec<u8> {
+    protobuf::logs_request(resource, &model::log_records(records, privacy))
+}
+
+/// The same `ExportTraceServiceRequest` as [`traces_request`], in protobuf.
+pub fn traces_request_protobuf(
+    records: &[Value],
+    resource: &Resource,
+    privacy: Privacy,
+    history: &mut History,
+) -> Vec<u8> {
+    protobuf::traces_request(resource, &model::spans(records, privacy, history))
 }
 
 #[cfg(test)]

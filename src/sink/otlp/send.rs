@@ -1,5 +1,5 @@
-//! Sending one signal: the sink that encodes a batch, posts it with the configured headers, TLS
-//! roots and timeout, and reads the collector's answer.
+//! Sending one signal: the sink that encodes a batch in the signal's protocol, posts it with the
+//! configured headers, TLS roots and timeout, and reads the collector's answer.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -8,19 +8,26 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::events::History;
-use super::{BATCH_MAX, NAMES, Privacy, Resource, Signal, json, model};
-use crate::config::Header;
+use super::{BATCH_MAX, NAMES, Privacy, Resource, Signal, json, model, protobuf};
+use crate::config::{Header, Protocol};
 use crate::journal;
 use crate::sink::{Outcome, Sink, http};
+
+/// How much of an error answer is read: enough for its message.
+const ANSWER_MAX: u64 = 64 * 1024;
 
 /// One signal's sink: where it posts, what it sends.
 pub struct Otlp {
     signal: Signal,
+    protocol: Protocol,
     url: String,
     headers: Vec<Header>,
     resource: Resource,
     privacy: Privacy,
     agent: ureq::Agent,
+    /// The proxy requests go through (`http://host:port`), for errors to name; or why the proxy
+    /// setting cannot be used, which every send reports.
+    proxy: Result<Option<String>, String>,
     journal: Option<PathBuf>,
     /// The transcripts' usage as read so far, and the prices: made on the first trace batch.
     usage: std::cell::RefCell<Option<(crate::usage::Ledgers, crate::usage::Prices)>>,
@@ -50,13 +57,17 @@ impl Otlp {
     /// The signal's sink; `None` when the signal is turned off.
     pub fn new(signal: Signal, c: &crate::config::Otlp) -> Option<Otlp> {
         let e = c.exporter(signal)?;
+        let url = http::loopback_literal(&e.url);
+        let proxy = http::proxy_for(&url).map(|via| via.map(|v| v.name));
         Some(Otlp {
             signal,
-            url: http::loopback_literal(&e.url),
+            protocol: e.protocol,
+            agent: agent(e.timeout, e.certificate.as_deref(), &url),
+            proxy,
+            url,
             headers: e.headers.clone(),
             resource: Resource::new(c.service_name.as_deref(), &c.resource_attributes),
             privacy: Privacy { prompts: c.log_user_prompts, tool_details: c.log_tool_details },
-            agent: agent(e.timeout, e.certificate.as_deref()),
             journal: journal::dir(),
             usage: Default::default(),
         })
@@ -68,12 +79,29 @@ impl Otlp {
         self
     }
 
-    /// The request body for `records`, as JSON.
-    pub fn encode(&self, records: &[Value]) -> Value {
-        match self.signal {
-            Signal::Logs => json::logs_request(&self.resource, &model::log_records(records, self.privacy)),
-            Signal::Traces => json::traces_request(&self.resource, &self.spans(records)),
-        }
+    /// The request body for `records` in the sink's protocol, with its content type; `None` for
+    /// traces when the records close no span (most events), as such a request carries nothing.
+    pub fn encode(&self, records: &[Value]) -> Option<(&'static str, Vec<u8>)> {
+        let json = self.protocol == Protocol::Json;
+        Some(match self.signal {
+            Signal::Logs => {
+                let logs = model::log_records(records, self.privacy);
+                match json {
+                    true => (json::CONTENT_TYPE, json::logs_request(&self.resource, &logs).to_string().into_bytes()),
+                    false => (protobuf::CONTENT_TYPE, protobuf::logs_request(&self.resource, &logs)),
+                }
+            }
+            Signal::Traces => {
+                let spans = self.spans(records);
+                if spans.is_empty() {
+                    return None;
+                }
+                match json {
+                    true => (json::CONTENT_TYPE, json::traces_request(&self.resource, &spans).to_string().into_bytes()),
+                    false => (protobuf::CONTENT_TYPE, protobuf::traces_request(&self.resource, &spans)),
+                }
+            }
+        })
     }
 
     fn spans(&self, records: &[Value]) -> Vec<model::Span> {
@@ -105,54 +133,82 @@ impl Sink for Otlp {
     }
 
     fn send(&mut self, records: &[Value]) -> Outcome {
-        let body = match self.signal {
-            Signal::Logs => json::logs_request(&self.resource, &model::log_records(records, self.privacy)),
-            Signal::Traces => {
-                let spans = self.spans(records);
-                // Most events close no span: a request with none would carry nothing.
-                if spans.is_empty() {
-                    return Outcome::Delivered;
-                }
-                json::traces_request(&self.resource, &spans)
-            }
+        let Some((content_type, body)) = self.encode(records) else { return Outcome::Delivered };
+        let proxy = match &self.proxy {
+            Ok(proxy) => proxy,
+            Err(e) => return Outcome::Retry { error: e.clone(), after: None },
         };
-        let body = body.to_string();
-        let mut request = self.agent.post(&self.url).header("Content-Type", json::CONTENT_TYPE);
+        let mut request = self.agent.post(&self.url).header("Content-Type", content_type);
         for h in &self.headers {
             request = request.header(h.name.as_str(), h.value.expose());
         }
-        let mut response = match request.send(body.as_bytes()) {
+        let mut response = match request.send(&body[..]) {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry { error: e.to_string(), after: None },
+            Err(e) => {
+                let error = match proxy {
+                    Some(proxy) => format!("{e} (through the proxy {proxy})"),
+                    None => e.to_string(),
+                };
+                return Outcome::Retry { error, after: None };
+            }
         };
         let status = response.status().as_u16();
         let retry_after = http::retry_after(response.headers());
+        let protobuf = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with(protobuf::CONTENT_TYPE));
         let mut answer = Vec::new();
-        let _ = response.body_mut().with_config().limit(u64::MAX).reader().take(64 * 1024).read_to_end(&mut answer);
-        let answer = String::from_utf8_lossy(&answer).into_owned();
-        outcome(status, &answer, retry_after)
+        let _ = response.body_mut().with_config().limit(u64::MAX).reader().take(ANSWER_MAX).read_to_end(&mut answer);
+        outcome(status, &Answer { protobuf, body: &answer }, retry_after)
     }
 }
 
-/// What an OTLP/HTTP answer means: 2xx delivered (a partial success's rejected count is said
-/// under debug: the records are the collector's to drop), 400 and 413 never, 429, 502, 503, 504
-/// and other 5xx later, at least `Retry-After`.
-pub fn outcome(status: u16, answer: &str, retry_after: Option<Duration>) -> Outcome {
+/// A collector's answer body, and whether it says it is protobuf.
+pub struct Answer<'a> {
+    pub protobuf: bool,
+    pub body: &'a [u8],
+}
+
+impl Answer<'_> {
+    /// What the answer says, on one line: a protobuf `google.rpc.Status`'s message, a JSON
+    /// answer's `message`, else its text.
+    pub fn message(&self) -> String {
+        let text = match self.protobuf {
+            true => protobuf::status_message(self.body),
+            false => serde_json::from_slice::<Value>(self.body)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned)),
+        };
+        let text = text.unwrap_or_else(|| String::from_utf8_lossy(self.body).into_owned());
+        crate::text::one_line(&text, 300)
+    }
+
+    fn rejected(&self) -> Option<u64> {
+        match self.protobuf {
+            true => protobuf::partial_rejected(self.body),
+            false => partial_rejected(&String::from_utf8_lossy(self.body)),
+        }
+    }
+}
+
+/// What an OTLP/HTTP answer means, as the OTLP specification says: 2xx delivered (a partial
+/// success's rejected count is said under debug: the records are the collector's to drop); 429,
+/// 502, 503 and 504 later, at least `Retry-After`; any other answer never (set aside with its
+/// status and message; a 413 is split by the deliverer first).
+pub fn outcome(status: u16, answer: &Answer, retry_after: Option<Duration>) -> Outcome {
     match status {
         200..=299 => {
-            if let Some(rejected) = partial_rejected(answer) {
-                crate::debug!(
-                    "otlp: the collector rejected {rejected} of the batch: {}",
-                    crate::text::one_line(answer, 300)
-                );
+            if let Some(rejected) = answer.rejected() {
+                crate::debug!("otlp: the collector rejected {rejected} of the batch: {}", answer.message());
             }
             Outcome::Delivered
         }
-        400 | 413 => Outcome::Rejected { status, answer: answer.to_owned() },
-        _ => Outcome::Retry {
-            error: format!("HTTP {status}: {}", crate::text::one_line(answer, 200)),
-            after: retry_after,
-        },
+        429 | 502 | 503 | 504 => {
+            Outcome::Retry { error: format!("HTTP {status}: {}", answer.message()), after: retry_after }
+        }
+        _ => Outcome::Rejected { status, answer: answer.message() },
     }
 }
 
@@ -169,8 +225,8 @@ pub fn partial_rejected(answer: &str) -> Option<u64> {
 
 /// The agent every sink starts from, with TLS roots from `OTEL_EXPORTER_OTLP_CERTIFICATE` or the
 /// system when the binary has TLS.
-fn agent(timeout: Duration, certificate: Option<&std::path::Path>) -> ureq::Agent {
-    let builder = http::config(timeout);
+fn agent(timeout: Duration, certificate: Option<&std::path::Path>, url: &str) -> ureq::Agent {
+    let builder = http::config(timeout, url);
     #[cfg(feature = "tls")]
     let builder = builder.tls_config(tls_config(certificate));
     #[cfg(not(feature = "tls"))]
@@ -213,16 +269,32 @@ fn tls_config(certificate: Option<&std::path::Path>) -> ureq::tls::TlsConfig {
 mod tests {
     use super::*;
 
+    fn json(body: &str) -> Answer<'_> {
+        Answer { protobuf: false, body: body.as_bytes() }
+    }
+
     #[test]
     fn answers() {
-        assert_eq!(outcome(200, "{}", None), Outcome::Delivered);
-        assert_eq!(outcome(200, r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#, None), Outcome::Delivered);
+        assert_eq!(outcome(200, &json("{}"), None), Outcome::Delivered);
+        assert_eq!(outcome(200, &json(r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#), None), Outcome::Delivered);
         assert_eq!(partial_rejected(r#"{"partialSuccess":{"rejectedLogRecords":"2"}}"#), Some(2));
         assert_eq!(partial_rejected(r#"{"partialSuccess":{"rejectedSpans":3}}"#), Some(3));
         assert_eq!(partial_rejected(r#"{"partialSuccess":{}}"#), None);
-        assert_eq!(outcome(400, "bad", None), Outcome::Rejected { status: 400, answer: "bad".into() });
+        assert_eq!(outcome(400, &json("bad"), None), Outcome::Rejected { status: 400, answer: "bad".into() });
         let after = Some(Duration::from_secs(7));
-        assert!(matches!(outcome(503, "", after), Outcome::Retry { after: a, .. } if a == after));
-        assert!(matches!(outcome(429, "", None), Outcome::Retry { after: None, .. }));
+        for status in [429, 502, 503, 504] {
+            assert!(matches!(outcome(status, &json(""), after), Outcome::Retry { after: a, .. } if a == after));
+        }
+        // Not retryable: set aside with the answer's message, whatever the status.
+        for status in [401, 403, 404, 405, 413, 415, 422, 500, 501, 301] {
+            let answer = json(r#"{"message":"no such route"}"#);
+            assert_eq!(outcome(status, &answer, None), Outcome::Rejected { status, answer: "no such route".into() });
+        }
+        // A protobuf google.rpc.Status {code: 3, message: "Unsupported content type"}.
+        let mut status = vec![0x08, 0x03, 0x12, 24];
+        status.extend_from_slice(b"Unsupported content type");
+        let answer = Answer { protobuf: true, body: &status };
+        let want = Outcome::Rejected { status: 415, answer: "Unsupported content type".into() };
+        assert_eq!(outcome(415, &answer, None), want);
     }
 }
