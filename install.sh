@@ -3,7 +3,7 @@
 # undoes exactly that.
 #
 #   ./install.sh [--bin-dir DIR] [--hook-dir DIR] [--project DIR] [--server URL] [--otlp URL] [--tls] [--cron]
-#   ./install.sh --uninstall [--bin-dir DIR] [--hook-dir DIR] [--project DIR]
+#   ./install.sh --uninstall [--purge] [--bin-dir DIR] [--hook-dir DIR] [--project DIR]
 #   ./install.sh --build-only [--glibc]     # build as an install would; print the binary's path
 set -eu
 
@@ -18,23 +18,27 @@ everything else in it). Nothing is installed if the settings cannot be wired.
   --bin-dir DIR    where the binary goes (default ~/.local/bin)
   --hook-dir DIR   where the applet symlinks go (default ~/.claude/hooks/claude-session)
   --project DIR    wire DIR/.claude/settings.json instead of ~/.claude/settings.json
-  --server URL     send events to this observability server (a full .../events URL)
+  --server URL     send events to this observability server (its base URL, e.g.
+                   http://127.0.0.1:4000, or its .../events URL)
   --otlp URL       send events to this OpenTelemetry collector
   --tls            build with TLS, for https servers and collectors (a larger binary)
   --cron           add an hourly `claude-session cleanup` to your crontab
-  --uninstall      remove the hooks, the symlinks, the cron line, the binary
+  --uninstall      remove the hooks, the symlinks, the cron line, the binary, and the
+                   directories install made; say what is kept (journal, outbox, store)
+  --purge          with --uninstall: remove the journal, the outbox and the store too
   --build-only     only build, as an install would, and print the path of the binary built
   --glibc          on Linux, build the static glibc binary even when musl is available
 TXT
 }
 
-bin_dir="$HOME/.local/bin"
-hook_dir="$HOME/.claude/hooks/claude-session"
+bin_dir=""
+hook_dir=""
 project=""
 server=""
 otlp=""
 cron=false
 uninstall=false
+purge=false
 build_only=false
 glibc=false
 tls=false
@@ -57,6 +61,7 @@ while [ $# -gt 0 ]; do
         --otlp) need_value "$@"; otlp="$2"; shift 2 ;;
         --cron) cron=true; shift ;;
         --uninstall) uninstall=true; shift ;;
+        --purge) purge=true; shift ;;
         --build-only) build_only=true; shift ;;
         --glibc) glibc=true; shift ;;
         --tls) tls=true; shift ;;
@@ -68,6 +73,23 @@ while [ $# -gt 0 ]; do
 done
 
 here=$(cd "$(dirname "$0")" && pwd)
+
+if [ "$purge" = true ] && [ "$uninstall" = false ]; then
+    echo "install.sh: --purge goes with --uninstall" >&2
+    exit 2
+fi
+# The defaults live in the home directory (the settings too, unless --project).
+if [ "$build_only" = false ]; then
+    case "${HOME:-}" in
+        /*) ;;
+        *)
+            echo "install.sh: HOME is not set (or not absolute): set it to your home directory, e.g. export HOME=/home/$(id -un 2>/dev/null || echo you)" >&2
+            exit 2
+            ;;
+    esac
+    [ -n "$bin_dir" ] || bin_dir="$HOME/.local/bin"
+    [ -n "$hook_dir" ] || hook_dir="$HOME/.claude/hooks/claude-session"
+fi
 
 # Absolute paths, taken before the build moves to the repository: settings that Claude Code
 # runs from any directory get them.
@@ -167,22 +189,42 @@ if [ -n "$project" ]; then
     set -- "$@" --project "$(absolute "$project")"
 fi
 
+# Takes our line out of the crontab; true when there was one.
 cron_remove() {
-    command -v crontab >/dev/null 2>&1 || return 0
-    current=$(crontab -l 2>/dev/null) || return 0
+    command -v crontab >/dev/null 2>&1 || return 1
+    current=$(crontab -l 2>/dev/null) || return 1
     case "$current" in
         *"$cron_tag"*) printf '%s\n' "$current" | grep -vF "$cron_tag" | crontab - ;;
+        *) return 1 ;;
     esac
 }
 
+# The directories install made, as `hooks install` lists them in the hook directory.
+made_list="$hook_dir/.made-by-install"
+
 if [ "$uninstall" = true ]; then
-    status=0
-    if [ -x "$binary" ]; then
-        "$binary" hooks uninstall "$@" || status=1
-    else
-        echo "install.sh: no $binary to unwire the settings with; run \`claude-session hooks uninstall\` with another copy" >&2
-        status=1
+    if [ "$purge" = true ]; then
+        set -- "$@" --purge
     fi
+    made=""
+    [ ! -f "$made_list" ] || made=$(cat "$made_list")
+    # The settings are unwired by the installed binary; without one (removed by hand, or by a
+    # failed uninstall) by a fresh build, but only when the settings still name our hooks.
+    unwire=""
+    if [ -x "$binary" ]; then
+        unwire=$binary
+    else
+        settings="$HOME/.claude/settings.json"
+        [ -z "$project" ] || settings="$(absolute "$project")/.claude/settings.json"
+        if grep -qF "$hook_dir/" "$settings" 2>/dev/null || [ "$purge" = true ]; then
+            echo "install.sh: no $binary; building one to unwire $settings with" >&2
+            unwire=$(build)
+        fi
+    fi
+    if [ -n "$unwire" ]; then
+        "$unwire" hooks uninstall "$@" || exit 1
+    fi
+    did=""
     # Links an older binary (or none) left behind.
     for link in "$hook_dir"/*; do
         if [ -L "$link" ] && [ "$(readlink "$link")" = "$binary" ]; then
@@ -190,13 +232,24 @@ if [ "$uninstall" = true ]; then
         fi
     done
     rmdir "$hook_dir" 2>/dev/null || true
-    cron_remove
-    rm -f "$binary"
-    if [ "$status" -ne 0 ]; then
-        echo "install.sh: removed the binary, links and cron line; the settings need the step above" >&2
-        exit 1
+    if cron_remove; then
+        echo "removed the hourly cleanup from your crontab"
+        did=yes
     fi
-    echo "claude-session uninstalled"
+    if [ -e "$binary" ]; then
+        rm -f "$binary"
+        echo "removed $binary"
+        did=yes
+    fi
+    # Deepest first: the list's longest paths.
+    printf '%s\n' "$made" | awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2- | while IFS= read -r dir; do
+        if [ -n "$dir" ] && rmdir "$dir" 2>/dev/null; then
+            echo "removed the empty directory $dir"
+        fi
+    done
+    if [ -z "$unwire" ] && [ -z "$did" ]; then
+        echo "nothing to do: claude-session is not installed here ($binary, $hook_dir)"
+    fi
     exit 0
 fi
 
@@ -210,7 +263,7 @@ if [ -n "$otlp" ]; then
     set -- "$@" --otlp "$otlp"
 fi
 # Everything the install checks, before anything is changed.
-if ! "$artifact" hooks install --dry-run "$@"; then
+if ! "$artifact" hooks install --dry-run "$@" >/dev/null; then
     echo "install.sh: nothing installed" >&2
     exit 1
 fi
@@ -255,6 +308,15 @@ mv -f "$binary.new.$$" "$binary"
 # The installed binary makes the applet links and wires the settings, and undoes its own part
 # when that fails.
 "$binary" hooks install "$@"
+# The binary's directories too, for --uninstall to remove once empty.
+if [ -n "$top_new" ]; then
+    dir=$bin_dir
+    while :; do
+        printf '%s\n' "$dir" >>"$made_list"
+        [ "$dir" != "$top_new" ] || break
+        dir=$(dirname "$dir")
+    done
+fi
 [ -z "$previous" ] || rm -f "$previous"
 finished=true
 trap - EXIT INT TERM HUP
@@ -281,14 +343,33 @@ if [ "$cron" = true ]; then
     fi
 fi
 
+echo
+echo "Every Claude Code session from now on is recorded."
 case ":$PATH:" in
     *":$bin_dir:"*) ;;
-    *) echo "warning: $bin_dir is not on your PATH; add it to run claude-session show" >&2 ;;
+    *)
+        # The line for the user's shell, with $HOME kept as a variable where it can be.
+        shown_dir=$bin_dir
+        case "$bin_dir" in
+            "$HOME"/*) shown_dir="\$HOME${bin_dir#"$HOME"}" ;;
+        esac
+        case "${SHELL:-}" in
+            */zsh) rc=.zshrc ;;
+            */bash) rc=.bashrc ;;
+            *) rc=.profile ;;
+        esac
+        echo
+        echo "$bin_dir is not on your PATH yet. Put it there (for this shell and the next ones):"
+        case "${SHELL:-}" in
+            */fish) echo "  fish_add_path $bin_dir" ;;
+            *) echo "  export PATH=\"$shown_dir:\$PATH\"; echo 'export PATH=\"$shown_dir:\$PATH\"' >> ~/$rc" ;;
+        esac
+        ;;
 esac
-
 cat <<TXT
 
-Every Claude Code session from now on is recorded. To check:
-  claude-session hooks status     # what is wired, and whether it works
-  claude-session show --all       # the sessions stored per project
+Next:
+  claude-session hooks status        # what is wired, and whether it works
+  claude-session show --timeline     # after a session, in its project: what happened in it
+  $here/install.sh --uninstall       # take it out again (--purge: the recorded data too)
 TXT

@@ -411,6 +411,7 @@ impl Report for Timeline {
 pub struct SessionSummary {
     pub id: String,
     pub project: String,
+    pub project_dir: String,
     pub first: Option<OffsetDateTime>,
     pub last: Option<OffsetDateTime>,
     pub events: usize,
@@ -444,6 +445,7 @@ pub fn sessions(dir: &Path, since: Option<Date>) -> std::io::Result<SessionList>
             order.push(SessionSummary {
                 id,
                 project: text(field::PROJECT).unwrap_or_default(),
+                project_dir: text(field::PROJECT_DIR).unwrap_or_default(),
                 first: time,
                 last: None,
                 events: 0,

@@ -119,22 +119,28 @@ fn hooks_ignore_unknown_arguments_and_still_record() {
     assert_eq!(env.show(PROJ).0, "a3008a2b-25c3-4791-b916-3ad5effae209");
 }
 
+/// `claude-session --help` lists every variable; each command's help lists only its own
+/// options and points there, instead of repeating the whole block.
 #[test]
-fn every_help_lists_the_environment() {
+fn the_top_help_lists_the_environment_and_each_command_points_at_it() {
     let env = TestEnv::new();
-    let mut runs: Vec<(String, Vec<&str>)> = vec![("claude-session".into(), vec!["--help"])];
+    let top = stdout(&env.run("claude-session", &["--help"], b""));
+    for var in claude_session::config::VARS {
+        assert!(top.contains(var.name), "--help lacks {}", var.name);
+    }
+    let mut runs: Vec<(String, Vec<&str>)> = Vec::new();
     for applet in APPLETS {
         runs.push((applet.to_string(), vec!["--help"]));
         runs.push(("claude-session".into(), vec![applet, "--help"]));
     }
+    runs.push(("claude-session".into(), vec!["hooks", "install", "--help"]));
     for (program, args) in runs {
         let out = env.run(&program, &args, b"");
         assert_eq!(out.status.code(), Some(0), "{program} {args:?}");
         let text = stdout(&out);
         assert!(text.starts_with("Usage: "), "{text}");
-        for var in ["CLAUDE_SESSION_DIR", "CLAUDE_SESSION_TTL", "CLAUDE_SESSION_DEBUG", "CLAUDE_PROJECT_DIR"] {
-            assert!(text.contains(var), "{program} {args:?} lacks {var}");
-        }
+        assert!(text.contains("`claude-session --help` lists the variables"), "{program} {args:?}: {text}");
+        assert!(!text.contains("CLAUDE_SESSION_TTL"), "{program} {args:?} repeats the environment: {text}");
     }
 }
 

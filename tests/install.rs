@@ -209,8 +209,19 @@ fn install_sh_end_to_end_and_back() {
 
     let out = install_sh(&env, &["--bin-dir", bin_dir_s, "--cron", "--server", "http://127.0.0.1:4000/events"]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
-    assert!(stderr(&out).contains("is not on your PATH"), "{}", stderr(&out));
-    assert!(stdout(&out).contains("claude-session hooks status"), "{}", stdout(&out));
+    // It ends with the line that puts the binary on PATH, then the three commands to try next.
+    let text = stdout(&out);
+    let tail: Vec<&str> = text.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+    assert_eq!(
+        tail[0],
+        format!("  export PATH=\"{bin_dir_s}:$PATH\"; echo 'export PATH=\"{bin_dir_s}:$PATH\"' >> ~/.profile"),
+        "{text}"
+    );
+    assert_eq!(tail[3], "  claude-session hooks status        # what is wired, and whether it works", "{text}");
+    assert!(tail[4].starts_with("  claude-session show --timeline "), "{text}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh");
+    assert!(tail[5].starts_with(&format!("  {} --uninstall ", script.display())), "{text}");
+    assert!(text.contains("server http://127.0.0.1:4000/events"), "the server is echoed: {text}");
     let binary = bin_dir.join("claude-session");
     assert!(binary.is_file());
     let dir = hook_dir(&env);
@@ -242,6 +253,27 @@ fn install_sh_end_to_end_and_back() {
     assert!(!binary.exists() && !dir.exists());
     assert!(!user_settings(&env).exists(), "settings back to what they were: none");
     assert_eq!(fs::read_to_string(&table).unwrap(), "0 3 * * * backup\n");
+    let text = stdout(&out);
+    assert!(text.contains(&format!("removed {}", binary.display())), "{text}");
+    assert!(text.contains("removed the hourly cleanup"), "{text}");
+    assert!(text.contains(&format!("journal  {}", env.journal_dir().display())), "what is kept: {text}");
+    assert!(!env.root.join("opt").exists(), "the directories install made are gone: {text}");
+
+    // Again: nothing is left to do, and that is no error.
+    let out = install_sh(&env, &["--bin-dir", bin_dir_s, "--uninstall"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).starts_with("nothing to do"), "{}", stdout(&out));
+}
+
+#[test]
+fn install_sh_without_home_says_what_to_set() {
+    let env = TestEnv::new();
+    let mut cmd = env.command("/bin/sh");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")).env_remove("HOME");
+    let out = feed(cmd, b"");
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).starts_with("install.sh: HOME is not set"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("export HOME="), "{}", stderr(&out));
 }
 
 /// Issue 28: a shell-form hook costs Claude Code a `sh -c` before it starts. An install by an

@@ -9,6 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use claude_session::sink::otlp::{self, History, Privacy, Resource};
 use common::*;
@@ -18,16 +19,37 @@ fn receiver_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp/receiver.py")
 }
 
+/// The python of a virtualenv with the official OTLP schema (opentelemetry-proto from PyPI),
+/// which the tests install once into their cache (tests/common/deps.rs).
+fn python() -> Result<&'static Path, String> {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| deps::venv("otlp-schema", &["opentelemetry-proto==1.45.2", "protobuf==7.36.2"]))
+        .as_ref()
+        .map(PathBuf::as_path)
+        .map_err(Clone::clone)
+}
+
+/// Returns from the test, saying why in one line, when the schema cannot be had (no python3,
+/// PyPI out of reach).
+macro_rules! needs_schema {
+    () => {
+        if deps::or_skip(python()).is_none() {
+            return;
+        }
+    };
+}
+
 /// The schema check, as the test receiver does it; panics with the reason.
 fn assert_valid(signal: &str, body: &Value) {
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python().unwrap())
         .arg(receiver_script())
         .args(["check", signal])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP schema check");
+        .expect("the OTLP schema check runs");
     child.stdin.take().unwrap().write_all(body.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{signal} request is not valid OTLP: {}{}\n{body:#}", stdout(&out), stderr(&out));
@@ -44,12 +66,12 @@ fn assert_valid_protobuf(signal: &str, pairs: &[(Vec<u8>, Value)]) {
         fs::write(dir.join(format!("{i:04}.pb")), body).unwrap();
         fs::write(dir.join(format!("{i:04}.json")), like.to_string()).unwrap();
     }
-    let out = Command::new("python3")
+    let out = Command::new(python().unwrap())
         .arg(receiver_script())
         .args(["check-pairs", signal])
         .arg(&dir)
         .output()
-        .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP schema check");
+        .expect("the OTLP schema check runs");
     let _ = fs::remove_dir_all(&dir);
     assert!(out.status.success(), "{signal} protobuf request is not valid OTLP: {}{}", stdout(&out), stderr(&out));
 }
@@ -120,6 +142,7 @@ fn resource() -> Resource {
 
 #[test]
 fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
     let events = recorded();
@@ -152,6 +175,7 @@ fn every_recorded_event_is_one_valid_log_record_with_its_session_id() {
 
 #[test]
 fn protobuf_requests_are_the_official_serialization_of_the_json_ones() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
     let (mut logs, mut traces) = (Vec::new(), Vec::new());
@@ -176,6 +200,7 @@ fn protobuf_requests_are_the_official_serialization_of_the_json_ones() {
 
 #[test]
 fn no_prompt_text_or_tool_input_leaves_unless_opted_in() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
     let mut history = History::journal(env.journal_dir());
@@ -214,6 +239,7 @@ fn trace_of(event: &Value) -> String {
 
 #[test]
 fn each_turn_is_a_trace_and_the_session_one_more_with_every_tool_call_under_its_turn() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let records = replay_to_outbox(&mut env);
     let events = recorded();
@@ -318,6 +344,7 @@ fn each_turn_is_a_trace_and_the_session_one_more_with_every_tool_call_under_its_
 
 #[test]
 fn a_call_and_a_turn_that_never_end_are_closed_unfinished_at_session_end() {
+    needs_schema!();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
     let sid = "5e1f0000-0000-4000-8000-000000000001";
@@ -380,17 +407,27 @@ impl Receiver {
     }
 
     fn spawn(args: &[&str]) -> Receiver {
-        let mut child = Command::new("python3")
+        let mut child = Command::new(python().unwrap())
             .arg(receiver_script())
             .arg("serve")
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("python3 (with `pip install opentelemetry-proto`) runs the OTLP receiver");
+            .expect("the OTLP receiver runs");
         let mut line = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        let port = line.trim().parse().unwrap_or_else(|_| panic!("receiver did not start: {line:?}"));
+        let Ok(port) = line.trim().parse() else {
+            // Its own words first: the cause, not the symptom.
+            let _ = child.kill();
+            let mut why = String::new();
+            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut why);
+            let last = why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            panic!("the OTLP receiver did not start: {last}\n{why}");
+        };
+        // Its stderr from here on (it logs nothing per request) is the test's.
+        let mut stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::stderr()));
         Receiver { child, port }
     }
 
@@ -463,6 +500,7 @@ fn settings(base: &str) -> claude_session::config::Otlp {
 
 #[test]
 fn the_sink_sends_a_batch_per_request_and_reads_the_collectors_answers() {
+    needs_schema!();
     use claude_session::sink::otlp::{Otlp, Signal};
     use claude_session::sink::{Outcome, Sink};
     use std::time::{Duration, Instant};
@@ -584,6 +622,7 @@ fn assert_received_exactly_once(receiver: &Receiver) {
 
 #[test]
 fn hooks_deliver_every_recorded_event_to_the_collector() {
+    needs_schema!();
     let receiver = Receiver::start();
     let env = otlp_env(&receiver.base());
     let out = replay_and_flush(&env);
@@ -596,6 +635,7 @@ fn hooks_deliver_every_recorded_event_to_the_collector() {
 
 #[test]
 fn a_collector_that_is_down_gets_everything_once_it_is_up() {
+    needs_schema!();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let env = otlp_env(&format!("http://127.0.0.1:{port}"));
     replay(&env, &recorded());
@@ -608,6 +648,7 @@ fn a_collector_that_is_down_gets_everything_once_it_is_up() {
 
 #[test]
 fn a_collector_answering_503_or_hanging_loses_nothing() {
+    needs_schema!();
     for mode in ["503", "hang"] {
         let receiver = Receiver::start();
         receiver.mode(mode, 1);
@@ -621,6 +662,7 @@ fn a_collector_answering_503_or_hanging_loses_nothing() {
 
 #[test]
 fn prompt_text_reaches_the_collector_only_when_opted_in() {
+    needs_schema!();
     for opted_in in [false, true] {
         let receiver = Receiver::start();
         let mut env = otlp_env(&receiver.base());
@@ -636,6 +678,7 @@ fn prompt_text_reaches_the_collector_only_when_opted_in() {
 
 #[test]
 fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished() {
+    needs_schema!();
     let mut env = TestEnv::new();
     let mut records = replay_to_outbox(&mut env);
     let dir = env.journal_dir();
@@ -693,6 +736,7 @@ fn cleanup_closes_a_session_that_never_ended_once_with_its_open_spans_unfinished
 
 #[test]
 fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
+    needs_schema!();
     // Recorded with no sink configured: only the journal has the events.
     let mut env = TestEnv::new();
     replay(&env, &recorded());
@@ -717,6 +761,7 @@ fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
 #[cfg(feature = "tls")]
 #[test]
 fn an_https_collector_is_reached_with_the_ca_file_given() {
+    needs_schema!();
     let receiver = Receiver::https();
     let base = format!("https://127.0.0.1:{}", receiver.port);
     let ca = receiver_script().parent().unwrap().join("tls/ca.pem");
@@ -741,7 +786,7 @@ fn an_https_collector_is_reached_with_the_ca_file_given() {
 impl Receiver {
     /// `received()` over https, trusting `ca`.
     fn received_tls(&self, ca: &Path) -> Vec<Value> {
-        let out = Command::new("python3")
+        let out = Command::new(python().unwrap())
             .arg("-c")
             .arg(format!(
                 "import ssl,urllib.request;c=ssl.create_default_context(cafile={:?});\
@@ -758,6 +803,7 @@ impl Receiver {
 
 #[test]
 fn a_bad_otlp_setting_is_an_error_naming_it_and_the_hook_still_records() {
+    needs_schema!();
     let receiver = Receiver::start();
     let mut cases = vec![
         ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
@@ -815,6 +861,7 @@ fn cron_cleanup_closes_an_abandoned_session_once() {
 
 #[test]
 fn each_signal_is_sent_in_its_own_protocol_protobuf_by_default() {
+    needs_schema!();
     for (protocol, traces_protocol, logs_type, traces_type) in [
         (None, None, "application/x-protobuf", "application/x-protobuf"),
         (Some("http/json"), Some("http/protobuf"), "application/json", "application/x-protobuf"),
@@ -848,6 +895,7 @@ fn a_protocol_we_do_not_speak_is_an_error_naming_it() {
 
 #[test]
 fn logs_turned_off_send_traces_only_and_leave_no_logs_queue() {
+    needs_schema!();
     let receiver = Receiver::start();
     let mut env = otlp_env(&receiver.base());
     env.set("OTEL_LOGS_EXPORTER", "none");
@@ -879,6 +927,7 @@ fn sink_status(env: &TestEnv, sink: &str) -> Value {
 
 #[test]
 fn answers_that_will_never_be_taken_set_the_batch_aside_without_a_retry_loop() {
+    needs_schema!();
     for (status, protocol) in [(404, "http/json"), (405, "http/protobuf"), (415, "http/json"), (422, "http/protobuf")] {
         let receiver = Receiver::start();
         receiver.mode(&status.to_string(), 0);
@@ -916,6 +965,7 @@ fn answers_that_will_never_be_taken_set_the_batch_aside_without_a_retry_loop() {
 
 #[test]
 fn a_413_splits_a_large_batch_until_every_request_is_taken() {
+    needs_schema!();
     let receiver = Receiver::start();
     receiver.max_items(8);
     let mut env = TestEnv::new();
@@ -937,6 +987,7 @@ fn a_413_splits_a_large_batch_until_every_request_is_taken() {
 
 #[test]
 fn a_413_in_the_outbox_splits_the_batch_and_sets_nothing_aside() {
+    needs_schema!();
     // The collector is down while the sessions run: the queue builds up, then goes in one flush.
     // A request of one record must fit (a SessionEnd closes several spans): 8 at most.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -1013,6 +1064,7 @@ impl FakeProxy {
 
 #[test]
 fn a_proxy_variable_never_intercepts_loopback() {
+    needs_schema!();
     let proxy = FakeProxy::start(None);
     for host in ["127.0.0.1", "localhost"] {
         let receiver = Receiver::start();
@@ -1028,6 +1080,7 @@ fn a_proxy_variable_never_intercepts_loopback() {
 
 #[test]
 fn a_collector_beyond_a_proxy_is_reached_through_it_and_its_errors_name_it() {
+    needs_schema!();
     let receiver = Receiver::start();
     let proxy = FakeProxy::start(Some(receiver.port));
     // A name that is never looked up here: the proxy is given it, and tunnels to the receiver.

@@ -650,3 +650,53 @@ fn otlp_turns_and_subagents_carry_their_usage_per_model() {
         "tokens only on the usage spans"
     );
 }
+
+/// Phoenix, from PyPI on loopback, prices the usage spans: a replayed session with known usage
+/// shows a non-zero cost there, the one our table gives (Phoenix's own prices for these models
+/// are the same).
+#[test]
+fn phoenix_shows_the_sessions_cost() {
+    use common::backends::Backend;
+    let Some(phoenix) = common::deps::or_skip(Backend::phoenix()) else { return };
+    let mut env = TestEnv::new();
+    phoenix.configure(&mut env);
+    let s = Session::new(&env, "4b1c2d3e-1111-4222-8333-944455556666");
+    let opus = "claude-opus-5-5";
+    write_lines(
+        &s.transcript,
+        &[
+            user("p1", 1),
+            assistant("m1", "r1", opus, [2000, 1100, 300, 10_000], 2),
+            assistant("m2", "r2", opus, [5, 50, 0, 12_000], 3),
+        ],
+    );
+    s.event(&env, "SessionStart", json!({"source": "startup"}));
+    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.event(&env, "SessionEnd", json!({"reason": "other"}));
+    let out = env.run("claude-session", &["flush"], b"");
+    // The hooks' own deliverer may have sent everything already: nothing is left either way.
+    assert!(
+        out.status.success() && !common::stdout(&out).contains("set aside 1"),
+        "{}{}\n{}",
+        common::stdout(&out),
+        common::stderr(&out),
+        phoenix.log()
+    );
+    let ours = s.timeline(&env)["usage"]["total"]["cost_usd"].as_f64().unwrap();
+    let query = json!({"query": "{ projects { edges { node { name costSummary { total { cost tokens } } } } } }"});
+    // Phoenix computes costs as it inserts spans, in the background: ask until it has them.
+    let mut cost = None;
+    for _ in 0..600 {
+        let answer = phoenix.post_json("/graphql", &query);
+        let total = &answer["data"]["projects"]["edges"][0]["node"]["costSummary"]["total"];
+        if let Some(c) = total["cost"].as_f64().filter(|c| *c > 0.0) {
+            cost = Some((c, total["tokens"].as_f64()));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (cost, tokens) = cost.unwrap_or_else(|| panic!("Phoenix has no cost\n{}", phoenix.log()));
+    assert!((cost - ours).abs() < 1e-9, "Phoenix ${cost}, ours ${ours}");
+    assert_eq!(tokens, Some((2000 + 1100 + 300 + 10_000 + 5 + 50 + 12_000) as f64));
+}

@@ -105,8 +105,10 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
                     let from = batch[0][record::TIMESTAMP]
                         .as_i64()
                         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
-                    let from = from.map(crate::clock::rfc3339).unwrap_or_default();
-                    report.error = Some(format!("{error}; stopped at the event of {from}: export again from there"));
+                    let (shown, since) =
+                        from.map(|t| (crate::clock::short(t), crate::clock::rfc3339(t))).unwrap_or_default();
+                    report.error =
+                        Some(format!("{error}; stopped at the event of {shown}: export again with --since {since}"));
                     return report;
                 }
             }

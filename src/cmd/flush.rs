@@ -9,7 +9,9 @@ impl Run for Flush {
     fn run(&self) -> Result<u8, Error> {
         let sinks = sink::configured();
         if sinks.is_empty() {
-            return Err("no sink configured: set CLAUDE_SESSION_SERVER_URL or CLAUDE_SESSION_OTLP_ENDPOINT".into());
+            return Err("no sink configured: wire a server with `claude-session hooks install --server URL` \
+                        (or --otlp URL for a collector), or set CLAUDE_SESSION_SERVER_URL or CLAUDE_SESSION_OTLP_ENDPOINT"
+                .into());
         }
         // A refused value falls back to its default: say so, as a hook would under debug.
         for problem in crate::config::problems() {

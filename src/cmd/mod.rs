@@ -5,6 +5,7 @@ mod cleanup;
 mod export;
 mod flush;
 mod record;
+mod remains;
 mod show;
 mod wiring;
 
@@ -54,15 +55,24 @@ fn dispatch(argv: Vec<OsString>) -> i32 {
     let mut args: Vec<String> = argv.map(|a| a.to_string_lossy().into_owned()).collect();
     let applet = match applets::by_file_name(&argv0) {
         Some(applet) => applet,
-        None if args.is_empty() => return usage_error(&format!("no command given\n{}", command_list())),
+        None if args.is_empty() => return usage_error(&format!("no command given\n{}", command_list()), ""),
         None => {
             let first = args.remove(0);
             match first.as_str() {
-                "-h" | "--help" | "help" => return print_help(&top_help()),
+                "-h" | "--help" | "help" => {
+                    out::print(&top_help());
+                    return 0;
+                }
                 "-V" | "--version" => return print_version(),
                 name => match applets::find(name) {
                     Some(applet) => applet,
-                    None => return usage_error(&format!("unknown command {name:?}\n{}", command_list())),
+                    None => {
+                        let names = APPLETS.iter().map(|a| a.name).chain(["--help", "--version"]);
+                        let hint =
+                            did_you_mean(name, names).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+                        let kind = if name.starts_with('-') { "option" } else { "command" };
+                        return usage_error(&format!("unknown {kind} {name:?}{hint}\n{}", command_list()), "");
+                    }
                 },
             }
         }
@@ -80,7 +90,7 @@ fn dispatch(argv: Vec<OsString>) -> i32 {
     };
     match result {
         Ok(code) => code.into(),
-        Err(Error::Usage(message)) => usage_error(&message),
+        Err(Error::Usage(message)) => usage_error(&message, &command_path(applet, &args)),
         Err(Error::Failed(message)) => fail(&message),
     }
 }
@@ -91,7 +101,7 @@ fn hook(applet: &'static Applet, args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
         Some("-h" | "--help" | "help") => {
             let usage = Hook::from_args(&[applet.name], &["--help"]).err().map(|e| e.output).unwrap_or_default();
-            return print_help(&format!("{usage}\nEvents: {}\n", applet.events.join(", ")));
+            return print_help(&format!("{}\n\nEvents: {}", usage.trim_end(), applet.events.join(", ")));
         }
         Some("-V" | "--version") => return print_version(),
         _ => {}
@@ -121,17 +131,143 @@ fn parse_and_run<T: FromArgs + Run>(applet: &Applet, args: &[String]) -> Result<
     match T::from_args(&[applet.name], &args) {
         Ok(command) => command.run(),
         Err(exit) if exit.status.is_ok() => Ok(print_help(&exit.output) as u8),
-        Err(exit) => Err(Error::Usage(exit.output.trim_end().to_owned())),
+        Err(exit) => {
+            let mut message = exit.output.trim_end().to_owned();
+            // argh names the word it did not know; the closest one the command knows may be it.
+            if let Some(word) = message.strip_prefix("Unrecognized argument: ").map(str::trim) {
+                let known = usage_words(&help_at::<T>(applet, &subcommands::<T>(applet, &args)));
+                let hint = did_you_mean(word, known.iter().map(String::as_str));
+                let hint = hint.map(|near| format!("; did you mean `{near}`?")).unwrap_or_default();
+                message = format!("unknown {} {word:?}{hint}", word_kind(word));
+            }
+            Err(Error::Usage(message))
+        }
     }
 }
 
-/// Help text, then the environment every command reads.
+/// "option" or "command", for an unknown word.
+fn word_kind(word: &str) -> &'static str {
+    if word.starts_with('-') { "option" } else { "command" }
+}
+
+/// The help of `applet` and its subcommands `path` (as argh writes it).
+fn help_at<T: FromArgs>(applet: &Applet, path: &[&str]) -> String {
+    let mut args = path.to_vec();
+    args.push("--help");
+    T::from_args(&[applet.name], &args).err().map(|e| e.output).unwrap_or_default()
+}
+
+/// The subcommands named at the start of `args` (`install` of `hooks install --otpl`): each one
+/// its parent's help lists.
+fn subcommands<'a, T: FromArgs>(applet: &Applet, args: &[&'a str]) -> Vec<&'a str> {
+    let mut path = Vec::new();
+    for arg in args.iter().take_while(|a| !a.starts_with('-')) {
+        if !usage_words(&help_at::<T>(applet, &path)).iter().any(|w| w == arg) {
+            break;
+        }
+        path.push(*arg);
+    }
+    path
+}
+
+/// The options and subcommands a help text lists: the first word of each row under "Options:"
+/// and "Commands:" (`--all`, `--help`, `help`, `install`).
+pub fn usage_words(help: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut listing = false;
+    for line in help.lines() {
+        if !line.starts_with(' ') {
+            listing = matches!(line.trim_end(), "Options:" | "Commands:");
+            continue;
+        }
+        // A row starts two spaces in; its description's continuation lines are indented further.
+        let row = line.strip_prefix("  ").filter(|r| listing && !r.starts_with(' '));
+        let Some(row) = row else { continue };
+        let names = row.split("  ").next().unwrap_or_default();
+        words.extend(names.split(", ").map(|w| w.split_whitespace().next().unwrap_or_default().to_owned()));
+    }
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// Every option and subcommand of every command, by its command line (`hooks install`): what
+/// the binary knows, for the documentation's test and for "did you mean".
+pub fn every_usage() -> Vec<(String, Vec<String>)> {
+    fn walk<T: FromArgs>(applet: &Applet, path: &mut Vec<String>, all: &mut Vec<(String, Vec<String>)>) {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let words = usage_words(&help_at::<T>(applet, &args));
+        let commands: Vec<String> = words.iter().filter(|w| !w.starts_with('-') && *w != "help").cloned().collect();
+        all.push((
+            std::iter::once(applet.name.to_owned()).chain(path.iter().cloned()).collect::<Vec<_>>().join(" "),
+            words,
+        ));
+        for command in commands {
+            path.push(command);
+            walk::<T>(applet, path, all);
+            path.pop();
+        }
+    }
+    let mut all = Vec::new();
+    for applet in APPLETS {
+        let path = &mut Vec::new();
+        match applet.id {
+            Id::SessionStart | Id::PreTool | Id::PostTool => walk::<Hook>(applet, path, &mut all),
+            Id::Show => walk::<Show>(applet, path, &mut all),
+            Id::Cleanup => walk::<Cleanup>(applet, path, &mut all),
+            Id::Flush => walk::<Flush>(applet, path, &mut all),
+            Id::Export => walk::<Export>(applet, path, &mut all),
+            Id::Hooks => walk::<Hooks>(applet, path, &mut all),
+        }
+    }
+    all
+}
+
+/// The word of `candidates` that `word` is most likely a typo of: at most one edit away (two
+/// for words over five letters), a swap of two neighbours counting as one; or the only one
+/// `word` begins (`--time` for `--timeline`).
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates.into_iter().filter(|c| *c != word).collect();
+    let close = candidates
+        .iter()
+        .map(|c| (edits(word, c), *c))
+        .filter(|(d, c)| *d <= if c.trim_start_matches('-').len() > 5 { 2 } else { 1 })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c);
+    let prefixed: Vec<&str> =
+        candidates.iter().copied().filter(|c| word.trim_start_matches('-').len() >= 3 && c.starts_with(word)).collect();
+    close.or(match prefixed[..] {
+        [only] => Some(only),
+        _ => None,
+    })
+}
+
+/// Edits from `a` to `b`: insertions, deletions, substitutions and swaps of neighbours
+/// (optimal string alignment distance).
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// One command's help: its own options only; the variables are in `claude-session --help`.
 fn print_help(text: &str) -> i32 {
     out::print(text.trim_end());
-    out::print("\n\nEnvironment:\n");
-    for var in config::VARS {
-        out::print(&format!("  {:<30} {}\n", var.name, var.about));
-    }
+    out::print("\n\nEnvironment: `claude-session --help` lists the variables every command reads.\n");
     0
 }
 
@@ -140,14 +276,19 @@ fn print_version() -> i32 {
     0
 }
 
+/// The commands, then the environment every command reads.
 fn top_help() -> String {
-    format!(
+    let mut text = format!(
         "Usage: claude-session <command> [<args>]\n       <applet> [<args>]  (a symlink named for it)\n\n\
          Claude Code hooks that give every recorded event the right session id.\n\n{}\n\n\
          Options:\n  -h, --help        this text (`claude-session <command> --help` for one command)\n  \
-         -V, --version     the version\n",
+         -V, --version     the version\n\nEnvironment (docs/configuration.md says more):\n",
         command_list()
-    )
+    );
+    for var in config::VARS {
+        text.push_str(&format!("  {:<33} {}\n", var.name, var.about));
+    }
+    text
 }
 
 /// The commands from the applet table, for help and usage errors.
@@ -157,11 +298,22 @@ fn command_list() -> String {
 }
 
 /// Usage errors exit 2, but never under Claude Code: a typo in a hook's command line must not
-/// block every tool call.
-fn usage_error(message: &str) -> i32 {
+/// block every tool call. `command` is the command line whose help to point at (`hooks install`).
+fn usage_error(message: &str, command: &str) -> i32 {
     let code = if config::under_claude_code() { 1 } else { 2 };
-    out::error(&format!("{message}\n(see claude-session --help)"));
+    let space = if command.is_empty() { "" } else { " " };
+    out::error(&format!("{message}\n(see claude-session{space}{command} --help)"));
     code
+}
+
+/// `hooks install` for `hooks install --otpl x`: the applet and the subcommands named.
+fn command_path(applet: &Applet, args: &[String]) -> String {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let path = match applet.id {
+        Id::Hooks => subcommands::<Hooks>(applet, &args),
+        _ => Vec::new(),
+    };
+    std::iter::once(applet.name).chain(path).collect::<Vec<_>>().join(" ")
 }
 
 /// The message on stderr, exit 1: never 2, which would block a tool call.
@@ -184,8 +336,8 @@ pub struct Show {
     /// list every stored session: project, directory, id, age, state, file
     #[argh(switch)]
     pub all: bool,
-    /// print the events of SESSION_ID (default: the current project's session) with paired tool
-    /// calls, their durations and outcomes, and a summary
+    /// print the events of SESSION_ID (default: the current project's latest session) with
+    /// paired tool calls, their durations and outcomes, and a summary
     #[argh(switch)]
     pub timeline: bool,
     /// list the sessions in the journal: id, project, first and last event, tool calls, tokens
@@ -204,7 +356,7 @@ pub struct Show {
     /// print JSON instead of text
     #[argh(switch)]
     pub json: bool,
-    /// the session for --timeline
+    /// the session for --timeline: its id, or enough of its start to name one
     #[argh(positional)]
     pub session_id: Option<String>,
 }
@@ -275,7 +427,8 @@ pub struct HooksInstall {
     /// the installed binary the applet symlinks point at (default: this program)
     #[argh(option)]
     pub binary: Option<PathBuf>,
-    /// observability server events URL, set as CLAUDE_SESSION_SERVER_URL in the settings' env
+    /// the observability server's URL (http://127.0.0.1:4000; /events is added), set as
+    /// CLAUDE_SESSION_SERVER_URL in the settings' env
     #[argh(option)]
     pub server: Option<String>,
     /// an OpenTelemetry collector (OTLP/HTTP) base URL, set as CLAUDE_SESSION_OTLP_ENDPOINT
@@ -317,8 +470,10 @@ pub struct HooksInstall {
 
 #[derive(FromArgs)]
 #[argh(subcommand, name = "uninstall")]
-/// Remove exactly what `hooks install` added: our hooks and env entries, the applet symlinks.
-/// The settings file is restored byte for byte when nothing else in it changed.
+/// Remove exactly what `hooks install` added: our hooks and env entries, the applet symlinks,
+/// the directories it made (when empty). The settings file is restored byte for byte when nothing
+/// else in it changed. Says what it kept: the journal, the outbox and the store (--purge removes
+/// them too).
 pub struct HooksUninstall {
     /// unwire this project's .claude/settings.json instead of the user's
     #[argh(option)]
@@ -326,6 +481,10 @@ pub struct HooksUninstall {
     /// directory of the applet symlinks (default ~/.claude/hooks/claude-session)
     #[argh(option)]
     pub hook_dir: Option<PathBuf>,
+    /// also remove the recorded data: the journal, the outbox (events not yet delivered) and the
+    /// session store, after listing them
+    #[argh(switch)]
+    pub purge: bool,
 }
 
 #[derive(FromArgs)]

@@ -57,21 +57,27 @@ impl Show {
     }
 
     fn timeline(&self) -> Result<u8, Error> {
-        let id = match &self.session_id {
-            Some(id) => id.clone(),
+        let dir = journal::require_dir()?;
+        let since = self.since(None);
+        let load = |id: &str| timeline::load(&dir, id, since).map_err(|e| format!("journal {}: {e}", dir.display()));
+        let timeline = match &self.session_id {
+            Some(given) => match load(given)? {
+                found if found.events > 0 => found,
+                _ => load(&self.session_by_prefix(&dir, given)?)?,
+            },
             None => {
-                let current = session::current(&Project::resolve(config::project_dir(), None), clock::now())?;
-                if current.source == session::Source::Unknown {
-                    return Err("no current session here; name one (claude-session show --sessions lists them)".into());
-                }
-                current.id
+                let project = Project::resolve(config::project_dir(), None);
+                let current = session::current(&project, clock::now())?;
+                let id = match current.source {
+                    session::Source::Unknown => self.latest_in_journal(&dir, &project)?,
+                    _ => current.id,
+                };
+                load(&id)?
             }
         };
-        let dir = journal::require_dir()?;
-        let mut timeline =
-            timeline::load(&dir, &id, self.since(None)).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+        let mut timeline = timeline;
         if timeline.events == 0 {
-            return Err(format!("no events of session {} in {}", safe(&id), dir.display()).into());
+            return Err(format!("no events of session {} in {}", safe(&timeline.session_id), dir.display()).into());
         }
         let prices = Prices::configured()?;
         let transcripts = timeline.transcripts.with_neighbours();
@@ -81,6 +87,51 @@ impl Show {
         }
         out::report(&timeline, self.json);
         Ok(0)
+    }
+
+    /// The one journaled session whose id begins with `prefix` (`b58b8352` for
+    /// `b58b8352-cb65-…`).
+    fn session_by_prefix(&self, dir: &std::path::Path, prefix: &str) -> Result<String, Error> {
+        let list = timeline::sessions(dir, self.since(None)).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+        let matching: Vec<&str> = list
+            .sessions
+            .iter()
+            .map(|s| s.id.as_str())
+            .filter(|id| !prefix.is_empty() && id.starts_with(prefix))
+            .collect();
+        match matching[..] {
+            [id] => Ok(id.to_owned()),
+            [] => Err(format!(
+                "no events of session {} in {}, nor of one whose id begins so (claude-session show --sessions \
+                 lists them)",
+                safe(prefix),
+                dir.display()
+            )
+            .into()),
+            _ => Err(format!(
+                "{} sessions begin with {}: {}; give more of the id",
+                matching.len(),
+                safe(prefix),
+                matching.iter().take(5).map(|id| safe(id)).collect::<Vec<_>>().join(", ")
+            )
+            .into()),
+        }
+    }
+
+    /// The project's session with the latest event in the journal, when the store names none
+    /// (its id expired, or the store was cleared).
+    fn latest_in_journal(&self, dir: &std::path::Path, project: &Project) -> Result<String, Error> {
+        let list = timeline::sessions(dir, self.since(None)).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+        let here = project.dir.to_string_lossy();
+        let latest = list.sessions.into_iter().filter(|s| s.project_dir == here).max_by_key(|s| s.last);
+        match latest {
+            Some(s) => Ok(s.id),
+            None => Err(format!(
+                "no session of {} in the journal; name one (claude-session show --sessions lists them)",
+                safe(&here)
+            )
+            .into()),
+        }
     }
 
     fn sessions(&self) -> Result<u8, Error> {

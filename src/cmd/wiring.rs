@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run, absolute};
+use super::{Error, Hooks, HooksAction, HooksInstall, HooksStatus, HooksUninstall, Run, absolute, remains};
 use crate::applets::{self, APPLETS};
 use crate::out::Report;
 use crate::project::Project;
 use crate::secrets;
 use crate::settings::{self, Outcome};
+use crate::sink::dashboard;
 use crate::sink::outbox::{self, Outbox};
 use crate::store::Store;
 use crate::text::safe;
@@ -67,16 +68,19 @@ impl Run for HooksInstall {
         if !self.dry_run && !executable(&binary) {
             return Err(format!("--binary {}: not an executable file", binary.display()).into());
         }
+        // The URLs as they are stored: the server's is its events endpoint, whichever form was given.
+        let mut urls: Vec<(&str, &str, String)> = Vec::new();
+        if let Some(url) = &self.server {
+            let events = config::events_url(url.trim()).map_err(|e| Error::Usage(format!("--server: {e}")))?;
+            urls.push(("server", config::SERVER_URL, events));
+        }
+        if let Some(url) = &self.otlp {
+            config::check_url(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
+            urls.push(("otlp", config::OTLP_ENDPOINT, url.trim().to_owned()));
+        }
         // The plugin's hooks, if it is installed too, see this and leave each event to ours.
         let mut env = vec![(config::WIRED.to_owned(), "1".to_owned())];
-        for (flag, var, url) in
-            [("--server", config::SERVER_URL, &self.server), ("--otlp", config::OTLP_ENDPOINT, &self.otlp)]
-        {
-            if let Some(url) = url {
-                config::check_url(url).map_err(|e| Error::Usage(format!("{flag}: {e}")))?;
-                env.push((var.to_owned(), url.clone()));
-            }
-        }
+        env.extend(urls.iter().map(|(_, var, url)| (var.to_string(), url.clone())));
         let certificate = self.otlp_certificate.as_deref().map(absolute).transpose()?;
         let wanted = config::Wanted {
             headers: &self.otlp_header,
@@ -97,6 +101,7 @@ impl Run for HooksInstall {
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
+        let missing = remains::missing(&[&hook_dir, path.parent().unwrap_or(Path::new("/"))]);
 
         if self.dry_run {
             for link in &links {
@@ -116,10 +121,17 @@ impl Run for HooksInstall {
                 return Err(e.into());
             }
         };
+        // For uninstall, which removes these again once empty.
+        if let Err(e) = remains::remember(&hook_dir, &missing) {
+            out::error(&format!("warning: {}: {e}; uninstall will leave the directories made now", hook_dir.display()));
+        }
         outln!("linked {} applets in {} -> {}", links.len(), hook_dir.display(), binary.display());
         match outcome {
             Outcome::Unchanged => outln!("{}: already wired, nothing changed", path.display()),
             _ => outln!("{}: wired {} hook events", path.display(), hooks.len()),
+        }
+        for (what, var, url) in &urls {
+            outln!("{what:<6} {} ({var} in the settings' env)", crate::secrets::masked(url));
         }
         Ok(0)
     }
@@ -212,6 +224,7 @@ impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
+        let made = remains::recall(&hook_dir);
         // The links go whatever the settings say: a broken settings file must not keep them.
         let mut removed = 0;
         for applet in linked() {
@@ -220,21 +233,63 @@ impl Run for HooksUninstall {
                 removed += 1;
             }
         }
-        // The directory, and its parent when it is ours by default (`~/.claude/hooks`), if empty.
-        let _ = fs::remove_dir(&hook_dir);
-        if self.hook_dir.is_none() {
-            let _ = hook_dir.parent().map(fs::remove_dir);
-        }
+        let _ = fs::remove_file(hook_dir.join(remains::MADE));
         if removed > 0 {
             outln!("removed {removed} applet links from {}", hook_dir.display());
         }
         let hooks = settings::hooks_in(&hook_dir)?;
-        match settings::uninstall(&path, &hooks, false)
-            .map_err(|e| format!("{e}; our hooks may still be wired there"))?
-        {
-            Outcome::Restored => outln!("{}: our hooks removed, original file restored", path.display()),
-            Outcome::Written => outln!("{}: our hooks removed", path.display()),
-            Outcome::Unchanged => outln!("{}: nothing of ours in it", path.display()),
+        let outcome = settings::uninstall(&path, &hooks, false);
+        // The hook directory, its parent when it is ours by default (`~/.claude/hooks`), and every
+        // directory install made (`~/.claude` when there was none), each if now empty.
+        let mut dirs = made;
+        dirs.push(hook_dir.clone());
+        if self.hook_dir.is_none() {
+            dirs.extend(hook_dir.parent().map(Path::to_path_buf));
+        }
+        let emptied = remains::remove_empty(&dirs);
+        let shown = path.display();
+        let nothing = match outcome.map_err(|e| format!("{e}; our hooks may still be wired there"))? {
+            Outcome::Restored if !path.exists() => {
+                outln!("{shown}: our hooks removed, and the file, since there was none before install");
+                false
+            }
+            Outcome::Restored => {
+                outln!("{shown}: our hooks removed; the file is byte for byte what it was before install");
+                false
+            }
+            Outcome::Written => {
+                outln!("{shown}: our hooks and env entries removed; the rest of the file is kept");
+                false
+            }
+            Outcome::Unchanged => removed == 0,
+        };
+        if !emptied.is_empty() {
+            let list: Vec<String> = emptied.iter().map(|d| d.display().to_string()).collect();
+            outln!("removed empty directories: {}", list.join(", "));
+        }
+        if nothing && emptied.is_empty() {
+            let what = if self.purge { "nothing to unwire" } else { "nothing to do" };
+            outln!("{what}: no applet links in {}, nothing of ours in {shown}", hook_dir.display());
+        }
+        let data = remains::data();
+        if self.purge {
+            if !data.is_empty() {
+                outln!("--purge: removing the recorded data:");
+                for d in &data {
+                    outln!("  {:<8} {} ({})", d.what, d.dir.display(), d.holds);
+                }
+            }
+            let left = remains::purge();
+            for why in &left {
+                out::error(&format!("not removed: {why}"));
+            }
+            return Ok(if left.is_empty() { 0 } else { 1 });
+        }
+        if !data.is_empty() {
+            outln!("kept (`claude-session hooks uninstall --purge` removes them):");
+            for d in &data {
+                outln!("  {:<8} {} ({})", d.what, d.dir.display(), d.holds);
+            }
         }
         Ok(0)
     }
@@ -315,6 +370,8 @@ struct Status {
     /// Events lost (not journaled), and the last reason.
     lost: (usize, Option<String>),
     server: Option<String>,
+    /// Whether the server answers the dashboard's API (see `dashboard::probe`).
+    server_answer: Option<Result<(), String>>,
     otlp: Option<String>,
     /// The names of the headers OTLP requests carry; their values are never shown.
     otlp_headers: Vec<String>,
@@ -423,7 +480,12 @@ impl Status {
             ));
         }
         // URLs as we show them: a user, a password or a token in one is masked.
-        let server = config::server_url().map(|u| secrets::masked(&u));
+        let server_url = config::server_url();
+        let server_answer = server_url.as_deref().map(|url| dashboard::probe(url, config::server_timeout()));
+        if let Some(Err(e)) = &server_answer {
+            problems.push(format!("server {}", secrets::masked(e)));
+        }
+        let server = server_url.map(|u| secrets::masked(&u));
         let otlp_config = config::otlp().ok().flatten();
         let exporters = || otlp_config.iter().flat_map(|o| o.logs.iter().chain(&o.traces));
         let otlp = exporters().next().map(|e| secrets::masked(&e.url));
@@ -455,6 +517,7 @@ impl Status {
             journal,
             lost,
             server,
+            server_answer,
             otlp,
             otlp_headers,
             outbox,
@@ -540,7 +603,13 @@ impl Report for Status {
         text.push_str(&format!("secrets  filter {filter}\n"));
         match &self.server {
             None => text.push_str("server   none configured\n"),
-            Some(url) => text.push_str(&format!("server   {}\n", safe(url))),
+            Some(url) => {
+                let answer = match &self.server_answer {
+                    Some(Ok(())) => "answers",
+                    _ => "does not answer as the dashboard (see below)",
+                };
+                text.push_str(&format!("server   {}: {answer}\n", safe(url)));
+            }
         }
         match &self.otlp {
             None => text.push_str("otlp     none configured\n"),
@@ -551,7 +620,11 @@ impl Report for Status {
             text.push_str(&format!("otlp     headers set: {names} (values not shown)\n"));
         }
         for q in self.outbox.iter().flat_map(|o| &o.sinks) {
-            let backoff = q.backoff_until.as_ref().map(|t| format!(", backing off until {t}")).unwrap_or_default();
+            let backoff = q.backoff_until.as_ref().map(|t| {
+                let t = crate::clock::parse(t).map_or_else(|| t.to_owned(), crate::clock::short);
+                format!(", backing off until {t}")
+            });
+            let backoff = backoff.unwrap_or_default();
             text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
         }
         for w in &self.warnings {
@@ -615,6 +688,7 @@ impl Report for Status {
             "lost": self.lost.0,
             "secrets_filter": config::secrets_filter(),
             "server": self.server,
+            "server_answers": self.server_answer.as_ref().map(Result::is_ok),
             "otlp": self.otlp,
             "otlp_headers": self.otlp_headers,
             "outbox": self.outbox.as_ref().map(outbox::Status::to_json),

@@ -26,7 +26,7 @@ pub use otlp::{
     Exporter, Header, Otlp, Protocol, Secret, Signal, Wanted, install_env, otlp, otlp_enabled, otlp_signals,
     proxy_variable, unseen_otel,
 };
-pub use parse::{check_url, parse_duration, parse_key_values, parse_size};
+pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
 pub use source::{PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, use_environment_only};
 
 use parse::{absolute_dir, number_in};
@@ -103,12 +103,12 @@ pub const VARS: &[Var] = &[
         "payload bytes a hook reads before it stops and records what it has: 1K to 1G (default 64M)",
         try_stdin_max()
     ),
-    var!(SERVER_URL, "observability server endpoint, a full http(s)://…/events URL (default: none)", try_server_url()),
     var!(
-        SERVER_BASE,
-        "the original design's base URL; /events is appended (used when the above is unset)",
+        SERVER_URL,
+        "observability server: its base URL (http://127.0.0.1:4000) or its …/events URL (default: none)",
         try_server_url()
     ),
+    var!(SERVER_BASE, "the original design's name for the same URL (used when the above is unset)", try_server_url()),
     var!(
         SERVER_TIMEOUT,
         "connect and answer timeout for each request: 500ms, 5s, 1ms to 60s (default 5s)",
@@ -281,13 +281,10 @@ pub fn log_field_max() -> usize {
 }
 
 fn try_server_url() -> Result<Option<String>, String> {
-    if let Some(url) = parsed(SERVER_URL, |v| check_url(v).map(|()| v.to_owned()))? {
-        return Ok(Some(url));
+    match parsed(SERVER_URL, events_url)? {
+        Some(url) => Ok(Some(url)),
+        None => parsed(SERVER_BASE, events_url),
     }
-    parsed(SERVER_BASE, |base| {
-        let url = format!("{}/events", base.trim_end_matches('/'));
-        check_url(&url).map(|()| url)
-    })
 }
 
 fn try_stdin_max() -> Result<Option<usize>, String> {
@@ -302,7 +299,7 @@ pub fn stdin_max() -> usize {
     or_default(STDIN_MAX, try_stdin_max(), DEFAULT_STDIN_MAX)
 }
 
-/// The events endpoint: our own variable as given, or the original design's base URL + `/events`.
+/// The events endpoint, from our own variable or else the original design's (see [`events_url`]).
 pub fn server_url() -> Option<String> {
     optional(SERVER_URL, try_server_url())
 }

@@ -42,6 +42,28 @@ pub fn check_url(url: &str) -> Result<(), String> {
     }
     Ok(())
 }
+/// The dashboard's events endpoint for a server URL as a person writes it: a base URL
+/// (`http://127.0.0.1:4000`, or one with a proxy's path prefix) gets `/events`; one that ends in
+/// `/events` is taken as it is. `--server`, CLAUDE_SESSION_SERVER_URL and OBSERVABILITY_SERVER_URL
+/// all go through here, so each form means the same in all three.
+pub fn events_url(text: &str) -> Result<String, String> {
+    check_url(text)?;
+    // check_url took it: `scheme://authority[/path]`.
+    let after_scheme = text.split_once("://").map_or("", |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    if text.contains(['?', '#']) {
+        return Err(format!("{text:?} is not a server URL: it has a query; give the server's base URL"));
+    }
+    let base = text.trim_end_matches('/');
+    if path.trim_end_matches('/').ends_with("/events") {
+        return Ok(base.to_owned());
+    }
+    if let Some((prefix, _)) = base.split_once("/events/") {
+        return Err(format!("{text:?} is one of the dashboard's API paths; give {prefix}/events"));
+    }
+    Ok(format!("{base}/events"))
+}
+
 /// `3600`, `3600s`, `250ms`, `90m`, `24h`, `2d`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
@@ -129,6 +151,23 @@ mod tests {
         assert_eq!(parse_duration("10y"), None);
         assert_eq!(parse_duration("-5"), None);
         assert_eq!(parse_duration("18446744073709551615d"), None);
+    }
+
+    #[test]
+    fn a_base_server_url_gets_the_events_path() {
+        for (given, url) in [
+            ("http://127.0.0.1:4000", "http://127.0.0.1:4000/events"),
+            ("http://127.0.0.1:4000/", "http://127.0.0.1:4000/events"),
+            ("http://127.0.0.1:4000/events", "http://127.0.0.1:4000/events"),
+            ("http://127.0.0.1:4000/events/", "http://127.0.0.1:4000/events"),
+            ("http://h/observability", "http://h/observability/events"),
+            ("http://h/observability/events", "http://h/observability/events"),
+        ] {
+            assert_eq!(events_url(given).as_deref(), Ok(url), "{given}");
+        }
+        for bad in ["http://h/events/recent", "http://h/?x=1", "notaurl"] {
+            assert!(events_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -62,6 +62,26 @@ impl Sink for Dashboard {
     }
 }
 
+/// Whether the server at `events_url` answers the dashboard's API, by a request it understands
+/// and that changes nothing (`GET <events>/recent?limit=1`, for `hooks status`). The dashboard
+/// answers any path it does not know with 200 and a line of text, so only a JSON list counts; a
+/// 404 or that text means the URL's path is wrong.
+pub fn probe(events_url: &str, timeout: Duration) -> Result<(), String> {
+    let url = format!("{}/recent?limit=1", http::loopback_literal(events_url));
+    let wrong_path =
+        |what: &str| format!("{events_url}: {what}: a wrong path; give the server's base URL, http://HOST:PORT");
+    let mut response =
+        http::agent(timeout, &url).get(&url).call().map_err(|e| format!("{events_url}: not reachable: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().with_config().limit(1 << 20).read_to_string().unwrap_or_default();
+    match status {
+        200..=299 if serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_array()) => Ok(()),
+        200..=299 => Err(wrong_path(&format!("GET {url} answered, but not with the dashboard's events"))),
+        404 => Err(wrong_path(&format!("GET {url} answered 404 Not Found"))),
+        _ => Err(format!("{events_url}: GET {url} answered HTTP {status}: {}", crate::text::one_line(&text, 200))),
+    }
+}
+
 /// The transcripts' usage as this deliverer has read it, and the prices: loaded on the first Stop.
 #[derive(Default)]
 pub struct Usage {

@@ -211,7 +211,7 @@ impl Backend {
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 
-    fn post_json(&self, path: &str, body: &Value) -> Value {
+    pub fn post_json(&self, path: &str, body: &Value) -> Value {
         let (status, text) =
             self.request("POST", path, &body.to_string()).unwrap_or_else(|e| panic!("POST {path}: {e}"));
         assert_eq!(status, 200, "POST {path}: {text}");

@@ -128,7 +128,23 @@ fn serve(stream: TcpStream, s: &Shared) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     loop {
-        let Some(body) = read_request(&mut reader) else { return };
+        let Some((target, body)) = read_request(&mut reader) else { return };
+        // The dashboard's routes: `POST /events`, and `GET /events/recent` (what `hooks status`
+        // asks); anything else is a wrong path, 404 (as a proxy in front of it would answer).
+        let (status, answer) = match target.as_str() {
+            "POST /events" => (0, String::new()),
+            t if t.starts_with("GET /events/recent") => {
+                (200, Value::from(s.accepted.lock().unwrap().clone()).to_string())
+            }
+            _ => (404, "Not Found".to_owned()),
+        };
+        if status != 0 {
+            let response = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
+            if out.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         s.requests.fetch_add(1, Ordering::SeqCst);
         let mode = *s.mode.lock().unwrap();
         let mut extra = String::new();
@@ -193,12 +209,14 @@ fn check(body: &[u8], s: &Shared) -> (u16, String) {
     (200, Value::Object(echo).to_string())
 }
 
-/// Reads one request's body (Content-Length or chunked); None at EOF or on garbage.
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+/// Reads one request: its method and path (`POST /events`), and its body (Content-Length or
+/// chunked); None at EOF or on garbage.
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
     }
+    let target = line.rsplit_once(' ').map_or(line.trim_end(), |(t, _)| t).to_owned();
     let (mut length, mut chunked) = (0usize, false);
     loop {
         line.clear();
@@ -231,5 +249,5 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
         body.resize(length, 0);
         r.read_exact(&mut body).ok()?;
     }
-    Some(body)
+    Some((target, body))
 }
