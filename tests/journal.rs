@@ -10,22 +10,13 @@ use common::*;
 use serde_json::{Value, json};
 
 /// Every journal line of every file, parsed.
-fn journal(env: &TestEnv) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for name in list(&env.journal_dir()) {
-        let text = fs::read_to_string(env.journal_dir().join(name)).unwrap();
-        assert!(text.is_empty() || text.ends_with('\n'), "torn tail");
-        lines.extend(text.lines().map(|l| json(l.as_bytes())));
-    }
-    lines
-}
 
 #[test]
 fn replaying_the_recording_gives_every_line_its_session() {
     let env = TestEnv::new();
     let events = recorded();
     replay(&env, &events);
-    let lines = journal(&env);
+    let lines = env.journal();
     assert_eq!(lines.len(), events.len());
     for (line, event) in lines.iter().zip(&events) {
         assert_eq!(line["session_id"], event["session_id"], "{line}");
@@ -49,7 +40,7 @@ fn tool_events_without_ids_take_the_stored_session() {
         }
     }
     replay(&env, &events);
-    let lines = journal(&env);
+    let lines = env.journal();
     let mut stripped = 0;
     for ((line, event), original) in lines.iter().zip(&events).zip(&originals) {
         assert_eq!(&line["session_id"], original, "{line}");
@@ -72,7 +63,7 @@ fn two_interleaved_sessions_keep_their_ids() {
             env.hook("post-tool", &payload("PostToolUse", Some(id), cwd, call));
         }
     }
-    let lines = journal(&env);
+    let lines = env.journal();
     assert_eq!(lines.len(), 40);
     for line in &lines {
         let call = line["tool_use_id"].as_str().unwrap();
@@ -90,7 +81,7 @@ fn lines_carry_the_original_fields_with_real_values() {
     env.hook("pre-tool", &fixture("PreToolUse-subagent-Agent.json"));
     env.hook("session-start", &fixture("SessionStart-resume.json"));
     env.hook("session-start", &fixture("SessionEnd.json"));
-    let lines = journal(&env);
+    let lines = env.journal();
     let [pre, post, failed, sub, resume, end] = lines.as_slice() else { panic!("{lines:?}") };
 
     let t =
@@ -122,7 +113,7 @@ fn unknown_events_and_fields_are_recorded() {
     let body = payload("FileChanged", Some("s1"), "/p", json!({"file": "a.rs", "nested": {"x": [1, 2]}}));
     env.hook("session-start", &body);
     env.hook("post-tool", b"definitely not json");
-    let lines = journal(&env);
+    let lines = env.journal();
     assert_eq!(lines[0]["event"], "FileChanged");
     assert_eq!(lines[0]["extra"], json!({"file": "a.rs", "nested": {"x": [1, 2]}}));
     assert_eq!(lines[1]["event"], "PostToolUse", "the applet's event when the payload names none");
@@ -152,7 +143,7 @@ fn sixty_four_concurrent_writers_of_100_kb_lines_never_tear() {
             });
         }
     });
-    let lines = journal(&env);
+    let lines = env.journal();
     assert_eq!(lines.len(), 64 * per_writer);
     let mut ids: Vec<&str> = lines.iter().map(|l| l["tool_use_id"].as_str().unwrap()).collect();
     ids.sort();
@@ -180,7 +171,7 @@ fn a_50_mib_payload_is_cut_to_a_small_line() {
     let started = Instant::now();
     env.hook("post-tool", &body);
     eprintln!("50 MiB post-tool (debug build): {:?}", started.elapsed());
-    let lines = journal(&env);
+    let lines = env.journal();
     let text = serde_json::to_string(&lines[0]).unwrap();
     assert!(text.len() < 20_000, "{} bytes", text.len());
     let content = lines[0]["tool_response"]["content"].as_str().unwrap();
@@ -191,7 +182,7 @@ fn a_50_mib_payload_is_cut_to_a_small_line() {
 
     env.set("CLAUDE_SESSION_LOG_FIELD_MAX", "1000");
     env.hook("post-tool", &payload("PostToolUse", Some("s"), "/p", json!({"tool_response": "y".repeat(5000)})));
-    let lines = journal(&env);
+    let lines = env.journal();
     assert_eq!(lines[1]["tool_response"].as_str().unwrap(), format!("{}…[cut: 5002 bytes]", "y".repeat(1000)));
 }
 
@@ -204,7 +195,7 @@ fn a_torn_tail_is_cut_before_the_next_line() {
     text.extend_from_slice(b"{\"timestamp\":\"half a line from a killed wri");
     fs::write(&file, &text).unwrap();
     env.hook("session-start", &payload("Stop", Some("s"), "/p", json!({})));
-    let lines = journal(&env);
+    let lines = env.journal();
     assert_eq!(lines.iter().map(|l| l["event"].as_str().unwrap()).collect::<Vec<_>>(), ["SessionStart", "Stop"]);
 }
 

@@ -32,15 +32,6 @@ fn read_json(path: &Path) -> Value {
     json(&fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
-fn journal(env: &TestEnv) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for name in list(&env.journal_dir()).into_iter().filter(|n| n.ends_with(".jsonl")) {
-        let text = fs::read_to_string(env.journal_dir().join(name)).unwrap();
-        lines.extend(text.lines().map(|l| json(l.as_bytes())));
-    }
-    lines
-}
-
 /// The session `claude -p` ran: the one transcript under the test's HOME.
 fn transcript_session(env: &TestEnv) -> String {
     let mut ids = Vec::new();
@@ -60,7 +51,7 @@ fn transcript_session(env: &TestEnv) -> String {
 /// Each event of one Bash call's session, journaled exactly once, with the transcript's id.
 fn assert_journaled_once(env: &TestEnv) {
     let id = transcript_session(env);
-    let lines = journal(env);
+    let lines = env.journal();
     let ours: Vec<&str> =
         lines.iter().filter(|l| l["session_id"] == id.as_str()).map(|l| l["event"].as_str().unwrap_or("")).collect();
     for wanted in ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"] {
@@ -364,11 +355,11 @@ fn a_plugin_hook_leaves_the_event_to_the_settings_hooks_and_reads_its_options() 
     };
     env.set(config::WIRED, "1");
     run(&env);
-    assert!(journal(&env).is_empty(), "left to the settings' hook");
+    assert!(env.journal().is_empty(), "left to the settings' hook");
 
     let server = TestServer::start();
     env.set(config::WIRED, "").set("CLAUDE_PLUGIN_OPTION_SERVER_URL", &server.url);
     run(&env);
-    assert_eq!(journal(&env).len(), 1);
+    assert_eq!(env.journal().len(), 1);
     assert_eq!(server.wait_for(1, Duration::from_secs(120)).len(), 1, "the option is the server URL");
 }

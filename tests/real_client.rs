@@ -7,16 +7,7 @@ use std::fs;
 
 use common::claude::{self, FakeApi, Step};
 use common::*;
-use serde_json::{Value, json};
-
-fn journal(env: &TestEnv) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for name in list(&env.journal_dir()) {
-        let text = fs::read_to_string(env.journal_dir().join(name)).unwrap();
-        lines.extend(text.lines().map(|l| json(l.as_bytes())));
-    }
-    lines
-}
+use serde_json::json;
 
 #[test]
 fn a_real_session_is_journaled_with_its_session_id() {
@@ -34,7 +25,7 @@ fn a_real_session_is_journaled_with_its_session_id() {
     );
     let out = env.claude_p(&cli, &api, "list the files", &[]);
     assert!(stdout(&out).contains("It said hello."), "{}", stdout(&out));
-    let lines = journal(&env);
+    let lines = env.journal();
     let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap_or("")).collect();
     for wanted in ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop"] {
         assert_eq!(events.iter().filter(|e| **e == wanted).count(), 1, "{wanted} once in {events:?}");

@@ -5,19 +5,9 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::fs;
 
 use common::*;
 use serde_json::{Value, json};
-
-fn journal(env: &TestEnv) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for name in list(&env.journal_dir()) {
-        let text = fs::read_to_string(env.journal_dir().join(name)).unwrap();
-        lines.extend(text.lines().map(|l| json(l.as_bytes())));
-    }
-    lines
-}
 
 /// Every event fed through its applet, the journal's summaries back in the same order.
 fn summaries(events: &[Value]) -> Vec<(String, String)> {
@@ -27,7 +17,7 @@ fn summaries(events: &[Value]) -> Vec<(String, String)> {
         bytes.push(b'\n');
         env.hook(applet_for(event), &bytes);
     }
-    let lines = journal(&env);
+    let lines = env.journal();
     assert_eq!(lines.len(), events.len());
     lines.iter().map(|l| (l["event"].as_str().unwrap().to_owned(), l["summary"].as_str().unwrap().to_owned())).collect()
 }

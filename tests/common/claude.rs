@@ -119,18 +119,7 @@ impl FakeApi {
             ids: AtomicU64::new(1),
             stop: AtomicBool::new(false),
         });
-        let s = shared.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let s = s.clone();
-                    std::thread::spawn(move || serve(stream, &s));
-                }
-            }
-        });
+        super::server::accept_loop(listener, shared.clone(), |s| s.stop.load(Ordering::SeqCst), serve);
         FakeApi { port, shared }
     }
 

@@ -145,6 +145,17 @@ impl TestEnv {
         (String::from_utf8_lossy(&out.stdout).trim_end().to_owned(), out.status.code().unwrap_or(-1))
     }
 
+    /// Every journal line of every day file, parsed, oldest day first. Each file ends whole.
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let mut lines = Vec::new();
+        for name in list(&self.journal_dir()).into_iter().filter(|n| n.ends_with(".jsonl")) {
+            let text = fs::read_to_string(self.journal_dir().join(name)).unwrap();
+            assert!(text.is_empty() || text.ends_with('\n'), "torn tail");
+            lines.extend(text.lines().map(|l| json(l.as_bytes())));
+        }
+        lines
+    }
+
     /// Names in the store directory, sorted.
     pub fn store_names(&self) -> Vec<String> {
         list(&self.store())

@@ -72,18 +72,7 @@ impl TestServer {
             requests: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
-        let s = shared.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if s.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    let s = s.clone();
-                    std::thread::spawn(move || serve(stream, &s));
-                }
-            }
-        });
+        accept_loop(listener, shared.clone(), |s| s.stop.load(Ordering::SeqCst), serve);
         TestServer { port, url: format!("http://127.0.0.1:{port}/events"), shared }
     }
 
@@ -250,4 +239,24 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
         r.read_exact(&mut body).ok()?;
     }
     Some((target, body))
+}
+
+/// Accepts connections on `listener` until `stop` says so, each served on a thread of its own.
+pub fn accept_loop<S: Send + Sync + 'static>(
+    listener: std::net::TcpListener,
+    shared: std::sync::Arc<S>,
+    stop: fn(&S) -> bool,
+    serve: fn(std::net::TcpStream, &S),
+) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stop(&shared) {
+                break;
+            }
+            if let Ok(stream) = stream {
+                let s = shared.clone();
+                std::thread::spawn(move || serve(stream, &s));
+            }
+        }
+    });
 }
