@@ -381,11 +381,17 @@ fn each_pair_of_commands_against_live_hooks_loses_and_duplicates_nothing() {
                     let call = json!({"tool_use_id": format!("t{n}"), "tool_name": "Bash", "tool_input": input});
                     env.hook("pre-tool", &payload("PreToolUse", Some(session), "/w/p", call));
                 }
-                for c in commands {
-                    c.join().unwrap();
-                }
+                // The writer stops whatever the commands did: a command's failed assertion must
+                // fail the test, not leave the writer looping and the scope waiting for it.
+                let finished: Vec<_> = commands.into_iter().map(|c| c.join()).collect();
                 done.store(true, std::sync::atomic::Ordering::Relaxed);
-                writer.join().unwrap()
+                let undone = writer.join().unwrap();
+                for result in finished {
+                    if let Err(panic) = result {
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+                undone
             });
             assert_eq!(undone, 0, "{pair}: the other program's settings edit was undone");
             let lines = journal_lines(&env);
