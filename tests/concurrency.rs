@@ -407,3 +407,22 @@ fn each_pair_of_commands_against_live_hooks_loses_and_duplicates_nothing() {
         }
     }
 }
+
+/// Installs at once in a fresh HOME: each made the missing hook directory, and the one that lost
+/// that race failed with "File exists" (found by the pairwise test, on musl).
+#[test]
+fn installs_at_once_in_a_fresh_home_all_succeed() {
+    for _ in 0..10 {
+        let env = TestEnv::new();
+        let outs: Vec<_> = std::thread::scope(|s| {
+            let runs: Vec<_> =
+                (0..4).map(|_| s.spawn(|| env.run("claude-session", &["hooks", "install"], b""))).collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        for out in &outs {
+            let refused = stderr(out).contains("kept changing");
+            assert!(out.status.code() == Some(0) || refused, "{}", stderr(out));
+            assert!(!stderr(out).contains("File exists"), "{}", stderr(out));
+        }
+    }
+}

@@ -187,9 +187,17 @@ fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> 
     };
     let result = (|| {
         for new in missing.iter().rev() {
-            fs::create_dir(new)?;
-            made.dirs.push(new.to_path_buf());
-            give(new)?;
+            match fs::create_dir(new) {
+                Ok(()) => {
+                    made.dirs.push(new.to_path_buf());
+                    give(new)?;
+                }
+                // A concurrent install made it a moment ago: it is that one's to record.
+                Err(e)
+                    if e.kind() == io::ErrorKind::AlreadyExists
+                        && fs::symlink_metadata(new).is_ok_and(|m| m.is_dir()) => {}
+                Err(e) => return Err(e),
+            }
         }
         for link in links {
             if fs::read_link(link).is_ok_and(|to| to == binary) {
