@@ -174,6 +174,8 @@ fn env_parts<T>(parts: &[&str], read: impl FnOnce(&OsStr) -> T) -> Option<T> {
         return None;
     }
     let name = parts.iter().flat_map(|p| p.bytes());
+    // Most entries differ in their first byte: test it before walking the name's parts.
+    let first = name.clone().next()?;
     // SAFETY: `environ` is the C library's NULL-terminated array of NUL-terminated `NAME=value`
     // strings, unchanged while we read it (this program has no threads). Each entry is read byte
     // by byte only while it matches `name` (which holds no NUL, so a shorter entry stops at its
@@ -182,7 +184,7 @@ fn env_parts<T>(parts: &[&str], read: impl FnOnce(&OsStr) -> T) -> Option<T> {
         let mut entry = environ();
         while !entry.is_null() && !(*entry).is_null() {
             let text = (*entry).cast::<u8>();
-            if name.clone().enumerate().all(|(i, b)| *text.add(i) == b) && *text.add(len) == b'=' {
+            if *text == first && name.clone().enumerate().all(|(i, b)| *text.add(i) == b) && *text.add(len) == b'=' {
                 let value = std::ffi::CStr::from_ptr(text.add(len + 1).cast());
                 return Some(read(OsStr::from_bytes(value.to_bytes())));
             }
