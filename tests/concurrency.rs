@@ -360,7 +360,12 @@ fn each_pair_of_commands_against_live_hooks_loses_and_duplicates_nothing() {
                             cmd.args(args);
                             let out = within(cmd, b"", Duration::from_secs(120));
                             let refused = stderr(&out).contains("kept changing");
-                            assert!(out.status.code() == Some(0) || refused, "{pair}: {args:?}: {}", stderr(&out));
+                            // flush exits 1 when events are still pending as it ends: live hooks
+                            // and the other command keep some in flight. What was delivered is
+                            // checked after the loop, by a last flush.
+                            let pending = args[0] == "flush" && out.status.code() == Some(1);
+                            let ok = out.status.code() == Some(0) || refused || pending;
+                            assert!(ok, "{pair}: {args:?}: {:?} {}", out.status, stderr(&out));
                         }
                     })
                 };
