@@ -807,6 +807,10 @@ pub fn dir() -> Option<PathBuf> {
 /// costs one more read of its transcript, nothing else.
 pub fn old_ledgers(age: Duration) -> Vec<(PathBuf, String)> {
     let Some(dir) = dir() else { return Vec::new() };
+    // Only in our own directory: not through a link to another's files.
+    if std::fs::symlink_metadata(&dir).is_err() || private::dir(&dir).is_err() {
+        return Vec::new();
+    }
     let names = private::file_names(&dir).unwrap_or_default();
     let now = std::time::SystemTime::now();
     names
