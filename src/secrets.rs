@@ -435,7 +435,10 @@ pub fn redact_line(line: &str) -> Option<String> {
 fn redact_map(map: &mut Map<String, Value>) -> usize {
     let mut n = 0;
     for (key, value) in map.iter_mut() {
+        // A key with a marker held a secret (`"export TOKEN=[redacted: token]"`): text, not a
+        // name, though its last word now says token (a second pass redacted its value: fuzzing).
         if let Value::String(s) = value
+            && !key.contains(MARKER_OPEN)
             && let Some(kind) = name_kind(key)
             && let Some(clean) = whole_value(key, s, kind)
         {
@@ -2264,6 +2267,16 @@ mod tests {
             "REDIS_URL=redis://default:[redacted: url-password]@cache:6://default:envR3disP//default:env0"
         );
         assert_eq!(redact_text(&clean), None);
+    }
+
+    /// Found by fuzzing: a key that held a secret ended, once redacted, with the word `token`,
+    /// and a second pass took it for a secret's name and redacted its value.
+    #[test]
+    fn a_key_that_held_a_secret_does_not_make_its_value_one() {
+        let mut v = serde_json::json!({"export TOKEN=abc12345": "PreToolUse", "n": 1});
+        assert_eq!(redact_value(&mut v), 1);
+        assert_eq!(v, serde_json::json!({"export TOKEN=[redacted: token]": "PreToolUse", "n": 1}));
+        assert_eq!(redact_value(&mut v), 0, "{v}");
     }
 
     #[test]
