@@ -1313,7 +1313,13 @@ impl Scan<'_> {
             return None;
         }
         let (from, end) = self.quoted(j);
-        let kind = name_kind(&self.text[from..end])?;
+        // The first argument is a name (`'os.Setenv("X_PASSWORD'` is not: read as one, it hid
+        // the inner call from the scan, which a second pass then redacted: found by fuzzing).
+        let name = &self.text[from..end];
+        if !name.bytes().all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(&c)) {
+            return None;
+        }
+        let kind = name_kind(name)?;
         let comma = self.skip_blanks(end + quote);
         if comma >= self.limit || b[comma] != b',' || self.quote_at(self.skip_blanks(comma + 1)) == 0 {
             return None;
@@ -2267,6 +2273,19 @@ mod tests {
             "REDIS_URL=redis://default:[redacted: url-password]@cache:6://default:envR3disP//default:env0"
         );
         assert_eq!(redact_text(&clean), None);
+    }
+
+    /// Found by fuzzing: `define('os.Setenv("X_PASSWORD', '…')` took the whole quoted text for
+    /// the constant's name, and the scan went past the inner `Setenv(`, which a second pass read.
+    #[test]
+    fn a_call_whose_first_argument_is_not_a_name_is_not_read_as_one() {
+        let text = r#"define( 'os.Setenv("GITHUBDB_PASSWORD', 'wpDbPassw0rd' );_TOKEN", "tok-abcdef123")"#;
+        assert_eq!(redact_text(text).and_then(|clean| redact_text(&clean)), None);
+        assert_eq!(
+            redact_text("define('DB_PASSWORD', 'wpDbPassw0rd'); os.Setenv(\"GITHUB_TOKEN\", \"tok-abcdef123\")")
+                .unwrap(),
+            "define('DB_PASSWORD', '[redacted: password]'); os.Setenv(\"GITHUB_TOKEN\", \"[redacted: token]\")"
+        );
     }
 
     /// Found by fuzzing: a key that held a secret ended, once redacted, with the word `token`,
