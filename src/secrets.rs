@@ -498,7 +498,18 @@ fn scan(text: &str) -> Option<(String, usize)> {
             && let Some(hit) = s.first_hit(i, rules)
         {
             let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            out.push_str(&text[last..hit.start]);
+            // A rule looks past where it starts (a `.pgpass` line's fields, a URL's user, an
+            // option's name): what lies between is scanned too, else a secret there was copied
+            // as it was (and a second pass, the rule's value now a marker, found it: fuzzing).
+            let gap = (i + 1..hit.start).find(|&k| text.is_char_boundary(k)).unwrap_or(hit.start);
+            out.push_str(&text[last..gap.max(last)]);
+            match scan(&text[gap.max(last)..hit.start]) {
+                Some((clean, n)) => {
+                    out.push_str(&clean);
+                    count += n;
+                }
+                None => out.push_str(&text[gap.max(last)..hit.start]),
+            }
             out.push_str(MARKER_OPEN);
             out.push_str(hit.kind);
             out.push(']');
@@ -2286,6 +2297,17 @@ mod tests {
                 .unwrap(),
             "define('DB_PASSWORD', '[redacted: password]'); os.Setenv(\"GITHUB_TOKEN\", \"[redacted: token]\")"
         );
+    }
+
+    /// Found by fuzzing: the fields of a `.pgpass`-shaped line before its password were copied
+    /// without being scanned, so a token there stayed (a second pass, the password now a marker,
+    /// found it).
+    #[test]
+    fn what_a_rule_looks_past_is_scanned_too() {
+        let text = "h:1:b:_TOKEN=abc123xyz9`x:pw3u";
+        assert_eq!(redact_text(text).unwrap(), "h:1:b:_TOKEN=[redacted: token]`x:[redacted: password]");
+        let clean = redact_text(text).unwrap();
+        assert_eq!(redact_text(&clean), None);
     }
 
     /// Found by fuzzing: a key that held a secret ended, once redacted, with the word `token`,
