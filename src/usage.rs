@@ -49,15 +49,22 @@ pub struct Tokens {
     pub cache_read: u64,
 }
 
-impl Tokens {
-    pub fn add(&mut self, other: &Tokens) {
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_write += other.cache_write;
-        self.cache_write_1h += other.cache_write_1h;
-        self.cache_read += other.cache_read;
-    }
+/// `add`, summing field by field. The pattern names every field: a field added to the struct
+/// but not here is a compile error, not a count silently dropped from every total.
+macro_rules! summed_by_field {
+    ($t:ident { $($field:ident),+ }) => {
+        impl $t {
+            pub fn add(&mut self, other: &$t) {
+                let $t { $($field),+ } = other;
+                $(self.$field += *$field;)+
+            }
+        }
+    };
+}
 
+summed_by_field!(Tokens { input, output, cache_write, cache_write_1h, cache_read });
+
+impl Tokens {
     /// Every token of the prompt: uncached, written to the cache, read from it.
     pub fn prompt(&self) -> u64 {
         self.input + self.cache_write + self.cache_read
@@ -322,13 +329,9 @@ pub struct Cost {
     pub priced: u64,
 }
 
-impl Cost {
-    pub fn add(&mut self, other: &Cost) {
-        self.pico += other.pico;
-        self.unpriced += other.unpriced;
-        self.priced += other.priced;
-    }
+summed_by_field!(Cost { pico, unpriced, priced });
 
+impl Cost {
     /// What `tokens` of one model cost; `max_prompt` is the longest prompt among them.
     pub fn of(tokens: &Tokens, max_prompt: u64, price: Option<&Price>) -> Cost {
         let all = tokens.prompt() + tokens.output;
