@@ -6,96 +6,15 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use common::claude::{self, FakeApi, Step};
+use common::server::Recorder;
 use common::*;
 use serde_json::{Value, json};
 
 const SECRET: &str = "Bearer s3cr3t-t0ken-a1b2";
-
-/// One request a collector received: its path and headers (names in lower case).
-#[derive(Clone, Debug)]
-struct Request {
-    path: String,
-    headers: BTreeMap<String, String>,
-}
-
-/// An OTLP/HTTP collector on loopback that answers 200 to everything and records each request.
-struct Collector {
-    url: String,
-    got: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Collector {
-    fn start() -> Collector {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let shared = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = shared.clone();
-                std::thread::spawn(move || serve(stream, &shared));
-            }
-        });
-        Collector { url, got }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.got.lock().unwrap().clone()
-    }
-
-    /// The requests once `n` have arrived (a bound against a hang, not a speed claim).
-    fn wait_for(&self, n: usize) -> Vec<Request> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.requests().len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.requests()
-    }
-}
-
-fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-        let mut headers = BTreeMap::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            }
-        }
-        let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        got.lock().unwrap().push(Request { path, headers });
-        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
-        if (&stream).write_all(answer.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
 
 fn user_settings(env: &TestEnv) -> Value {
     json(&fs::read(env.home.join(".claude/settings.json")).unwrap())
@@ -136,7 +55,7 @@ fn flush(env: &TestEnv) {
 
 #[test]
 fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never_shown() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     let out = env.run(
         "claude-session",
@@ -173,8 +92,8 @@ fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never
     assert!(!got.is_empty(), "the collector received nothing");
     for request in &got {
         assert_eq!(request.path, "/v1/traces", "logs are off: {request:?}");
-        assert_eq!(request.headers.get("authorization").map(String::as_str), Some(SECRET), "{request:?}");
-        assert_eq!(request.headers.get("x-team").map(String::as_str), Some("blue"));
+        assert_eq!(request.header("authorization"), Some(SECRET), "{request:?}");
+        assert_eq!(request.header("x-team"), Some("blue"));
     }
     assert!(!list(&env.journal_dir().join("outbox")).iter().any(|q| q == "otlp-logs"), "no logs queue");
 
@@ -188,7 +107,7 @@ fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never
 
 #[test]
 fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_code() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url).set("CLAUDE_SESSION_OTEL_TRACES_EXPORTER", "none");
     env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
@@ -197,7 +116,7 @@ fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_cod
     env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
     flush(&env);
     let first = collector.wait_for(1);
-    assert!(first.iter().all(|r| r.headers.get("x-which").map(String::as_str) == Some("plain")), "{first:?}");
+    assert!(first.iter().all(|r| r.header("x-which") == Some("plain")), "{first:?}");
 
     // Where both are visible, ours wins.
     env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "x-which=ours");
@@ -206,13 +125,13 @@ fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_cod
     let all = collector.wait_for(first.len() + 1);
     let later = &all[first.len()..];
     assert!(!later.is_empty());
-    assert!(later.iter().all(|r| r.headers.get("x-which").map(String::as_str) == Some("ours")), "{later:?}");
+    assert!(later.iter().all(|r| r.header("x-which") == Some("ours")), "{later:?}");
 }
 
 #[test]
 fn plugin_options_configure_a_plugins_hooks_and_a_variable_wins_over_its_option() {
-    let collector = Collector::start();
-    let other = Collector::start();
+    let collector = Recorder::start();
+    let other = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDECODE", "1")
         .set("CLAUDE_PLUGIN_OPTION_OTLP_ENDPOINT", &other.url)
@@ -225,14 +144,14 @@ fn plugin_options_configure_a_plugins_hooks_and_a_variable_wins_over_its_option(
     let got = collector.wait_for(1);
     assert!(!got.is_empty());
     for r in &got {
-        assert_eq!(r.headers.get("authorization").map(String::as_str), Some("Bearer from-plugin"), "{r:?}");
+        assert_eq!(r.header("authorization"), Some("Bearer from-plugin"), "{r:?}");
     }
     assert!(other.requests().is_empty(), "the explicit endpoint wins over the plugin option");
 }
 
 #[test]
 fn status_names_an_otel_setting_the_hooks_never_see_and_what_to_set_instead() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let env = TestEnv::new();
     let settings = json!({"env": {
         "CLAUDE_SESSION_OTLP_ENDPOINT": collector.url,
@@ -297,7 +216,7 @@ fn a_bad_header_is_refused_without_showing_it() {
 
     // A header variable that does not parse: the hook records, and neither status nor the
     // queue's state shows the value.
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url)
         .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%zzs3cr3t");
@@ -317,7 +236,7 @@ fn a_bad_header_is_refused_without_showing_it() {
 #[test]
 fn the_real_client_delivers_with_the_installed_header() {
     let Some(cli) = deps::or_skip(claude::cli()) else { return };
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let env = TestEnv::new();
     let header = format!("Authorization={SECRET}");
     let args = ["hooks", "install", "--otlp", &collector.url, "--otlp-header", &header, "--otlp-protocol", "http/json"];
@@ -338,6 +257,6 @@ fn the_real_client_delivers_with_the_installed_header() {
     let got = collector.wait_for(2);
     assert!(got.iter().any(|r| r.path == "/v1/logs") && got.iter().any(|r| r.path == "/v1/traces"), "{got:?}");
     for r in &got {
-        assert_eq!(r.headers.get("authorization").map(String::as_str), Some(SECRET), "{r:?}");
+        assert_eq!(r.header("authorization"), Some(SECRET), "{r:?}");
     }
 }

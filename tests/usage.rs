@@ -8,6 +8,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::server::Recorder;
 use common::{TestEnv, payload, stdout};
 use serde_json::{Value, json};
 
@@ -486,93 +487,39 @@ fn cleanup_removes_old_ledgers_only() {
     assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [1, 1, 0, 0]);
 }
 
-/// A collector on 127.0.0.1 that takes every OTLP/HTTP JSON request and keeps (path, body).
-struct Collector {
-    url: String,
-    got: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
-}
-
-impl Collector {
-    fn start() -> Collector {
-        use std::io::{BufRead, BufReader, Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let keep = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let keep = keep.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut out = stream;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-                        let mut length = 0;
-                        loop {
-                            line.clear();
-                            reader.read_line(&mut line).unwrap();
-                            if line.trim().is_empty() {
-                                break;
-                            }
-                            if let Some((k, v)) = line.split_once(':')
-                                && k.eq_ignore_ascii_case("content-length")
-                            {
-                                length = v.trim().parse().unwrap();
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        reader.read_exact(&mut body).unwrap();
-                        keep.lock().unwrap().push((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
-                        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
-                        if out.write_all(answer.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Collector { url, got }
-    }
-
-    /// Every span received, its attributes as a map.
-    fn spans(&self) -> Vec<Value> {
-        let got = self.got.lock().unwrap();
-        let mut spans = Vec::new();
-        for (path, body) in got.iter().filter(|(p, _)| p.ends_with("/v1/traces")) {
-            let _ = path;
-            for rs in body["resourceSpans"].as_array().into_iter().flatten() {
-                for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
-                    for span in ss["spans"].as_array().into_iter().flatten() {
-                        let mut span = span.clone();
-                        let attrs: serde_json::Map<String, Value> = span["attributes"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|a| {
-                                let v = &a["value"];
-                                let v = v.get("intValue").or(v.get("stringValue")).or(v.get("doubleValue")).cloned();
-                                (a["key"].as_str().unwrap().to_owned(), v.unwrap_or(Value::Null))
-                            })
-                            .collect();
-                        span["attrs"] = Value::Object(attrs);
-                        spans.push(span);
-                    }
+/// Every span a collector received as OTLP/HTTP JSON, its attributes as a map.
+fn spans(collector: &Recorder) -> Vec<Value> {
+    let mut spans = Vec::new();
+    for request in collector.requests().iter().filter(|r| r.path.ends_with("/v1/traces")) {
+        let body = request.json();
+        for rs in body["resourceSpans"].as_array().into_iter().flatten() {
+            for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                for span in ss["spans"].as_array().into_iter().flatten() {
+                    let mut span = span.clone();
+                    let attrs: serde_json::Map<String, Value> = span["attributes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| {
+                            let v = &a["value"];
+                            let v = v.get("intValue").or(v.get("stringValue")).or(v.get("doubleValue")).cloned();
+                            (a["key"].as_str().unwrap().to_owned(), v.unwrap_or(Value::Null))
+                        })
+                        .collect();
+                    span["attrs"] = Value::Object(attrs);
+                    spans.push(span);
                 }
             }
         }
-        spans
     }
+    spans
 }
 
 /// OTLP: under the turn's span a span of kind LLM per model with its tokens (GenAI and
 /// OpenInference names) and cost; the same under a subagent's span; nothing counted twice.
 #[test]
 fn otlp_turns_and_subagents_carry_their_usage_per_model() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
     // The collector here reads JSON; the default is http/protobuf.
@@ -608,7 +555,7 @@ fn otlp_turns_and_subagents_carry_their_usage_per_model() {
     s.event(&env, "Stop", json!({"prompt_id": "p1"}));
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
-    let spans = collector.spans();
+    let spans = spans(&collector);
     let llm: Vec<&Value> = spans.iter().filter(|s| s["attrs"]["openinference.span.kind"] == "LLM").collect();
     assert_eq!(llm.len(), 3, "opus and sonnet under the turn, opus under the subagent: {spans:#?}");
     let find = |parent_name: &str, model: &str| {
