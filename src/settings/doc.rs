@@ -178,11 +178,17 @@ impl Node {
 struct Walk<'a> {
     text: &'a str,
     i: usize,
-    /// Where we are, for the message: `"key"` or `[n]` per level.
-    path: Vec<String>,
+    /// Where we are, for the message.
+    path: Vec<Step<'a>>,
 }
 
-impl Walk<'_> {
+/// One level of the path: a member's key literal, or an item's index.
+enum Step<'a> {
+    Key(&'a str),
+    Item(usize),
+}
+
+impl<'a> Walk<'a> {
     fn peek(&self) -> u8 {
         self.text.as_bytes().get(self.i).copied().unwrap_or(0)
     }
@@ -220,14 +226,14 @@ impl Walk<'_> {
                         self.skip_space();
                         let key_start = self.i;
                         let key = self.literal();
-                        self.path.push(key.clone());
-                        if !seen.insert(decode(&key).into_owned()) {
+                        self.path.push(Step::Key(key));
+                        if !seen.insert(decode(key)) {
                             return Err(format!("the key {} appears twice (which one is meant?)", self.where_()));
                         }
                         self.next();
                         let value = self.value()?;
                         self.path.pop();
-                        members.push((key_start, key, value));
+                        members.push((key_start, key.to_owned(), value));
                         if self.next() != b',' {
                             break;
                         }
@@ -243,7 +249,7 @@ impl Walk<'_> {
                     self.i += 1;
                 } else {
                     loop {
-                        self.path.push(format!("[{}]", items.len()));
+                        self.path.push(Step::Item(items.len()));
                         items.push(self.value()?);
                         self.path.pop();
                         if self.next() != b',' {
@@ -268,7 +274,7 @@ impl Walk<'_> {
     }
 
     /// A string literal, quotes and escapes included.
-    fn literal(&mut self) -> String {
+    fn literal(&mut self) -> &'a str {
         let start = self.i;
         self.i += 1;
         loop {
@@ -279,16 +285,21 @@ impl Walk<'_> {
             }
         }
         self.i += 1;
-        self.text.get(start..self.i).unwrap_or("\"\"").to_owned()
+        self.text.get(start..self.i).unwrap_or("\"\"")
     }
 
     fn where_(&self) -> String {
         let mut at = String::new();
         for step in &self.path {
-            if !at.is_empty() && !step.starts_with('[') {
-                at.push('.');
+            match step {
+                Step::Key(key) => {
+                    if !at.is_empty() {
+                        at.push('.');
+                    }
+                    at.push_str(key);
+                }
+                Step::Item(n) => at.push_str(&format!("[{n}]")),
             }
-            at.push_str(step);
         }
         at
     }
