@@ -50,13 +50,15 @@ pub struct Tokens {
 }
 
 /// `add`, summing field by field. The pattern names every field: a field added to the struct
-/// but not here is a compile error, not a count silently dropped from every total.
+/// but not here is a compile error, not a count silently dropped from every total. Saturating,
+/// as every sum here: a transcript is a file anyone may have edited, and counts near `u64::MAX`
+/// overflowed (a panic, or a wrapped total).
 macro_rules! summed_by_field {
     ($t:ident { $($field:ident),+ }) => {
         impl $t {
             pub fn add(&mut self, other: &$t) {
                 let $t { $($field),+ } = other;
-                $(self.$field += *$field;)+
+                $(self.$field = self.$field.saturating_add(*$field);)+
             }
         }
     };
@@ -67,7 +69,7 @@ summed_by_field!(Tokens { input, output, cache_write, cache_write_1h, cache_read
 impl Tokens {
     /// Every token of the prompt: uncached, written to the cache, read from it.
     pub fn prompt(&self) -> u64 {
-        self.input + self.cache_write + self.cache_read
+        self.input.saturating_add(self.cache_write).saturating_add(self.cache_read)
     }
 
     pub fn is_zero(&self) -> bool {
@@ -334,7 +336,7 @@ summed_by_field!(Cost { pico, unpriced, priced });
 impl Cost {
     /// What `tokens` of one model cost; `max_prompt` is the longest prompt among them.
     pub fn of(tokens: &Tokens, max_prompt: u64, price: Option<&Price>) -> Cost {
-        let all = tokens.prompt() + tokens.output;
+        let all = tokens.prompt().saturating_add(tokens.output);
         match price {
             Some(p) if p.prompt_max.is_none_or(|max| max_prompt <= max) => {
                 let t = |n: u64, per_mtok: u64| u128::from(n) * u128::from(per_mtok);
@@ -389,7 +391,7 @@ pub struct ModelUsage {
 impl ModelUsage {
     pub fn add(&mut self, other: &ModelUsage) {
         self.tokens.add(&other.tokens);
-        self.responses += other.responses;
+        self.responses = self.responses.saturating_add(other.responses);
         self.max_prompt = self.max_prompt.max(other.max_prompt);
     }
 }
@@ -420,7 +422,7 @@ impl Tally {
     }
 
     pub fn responses(&self) -> u64 {
-        self.models.values().map(|m| m.responses).sum()
+        self.models.values().fold(0, |n, m| n.saturating_add(m.responses))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -808,6 +810,10 @@ pub fn dir() -> Option<PathBuf> {
 /// costs one more read of its transcript, nothing else.
 pub fn old_ledgers(age: Duration) -> Vec<(PathBuf, String)> {
     let Some(dir) = dir() else { return Vec::new() };
+    // Only in our own directory: not through a link to another's files.
+    if std::fs::symlink_metadata(&dir).is_err() || private::dir(&dir).is_err() {
+        return Vec::new();
+    }
     let names = private::file_names(&dir).unwrap_or_default();
     let now = std::time::SystemTime::now();
     names

@@ -297,3 +297,29 @@ fn a_plugin_hook_leaves_the_event_to_the_settings_hooks_and_reads_its_options() 
     assert_eq!(env.journal().len(), 1);
     assert_eq!(server.wait_for(1, Duration::from_secs(120)).len(), 1, "the option is the server URL");
 }
+
+/// A plugin option's value as `hooks status` shows it is masked as every URL it shows: a server
+/// URL given with a user and password was printed whole.
+#[test]
+fn hooks_status_masks_credentials_in_plugin_options() {
+    let env = TestEnv::new();
+    let plugin = env.root.join("plugin");
+    fs::create_dir_all(plugin.join("bin")).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_claude-session"), plugin.join("bin/claude-session")).unwrap();
+    let id = format!("{}@{MARKETPLACE}", config::PLUGIN);
+    fs::create_dir_all(env.home.join(".claude/plugins")).unwrap();
+    let installed = json!({"version": 2, "plugins": {&id: [{"scope": "user", "installPath": plugin}]}});
+    fs::write(env.home.join(".claude/plugins/installed_plugins.json"), installed.to_string()).unwrap();
+    let options = json!({"server_url": "http://admin:pluginPassw0rd@127.0.0.1:4000",
+                         "otlp_endpoint": "http://127.0.0.1:4318/?token=pluginQueryTok3n"});
+    let settings = json!({"enabledPlugins": {&id: true}, "pluginConfigs": {&id: {"options": options}}});
+    fs::write(env.home.join(".claude/settings.json"), settings.to_string()).unwrap();
+    for args in [&["hooks", "status"][..], &["hooks", "status", "--json"]] {
+        let out = env.run("claude-session", args, b"");
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(text.contains("server_url"), "{text}");
+        for secret in ["pluginPassw0rd", "pluginQueryTok3n"] {
+            assert!(!text.contains(secret), "{args:?} shows {secret}: {text}");
+        }
+    }
+}
