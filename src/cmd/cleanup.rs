@@ -25,9 +25,13 @@ impl Run for Cleanup {
         }
         let store = Store::open()?;
         let mut doomed = store_garbage(&store)?;
-        doomed.extend(old_journals());
-        doomed.extend(outbox_temp_files());
-        doomed.extend(crate::usage::old_ledgers(Duration::from_secs(config::log_days() * 86400)));
+        // Only in a journal directory the hooks would write to: through a link (planted where
+        // CLAUDE_SESSION_LOG_DIR points) the dated files would be another program's.
+        if journal::existing_dir().is_some() {
+            doomed.extend(old_journals());
+            doomed.extend(outbox_temp_files());
+            doomed.extend(crate::usage::old_ledgers(Duration::from_secs(config::log_days() * 86400)));
+        }
         if self.dry_run {
             for (path, why) in &doomed {
                 outln!("would remove {} ({why})", path.display());

@@ -343,11 +343,12 @@ impl Plugin {
         let options = config::PLUGIN_OPTIONS
             .iter()
             .map(|(key, _, sensitive)| {
+                // Masked as every URL status shows: a server URL may carry a user and password.
                 let shown = match &user["pluginConfigs"][id]["options"][key] {
                     _ if *sensitive => None,
-                    Value::String(s) => Some(s.clone()),
+                    Value::String(s) => Some(secrets::masked(s)),
                     Value::Null => None,
-                    other => Some(other.to_string()),
+                    other => Some(secrets::masked(&other.to_string())),
                 };
                 (*key, shown)
             })
@@ -499,8 +500,9 @@ impl Status {
         let otlp = exporters().next().map(|e| secrets::masked(&e.url));
         let mut otlp_headers: Vec<String> = Vec::new();
         for header in exporters().flat_map(|e| &e.headers) {
-            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(&header.name)) {
-                otlp_headers.push(secrets::masked(&header.name));
+            let name = secrets::masked(&header.name);
+            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(&name)) {
+                otlp_headers.push(name);
             }
         }
         let outbox = Outbox::existing().map(|o| o.status());
