@@ -655,3 +655,43 @@ fn a_refused_event_that_cannot_be_set_aside_stays_pending() {
     assert_eq!(report, "delivered 0, set aside 1, dropped 0, pending 0\n");
     assert_eq!(status(&env)["to_resend"], 1);
 }
+
+#[test]
+fn two_resends_at_once_with_live_hooks_send_each_event_once() {
+    let server = TestServer::start();
+    server.refuse("poison");
+    let env = env_for(&server.url);
+    let call = |id: String, cmd: &str| {
+        payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id, "tool_input": {"command": cmd}}))
+    };
+    for n in 0..12 {
+        env.hook("pre-tool", &call(format!("t{n}"), if n % 2 == 0 { "poison" } else { "ok" }));
+    }
+    settle(&env);
+    flush(&env);
+    assert_eq!(status(&env)["to_resend"], 6);
+    server.refuse("\u{1}nothing has this");
+    let resends: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = env.command(env.bin.join("claude-session"));
+            cmd.args(["flush", "--resend"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for n in 12..18 {
+        env.hook("pre-tool", &call(format!("t{n}"), "ok"));
+    }
+    for mut child in resends {
+        child.wait().unwrap();
+    }
+    settle(&env);
+    let (code, report) = flush(&env);
+    assert_eq!(code, 0, "{report}");
+    let mut ids: Vec<String> =
+        server.accepted().iter().map(|e| e["payload"]["tool_use_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    let mut want: Vec<String> = (0..18).map(|n| format!("t{n}")).collect();
+    want.sort();
+    assert_eq!(ids, want, "each event once");
+    assert_eq!(status(&env)["to_resend"], 0);
+}

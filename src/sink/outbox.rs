@@ -438,7 +438,7 @@ impl Queue {
             // A state file an older version wrote may hold what it did not mask.
             last_error: state.last_error.map(|e| crate::secrets::masked(&e)),
             last_error_at: state.last_error_at,
-            last_set_aside: state.last_set_aside,
+            last_set_aside: state.last_set_aside.map(|e| crate::secrets::masked(&e)),
             last_set_aside_at: state.last_set_aside_at,
             last_delivered_at: state.last_delivered_at,
             backoff_until: backoff_until(&self.dir).map(|t| clock::rfc3339(t.into())),
@@ -888,6 +888,7 @@ impl Run<'_> {
     }
 
     fn set_aside(&mut self, path: &Path, seq: u64, status: u16, why: &str) -> io::Result<()> {
+        let why = &super::scrub(why);
         self.queue.set_aside(path, &format!("{seq:020}.json"), status, why)?;
         self.report.set_aside += 1;
         self.state.set_aside += 1;
@@ -897,7 +898,7 @@ impl Run<'_> {
     }
 
     fn fail(&mut self, error: &str, after: Option<Duration>) {
-        let error = &crate::secrets::masked(error);
+        let error = &super::scrub(error);
         self.report.error = Some(error.to_owned());
         fail(self.queue, &mut self.state, error, after);
     }
