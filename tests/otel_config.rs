@@ -391,3 +391,31 @@ fn a_collector_echoing_the_header_in_its_refusal_never_gets_it_stored_or_shown()
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("zz81QbMnQrtY"), "{}", stderr(&out));
 }
+
+#[test]
+fn install_never_writes_a_header_into_settings_other_users_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let settings = env.home.join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    for dir in [&env.root, &env.home, &settings.parent().unwrap().to_path_buf()] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // As an editor or Claude Code itself leaves it: readable by everyone.
+    fs::write(&settings, "{}\n").unwrap();
+    fs::set_permissions(&settings, fs::Permissions::from_mode(0o644)).unwrap();
+    let install =
+        ["hooks", "install", "--otlp", "http://127.0.0.1:4318", "--otlp-header", "Authorization=Bearer m0deT0ken"];
+    let out = env.run("claude-session", &install, b"");
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("m0deT0ken"), "{}", stderr(&out));
+    assert_eq!(files_holding(&env.home, "m0deT0ken"), Vec::<String>::new(), "written where others read it");
+    fs::set_permissions(&settings, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run("claude-session", &install, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let state = settings.with_file_name("settings.json.claude-session.state");
+    for file in [&settings, &state] {
+        assert_eq!(fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600, "{}", file.display());
+    }
+}

@@ -97,6 +97,19 @@ impl Run for HooksInstall {
         if !otlp_env.is_empty() && self.otlp.is_none() {
             return Err(Error::Usage("the --otlp-… and --log-… options need --otlp URL".into()));
         }
+        // A header's value is a credential, and the settings file (and its state file beside it,
+        // which keeps the same mode) would hold it: not where other users can read it.
+        if !self.otlp_header.is_empty()
+            && let Some(mode) = readable_by_others(&path)
+        {
+            return Err(format!(
+                "--otlp-header: {} is readable by other users (mode {mode:o}), who would read the header's value there; \
+                 make it yours alone first: chmod 600 {}",
+                path.display(),
+                path.display()
+            )
+            .into());
+        }
         env.extend(otlp_env);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
@@ -713,6 +726,19 @@ impl Status {
             .iter()
             .any(|f| matches!(f, SettingsFile::Present { events, .. } if events.iter().any(|(_, c)| !c.is_empty())))
     }
+}
+
+/// The mode of `path` (an existing file, through a link) when users other than its owner can read
+/// it: it lets group or others read, and every directory above it lets them in.
+fn readable_by_others(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = fs::canonicalize(path).ok()?;
+    let mode = fs::metadata(&path).ok()?.permissions().mode() & 0o777;
+    let reach = |read: u32, search: u32| {
+        mode & read != 0
+            && path.ancestors().skip(1).all(|d| fs::metadata(d).is_ok_and(|m| m.permissions().mode() & search != 0))
+    };
+    (reach(0o004, 0o001) || reach(0o040, 0o011)).then_some(mode)
 }
 
 /// A regular file we may execute.
