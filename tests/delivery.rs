@@ -695,3 +695,21 @@ fn two_resends_at_once_with_live_hooks_send_each_event_once() {
     assert_eq!(ids, want, "each event once");
     assert_eq!(status(&env)["to_resend"], 0);
 }
+
+#[test]
+fn a_state_file_claiming_endless_waiting_records_does_not_spin_the_deliverer() {
+    let port = TestServer::closed_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "t1"})));
+    settle(&env);
+    // A damaged state.json: 10^18 records "waiting". Cutting them to the cap one lookup at a
+    // time held the lock forever.
+    let state_file = queue_dir(&env).join("state.json");
+    let mut state = json(&fs::read(&state_file).unwrap());
+    state["tail"] = json!(state["head"].as_u64().unwrap() + 1_000_000_000_000_000_000);
+    fs::write(&state_file, state.to_string()).unwrap();
+    let server = TestServer::start_on(port);
+    let out = bounded_flush(&env);
+    assert_eq!(stdout(&out), "delivered 1, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
+    assert_eq!(server.accepted().len(), 1);
+}

@@ -565,7 +565,20 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
 /// saving, `tail` names an existing file, and the queue is counted again (rare; one listing).
 fn load_state(queue: &Queue) -> State {
     let state = queue.state();
-    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() { recount(queue, state) } else { state }
+    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() {
+        return recount(queue, state);
+    }
+    // More waiting than the cap ever leaves (a state file damaged or not written by us): taken
+    // from the files, since every step from `head` to `tail` costs a lookup, and cutting 10^18
+    // "waiting" records down to the cap spun forever holding the lock.
+    if state.tail - state.head > config::outbox_max() as u64 {
+        let seqs: Vec<u64> =
+            private::file_names(&queue.queue_dir()).unwrap_or_default().iter().filter_map(|n| n.parse().ok()).collect();
+        let head = state.head.max(seqs.iter().copied().min().unwrap_or(state.head));
+        let tail = seqs.iter().max().map_or(head, |max| max + 1).max(head);
+        return State { head, tail, ..state };
+    }
+    state
 }
 
 /// `head` and `tail` from the numbered records themselves (one listing).
