@@ -713,3 +713,32 @@ fn a_state_file_claiming_endless_waiting_records_does_not_spin_the_deliverer() {
     assert_eq!(stdout(&out), "delivered 1, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
     assert_eq!(server.accepted().len(), 1);
 }
+
+#[test]
+fn a_full_disk_while_numbering_the_spool_sends_nothing_twice() {
+    let server = TestServer::start();
+    let mut env = env_for(&server.url);
+    env.set("CLAUDE_SESSION_LOG_FIELD_MAX", "1000000");
+    let call = |id: &str, cmd: &str| {
+        payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id, "tool_input": {"command": cmd}}))
+    };
+    env.hook("pre-tool", &call("t0", "ok"));
+    settle(&env);
+    // With the deliverer's lock held, the hooks only append to the spool; one record is large.
+    let lock = fs::File::options().write(true).open(queue_dir(&env).join(".lock")).unwrap();
+    lock.lock().unwrap();
+    for (id, cmd) in [("t1", "ok".to_owned()), ("t2", "ok".into()), ("t3", "y".repeat(200_000)), ("t4", "ok".into())] {
+        env.hook("pre-tool", &call(id, &cmd));
+    }
+    lock.unlock().unwrap();
+    // A file size limit the large record crosses, as a full disk would stop it: t1 and t2 are
+    // numbered, then the run fails.
+    let mut cmd = env.command("/bin/sh");
+    cmd.args(["-c", "ulimit -f 100; exec claude-session flush"]);
+    let out = feed(cmd, b"");
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let (code, report) = flush(&env);
+    assert_eq!((code, report.as_str()), (0, "delivered 4, set aside 0, dropped 0, pending 0\n"));
+    let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
+    assert_eq!(ids, ["t0", "t1", "t2", "t3", "t4"], "each once, in order");
+}

@@ -499,6 +499,21 @@ impl Queue {
     }
 }
 
+/// Overwrites the first `len` bytes of the file at `path` (ours) with spaces.
+fn blank(path: &Path, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = OpenOptions::new().write(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(path)?;
+    ours(&file.metadata()?)?;
+    let spaces = vec![b' '; 64 << 10];
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(spaces.len() as u64) as usize;
+        file.write_all_at(&spaces[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
 /// The backoff's end, when it is in the future (and not absurdly far: a clock that jumped back).
 fn backoff_until(dir: &Path) -> Option<SystemTime> {
     let meta = fs::symlink_metadata(dir.join(".backoff")).ok()?;
@@ -681,11 +696,15 @@ impl Run<'_> {
         if let Err(e) = private_dir(&self.queue.queue_dir()) {
             return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
         }
+        // Where the line being numbered starts in the taken spool.
+        let mut start = 0u64;
         for line in io::BufReader::new(file).split(b'\n') {
             let line = match line {
                 Ok(line) => line,
                 Err(e) => return self.fail(&format!("outbox {}: {e}", taken.display()), None),
             };
+            let at = start;
+            start += line.len() as u64 + 1;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -695,6 +714,14 @@ impl Run<'_> {
                 Err(_) => self.recover(&line).unwrap_or(line),
             };
             if let Err(e) = self.number(&line) {
+                // The next run numbers the taken spool again: what this one numbered is blanked
+                // first (a line of spaces is skipped), or it would be queued, and sent, twice
+                // (seen on a full disk). Overwriting needs no new space.
+                if at > 0
+                    && let Err(blank) = blank(&taken, at - 1)
+                {
+                    crate::debug!("outbox {}: {blank}; its first records may be sent twice", taken.display());
+                }
                 return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
             }
         }
@@ -758,7 +785,11 @@ impl Run<'_> {
             }
             other => other?,
         };
-        file.write_all(record)?;
+        // Not left half written (a full disk), to be taken for a record by the next run.
+        if let Err(e) = file.write_all(record) {
+            let _ = fs::remove_file(self.queue.numbered(self.state.tail));
+            return Err(e);
+        }
         self.state.tail += 1;
         Ok(())
     }
