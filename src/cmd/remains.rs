@@ -44,9 +44,11 @@ pub fn remember(hook_dir: &Path, made: &[PathBuf]) -> std::io::Result<()> {
     private::write_atomic(&hook_dir.join(MADE), text.as_bytes(), 0o644, private::Durability::Atomic)
 }
 
-/// The directories install made, by the list in `hook_dir`, deepest first.
+/// The directories install made, by the list in `hook_dir`, deepest first. Only from a list of
+/// ours that no one else can write (not a link): each directory named is removed when empty.
 pub fn recall(hook_dir: &Path) -> Vec<PathBuf> {
-    let text = fs::read_to_string(hook_dir.join(MADE)).unwrap_or_default();
+    let bytes = private::read(&hook_dir.join(MADE), 64 << 10).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
     let mut dirs: Vec<PathBuf> = text.lines().map(PathBuf::from).filter(|p| p.is_absolute()).collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     dirs

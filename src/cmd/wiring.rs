@@ -245,7 +245,10 @@ impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
-        let made = remains::recall(&hook_dir);
+        // Install lists only directories it made above the hook directory and the settings file:
+        // nothing else named there is removed, whoever wrote the list.
+        let mut made = remains::recall(&hook_dir);
+        made.retain(|d| hook_dir.starts_with(d) || path.parent().is_some_and(|p| p.starts_with(d)));
         // The links go whatever the settings say: a broken settings file must not keep them.
         let mut removed = 0;
         for applet in linked() {
