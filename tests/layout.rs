@@ -1,9 +1,11 @@
 //! The module graph against docs/layout.md: every source file is listed there once, says in its
 //! first comment what it owns, and imports only modules listed below it (a folder's `mod.rs` and
-//! its own files excepted), so there is no import circle and no import back up the graph.
+//! its own files excepted), so there is no import circle and no import back up the graph. And the
+//! repository's top level: the design card's entries only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -193,4 +195,44 @@ fn imports_are_read_from_every_form() {
     assert!(imports("src/cmd/show.rs", &modules).contains(&"cmd".to_owned()));
     assert!(imports("src/config/mod.rs", &modules).contains(&"out".to_owned()), "debug! is an import of out");
     assert!(imports("src/sink/otlp/send.rs", &modules).contains(&"sink::http".to_owned()));
+}
+
+/// The repository's top level on the design card.
+const TOP_LEVEL: &[&str] = &[
+    "Cargo.toml",
+    "src",
+    "tests",
+    "install.sh",
+    "LICENSE",
+    "README.md",
+    "docs",
+    ".ci",
+    "benches",
+    "fuzz",
+    ".claude-plugin",
+];
+/// What any Rust project may have beside them.
+const RUST_STANDARD: &[&str] = &["build.rs", "rustfmt.toml", ".cargo", ".gitignore", "Cargo.lock"];
+
+/// Every file git tracks holds a place on the design card's top level (or is a standard Rust
+/// file), and every entry of the card is there: a new script or folder goes inside one of them,
+/// as the plugin went into `.claude-plugin/` and the release script into `.ci/`.
+#[test]
+fn the_top_level_holds_only_the_design_cards_entries() {
+    let out = match Command::new("git").arg("-C").arg(root()).args(["ls-files", "-z"]).output() {
+        Ok(out) if out.status.success() => out,
+        _ => {
+            eprintln!("skipped: not a git checkout (`git ls-files` failed), so no list of the repository's files");
+            return;
+        }
+    };
+    let files = String::from_utf8(out.stdout).unwrap();
+    let files: Vec<&str> = files.split('\0').filter(|f| !f.is_empty()).collect();
+    let top: BTreeSet<&str> = files.iter().map(|f| f.split('/').next().unwrap()).collect();
+    let extra: Vec<&str> =
+        top.iter().copied().filter(|e| !TOP_LEVEL.contains(e) && !RUST_STANDARD.contains(e)).collect();
+    assert!(extra.is_empty(), "not on the design card's top level: {extra:?}; move each inside one of {TOP_LEVEL:?}");
+    let missing: Vec<&str> = TOP_LEVEL.iter().copied().filter(|e| !top.contains(e)).collect();
+    assert!(missing.is_empty(), "the design card's top level lacks {missing:?}");
+    assert!(files.contains(&".ci/run"), "the card names .ci/run");
 }
