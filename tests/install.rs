@@ -344,3 +344,28 @@ fn uninstall_removes_only_directories_install_made_whatever_the_list_says() {
     hooks(&env, &["uninstall"]);
     assert!(other.is_dir(), "a directory named by a linked list was removed");
 }
+
+#[test]
+fn a_hook_dir_of_the_users_keeps_their_links_and_itself() {
+    let env = TestEnv::new();
+    // `--hook-dir ~/bin`: a directory that was there, with a `show` of another program's.
+    let bin = env.home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/true", bin.join("show")).unwrap();
+    let dir = bin.to_str().unwrap();
+    let out = hooks(&env, &["install", "--hook-dir", dir]);
+    assert_ne!(out.status.code(), Some(0), "replaced the user's link: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/usr/bin/true"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read_link(bin.join("show")).unwrap(), Path::new("/usr/bin/true"));
+    // Without it, install links there; uninstall takes our links and leaves the directory,
+    // and a link of the user's made since.
+    fs::remove_file(bin.join("show")).unwrap();
+    let out = hooks(&env, &["install", "--hook-dir", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    fs::remove_file(bin.join("cleanup")).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/false", bin.join("cleanup")).unwrap();
+    let out = hooks(&env, &["uninstall", "--hook-dir", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(bin.is_dir(), "the user's directory was removed");
+    assert_eq!(list(&bin), ["cleanup"], "ours gone, the user's kept");
+}

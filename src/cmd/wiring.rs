@@ -159,6 +159,15 @@ fn plan_links(dir: &Path, binary: &Path) -> Result<Vec<PathBuf>, String> {
             Ok(meta) if !meta.file_type().is_symlink() => {
                 return Err(format!("{} exists and is not a symlink; move it away first", link.display()));
             }
+            // A link to another program (`--hook-dir ~/bin`, where `show` may be anything).
+            Ok(_) if !ours_link(link, binary) => {
+                let to = fs::read_link(link).unwrap_or_default();
+                return Err(format!(
+                    "{} links to {}, not to claude-session; move it away first",
+                    link.display(),
+                    to.display()
+                ));
+            }
             _ => {}
         }
         if link == binary {
@@ -253,7 +262,11 @@ impl Run for HooksUninstall {
         let mut removed = 0;
         for applet in linked() {
             let link = hook_dir.join(applet.name);
-            if fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()) && fs::remove_file(&link).is_ok() {
+            let binary = std::env::current_exe().unwrap_or_default();
+            if fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink())
+                && ours_link(&link, &binary)
+                && fs::remove_file(&link).is_ok()
+            {
                 removed += 1;
             }
         }
@@ -265,9 +278,11 @@ impl Run for HooksUninstall {
         let outcome = settings::uninstall(&path, &hooks, false);
         // The hook directory, its parent when it is ours by default (`~/.claude/hooks`), and every
         // directory install made (`~/.claude` when there was none), each if now empty.
+        // A hook directory that was given is removed only when install made it (it is listed):
+        // `--hook-dir ~/bin` was there before.
         let mut dirs = made;
-        dirs.push(hook_dir.clone());
-        if self.hook_dir.is_none() {
+        if self::hook_dir(None).is_ok_and(|default| default == hook_dir) {
+            dirs.push(hook_dir.clone());
             dirs.extend(hook_dir.parent().map(Path::to_path_buf));
         }
         let emptied = remains::remove_empty(&dirs);
@@ -742,6 +757,16 @@ fn readable_by_others(path: &Path) -> Option<u32> {
             && path.ancestors().skip(1).all(|d| fs::metadata(d).is_ok_and(|m| m.permissions().mode() & search != 0))
     };
     (reach(0o004, 0o001) || reach(0o040, 0o011)).then_some(mode)
+}
+
+/// Whether the symlink `link` is one of ours: it points to `binary`, to the same file, or to a
+/// program named `claude-session` (an earlier install's binary, wherever it was).
+fn ours_link(link: &Path, binary: &Path) -> bool {
+    let Ok(to) = fs::read_link(link) else { return false };
+    let to = link.parent().map_or(to.clone(), |dir| dir.join(&to));
+    to == binary
+        || to.file_name().is_some_and(|n| n == "claude-session")
+        || fs::canonicalize(&to).is_ok_and(|t| fs::canonicalize(binary).is_ok_and(|b| b == t))
 }
 
 /// A regular file we may execute.
