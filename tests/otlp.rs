@@ -744,7 +744,7 @@ fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
 
     let receiver = Receiver::start();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
-    let out = env.run("claude-session", &["export", "--since", "1d"], b"");
+    let out = env.run("claude-session", &["export", "--since", "1d", "--all-projects"], b"");
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let n = recorded().len();
     assert_eq!(
@@ -974,7 +974,7 @@ fn a_413_splits_a_large_batch_until_every_request_is_taken() {
     // Queued while no collector was set, sent in one flush: the batches start large.
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
     for sink in ["otlp-logs", "otlp-traces"] {
-        let out = env.run("claude-session", &["export", "--since", "7d", "--sink", sink], b"");
+        let out = env.run("claude-session", &["export", "--since", "7d", "--sink", sink, "--all-projects"], b"");
         assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     }
     let got = receiver.received();
