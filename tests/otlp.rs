@@ -774,7 +774,7 @@ fn an_https_collector_is_reached_with_the_ca_file_given() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(receiver.received_tls(&ca).is_empty());
 
-    env.set("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca);
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", &ca);
     flush(&env);
     let got = receiver.received_tls(&ca);
     assert!(!got.is_empty() && got.iter().all(|r| r["ok"] == true));
@@ -806,11 +806,11 @@ fn a_bad_otlp_setting_is_an_error_naming_it_and_the_hook_still_records() {
     needs_schema!();
     let receiver = Receiver::start();
     let mut cases = vec![
-        ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
         ("OTEL_RESOURCE_ATTRIBUTES", "team=%zz"),
-        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces"),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces"),
     ];
     if !cfg!(feature = "tls") {
         cases.push(("CLAUDE_SESSION_OTLP_ENDPOINT", "https://127.0.0.1:4318"));

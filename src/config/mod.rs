@@ -27,7 +27,10 @@ pub use otlp::{
     proxy_variable, unseen_otel,
 };
 pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
-pub use source::{PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, use_environment_only};
+pub use source::{
+    PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, untrusted_settings,
+    use_environment_only,
+};
 
 use parse::{absolute_dir, number_in};
 use source::{env_only, text};
