@@ -13,10 +13,10 @@ use crate::applets::{self, APPLETS};
 use crate::out::Report;
 use crate::project::Project;
 use crate::secrets;
+use crate::session::Store;
 use crate::settings::{self, Outcome};
 use crate::sink::dashboard;
 use crate::sink::outbox::{self, Outbox};
-use crate::store::Store;
 use crate::text::safe;
 use crate::{config, journal, out, outln};
 
