@@ -201,8 +201,8 @@ struct ProjectSettings {
     trusted: bool,
 }
 
-/// The current project's [`ProjectSettings`], looked up once. Read only outside Claude Code and the hooks
-/// (a hook never reads a settings file, nor `~/.claude.json`).
+/// The current project's [`ProjectSettings`], looked up once. Read only outside Claude Code and
+/// the hooks (a hook never reads a settings file, nor `~/.claude.json`).
 fn project() -> &'static ProjectSettings {
     static PROJECT: OnceLock<ProjectSettings> = OnceLock::new();
     PROJECT.get_or_init(|| {
