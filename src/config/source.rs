@@ -4,12 +4,15 @@
 //!    its name (`CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS`), then under its own name: Claude Code
 //!    removes every `OTEL_*` variable from a hook's environment (and so from the deliverer the
 //!    hook starts), and passes ours through. Its own name still works wherever it is visible:
-//!    `flush`, `export`, cron, a hook run outside Claude Code.
+//!    `flush`, `export`, cron, a hook run outside Claude Code; but a header, certificate or signal
+//!    endpoint only beside a plain `OTEL_EXPORTER_OTLP_ENDPOINT` naming our collector (else it is
+//!    Claude Code's own telemetry's, see [`plain_is_ours`]).
 //! 2. A plugin option (`CLAUDE_PLUGIN_OPTION_<KEY>`, which Claude Code gives a plugin's hooks), for
 //!    the variables [`PLUGIN_OPTIONS`] names: a variable set explicitly wins over the option.
 //! 3. Outside Claude Code and the hooks, the `env` blocks of Claude Code's settings files (the
-//!    project's `.claude/settings.local.json` and `.claude/settings.json`, then the user's
-//!    `~/.claude/settings.json`), so that `show`, `flush` and cron see what the hooks see. For the
+//!    project's `.claude/settings.local.json` and `.claude/settings.json`, for a project Claude
+//!    Code trusts, then the user's `~/.claude/settings.json`), so that `show`, `flush` and cron see
+//!    what the hooks see. For the
 //!    same reason an `OTEL_*` variable is taken from there only under its `CLAUDE_SESSION_` name:
 //!    the hooks never see the plain one.
 //!
