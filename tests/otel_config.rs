@@ -389,7 +389,7 @@ fn a_collector_echoing_the_header_in_its_refusal_never_gets_it_stored_or_shown()
     }
     // `export` sends the journal again; its refusals are said under debug.
     env.set("CLAUDE_SESSION_DEBUG", "1");
-    let out = env.run("claude-session", &["export", "--since", "1d"], b"");
+    let out = env.run("claude-session", &["export", "--since", "1d", "--all-projects"], b"");
     assert!(stderr(&out).contains("401"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("zz81QbMnQrtY"), "{}", stderr(&out));
 }
