@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Error, Run};
+use crate::session::{self, Store};
 use crate::sink::{self, outbox, outbox::Outbox, outbox::Report};
-use crate::store::{self, Store};
 use crate::text::plural;
 use crate::{clock, config, journal, outln, private, project};
 
@@ -109,7 +109,7 @@ fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
         if project::is_key(&name) {
             let entry = store.read(&name, ttl, now);
             if entry.is_removable() {
-                doomed.push((path, store::describe(&entry)));
+                doomed.push((path, session::describe(&entry)));
             }
         } else if private::is_temp_name(&name) && abandoned(&name, &path) {
             doomed.push((path, "temp file of a writer that died".into()));
@@ -150,7 +150,7 @@ fn outbox_temp_files() -> Vec<(PathBuf, String)> {
 /// Delivers each sink's queue (ignoring its backoff) unless a deliverer is running. Failures are
 /// recorded in the queue's state for `show --all`, not printed: cron would mail them hourly.
 fn deliver() -> Option<Report> {
-    let sinks = sink::configured();
+    let sinks = outbox::configured();
     if sinks.is_empty() {
         return None;
     }
@@ -174,7 +174,7 @@ fn deliver() -> Option<Report> {
 /// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
 /// one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    let names: Vec<&str> = sink::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    let names: Vec<&str> = outbox::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
     if names.is_empty() {
         return 0;
     }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::journal;
 use crate::private;
 use crate::project;
+use crate::session::Store;
 use crate::sink::outbox::Outbox;
-use crate::store::Store;
 use crate::text::plural;
 
 /// In the hook directory: the directories `hooks install` made, one absolute path a line.

@@ -13,10 +13,10 @@ use crate::applets::{self, APPLETS};
 use crate::out::Report;
 use crate::project::Project;
 use crate::secrets;
+use crate::session::Store;
 use crate::settings::{self, Outcome};
 use crate::sink::dashboard;
 use crate::sink::outbox::{self, Outbox};
-use crate::store::Store;
 use crate::text::safe;
 use crate::{config, journal, out, outln};
 
@@ -75,8 +75,8 @@ impl Run for HooksInstall {
             urls.push(("server", config::SERVER_URL, events));
         }
         if let Some(url) = &self.otlp {
-            config::check_url(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
-            urls.push(("otlp", config::OTLP_ENDPOINT, url.trim().to_owned()));
+            let base = config::otlp::base_endpoint(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
+            urls.push(("otlp", config::OTLP_ENDPOINT, base));
         }
         // The plugin's hooks, if it is installed too, see this and leave each event to ours.
         let mut env = vec![(config::WIRED.to_owned(), "1".to_owned())];

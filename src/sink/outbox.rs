@@ -1,5 +1,6 @@
-//! The durable queue every sink shares, and the deliverer that empties one sink's queue, without
-//! ever making a hook wait and without losing an event.
+//! The durable queue every sink shares, for the sinks the configuration turns on ([`configured`]),
+//! and the deliverer that empties one sink's queue, without ever making a hook wait and without
+//! losing an event.
 //!
 //! Layout, under `<journal>/outbox/` (0700, checked like the store):
 //!
@@ -169,6 +170,21 @@ impl State {
             "last_set_aside_at": self.last_set_aside_at, "last_delivered_at": self.last_delivered_at,
         })
     }
+}
+
+/// The sinks the environment turns on, by name (their queues' names): reading variables only,
+/// as the hook does.
+pub fn configured() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if config::server_url().is_some() {
+        names.push("dashboard");
+    }
+    for (on, name) in config::otlp_signals().into_iter().zip(super::otlp::NAMES) {
+        if on {
+            names.push(name);
+        }
+    }
+    names
 }
 
 impl Outbox {
