@@ -192,7 +192,9 @@ fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_cod
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url).set("CLAUDE_SESSION_OTEL_TRACES_EXPORTER", "none");
     env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
-    // Outside Claude Code (a hook run by hand, flush from a shell) the standard name works.
+    // Outside Claude Code (a hook run by hand, flush from a shell) the standard name works; a
+    // header, beside the standard endpoint naming the same collector (F5).
+    env.set("OTEL_EXPORTER_OTLP_ENDPOINT", format!("{}/", collector.url));
     env.set("OTEL_EXPORTER_OTLP_HEADERS", "x-which=plain");
     env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
     flush(&env);
@@ -447,4 +449,75 @@ fn an_otlp_base_endpoint_with_a_query_or_fragment_is_refused() {
     flush(&env);
     let got = collector.wait_for(1);
     assert!(!got.is_empty() && got.iter().all(|r| r.path == "/v1/logs?tenant=a"), "{got:?}");
+}
+
+/// Finding F5: with Claude Code's own telemetry configured in the shell (`OTEL_EXPORTER_OTLP_
+/// ENDPOINT` at another collector, its key in `OTEL_EXPORTER_OTLP_HEADERS`), `flush` from that
+/// shell sent the key to our collector. The plain headers, certificates and per-signal endpoints
+/// are taken only beside a plain endpoint naming our collector; `hooks status` never suggests
+/// copying them.
+#[test]
+fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
+    let ours = Collector::start();
+    let theirs = Collector::start();
+    let mut env = TestEnv::new();
+    let out = env.run("claude-session", &["hooks", "install", "--otlp", &ours.url], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A hook under Claude Code (no OTEL_* variable) whose collector is down a moment: its events
+    // wait for the shell's flush, which reads the installed settings.
+    let down = format!("http://127.0.0.1:{}", common::server::TestServer::closed_port());
+    let hook = |env: &TestEnv| {
+        let mut cmd = env.command(env.bin.join("post-tool"));
+        for name in env.env.keys().filter(|k| k.starts_with("OTEL_")) {
+            cmd.env_remove(name);
+        }
+        cmd.env("CLAUDECODE", "1").env("CLAUDE_SESSION_OTLP_ENDPOINT", &down);
+        let out = feed(cmd, &fixture("PostToolUse-Bash.json"));
+        assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    };
+
+    // Claude Code's exporter's settings, as the user exported them for it; with the standard
+    // endpoint set to another collector, and with it set nowhere this shell can see.
+    let claude_codes = [
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=HONEYCOMBKEY"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-trace-key=HONEYCOMBKEY"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/claude-codes-ca.pem"),
+        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &format!("{}/v1/logs", theirs.url)),
+    ];
+    let mut sent = 0;
+    for endpoint in [Some(theirs.url.clone()), None] {
+        for (k, v) in claude_codes {
+            env.set(k, v);
+        }
+        env.env.remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        if let Some(url) = &endpoint {
+            env.set("OTEL_EXPORTER_OTLP_ENDPOINT", url);
+        }
+        hook(&env);
+        flush(&env);
+        let got = ours.wait_for(sent + 1);
+        assert!(got.len() > sent, "{endpoint:?}: our collector received nothing");
+        for r in &got[sent..] {
+            assert!(!r.headers.values().any(|v| v.contains("HONEYCOMBKEY")), "{endpoint:?}: {r:?}");
+        }
+        sent = got.len();
+        let text = stdout(&env.run("claude-session", &["hooks", "status"], b""));
+        assert!(!text.contains("HONEYCOMBKEY"), "{text}");
+        // Beside another collector's endpoint they are that collector's: not a word. Without
+        // one, a warning, that never says to copy them.
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("_HEADERS") || l.contains("_CERTIFICATE")).collect();
+        assert_eq!(lines.is_empty(), endpoint.is_some(), "{endpoint:?}: {text}");
+        for line in lines {
+            assert!(line.contains("our collector's own value") && !line.contains(" too"), "{line}");
+        }
+    }
+    assert!(theirs.requests().is_empty(), "{:?}", theirs.requests());
+
+    // Beside a standard endpoint naming our collector, they are ours.
+    env.set("OTEL_EXPORTER_OTLP_ENDPOINT", &ours.url).set("OTEL_EXPORTER_OTLP_CERTIFICATE", "");
+    env.set("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "");
+    hook(&env);
+    flush(&env);
+    let got = ours.wait_for(sent + 1);
+    assert!(got.len() > sent && got[sent..].iter().all(|r| r.headers.contains_key("x-honeycomb-team")), "{got:?}");
 }

@@ -518,7 +518,8 @@ impl Status {
                 ));
             }
         }
-        let warnings = config::unseen_otel();
+        let mut warnings = config::untrusted_settings();
+        warnings.extend(config::unseen_otel());
         Ok(Status {
             plugin,
             files,

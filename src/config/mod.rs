@@ -2,8 +2,9 @@
 //! `hooks status` checks.
 //!
 //! A variable comes from the process environment, else from the `env` block of Claude Code's
-//! settings (the project's `.claude/settings.local.json` and `.claude/settings.json`, then the
-//! user's `~/.claude/settings.json`), which only Claude Code applies itself: so `show`, `flush`,
+//! settings (the project's `.claude/settings.local.json` and `.claude/settings.json` when Claude
+//! Code trusts the project, then the user's `~/.claude/settings.json`), which only Claude Code
+//! applies itself: so `show`, `flush`,
 //! `cleanup` from cron and `hooks status` see what the hooks see. Under Claude Code the block is
 //! already in the environment, so a hook never reads a settings file.
 //!
@@ -27,7 +28,10 @@ pub use otlp::{
     proxy_variable, unseen_otel,
 };
 pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
-pub use source::{PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, use_environment_only};
+pub use source::{
+    PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, untrusted_settings,
+    use_environment_only,
+};
 
 use parse::{absolute_dir, number_in};
 use source::{env_only, text};

@@ -4,12 +4,15 @@
 //!    its name (`CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS`), then under its own name: Claude Code
 //!    removes every `OTEL_*` variable from a hook's environment (and so from the deliverer the
 //!    hook starts), and passes ours through. Its own name still works wherever it is visible:
-//!    `flush`, `export`, cron, a hook run outside Claude Code.
+//!    `flush`, `export`, cron, a hook run outside Claude Code; but a header, certificate or signal
+//!    endpoint only beside a plain `OTEL_EXPORTER_OTLP_ENDPOINT` naming our collector (else it is
+//!    Claude Code's own telemetry's, see [`plain_is_ours`]).
 //! 2. A plugin option (`CLAUDE_PLUGIN_OPTION_<KEY>`, which Claude Code gives a plugin's hooks), for
 //!    the variables [`PLUGIN_OPTIONS`] names: a variable set explicitly wins over the option.
 //! 3. Outside Claude Code and the hooks, the `env` blocks of Claude Code's settings files (the
-//!    project's `.claude/settings.local.json` and `.claude/settings.json`, then the user's
-//!    `~/.claude/settings.json`), so that `show`, `flush` and cron see what the hooks see. For the
+//!    project's `.claude/settings.local.json` and `.claude/settings.json`, for a project Claude
+//!    Code trusts, then the user's `~/.claude/settings.json`), so that `show`, `flush` and cron see
+//!    what the hooks see. For the
 //!    same reason an `OTEL_*` variable is taken from there only under its `CLAUDE_SESSION_` name:
 //!    the hooks never see the plain one.
 //!
@@ -17,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::{OTLP_ENDPOINT, SERVER_URL};
@@ -80,8 +83,11 @@ pub(super) fn text(name: &str) -> Option<String> {
 pub(super) fn find(name: &str) -> Option<Found> {
     let found = |parts: &[&str], shared: bool| env_text(parts).map(|text| Found { name: parts.concat(), text, shared });
     let otel = is_otel(name);
-    let explicit =
-        if otel { found(&[PASS_THROUGH, name], false).or_else(|| found(&[name], true)) } else { found(&[name], false) };
+    let explicit = if otel {
+        found(&[PASS_THROUGH, name], false).or_else(|| found(&[name], true).filter(|_| plain_is_ours(name)))
+    } else {
+        found(&[name], false)
+    };
     if let Some(value) = explicit {
         return Some(value);
     }
@@ -96,6 +102,32 @@ pub(super) fn find(name: &str) -> Option<Found> {
     let name = if otel { format!("{PASS_THROUGH}{name}") } else { name.to_owned() };
     let text = settings_env().get(&name).filter(|v| !v.is_empty()).cloned()?;
     Some(Found { name, text, shared: false })
+}
+
+/// Whether a standard name found in the environment is ours to take. Those that say where records
+/// go and with what credentials (headers, certificates, a signal's endpoint) are set for the
+/// collector the plain `OTEL_EXPORTER_OTLP_ENDPOINT` names, Claude Code's own: they are taken only
+/// when that is the collector we send to, so that `flush` from a shell never sends Claude Code's
+/// credentials (or our records) elsewhere. The others carry no credential.
+fn plain_is_ours(name: &str) -> bool {
+    !is_credential(name) || foreign(env_text(&[PLAIN_ENDPOINT]).as_deref()) == Some(false)
+}
+
+/// `OTEL_EXPORTER_OTLP_{,LOGS_,TRACES_}{HEADERS,CERTIFICATE}` and the per-signal endpoints.
+fn is_credential(name: &str) -> bool {
+    name.starts_with("OTEL_EXPORTER_OTLP_")
+        && ["_HEADERS", "_CERTIFICATE", "_ENDPOINT"].iter().any(|s| name.ends_with(s))
+}
+
+/// Claude Code's own exporter's endpoint, which never turns ours on.
+const PLAIN_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Whether a plain endpoint names another collector than `CLAUDE_SESSION_OTLP_ENDPOINT`; `None`
+/// when it is not set.
+fn foreign(plain: Option<&str>) -> Option<bool> {
+    let base = |url: &str| url.trim().trim_end_matches('/').to_owned();
+    let plain = base(plain?);
+    Some(text(OTLP_ENDPOINT).is_none_or(|ours| base(&ours) != plain))
 }
 
 /// A variable of the process environment as text, when set, non-empty and UTF-8.
@@ -116,23 +148,35 @@ pub(super) fn unseen(names: &[&str], matters: impl Fn(&str, &str) -> bool) -> Ve
             (scope, path, block)
         })
         .collect();
+    // Claude Code's own endpoint, as it applies the blocks over the environment: a credential set
+    // for another collector than ours is that collector's, and copying it to ours is never advice.
+    let claude_endpoint = blocks.iter().rev().find_map(|(_, _, b)| b.get(PLAIN_ENDPOINT).cloned());
+    let elsewhere = foreign(claude_endpoint.or_else(|| env_text(&[PLAIN_ENDPOINT])).as_deref()) == Some(true);
     let mut lines = Vec::new();
     for name in names {
         let carried = format!("{PASS_THROUGH}{name}");
         if env_text(&[&carried]).is_some() || blocks.iter().any(|(_, _, b)| b.contains_key(&carried)) {
             continue;
         }
+        let credential = is_credential(name);
+        if credential && elsewhere {
+            continue;
+        }
+        let advice = |there: &str| match credential {
+            true => format!("if our collector needs it, set {carried}{there} to our collector's own value"),
+            false => format!("for claude-session, set {carried}{there} too"),
+        };
         let why = "Claude Code removes OTEL_* variables from hooks";
         if env_text(&[name]).is_some_and(|v| matters(name, &v)) {
-            lines.push(format!(
-                "{name} is set in this environment, but our hooks never see it ({why}): for claude-session, set {carried} too"
-            ));
+            lines
+                .push(format!("{name} is set in this environment, but our hooks never see it ({why}): {}", advice("")));
         }
         for (scope, path, block) in &blocks {
             if block.get(*name).is_some_and(|v| matters(name, v)) {
                 lines.push(format!(
-                    "{name} in the {scope} settings' env ({}) reaches Claude Code's own telemetry, never our hooks ({why}): for claude-session, set {carried} there too",
-                    path.display()
+                    "{name} in the {scope} settings' env ({}) reaches Claude Code's own telemetry, never our hooks ({why}): {}",
+                    path.display(),
+                    advice(" there")
                 ));
             }
         }
@@ -140,16 +184,91 @@ pub(super) fn unseen(names: &[&str], matters: impl Fn(&str, &str) -> bool) -> Ve
     lines
 }
 
-/// The settings files whose `env` blocks apply, lowest precedence first, each with its scope.
+/// The settings files whose `env` blocks apply, lowest precedence first, each with its scope: the
+/// project's only for a project Claude Code trusts, as Claude Code itself applies them.
 fn settings_files() -> Vec<(&'static str, PathBuf)> {
-    let project = crate::project::Project::resolve(super::project_dir(), None).dir.join(".claude");
     let mut files = Vec::new();
     if let Some(home) = super::home() {
         files.push(("user", home.join(".claude/settings.json")));
     }
-    files.push(("project", project.join("settings.json")));
-    files.push(("project local", project.join("settings.local.json")));
+    if let ProjectSettings { files: project, trusted: true, .. } = project() {
+        files.extend(project.iter().cloned());
+    }
     files
+}
+
+/// The project's settings files, and whether Claude Code trusts the project.
+struct ProjectSettings {
+    dir: PathBuf,
+    files: Vec<(&'static str, PathBuf)>,
+    trusted: bool,
+}
+
+/// The current project's [`ProjectSettings`], looked up once. Read only outside Claude Code and
+/// the hooks (a hook never reads a settings file, nor `~/.claude.json`).
+fn project() -> &'static ProjectSettings {
+    static PROJECT: OnceLock<ProjectSettings> = OnceLock::new();
+    PROJECT.get_or_init(|| {
+        let dir = crate::project::Project::resolve(super::project_dir(), None).dir;
+        let settings = dir.join(".claude");
+        // The home folder's `.claude` holds the user's settings, read as such.
+        let files = match super::home().is_some_and(|home| home == dir) {
+            true => Vec::new(),
+            false => vec![
+                ("project", settings.join("settings.json")),
+                ("project local", settings.join("settings.local.json")),
+            ],
+        };
+        let trusted = files.is_empty() || trusted(&dir);
+        ProjectSettings { dir, files, trusted }
+    })
+}
+
+/// Whether Claude Code trusts `dir`: its trust dialog was accepted there or in a folder above, as
+/// `projects[<dir>].hasTrustDialogAccepted` in its global config (`~/.claude.json`, or in
+/// `$CLAUDE_CONFIG_DIR`) records. A cloned repository's settings are the repository's, not the
+/// user's: until then they name no server of ours and no credential.
+fn trusted(dir: &Path) -> bool {
+    let config = match env_only("CLAUDE_CONFIG_DIR").map(PathBuf::from).filter(|d| d.is_absolute()) {
+        Some(dir) => dir.join(".claude.json"),
+        None => match super::home() {
+            Some(home) => home.join(".claude.json"),
+            None => return false,
+        },
+    };
+    // Claude Code keeps each project's history there too: it may be large.
+    let Ok(bytes) = crate::private::read(&config, 256 << 20) else { return false };
+    let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice(&bytes) else { return false };
+    let Some(serde_json::Value::Object(projects)) = doc.get("projects") else { return false };
+    let real = std::fs::canonicalize(dir).ok();
+    let accepted = |dir: &Path| {
+        dir.ancestors().any(|d| {
+            d.to_str().and_then(|d| projects.get(d)).and_then(|p| p.get("hasTrustDialogAccepted"))
+                == Some(&serde_json::Value::Bool(true))
+        })
+    };
+    accepted(dir) || real.is_some_and(|real| accepted(&real))
+}
+
+/// For `hooks status`: the project's settings files that exist but were left out, since Claude
+/// Code does not trust the project; one line, naming them and what to do.
+pub fn untrusted_settings() -> Vec<String> {
+    if ENVIRONMENT_ONLY.load(std::sync::atomic::Ordering::Relaxed) || under_claude_code() {
+        return Vec::new();
+    }
+    let project = project();
+    let present: Vec<String> = match project.trusted {
+        true => Vec::new(),
+        false => project.files.iter().filter(|(_, f)| f.exists()).map(|(_, f)| f.display().to_string()).collect(),
+    };
+    if present.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "the project's settings ({}) were not read: Claude Code has not trusted {} (run claude there and accept its trust dialog; until then its settings name no server or credential of ours)",
+        present.join(", "),
+        project.dir.display()
+    )]
 }
 
 /// A variable only the environment gives (set by Claude Code or the system, never in settings).
