@@ -35,6 +35,16 @@ struct Collector {
 
 impl Collector {
     fn start() -> Collector {
+        Collector::answering(false)
+    }
+
+    /// One that refuses every request with 401, its message echoing the `Authorization` header
+    /// it got, as some collectors and proxies do.
+    fn echoing_401() -> Collector {
+        Collector::answering(true)
+    }
+
+    fn answering(echo: bool) -> Collector {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -42,7 +52,7 @@ impl Collector {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let shared = shared.clone();
-                std::thread::spawn(move || serve(stream, &shared));
+                std::thread::spawn(move || serve(stream, &shared, echo));
             }
         });
         Collector { url, got }
@@ -62,7 +72,7 @@ impl Collector {
     }
 }
 
-fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>) {
+fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>, echo: bool) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
         let mut line = String::new();
@@ -89,8 +99,16 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        let message = format!("invalid credentials: {}", headers.get("authorization").cloned().unwrap_or_default());
         got.lock().unwrap().push(Request { path, headers });
-        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        let refused = json!({ "message": message }).to_string();
+        let answer = match echo {
+            false => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".to_owned(),
+            true => format!(
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{refused}",
+                refused.len()
+            ),
+        };
         if (&stream).write_all(answer.as_bytes()).is_err() {
             return;
         }
@@ -341,6 +359,66 @@ fn the_real_client_delivers_with_the_installed_header() {
     assert!(got.iter().any(|r| r.path == "/v1/logs") && got.iter().any(|r| r.path == "/v1/traces"), "{got:?}");
     for r in &got {
         assert_eq!(r.headers.get("authorization").map(String::as_str), Some(SECRET), "{r:?}");
+    }
+}
+
+#[test]
+fn a_collector_echoing_the_header_in_its_refusal_never_gets_it_stored_or_shown() {
+    let collector = Collector::echoing_401();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
+    // Neither value has a form the secrets filter knows: only knowing our own headers finds them.
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Token%20zq7Wd2kLmP4x,x-key=plainEchoVal9");
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_LOGS_HEADERS", "Authorization=zz81QbMnQrtY");
+    env.hook("session-start", &payload("SessionStart", Some("s1"), "/w/p", json!({"source": "startup"})));
+    // The hook's deliverer or this flush sets it aside.
+    env.run("claude-session", &["flush"], b"");
+    let status = json(&env.run("claude-session", &["hooks", "status", "--json"], b"").stdout);
+    let logs = status["outbox"]["sinks"].as_array().unwrap().iter().find(|s| s["sink"] == "otlp-logs").unwrap().clone();
+    assert_eq!(logs["to_resend"], 1, "{logs}");
+    let got = collector.requests();
+    assert!(got.iter().any(|r| r.headers.get("authorization").is_some_and(|a| a == "zz81QbMnQrtY")), "{got:?}");
+    for secret in ["zz81QbMnQrtY", "zq7Wd2kLmP4x"] {
+        assert_eq!(files_holding(&env.state, secret), Vec::<String>::new(), "queue state, rejected/");
+        for args in [&["hooks", "status"][..], &["show", "--all"], &["show", "--all", "--json"]] {
+            let out = env.run("claude-session", args, b"");
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(text.contains("401"), "{args:?}: {text}");
+            assert!(!text.contains(secret), "{args:?} shows {secret}: {text}");
+        }
+    }
+    // `export` sends the journal again; its refusals are said under debug.
+    env.set("CLAUDE_SESSION_DEBUG", "1");
+    let out = env.run("claude-session", &["export", "--since", "1d", "--all-projects"], b"");
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("zz81QbMnQrtY"), "{}", stderr(&out));
+}
+
+#[test]
+fn install_never_writes_a_header_into_settings_other_users_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let settings = env.home.join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    for dir in [&env.root, &env.home, &settings.parent().unwrap().to_path_buf()] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // As an editor or Claude Code itself leaves it: readable by everyone.
+    fs::write(&settings, "{}\n").unwrap();
+    fs::set_permissions(&settings, fs::Permissions::from_mode(0o644)).unwrap();
+    let install =
+        ["hooks", "install", "--otlp", "http://127.0.0.1:4318", "--otlp-header", "Authorization=Bearer m0deT0ken"];
+    let out = env.run("claude-session", &install, b"");
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("m0deT0ken"), "{}", stderr(&out));
+    assert_eq!(files_holding(&env.home, "m0deT0ken"), Vec::<String>::new(), "written where others read it");
+    fs::set_permissions(&settings, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run("claude-session", &install, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let state = settings.with_file_name("settings.json.claude-session.state");
+    for file in [&settings, &state] {
+        assert_eq!(fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600, "{}", file.display());
     }
 }
 

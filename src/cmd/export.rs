@@ -110,11 +110,11 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
                 }
                 Outcome::Rejected { status, answer } => {
                     report.set_aside += batch.len();
-                    crate::debug!("{}: HTTP {status}: {answer}", sink.name());
+                    crate::debug!("{}: HTTP {status}: {}", sink.name(), sink::scrub(&answer));
                 }
                 Outcome::Retry { error, after } if tries < TRIES => {
                     let wait = after.unwrap_or(Duration::from_millis(500) * 2u32.pow(tries)).min(WAIT_MAX);
-                    crate::debug!("{}: {error}; again in {wait:?}", sink.name());
+                    crate::debug!("{}: {}; again in {wait:?}", sink.name(), sink::scrub(&error));
                     std::thread::sleep(wait);
                     continue;
                 }
@@ -124,6 +124,7 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
                         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
                     let (shown, since) =
                         from.map(|t| (crate::clock::short(t), crate::clock::rfc3339(t))).unwrap_or_default();
+                    let error = sink::scrub(&error);
                     report.error =
                         Some(format!("{error}; stopped at the event of {shown}: export again with --since {since}"));
                     return report;

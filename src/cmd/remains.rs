@@ -44,9 +44,17 @@ pub fn remember(hook_dir: &Path, made: &[PathBuf]) -> std::io::Result<()> {
     private::write_atomic(&hook_dir.join(MADE), text.as_bytes(), 0o644, private::Durability::Atomic)
 }
 
-/// The directories install made, by the list in `hook_dir`, deepest first.
+/// The directories install made, by the list in `hook_dir`, deepest first. Only from a regular
+/// file of ours, not through a link (install.sh appends to it too, under the user's umask).
 pub fn recall(hook_dir: &Path) -> Vec<PathBuf> {
-    let text = fs::read_to_string(hook_dir.join(MADE)).unwrap_or_default();
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let mut text = String::new();
+    if let Ok(file) = fs::File::options().read(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(hook_dir.join(MADE))
+        && file.metadata().is_ok_and(|m| m.is_file() && m.uid() == private::uid_self())
+    {
+        let _ = file.take(64 << 10).read_to_string(&mut text);
+    }
     let mut dirs: Vec<PathBuf> = text.lines().map(PathBuf::from).filter(|p| p.is_absolute()).collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     dirs
