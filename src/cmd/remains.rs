@@ -79,7 +79,7 @@ pub struct Data {
 pub fn data() -> Vec<Data> {
     let mut all = Vec::new();
     if let Some(dir) = journal::dir().filter(|d| checked(d).is_ok()) {
-        let days = journal::files(&dir).map(|f| f.len()).unwrap_or(0);
+        let days = journal::days(&dir);
         all.push(Data { what: "journal", dir, holds: plural(days, "day") });
     }
     if let Some(outbox) = Outbox::existing().filter(|_| journal::dir().is_some_and(|d| checked(&d).is_ok())) {
@@ -126,9 +126,12 @@ pub fn purge() -> Vec<String> {
         names.iter().filter_map(|n| n.to_str()).filter(|n| is_ours(n)).map(|n| dir.join(n)).collect()
     };
     if let Some(dir) = &journal {
-        for file in ours_in(dir, &|n| journal::file_date(n).is_some() || n == "lost" || private::is_temp_name(n)) {
+        // The day files and their late lines (`journal::files`), then what else is ours there.
+        let dated = journal::files(dir).unwrap_or_default().into_iter().map(|(_, path)| path);
+        for file in dated.chain(ours_in(dir, &|n| n == journal::LOST || private::is_temp_name(n))) {
             remove(&file, false);
         }
+        let _ = fs::remove_dir(dir.join(journal::LATE));
     }
     if let Some(dir) = &store {
         for file in ours_in(dir, &|n| project::is_key(n) || private::is_temp_name(n)) {
