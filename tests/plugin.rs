@@ -20,6 +20,9 @@ use common::*;
 use serde_json::{Value, json};
 
 const MARKETPLACE: &str = "claude-session";
+/// The plugin's directory, inside the marketplace's `.claude-plugin/` (the repository's top level
+/// holds only what the design card lists).
+const PLUGIN_DIR: &str = ".claude-plugin/session-recorder";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -84,12 +87,17 @@ fn plugin_cmd(env: &TestEnv, cli: &PathBuf, args: &[&str]) -> Output {
 /// files, with the binary in the plugin's `bin/`.
 fn marketplace(env: &TestEnv) -> PathBuf {
     let dir = env.root.join("marketplace");
-    for file in [".claude-plugin/marketplace.json", "plugin/.claude-plugin/plugin.json", "plugin/hooks/hooks.json"] {
+    let plugin = Path::new(PLUGIN_DIR);
+    for file in [
+        Path::new(".claude-plugin/marketplace.json"),
+        &plugin.join(".claude-plugin/plugin.json"),
+        &plugin.join("hooks/hooks.json"),
+    ] {
         fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
         fs::copy(repo().join(file), dir.join(file)).unwrap();
     }
-    fs::create_dir_all(dir.join("plugin/bin")).unwrap();
-    fs::copy(BIN, dir.join("plugin/bin/claude-session")).unwrap();
+    fs::create_dir_all(dir.join(plugin).join("bin")).unwrap();
+    fs::copy(BIN, dir.join(plugin).join("bin/claude-session")).unwrap();
     dir
 }
 
@@ -119,22 +127,32 @@ fn expected_hooks_json() -> Value {
 
 #[test]
 fn the_plugins_files_follow_the_applet_table_and_the_configuration() {
-    let hooks = read_json(&repo().join("plugin/hooks/hooks.json"));
-    assert_eq!(hooks["hooks"], expected_hooks_json(), "plugin/hooks/hooks.json: regenerate it from the applet table");
-    let manifest = read_json(&repo().join("plugin/.claude-plugin/plugin.json"));
+    let plugin = repo().join(PLUGIN_DIR);
+    let hooks = read_json(&plugin.join("hooks/hooks.json"));
+    assert_eq!(
+        hooks["hooks"],
+        expected_hooks_json(),
+        "{PLUGIN_DIR}/hooks/hooks.json: regenerate it from the applet table"
+    );
+    let manifest = read_json(&plugin.join(".claude-plugin/plugin.json"));
     assert_eq!(manifest["name"], config::PLUGIN);
     assert!(!config::PLUGIN.starts_with("claude-"), "claude plugin validate refuses it");
     let options = manifest["userConfig"].as_object().unwrap();
     let keys: Vec<&str> = options.keys().map(String::as_str).collect();
-    let ours: Vec<&str> = config::PLUGIN_OPTIONS.iter().map(|(k, _, _)| *k).collect();
+    let ours: Vec<&str> = config::PLUGIN_OPTIONS.iter().map(|o| o.key).collect();
     assert_eq!(keys, ours);
-    for (key, _, sensitive) in config::PLUGIN_OPTIONS {
-        assert_eq!(options[*key]["sensitive"].as_bool().unwrap_or(false), *sensitive, "{key}");
+    for o in config::PLUGIN_OPTIONS {
+        assert_eq!(options[o.key]["sensitive"].as_bool().unwrap_or(false), o.sensitive, "{}", o.key);
+        assert_eq!(
+            o.var,
+            format!("CLAUDE_PLUGIN_OPTION_{}", o.key.to_ascii_uppercase()),
+            "the variable Claude Code sets"
+        );
     }
     let market = read_json(&repo().join(".claude-plugin/marketplace.json"));
     assert_eq!(market["name"], MARKETPLACE);
     assert_eq!(market["plugins"][0]["name"], config::PLUGIN);
-    assert_eq!(market["plugins"][0]["source"], "./plugin");
+    assert_eq!(market["plugins"][0]["source"], format!("./{PLUGIN_DIR}"));
     assert_eq!(market["plugins"][0]["version"], manifest["version"]);
     assert_eq!(manifest["version"], env!("CARGO_PKG_VERSION"), "the plugin's version is the crate's");
 }
@@ -143,7 +161,7 @@ fn the_plugins_files_follow_the_applet_table_and_the_configuration() {
 fn claude_plugin_validate_passes() {
     let Some(cli) = deps::or_skip(claude::cli()) else { return };
     let env = TestEnv::new();
-    for dir in [repo().to_path_buf(), repo().join("plugin")] {
+    for dir in [repo().to_path_buf(), repo().join(PLUGIN_DIR)] {
         let out = plugin_cmd(&env, &cli, &["validate", dir.to_str().unwrap()]);
         assert!(stdout(&out).contains("Validation passed"), "{}", stdout(&out));
     }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Error, Run};
+use crate::session::{self, Store};
 use crate::sink::{self, outbox, outbox::Outbox, outbox::Report};
-use crate::store::{self, Store};
 use crate::text::plural;
 use crate::{clock, config, journal, outln, private, project};
 
@@ -15,6 +15,8 @@ use crate::{clock, config, journal, outln, private, project};
 const TEMP_GRACE: Duration = Duration::from_secs(600);
 /// How long a cleanup waits for another one closing abandoned sessions.
 const CLOSE_WAIT: Duration = Duration::from_secs(60);
+/// How long folding a late line waits for its day file's lock (hooks hold it for microseconds).
+const FOLD_WAIT: Duration = Duration::from_secs(5);
 /// Above this many removals, something is producing garbage: say so on stderr.
 const WARN_ABOVE: usize = 10;
 
@@ -22,6 +24,14 @@ impl Run for Cleanup {
     fn run(&self) -> Result<u8, Error> {
         if self.redact {
             return redact();
+        }
+        // First, so that what expires below is whole days: lines hooks could not append in time.
+        let folded = match journal::existing_dir() {
+            Some(dir) if !self.dry_run => journal::fold_late(&dir, FOLD_WAIT),
+            _ => 0,
+        };
+        if folded > 0 {
+            outln!("journaled {} that waited in {}/", plural(folded, "late line"), journal::LATE);
         }
         let store = Store::open()?;
         let mut doomed = store_garbage(&store)?;
@@ -99,7 +109,7 @@ fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
         if project::is_key(&name) {
             let entry = store.read(&name, ttl, now);
             if entry.is_removable() {
-                doomed.push((path, store::describe(&entry)));
+                doomed.push((path, session::describe(&entry)));
             }
         } else if private::is_temp_name(&name) && abandoned(&name, &path) {
             doomed.push((path, "temp file of a writer that died".into()));
@@ -140,7 +150,7 @@ fn outbox_temp_files() -> Vec<(PathBuf, String)> {
 /// Delivers each sink's queue (ignoring its backoff) unless a deliverer is running. Failures are
 /// recorded in the queue's state for `show --all`, not printed: cron would mail them hourly.
 fn deliver() -> Option<Report> {
-    let sinks = sink::configured();
+    let sinks = outbox::configured();
     if sinks.is_empty() {
         return None;
     }
@@ -164,7 +174,7 @@ fn deliver() -> Option<Report> {
 /// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
 /// one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    let names: Vec<&str> = sink::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    let names: Vec<&str> = outbox::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
     if names.is_empty() {
         return 0;
     }

@@ -266,7 +266,7 @@ pub fn read_request(r: &mut impl BufRead) -> Option<Request> {
     Some(Request { method, path, headers, body })
 }
 
-/// Answers every request 200 with `{}` and records it.
+/// Records every request and answers it: 200 with `{}`, or as the test says.
 pub struct Recorder {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
@@ -275,14 +275,20 @@ pub struct Recorder {
 
 struct Recorded {
     requests: Mutex<Vec<Request>>,
+    answer: fn(&Request) -> (u16, String),
     stop: AtomicBool,
 }
 
 impl Recorder {
     pub fn start() -> Recorder {
+        Recorder::answering(|_| (200, "{}".into()))
+    }
+
+    /// One that answers each request with `answer(request)`: a status and a JSON body.
+    pub fn answering(answer: fn(&Request) -> (u16, String)) -> Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let shared = Arc::new(Recorded { requests: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });
+        let shared = Arc::new(Recorded { requests: Mutex::new(Vec::new()), answer, stop: AtomicBool::new(false) });
         accept_loop(listener, shared.clone(), |s| s.stop.load(Ordering::SeqCst), record);
         Recorder { url, shared }
     }
@@ -321,8 +327,13 @@ fn record(stream: TcpStream, s: &Recorded) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     while let Some(request) = read_request(&mut reader) {
+        let (status, body) = (s.answer)(&request);
         s.requests.lock().unwrap().push(request);
-        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        let reason = if status == 200 { "OK" } else { "Refused" };
+        let answer = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
         if out.write_all(answer.as_bytes()).is_err() {
             return;
         }
