@@ -373,15 +373,15 @@ impl Plugin {
         let user = value(&home.join(".claude/settings.json")).unwrap_or_default();
         let options = config::PLUGIN_OPTIONS
             .iter()
-            .map(|(key, _, sensitive)| {
+            .map(|&config::PluginOption { key, sensitive, .. }| {
                 // Masked as every URL status shows: a server URL may carry a user and password.
                 let shown = match &user["pluginConfigs"][id]["options"][key] {
-                    _ if *sensitive => None,
+                    _ if sensitive => None,
                     Value::String(s) => Some(secrets::masked(s)),
                     Value::Null => None,
                     other => Some(secrets::masked(&other.to_string())),
                 };
-                (*key, shown)
+                (key, shown)
             })
             .collect();
         Some(Plugin {
@@ -604,7 +604,7 @@ impl Report for Status {
             };
             text.push_str(&format!("plugin {} {}: {state}\n", safe(&p.id), safe(&p.path.to_string_lossy())));
             for (key, shown) in &p.options {
-                let sensitive = config::PLUGIN_OPTIONS.iter().any(|(k, _, s)| k == key && *s);
+                let sensitive = config::PLUGIN_OPTIONS.iter().any(|o| o.key == *key && o.sensitive);
                 match shown {
                     _ if sensitive => text.push_str(&format!("  {key:<19} (sensitive: not shown)\n")),
                     Some(v) => text.push_str(&format!("  {key:<19} {}\n", safe(v))),
