@@ -196,6 +196,28 @@ fn trust(env: &TestEnv, dir: &std::path::Path) {
     fs::write(env.home.join(".claude.json"), config.to_string()).unwrap();
 }
 
+/// Finding F9: the trust check (F7) parsed all of `~/.claude.json` for every command run outside
+/// Claude Code, project settings or not; Claude Code keeps every project's history there, and a
+/// 43 MB one made `show --sessions` take 0.3 s and 175 MB (release build). It is read only when the
+/// project has settings to trust, and then only its own entries are parsed.
+#[test]
+fn claude_json_is_read_only_when_a_project_has_settings_to_trust() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_DEBUG", "1");
+    trust(&env, &env.cwd);
+    let reads = |env: &TestEnv| {
+        let out = env.run("claude-session", &["show", "--sessions"], b"");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out).lines().filter(|l| l.contains(".claude.json")).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(reads(&env), Vec::<String>::new(), "no project settings: nothing to trust");
+    fs::create_dir_all(env.cwd.join(".claude")).unwrap();
+    fs::write(env.cwd.join(".claude/settings.local.json"), r#"{"env": {"CLAUDE_SESSION_LOG_DAYS": "9"}}"#).unwrap();
+    let lines = reads(&env);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(&format!("Claude Code trusts {}", env.cwd.display())), "{lines:?}");
+}
+
 /// Finding F7: outside Claude Code, `flush`, `export` and `hooks status` applied a project's
 /// `.claude/settings.json` `env` unasked: a cloned repository naming its own server got the user's
 /// queued events and journal (and a GET from `hooks status`). Claude Code applies a project's

@@ -249,7 +249,8 @@ fn project() -> &'static ProjectSettings {
                 ("project local", settings.join("settings.local.json")),
             ],
         };
-        let trusted = files.is_empty() || trusted(&dir);
+        // Claude Code's global config may be tens of MB: read only when there is something to trust.
+        let trusted = !files.iter().any(|(_, f)| f.exists()) || trusted(&dir);
         ProjectSettings { dir, files, trusted }
     })
 }
@@ -266,18 +267,28 @@ fn trusted(dir: &Path) -> bool {
             None => return false,
         },
     };
-    // Claude Code keeps each project's history there too: it may be large.
+    // Claude Code keeps each project's history there too: it may be large, so each member is only
+    // scanned (a raw value), and just the entries of `dir` and its ancestors are parsed.
+    type Raw<'a> = HashMap<String, &'a serde_json::value::RawValue>;
     let Ok(bytes) = crate::private::read(&config, 256 << 20) else { return false };
-    let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice(&bytes) else { return false };
-    let Some(serde_json::Value::Object(projects)) = doc.get("projects") else { return false };
+    let Ok(doc) = serde_json::from_slice::<Raw>(&bytes) else { return false };
+    let Some(Ok(projects)) = doc.get("projects").map(|p| serde_json::from_str::<Raw>(p.get())) else { return false };
     let real = std::fs::canonicalize(dir).ok();
     let accepted = |dir: &Path| {
         dir.ancestors().any(|d| {
-            d.to_str().and_then(|d| projects.get(d)).and_then(|p| p.get("hasTrustDialogAccepted"))
-                == Some(&serde_json::Value::Bool(true))
+            let project = d.to_str().and_then(|d| projects.get(d));
+            let project = project.and_then(|p| serde_json::from_str::<serde_json::Value>(p.get()).ok());
+            project.is_some_and(|p| p.get("hasTrustDialogAccepted") == Some(&serde_json::Value::Bool(true)))
         })
     };
-    accepted(dir) || real.is_some_and(|real| accepted(&real))
+    let trusted = accepted(dir) || real.is_some_and(|real| accepted(&real));
+    crate::debug!(
+        "{}: Claude Code {} {}",
+        config.display(),
+        ["does not trust", "trusts"][trusted as usize],
+        dir.display()
+    );
+    trusted
 }
 
 /// For `hooks status`: the project's settings files that exist but were left out, since Claude
