@@ -60,6 +60,17 @@ fn flush(env: &TestEnv) {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
 }
 
+/// `flush`, then `flush --adopt` of each queue it names as another destination's.
+fn flush_adopting(env: &TestEnv) {
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    for note in stderr(&out).split("`flush --adopt ").skip(1) {
+        let queue = note.split('`').next().unwrap();
+        let out = env.run("claude-session", &["flush", "--adopt", queue], b"");
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    }
+}
+
 #[test]
 fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never_shown() {
     let collector = Recorder::start();
@@ -102,7 +113,7 @@ fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never
         assert_eq!(request.header("authorization"), Some(SECRET), "{request:?}");
         assert_eq!(request.header("x-team"), Some("blue"));
     }
-    assert!(!list(&env.journal_dir().join("outbox")).iter().any(|q| q == "otlp-logs"), "no logs queue");
+    assert!(env.queues("otlp-logs").is_empty(), "no logs queue");
 
     // Status from a shell sees the same settings and shows no header value.
     env.env.clear();
@@ -376,15 +387,10 @@ fn a_header_list_with_a_value_taken_for_a_name_is_a_configuration_error_not_a_re
         let var = "CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS";
         env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url).set(var, &list);
         env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
-        // The deliverer the hook started records the problem in the queue's state, and stops.
-        let queue = env.journal_dir().join("outbox/otlp-logs");
-        let lock = fs::File::options().read(true).write(true).create(true).truncate(false).open(queue.join(".lock"));
-        let lock = lock.unwrap();
-        lock.lock().unwrap();
-        lock.unlock().unwrap();
-        let state = json(&fs::read(queue.join("state.json")).unwrap());
-        let error = state["last_error"].as_str().unwrap_or_default();
-        assert!(error.contains(var) && error.contains("member "), "{list}: {state}");
+        // Headers that do not parse name no destination (F6: a queue is its URL and credentials):
+        // nothing is queued, and the journal has the event.
+        assert!(env.queues("otlp-logs").is_empty(), "{list}");
+        assert_eq!(env.journal().len(), 1, "{list}");
 
         let out = env.run("claude-session", &["flush"], b"");
         assert_ne!(out.status.code(), Some(0), "{list}");
@@ -449,8 +455,9 @@ fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
     let mut env = TestEnv::new();
     let out = env.run("claude-session", &["hooks", "install", "--otlp", &ours.url], b"");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    // A hook under Claude Code (no OTEL_* variable) whose collector is down a moment: its events
-    // wait for the shell's flush, which reads the installed settings.
+    // A hook under Claude Code (no OTEL_* variable) whose collector is down: its events wait in
+    // that destination's queue (F6), which the shell's flush, reading the installed settings,
+    // names and sends to ours when asked (`--adopt`), with the headers it resolves.
     let down = format!("http://127.0.0.1:{}", common::server::TestServer::closed_port());
     let hook = |env: &TestEnv| {
         let mut cmd = env.command(env.bin.join("post-tool"));
@@ -480,7 +487,7 @@ fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
             env.set("OTEL_EXPORTER_OTLP_ENDPOINT", url);
         }
         hook(&env);
-        flush(&env);
+        flush_adopting(&env);
         let got = ours.wait_for(sent + 1);
         assert!(got.len() > sent, "{endpoint:?}: our collector received nothing");
         for r in &got[sent..] {
@@ -503,7 +510,7 @@ fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
     env.set("OTEL_EXPORTER_OTLP_ENDPOINT", &ours.url).set("OTEL_EXPORTER_OTLP_CERTIFICATE", "");
     env.set("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "");
     hook(&env);
-    flush(&env);
+    flush_adopting(&env);
     let got = ours.wait_for(sent + 1);
     assert!(got.len() > sent && got[sent..].iter().all(|r| r.headers.contains_key("x-honeycomb-team")), "{got:?}");
 }
