@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Error, Run};
+use crate::session::{self, Store};
 use crate::sink::{self, outbox, outbox::Outbox, outbox::Report};
-use crate::store::{self, Store};
 use crate::text::plural;
 use crate::{clock, config, journal, outln, private, project};
 
@@ -15,6 +15,8 @@ use crate::{clock, config, journal, outln, private, project};
 const TEMP_GRACE: Duration = Duration::from_secs(600);
 /// How long a cleanup waits for another one closing abandoned sessions.
 const CLOSE_WAIT: Duration = Duration::from_secs(60);
+/// How long folding a late line waits for its day file's lock (hooks hold it for microseconds).
+const FOLD_WAIT: Duration = Duration::from_secs(5);
 /// Above this many removals, something is producing garbage: say so on stderr.
 const WARN_ABOVE: usize = 10;
 
@@ -22,6 +24,14 @@ impl Run for Cleanup {
     fn run(&self) -> Result<u8, Error> {
         if self.redact {
             return redact();
+        }
+        // First, so that what expires below is whole days: lines hooks could not append in time.
+        let folded = match journal::existing_dir() {
+            Some(dir) if !self.dry_run => journal::fold_late(&dir, FOLD_WAIT),
+            _ => 0,
+        };
+        if folded > 0 {
+            outln!("journaled {} that waited in {}/", plural(folded, "late line"), journal::LATE);
         }
         let store = Store::open()?;
         let mut doomed = store_garbage(&store)?;
@@ -99,7 +109,7 @@ fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
         if project::is_key(&name) {
             let entry = store.read(&name, ttl, now);
             if entry.is_removable() {
-                doomed.push((path, store::describe(&entry)));
+                doomed.push((path, session::describe(&entry)));
             }
         } else if private::is_temp_name(&name) && abandoned(&name, &path) {
             doomed.push((path, "temp file of a writer that died".into()));
@@ -137,19 +147,20 @@ fn outbox_temp_files() -> Vec<(PathBuf, String)> {
     doomed
 }
 
-/// Delivers each sink's queue (ignoring its backoff) unless a deliverer is running. Failures are
+/// Delivers the queue of each destination cron's configuration names (ignoring its backoff)
+/// unless a deliverer is running; other destinations' queues wait for theirs. Failures are
 /// recorded in the queue's state for `show --all`, not printed: cron would mail them hourly.
 fn deliver() -> Option<Report> {
-    let sinks = sink::configured();
-    if sinks.is_empty() {
+    let destinations = outbox::configured();
+    if destinations.is_empty() {
         return None;
     }
     let outbox = Outbox::open().ok()?;
     let mut total = Report::default();
-    for name in sinks {
-        let Ok(queue) = outbox.queue(name) else { continue };
+    for destination in &destinations {
+        let Ok(queue) = outbox.queue(destination) else { continue };
         let Ok(Some(lock)) = queue.try_lock() else { continue };
-        let r = outbox::deliver(&queue, sink::build(name), lock, std::time::Duration::ZERO);
+        let r = outbox::deliver(&queue, sink::build(destination), lock, std::time::Duration::ZERO);
         total.delivered += r.delivered;
         total.set_aside += r.set_aside;
         total.dropped += r.dropped;
@@ -164,7 +175,7 @@ fn deliver() -> Option<Report> {
 /// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
 /// one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    let names: Vec<&str> = sink::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    let names: Vec<_> = outbox::configured().into_iter().filter(|d| sink::otlp::NAMES.contains(&d.sink)).collect();
     if names.is_empty() {
         return 0;
     }
@@ -175,7 +186,7 @@ fn close_abandoned_sessions() -> usize {
     }
     let now = clock::now();
     let since = now.date().checked_sub(time::Duration::days(7));
-    let Ok(queues) = names.into_iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
+    let Ok(queues) = names.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>() else {
         return 0;
     };
     let mut closed = 0;

@@ -375,17 +375,25 @@ pub struct Cleanup {
 }
 
 #[derive(FromArgs)]
-/// Deliver the events waiting in the outbox to the observability server now, oldest first, and
-/// report what was done. Exit 1 when events are still pending.
+/// Deliver the events waiting in the outbox for the configured destinations now, oldest first,
+/// and report what was done. Events queued for another destination (another project's server or
+/// credentials) are left for it, and counted. Exit 1 when events for the configured ones are
+/// still pending.
 pub struct Flush {
     /// first put back what a sink set aside (the receiver refused it: fix the cause first)
     #[argh(switch)]
     pub resend: bool,
+    /// first move the events of this queue (another destination's, or an older version's, as
+    /// `flush` names it) to the configured destination of its sink: after a key was rotated, a URL
+    /// changed, an upgrade
+    #[argh(option)]
+    pub adopt: Option<String>,
 }
 
 #[derive(FromArgs)]
-/// Send the journal's events from a day on to the configured sinks (an OpenTelemetry collector,
-/// the observability server), each once, oldest first. Exit 1 if a sink failed.
+/// Send the current project's journal events from a day on to the configured sinks (an
+/// OpenTelemetry collector, the observability server), each once, oldest first. Exit 1 if a sink
+/// failed.
 pub struct Export {
     /// the first day (2026-11-15, UTC), a time (RFC 3339), or an age (7d, 12h)
     #[argh(option)]
@@ -393,6 +401,9 @@ pub struct Export {
     /// only this sink: dashboard, otlp-logs or otlp-traces
     #[argh(option)]
     pub sink: Option<String>,
+    /// every project's sessions, not only the current project's
+    #[argh(switch)]
+    pub all_projects: bool,
 }
 
 #[derive(FromArgs)]
@@ -434,8 +445,8 @@ pub struct HooksInstall {
     /// an OpenTelemetry collector (OTLP/HTTP) base URL, set as CLAUDE_SESSION_OTLP_ENDPOINT
     #[argh(option)]
     pub otlp: Option<String>,
-    /// with --otlp: a header for every OTLP request, NAME=VALUE (repeat for more); the value is
-    /// a secret, never printed
+    /// with --otlp: a header for every OTLP request, NAME=VALUE or NAME: VALUE (repeat for
+    /// more); the value is a secret, never printed
     #[argh(option)]
     pub otlp_header: Vec<String>,
     /// with --otlp: http/protobuf (the default) or http/json

@@ -5,7 +5,7 @@
 use crate::event::Event;
 use crate::payload::{Payload, field};
 use crate::project::Project;
-use crate::sink::{self, outbox, outbox::Outbox};
+use crate::sink::outbox::{self, Outbox};
 use crate::{clock, config, journal, oom, out, secrets, session};
 
 pub fn run(default_event: &'static str) -> u8 {
@@ -64,12 +64,12 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib());
     }
 
-    let sinks = sink::configured();
+    let sinks = outbox::configured();
     if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
         let record = event.server_body(&app);
         let queued = Outbox::in_journal(&journal_dir).and_then(|outbox| {
-            let queues = sinks.iter().map(|s| outbox.queue(s)).collect::<Result<Vec<_>, _>>()?;
+            let queues = sinks.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>()?;
             outbox.enqueue(&queues, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
             Ok(queues)
         });

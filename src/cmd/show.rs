@@ -9,8 +9,8 @@ use super::{Error, Run, Show};
 use crate::journal::field;
 use crate::out::Report;
 use crate::project::{self, Project};
+use crate::session::{Entry, Store};
 use crate::sink::outbox::{self, Outbox};
-use crate::store::{self, Entry, Store};
 use crate::text::{human_age, safe};
 use crate::usage::{self, Ledgers, Prices, SessionUsage, Tally};
 use crate::{clock, config, journal, out, outln, session, timeline};
@@ -45,7 +45,7 @@ impl Show {
             }));
         } else {
             // Exact, not escaped: this is what `$(claude-session show)` captures. Ids hold no
-            // control characters (store::check_id).
+            // control characters (session::check_id).
             outln!("{}", session.id);
         }
         Ok(if known { 0 } else { 1 })
@@ -197,7 +197,7 @@ impl StoredSessions {
             .filter(|name| project::is_key(name))
             .map(|name| StoredSession::new(&store, name, store.read(name, ttl, now), now))
             .collect();
-        let outbox = Outbox::existing().map(|o| o.status());
+        let outbox = Outbox::existing().map(|o| o.status(&crate::sink::outbox::configured()));
         Ok(StoredSessions { store: store.dir.to_string_lossy().into_owned(), sessions, outbox })
     }
 }
@@ -225,12 +225,15 @@ impl Report for StoredSessions {
             text.push_str(&format!(
                 "\noutbox {} ({}): {} pending, {} delivered, {} set aside, {} dropped\n",
                 safe(&q.dir.to_string_lossy()),
-                q.sink,
+                safe(&q.described()),
                 q.pending,
                 q.delivered,
                 q.set_aside,
                 q.dropped
             ));
+            if let Some(note) = q.elsewhere() {
+                text.push_str(&format!("{}\n", safe(&note)));
+            }
             if let (Some(error), Some(at)) = (&q.last_error, &q.last_error_at) {
                 let at = clock::parse(at).map_or_else(|| at.to_owned(), clock::short);
                 text.push_str(&format!("last error at {}: {}\n", safe(&at), safe(error)));
@@ -267,7 +270,7 @@ impl StoredSession {
         let (record, state) = match &entry {
             Entry::Fresh(r) => (Some(r), "fresh".to_owned()),
             Entry::Stale(r) => (Some(r), "stale".to_owned()),
-            other => (None, store::describe(other)),
+            other => (None, session::describe(other)),
         };
         let dir = record.and_then(|r| r.project_dir.as_ref());
         let project = match dir {
