@@ -145,6 +145,23 @@ pub fn read(path: &Path, max: u64) -> Result<Vec<u8>, Refused> {
     Ok(bytes)
 }
 
+/// Reads a file that need not be ours (a CA bundle is root's, often through a link) but must be a
+/// regular file of at most `max` bytes: opened without blocking, so a FIFO planted or named by
+/// mistake is refused at once instead of waiting for a writer forever.
+pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let file = OpenOptions::new().read(true).custom_flags(OFlag::O_NONBLOCK.bits()).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(format!("larger than {max} bytes")));
+    }
+    Ok(bytes)
+}
+
 /// Opens (creating, 0600) a file of ours for appending, with read access for healing its tail.
 pub fn open_append(path: &Path) -> Result<File, Refused> {
     let file = OpenOptions::new()

@@ -514,3 +514,35 @@ fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
     let got = ours.wait_for(sent + 1);
     assert!(got.len() > sent && got[sent..].iter().all(|r| r.headers.contains_key("x-honeycomb-team")), "{got:?}");
 }
+
+/// Finding F8: a FIFO named as the OTLP certificate (by mistake, or planted) made `hooks status`
+/// and `hooks install --otlp-certificate` wait for a writer forever, and every deliverer a hook
+/// forked block holding its queue's lock, so nothing was delivered again. A certificate must be a
+/// regular file, opened without blocking.
+#[test]
+fn a_fifo_named_as_the_otlp_certificate_is_refused_at_once_not_waited_on() {
+    let mut env = TestEnv::new();
+    let fifo = env.home.join("cert.pem");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let limit = std::time::Duration::from_secs(30);
+    let mut install = env.command(env.bin.join("claude-session"));
+    install.args(["hooks", "install", "--otlp", "http://127.0.0.1:9", "--otlp-certificate"]).arg(&fifo);
+    let out = within(install, b"", limit);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
+
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", "http://127.0.0.1:9");
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", fifo.to_str().unwrap());
+    let mut status = env.command(env.bin.join("claude-session"));
+    status.args(["hooks", "status"]);
+    let out = within(status, b"", limit);
+    assert!(stdout(&out).contains("not a regular file"), "{}", stdout(&out));
+    let out = within(env.command(env.bin.join("session-start")), &fixture("SessionStart-startup.json"), limit);
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    let mut flush = env.command(env.bin.join("claude-session"));
+    flush.arg("flush");
+    let out = within(flush, b"", limit);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
+}

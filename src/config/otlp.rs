@@ -209,6 +209,9 @@ pub fn otlp_enabled() -> bool {
 /// A signal's URL and headers: where its records go and as whom.
 pub type Target = (String, Vec<Header>);
 
+/// The largest certificate file read: a CA bundle is about 200 KiB.
+pub const CERTIFICATE_MAX: u64 = 16 << 20;
+
 /// Where each signal's records go and as whom (logs, traces), resolved as [`otlp`] resolves them:
 /// the URL and the headers, and nothing else (no certificate opened, no timeout parsed): what a
 /// hook names a signal's queue by (`outbox::Destination`). `None` when OTLP or the signal is off;
@@ -337,7 +340,8 @@ fn settings(which: Signal, base: &str) -> Result<Exporter, String> {
     let certificate = match either("CERTIFICATE") {
         Some(found) => {
             let path = PathBuf::from(found.text.trim());
-            std::fs::File::open(&path).map_err(|e| format!("{} {}: {e}", found.name, path.display()))?;
+            crate::private::read_regular(&path, CERTIFICATE_MAX)
+                .map_err(|e| format!("{} {}: {e}", found.name, path.display()))?;
             Some(path)
         }
         None => None,
@@ -466,7 +470,8 @@ pub fn install_env(wanted: &Wanted) -> Result<Vec<(String, String)>, String> {
         }
     }
     if let Some(path) = wanted.certificate {
-        std::fs::File::open(path).map_err(|e| format!("--otlp-certificate {}: {e}", path.display()))?;
+        crate::private::read_regular(path, CERTIFICATE_MAX)
+            .map_err(|e| format!("--otlp-certificate {}: {e}", path.display()))?;
         let text = path.to_str().ok_or_else(|| format!("--otlp-certificate {}: not UTF-8", path.display()))?;
         set(CERTIFICATE, text.to_owned());
     }
