@@ -67,6 +67,12 @@ pub fn require_dir() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+/// [`dir`] when it exists and the hooks would write to it (ours, not a link, closed to others):
+/// what `cleanup` may remove files from. Never created.
+pub fn existing_dir() -> Option<PathBuf> {
+    dir().filter(|d| fs::symlink_metadata(d).is_ok() && private::dir(d).is_ok())
+}
+
 /// `YYYY-MM-DD.jsonl` for the UTC day of `time`.
 pub fn file_name(time: OffsetDateTime) -> String {
     let d = time.date();

@@ -16,7 +16,6 @@ pub mod secrets;
 pub mod session;
 pub mod settings;
 pub mod sink;
-pub mod store;
 pub mod summary;
 pub mod text;
 pub mod timeline;

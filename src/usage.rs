@@ -50,17 +50,19 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// Saturating, as every sum here: a transcript is a file anyone may have edited, and counts
+    /// near `u64::MAX` overflowed (a panic, or a wrapped total).
     pub fn add(&mut self, other: &Tokens) {
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_write += other.cache_write;
-        self.cache_write_1h += other.cache_write_1h;
-        self.cache_read += other.cache_read;
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.cache_write = self.cache_write.saturating_add(other.cache_write);
+        self.cache_write_1h = self.cache_write_1h.saturating_add(other.cache_write_1h);
+        self.cache_read = self.cache_read.saturating_add(other.cache_read);
     }
 
     /// Every token of the prompt: uncached, written to the cache, read from it.
     pub fn prompt(&self) -> u64 {
-        self.input + self.cache_write + self.cache_read
+        self.input.saturating_add(self.cache_write).saturating_add(self.cache_read)
     }
 
     pub fn is_zero(&self) -> bool {
@@ -324,14 +326,14 @@ pub struct Cost {
 
 impl Cost {
     pub fn add(&mut self, other: &Cost) {
-        self.pico += other.pico;
-        self.unpriced += other.unpriced;
-        self.priced += other.priced;
+        self.pico = self.pico.saturating_add(other.pico);
+        self.unpriced = self.unpriced.saturating_add(other.unpriced);
+        self.priced = self.priced.saturating_add(other.priced);
     }
 
     /// What `tokens` of one model cost; `max_prompt` is the longest prompt among them.
     pub fn of(tokens: &Tokens, max_prompt: u64, price: Option<&Price>) -> Cost {
-        let all = tokens.prompt() + tokens.output;
+        let all = tokens.prompt().saturating_add(tokens.output);
         match price {
             Some(p) if p.prompt_max.is_none_or(|max| max_prompt <= max) => {
                 let t = |n: u64, per_mtok: u64| u128::from(n) * u128::from(per_mtok);
@@ -386,7 +388,7 @@ pub struct ModelUsage {
 impl ModelUsage {
     pub fn add(&mut self, other: &ModelUsage) {
         self.tokens.add(&other.tokens);
-        self.responses += other.responses;
+        self.responses = self.responses.saturating_add(other.responses);
         self.max_prompt = self.max_prompt.max(other.max_prompt);
     }
 }
@@ -417,7 +419,7 @@ impl Tally {
     }
 
     pub fn responses(&self) -> u64 {
-        self.models.values().map(|m| m.responses).sum()
+        self.models.values().fold(0, |n, m| n.saturating_add(m.responses))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -805,6 +807,10 @@ pub fn dir() -> Option<PathBuf> {
 /// costs one more read of its transcript, nothing else.
 pub fn old_ledgers(age: Duration) -> Vec<(PathBuf, String)> {
     let Some(dir) = dir() else { return Vec::new() };
+    // Only in our own directory: not through a link to another's files.
+    if std::fs::symlink_metadata(&dir).is_err() || private::dir(&dir).is_err() {
+        return Vec::new();
+    }
     let names = private::file_names(&dir).unwrap_or_default();
     let now = std::time::SystemTime::now();
     names

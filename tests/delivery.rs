@@ -614,3 +614,44 @@ fn a_deliverer_that_died_before_saving_loses_no_record() {
     ids.sort();
     assert_eq!(ids, ["t0", "t1", "t2", "t4", "t5", "t6"], "each record once, none overwritten");
 }
+
+#[test]
+fn resend_never_follows_a_rejected_dir_that_is_a_link() {
+    let server = TestServer::start();
+    let env = env_for(&server.url);
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
+    settle(&env);
+    // `rejected/` planted as a link to a directory of the user's holding files named like set
+    // aside records: `--resend` would send each and delete it.
+    let elsewhere = env.root.join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let victim = elsewhere.join(format!("{:020}.json", 7));
+    fs::write(&victim, json!({"payload": {"notes": "private"}}).to_string()).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, queue_dir(&env).join("rejected")).unwrap();
+    assert_eq!(status(&env)["to_resend"], 0, "nothing counted through the link");
+    let out = env.run("claude-session", &["flush", "--resend"], b"");
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stderr(&out).contains("rejected"), "the refusal names the directory: {}", stderr(&out));
+    assert!(victim.exists(), "a file outside the outbox was deleted");
+    assert!(!server.accepted().iter().any(|e| e.to_string().contains("private")), "a file outside the outbox was sent");
+}
+
+#[test]
+fn a_refused_event_that_cannot_be_set_aside_stays_pending() {
+    let server = TestServer::start();
+    server.refuse("poison");
+    let env = env_for(&server.url);
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
+    settle(&env);
+    // `rejected` cannot be made (on a full disk, mkdir fails alike): here a file holds its name.
+    fs::write(queue_dir(&env).join("rejected"), "").unwrap();
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_input": {"command": "poison"}})));
+    settle(&env);
+    let (code, report) = flush(&env);
+    assert_eq!(code, 1, "{report}");
+    assert!(report.ends_with("pending 1\n"), "the refused record vanished: {report}");
+    fs::remove_file(queue_dir(&env).join("rejected")).unwrap();
+    let (_, report) = flush(&env);
+    assert_eq!(report, "delivered 0, set aside 1, dropped 0, pending 0\n");
+    assert_eq!(status(&env)["to_resend"], 1);
+}

@@ -191,6 +191,29 @@ fn purge_says_what_will_go_then_removes_journal_outbox_and_store() {
 }
 
 #[test]
+fn purge_never_removes_files_through_a_journal_dir_that_is_a_link() {
+    let mut env = TestEnv::new();
+    // CLAUDE_SESSION_LOG_DIR in a shared place, where another user planted a link to another
+    // program's dated logs (with its own outbox): the hooks refuse it, and so must --purge.
+    let theirs = env.root.join("other-app-logs");
+    fs::create_dir_all(theirs.join("outbox/dashboard")).unwrap();
+    for name in ["2026-01-01.jsonl", "lost", "outbox/dashboard/spool"] {
+        fs::write(theirs.join(name), "theirs").unwrap();
+    }
+    fs::set_permissions(theirs.join("outbox"), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let shared = env.root.join("shared-logs");
+    std::os::unix::fs::symlink(&theirs, &shared).unwrap();
+    env.set("CLAUDE_SESSION_LOG_DIR", &shared);
+    env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+    let out = claude_session(&env, &["hooks", "uninstall", "--purge"]);
+    for name in ["2026-01-01.jsonl", "lost", "outbox/dashboard/spool"] {
+        assert!(theirs.join(name).exists(), "{name} removed through the link: {}", both(&out));
+    }
+    assert!(stderr(&out).contains("is a symlink; not ours"), "{}", both(&out));
+    assert!(!stdout(&out).contains("journal "), "the link is not listed as our journal: {}", stdout(&out));
+}
+
+#[test]
 fn typos_get_did_you_mean() {
     let env = TestEnv::new();
     for (args, hint, help) in [

@@ -385,3 +385,30 @@ fn cleanup_keeps_log_days_of_journal() {
     assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
     assert!(stdout(&out).contains(&day(5)) && stdout(&out).contains("older than 3 days"));
 }
+
+#[test]
+fn cleanup_never_removes_old_files_through_a_journal_dir_that_is_a_link() {
+    let mut env = TestEnv::new();
+    // Where CLAUDE_SESSION_LOG_DIR points, a link to another program's dated logs: every hook
+    // refuses it, so nothing there is ours to expire.
+    let theirs = env.root.join("other-app-logs");
+    fs::create_dir_all(theirs.join("usage")).unwrap();
+    fs::set_permissions(theirs.join("usage"), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let old = [theirs.join("2020-01-01.jsonl"), theirs.join("usage/0123456789abcdef.json")];
+    for path in &old {
+        fs::write(path, "{}\n").unwrap();
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_577_836_800))
+            .unwrap();
+    }
+    let shared = env.root.join("shared-logs");
+    std::os::unix::fs::symlink(&theirs, &shared).unwrap();
+    env.set("CLAUDE_SESSION_LOG_DIR", &shared);
+    let out = env.run("cleanup", &[], b"");
+    for path in &old {
+        assert!(path.exists(), "{} removed through the link: {}{}", path.display(), stdout(&out), stderr(&out));
+    }
+}

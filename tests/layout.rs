@@ -1,9 +1,12 @@
 //! The module graph against docs/layout.md: every source file is listed there once, says in its
 //! first comment what it owns, and imports only modules listed below it (a folder's `mod.rs` and
-//! its own files excepted), so there is no import circle and no import back up the graph.
+//! its own files excepted), so there is no import circle and no import back up the graph; a
+//! hook's path, as the layout names it, crosses at most 8 files and is the path the code takes.
+//! And the repository's top level: the design card's entries only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -38,6 +41,32 @@ fn listed() -> Vec<String> {
         .map(|(path, _)| path.to_owned())
         .filter(|p| p.starts_with("src/"))
         .collect()
+}
+
+/// The files of "A hook's path is `src/…` → `src/…`." in docs/layout.md, in order.
+fn hook_path() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("docs/layout.md")).unwrap();
+    let start = text.find("A hook's path is ").expect("docs/layout.md names a hook's path");
+    let sentence = &text[start..];
+    let sentence = &sentence[..sentence.find(". ").expect("the sentence ends")];
+    sentence.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// The modules of the "Foundations" section, and `config` with its files: the helpers every
+/// command uses, which a path does not count as steps.
+fn foundations() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("docs/layout.md")).unwrap();
+    let section = &text[text.find("\n## Foundations").expect("a Foundations section")..];
+    let section = &section[1..];
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let mut modules: Vec<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("- `"))
+        .filter_map(|l| l.split_once('`'))
+        .map(|(path, _)| module_of(path))
+        .collect();
+    modules.extend(listed().iter().map(|f| module_of(f)).filter(|m| m == "config" || m.starts_with("config::")));
+    modules
 }
 
 /// `src/sink/otlp.rs` → `sink::otlp`; `src/config/mod.rs` → `config`; `src/lib.rs` → `lib`.
@@ -178,6 +207,35 @@ fn imports_run_down_the_layout_only() {
     assert!(wrong.is_empty(), "imports that run back up:\n{}", wrong.join("\n"));
 }
 
+/// Issue 23: a hook's path crosses at most 8 source files, and the path docs/layout.md names is
+/// the code's: each file exists and is listed, and every module the hook's code (`cmd/record.rs`)
+/// uses is a foundation, `config`, or a step of the path; each step is one it uses.
+#[test]
+fn hook_path_is_at_most_eight_files_and_is_the_codes() {
+    let path = hook_path();
+    assert!(path.len() <= 8, "a hook's path crosses {} files, more than 8: {path:?}", path.len());
+    assert_eq!(path.first().map(String::as_str), Some("src/cmd/record.rs"), "the path starts at the hook's code");
+    let listed = listed();
+    for file in &path {
+        assert!(root().join(file).is_file(), "{file}, on a hook's path in docs/layout.md, does not exist");
+        assert!(listed.contains(file), "{file}, on a hook's path, is not listed in docs/layout.md");
+    }
+    let mut unique = path.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), path.len(), "a file named twice on a hook's path: {path:?}");
+
+    let modules: BTreeMap<String, String> = listed.iter().map(|f| (module_of(f), f.clone())).collect();
+    let steps: Vec<String> = path.iter().map(|f| module_of(f)).collect();
+    let foundations = foundations();
+    assert!(foundations.contains(&"secrets".to_owned()) && foundations.contains(&"config::source".to_owned()));
+    let used = imports("src/cmd/record.rs", &modules);
+    let off_path: Vec<&String> = used.iter().filter(|m| !foundations.contains(m) && !steps.contains(m)).collect();
+    assert!(off_path.is_empty(), "cmd/record.rs uses {off_path:?}, not on a hook's path in docs/layout.md ({steps:?})");
+    let unused: Vec<&String> = steps[1..].iter().filter(|m| !used.contains(m)).collect();
+    assert!(unused.is_empty(), "{unused:?} on a hook's path in docs/layout.md, but cmd/record.rs does not use them");
+}
+
 /// The check itself finds what it must: a group, a nested group, `self`, `super`, a macro.
 #[test]
 fn imports_are_read_from_every_form() {
@@ -186,11 +244,51 @@ fn imports_are_read_from_every_form() {
     assert_eq!(expand("{a, b::{self, c}}"), ["a", "b", "b::c"]);
     let modules: BTreeMap<String, String> = listed().iter().map(|f| (module_of(f), f.clone())).collect();
     let record = imports("src/cmd/record.rs", &modules);
-    for m in ["config", "event", "journal", "out", "payload", "project", "secrets", "session", "sink", "sink::outbox"] {
+    for m in ["config", "event", "journal", "out", "payload", "project", "secrets", "session", "sink::outbox"] {
         assert!(record.contains(&m.to_owned()), "{m} missing from {record:?}");
     }
     assert!(imports("src/main.rs", &modules).contains(&"cmd".to_owned()));
     assert!(imports("src/cmd/show.rs", &modules).contains(&"cmd".to_owned()));
     assert!(imports("src/config/mod.rs", &modules).contains(&"out".to_owned()), "debug! is an import of out");
     assert!(imports("src/sink/otlp/send.rs", &modules).contains(&"sink::http".to_owned()));
+}
+
+/// The repository's top level on the design card.
+const TOP_LEVEL: &[&str] = &[
+    "Cargo.toml",
+    "src",
+    "tests",
+    "install.sh",
+    "LICENSE",
+    "README.md",
+    "docs",
+    ".ci",
+    "benches",
+    "fuzz",
+    ".claude-plugin",
+];
+/// What any Rust project may have beside them.
+const RUST_STANDARD: &[&str] = &["build.rs", "rustfmt.toml", ".cargo", ".gitignore", "Cargo.lock"];
+
+/// Every file git tracks holds a place on the design card's top level (or is a standard Rust
+/// file), and every entry of the card is there: a new script or folder goes inside one of them,
+/// as the plugin went into `.claude-plugin/` and the release script into `.ci/`.
+#[test]
+fn the_top_level_holds_only_the_design_cards_entries() {
+    let out = match Command::new("git").arg("-C").arg(root()).args(["ls-files", "-z"]).output() {
+        Ok(out) if out.status.success() => out,
+        _ => {
+            eprintln!("skipped: not a git checkout (`git ls-files` failed), so no list of the repository's files");
+            return;
+        }
+    };
+    let files = String::from_utf8(out.stdout).unwrap();
+    let files: Vec<&str> = files.split('\0').filter(|f| !f.is_empty()).collect();
+    let top: BTreeSet<&str> = files.iter().map(|f| f.split('/').next().unwrap()).collect();
+    let extra: Vec<&str> =
+        top.iter().copied().filter(|e| !TOP_LEVEL.contains(e) && !RUST_STANDARD.contains(e)).collect();
+    assert!(extra.is_empty(), "not on the design card's top level: {extra:?}; move each inside one of {TOP_LEVEL:?}");
+    let missing: Vec<&str> = TOP_LEVEL.iter().copied().filter(|e| !top.contains(e)).collect();
+    assert!(missing.is_empty(), "the design card's top level lacks {missing:?}");
+    assert!(files.contains(&".ci/run"), "the card names .ci/run");
 }

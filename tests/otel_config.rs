@@ -341,3 +341,110 @@ fn the_real_client_delivers_with_the_installed_header() {
         assert_eq!(r.headers.get("authorization").map(String::as_str), Some(SECRET), "{r:?}");
     }
 }
+
+/// Finding F1: a header written as curl writes it (`Name: value`), with `=` in its value, was
+/// split at the `=` and its "name" (holding the value) printed in the error. Now that form is
+/// taken, and a member that is neither form is named by its number, never its text.
+#[test]
+fn otlp_header_in_curls_form_with_base64_padding_is_taken_and_never_printed() {
+    let collector = Collector::start();
+    let mut env = TestEnv::new();
+    let args = ["hooks", "install", "--otlp", &collector.url, "--otlp-header", "X-Key: abcS3CRET=="];
+    let out = env.run("claude-session", &args, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains("S3CRET"), "{}", stdout(&out));
+    as_claude_code(&mut env);
+    env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+    flush(&env);
+    let got = collector.wait_for(1);
+    assert!(!got.is_empty());
+    for r in &got {
+        assert_eq!(r.headers.get("x-key").map(String::as_str), Some("abcS3CRET=="), "{r:?}");
+    }
+
+    let env = TestEnv::new();
+    for bad in ["X Key: abcS3CRET==", "abcS3CRET", "Bearer abcS3CRET", "X-Key: abc\u{1}S3CRET"] {
+        let args =
+            ["hooks", "install", "--otlp", "http://127.0.0.1:4318", "--otlp-header", "a=b", "--otlp-header", bad];
+        let out = env.run("claude-session", &args, b"");
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(said.contains("--otlp-header 2") && !said.contains("S3CRET"), "{bad}: {said}");
+        assert!(!env.home.join(".claude/settings.json").exists(), "nothing written for {bad}");
+    }
+}
+
+/// Finding F2: `Name: value=…` or `name value=…` in a header list parsed, the value became the
+/// header's name: `hooks status` listed it as a name, and every request failed in the client
+/// (`invalid HTTP header name`), which was retried forever with no configuration problem said.
+/// Now it is a configuration error naming the variable and the member's number, in `hooks
+/// status`, `flush` and the deliverer's state.
+#[test]
+fn a_header_list_with_a_value_taken_for_a_name_is_a_configuration_error_not_a_retry_loop() {
+    const TOKEN: &str = "9f8e7d6c5b4a39281706";
+    for list in [format!("api-key {TOKEN}=x"), format!("x-team=blue,x-api-key: {TOKEN}="), format!("k=a%01{TOKEN}")] {
+        let collector = Collector::start();
+        let mut env = TestEnv::new();
+        let var = "CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS";
+        env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url).set(var, &list);
+        env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+        // The deliverer the hook started records the problem in the queue's state, and stops.
+        let queue = env.journal_dir().join("outbox/otlp-logs");
+        let lock = fs::File::options().read(true).write(true).create(true).truncate(false).open(queue.join(".lock"));
+        let lock = lock.unwrap();
+        lock.lock().unwrap();
+        lock.unlock().unwrap();
+        let state = json(&fs::read(queue.join("state.json")).unwrap());
+        let error = state["last_error"].as_str().unwrap_or_default();
+        assert!(error.contains(var) && error.contains("member "), "{list}: {state}");
+
+        let out = env.run("claude-session", &["flush"], b"");
+        assert_ne!(out.status.code(), Some(0), "{list}");
+        assert!(stderr(&out).contains(var) && stderr(&out).contains("member "), "{list}: {}", stderr(&out));
+        let out = env.run("claude-session", &["hooks", "status"], b"");
+        assert_eq!(out.status.code(), Some(1), "{list}: {}", stdout(&out));
+        assert!(stdout(&out).contains(var) && !stdout(&out).contains("headers set"), "{list}: {}", stdout(&out));
+        for said in [stdout(&out), stderr(&out)] {
+            assert!(!said.contains(TOKEN), "{list}: {said}");
+        }
+        assert_eq!(files_holding(&env.state, TOKEN), Vec::<String>::new(), "{list}");
+        assert!(collector.requests().is_empty(), "{list}: nothing sent with a broken header");
+    }
+}
+
+/// Finding F3: a base endpoint with a query got the signal's path after the query
+/// (`/?token=abc/v1/logs`), and one with a fragment lost everything after it. Both are refused
+/// by `hooks install --otlp` and in the variable, without showing the query; a per-signal endpoint
+/// is used as given, query and all.
+#[test]
+fn an_otlp_base_endpoint_with_a_query_or_fragment_is_refused() {
+    let collector = Collector::start();
+    for url in [format!("{}/?token=qS3CRET", collector.url), format!("{}/otlp#qS3CRET", collector.url)] {
+        let env = TestEnv::new();
+        let out = env.run("claude-session", &["hooks", "install", "--otlp", &url], b"");
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr(&out));
+        assert!(stderr(&out).contains("query") && !stderr(&out).contains("qS3CRET"), "{}", stderr(&out));
+        assert!(!env.home.join(".claude/settings.json").exists());
+
+        let mut env = TestEnv::new();
+        env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &url);
+        env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+        let out = env.run("claude-session", &["flush"], b"");
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stderr(&out).contains("CLAUDE_SESSION_OTLP_ENDPOINT"), "{}", stderr(&out));
+        let out = env.run("claude-session", &["hooks", "status"], b"");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stdout(&out).contains("CLAUDE_SESSION_OTLP_ENDPOINT") && !stdout(&out).contains("qS3CRET"));
+    }
+    assert!(collector.requests().is_empty(), "{:?}", collector.requests());
+
+    // A signal's own endpoint is the whole URL: its query stays.
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url)
+        .set("CLAUDE_SESSION_OTEL_TRACES_EXPORTER", "none")
+        .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", format!("{}/v1/logs?tenant=a", collector.url));
+    env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+    flush(&env);
+    let got = collector.wait_for(1);
+    assert!(!got.is_empty() && got.iter().all(|r| r.path == "/v1/logs?tenant=a"), "{got:?}");
+}

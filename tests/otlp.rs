@@ -1169,3 +1169,24 @@ fn a_collector_beyond_a_proxy_is_reached_through_it_and_its_errors_name_it() {
     let said = stderr(&out);
     assert!(said.contains(&format!("through the proxy {}", refusing.url())), "{said}");
 }
+
+/// Finding F4: a proxy URL whose port is out of range (`:99999`) was read as port 80, so records
+/// went to whatever listens there. It is refused, naming its variable and not its credentials,
+/// for the OTLP sinks and the dashboard alike (which went around the proxy on any bad value).
+#[test]
+fn a_proxy_port_out_of_range_is_refused_naming_its_variable_never_port_80() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", "http://collector.invalid:4318")
+        .set("CLAUDE_SESSION_SERVER_URL", "http://dashboard.invalid:4000")
+        .set("http_proxy", "http://proxyUser:proxyPassw0rd@127.0.0.1:99999");
+    env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let said = stderr(&out);
+    // (A tool call's start closes no span: the traces sink has nothing to send.)
+    for sink in ["dashboard", "otlp-logs"] {
+        let line = said.lines().find(|l| l.contains(&format!(" {sink}: "))).unwrap_or_else(|| panic!("{sink}: {said}"));
+        assert!(line.contains("http_proxy") && line.contains("port"), "{line}");
+    }
+    assert!(!said.contains(":80") && !said.contains("proxyPassw0rd"), "{said}");
+}

@@ -23,6 +23,9 @@ use common::*;
 use serde_json::{Value, json};
 
 const MARKETPLACE: &str = "claude-session";
+/// The plugin's directory, inside the marketplace's `.claude-plugin/` (the repository's top level
+/// holds only what the design card lists).
+const PLUGIN_DIR: &str = ".claude-plugin/session-recorder";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -87,12 +90,17 @@ fn plugin_cmd(env: &TestEnv, cli: &PathBuf, args: &[&str]) -> Output {
 /// files, with the binary in the plugin's `bin/`.
 fn marketplace(env: &TestEnv) -> PathBuf {
     let dir = env.root.join("marketplace");
-    for file in [".claude-plugin/marketplace.json", "plugin/.claude-plugin/plugin.json", "plugin/hooks/hooks.json"] {
+    let plugin = Path::new(PLUGIN_DIR);
+    for file in [
+        Path::new(".claude-plugin/marketplace.json"),
+        &plugin.join(".claude-plugin/plugin.json"),
+        &plugin.join("hooks/hooks.json"),
+    ] {
         fs::create_dir_all(dir.join(file).parent().unwrap()).unwrap();
         fs::copy(repo().join(file), dir.join(file)).unwrap();
     }
-    fs::create_dir_all(dir.join("plugin/bin")).unwrap();
-    fs::copy(BIN, dir.join("plugin/bin/claude-session")).unwrap();
+    fs::create_dir_all(dir.join(plugin).join("bin")).unwrap();
+    fs::copy(BIN, dir.join(plugin).join("bin/claude-session")).unwrap();
     dir
 }
 
@@ -122,9 +130,14 @@ fn expected_hooks_json() -> Value {
 
 #[test]
 fn the_plugins_files_follow_the_applet_table_and_the_configuration() {
-    let hooks = read_json(&repo().join("plugin/hooks/hooks.json"));
-    assert_eq!(hooks["hooks"], expected_hooks_json(), "plugin/hooks/hooks.json: regenerate it from the applet table");
-    let manifest = read_json(&repo().join("plugin/.claude-plugin/plugin.json"));
+    let plugin = repo().join(PLUGIN_DIR);
+    let hooks = read_json(&plugin.join("hooks/hooks.json"));
+    assert_eq!(
+        hooks["hooks"],
+        expected_hooks_json(),
+        "{PLUGIN_DIR}/hooks/hooks.json: regenerate it from the applet table"
+    );
+    let manifest = read_json(&plugin.join(".claude-plugin/plugin.json"));
     assert_eq!(manifest["name"], config::PLUGIN);
     assert!(!config::PLUGIN.starts_with("claude-"), "claude plugin validate refuses it");
     let options = manifest["userConfig"].as_object().unwrap();
@@ -137,7 +150,7 @@ fn the_plugins_files_follow_the_applet_table_and_the_configuration() {
     let market = read_json(&repo().join(".claude-plugin/marketplace.json"));
     assert_eq!(market["name"], MARKETPLACE);
     assert_eq!(market["plugins"][0]["name"], config::PLUGIN);
-    assert_eq!(market["plugins"][0]["source"], "./plugin");
+    assert_eq!(market["plugins"][0]["source"], format!("./{PLUGIN_DIR}"));
     assert_eq!(market["plugins"][0]["version"], manifest["version"]);
     assert_eq!(manifest["version"], env!("CARGO_PKG_VERSION"), "the plugin's version is the crate's");
 }
@@ -146,7 +159,7 @@ fn the_plugins_files_follow_the_applet_table_and_the_configuration() {
 fn claude_plugin_validate_passes() {
     let Some(cli) = deps::or_skip(claude::cli()) else { return };
     let env = TestEnv::new();
-    for dir in [repo().to_path_buf(), repo().join("plugin")] {
+    for dir in [repo().to_path_buf(), repo().join(PLUGIN_DIR)] {
         let out = plugin_cmd(&env, &cli, &["validate", dir.to_str().unwrap()]);
         assert!(stdout(&out).contains("Validation passed"), "{}", stdout(&out));
     }
@@ -362,4 +375,30 @@ fn a_plugin_hook_leaves_the_event_to_the_settings_hooks_and_reads_its_options() 
     run(&env);
     assert_eq!(env.journal().len(), 1);
     assert_eq!(server.wait_for(1, Duration::from_secs(120)).len(), 1, "the option is the server URL");
+}
+
+/// A plugin option's value as `hooks status` shows it is masked as every URL it shows: a server
+/// URL given with a user and password was printed whole.
+#[test]
+fn hooks_status_masks_credentials_in_plugin_options() {
+    let env = TestEnv::new();
+    let plugin = env.root.join("plugin");
+    fs::create_dir_all(plugin.join("bin")).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_claude-session"), plugin.join("bin/claude-session")).unwrap();
+    let id = format!("{}@{MARKETPLACE}", config::PLUGIN);
+    fs::create_dir_all(env.home.join(".claude/plugins")).unwrap();
+    let installed = json!({"version": 2, "plugins": {&id: [{"scope": "user", "installPath": plugin}]}});
+    fs::write(env.home.join(".claude/plugins/installed_plugins.json"), installed.to_string()).unwrap();
+    let options = json!({"server_url": "http://admin:pluginPassw0rd@127.0.0.1:4000",
+                         "otlp_endpoint": "http://127.0.0.1:4318/?token=pluginQueryTok3n"});
+    let settings = json!({"enabledPlugins": {&id: true}, "pluginConfigs": {&id: {"options": options}}});
+    fs::write(env.home.join(".claude/settings.json"), settings.to_string()).unwrap();
+    for args in [&["hooks", "status"][..], &["hooks", "status", "--json"]] {
+        let out = env.run("claude-session", args, b"");
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(text.contains("server_url"), "{text}");
+        for secret in ["pluginPassw0rd", "pluginQueryTok3n"] {
+            assert!(!text.contains(secret), "{args:?} shows {secret}: {text}");
+        }
+    }
 }

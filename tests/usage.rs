@@ -700,3 +700,27 @@ fn phoenix_shows_the_sessions_cost() {
     assert!((cost - ours).abs() < 1e-9, "Phoenix ${cost}, ours ${ours}");
     assert_eq!(tokens, Some((2000 + 1100 + 300 + 10_000 + 5 + 50 + 12_000) as f64));
 }
+
+#[test]
+fn absurd_token_counts_neither_abort_nor_wrap() {
+    let env = TestEnv::new();
+    let session = Session::new(&env, "absurd");
+    let max = u64::MAX;
+    // Counts near u64::MAX (a hand-edited or corrupt transcript): summed, they overflowed.
+    write_lines(
+        &session.transcript,
+        &[
+            user("p1", 1),
+            assistant("m1", "r1", "claude-opus-5-5", [max, max, 0, max], 2),
+            assistant("m2", "r2", "claude-opus-5-5", [max, 7, max, 0], 3),
+        ],
+    );
+    session.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
+    session.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    let t = session.timeline(&env);
+    assert_eq!(tokens(&t["usage"]["total"]), [max, max, max, max], "saturated, not wrapped");
+    for args in [&["--sessions"][..], &["--cost", "--since", "30d"], &["--cost", "--since", "30d", "--json"]] {
+        let out = env.run("show", args, b"");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", common::stderr(&out));
+    }
+}

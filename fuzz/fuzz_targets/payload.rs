@@ -7,7 +7,7 @@
 use claude_session::event::Event;
 use claude_session::payload::{CUT_EXTRA, FIELDS_BUDGET, MAX_KEY, MAX_MEMBERS, MAX_NESTING, Payload};
 use claude_session::project::Project;
-use claude_session::session::{Session, Source};
+use claude_session::session::{Session, Source, check_id};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -79,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let session = Session { id: payload.str("session_id").unwrap_or("unknown").to_owned(), source: Source::Payload };
-    let session = match claude_session::store::check_id(&session.id) {
+    let session = match check_id(&session.id) {
         Ok(()) => session,
         Err(_) => Session { id: "unknown".into(), source: Source::Unknown },
     };

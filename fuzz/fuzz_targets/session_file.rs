@@ -1,6 +1,6 @@
 //! The session-file format on any bytes: the parser never panics; a file is never longer than
 //! the reader accepts; and a record survives being written and read back, its project directory
-//! included exactly when that directory's line fits (`store::MAX_DIR_LINE`), else left out.
+//! included exactly when that directory's line fits (`session::MAX_DIR_LINE`), else left out.
 #![no_main]
 
 use std::ffi::OsStr;
@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use claude_session::store::{self, MAX_DIR_LINE, MAX_FILE, Record, format, parse};
+use claude_session::session::{self, MAX_DIR_LINE, MAX_FILE, Record, format, parse};
 use libfuzzer_sys::fuzz_target;
 use time::OffsetDateTime;
 
@@ -16,7 +16,7 @@ fn round_trip(record: &Record, now: OffsetDateTime, ttl: Duration) {
     let bytes = format(record);
     assert!(bytes.len() as u64 <= MAX_FILE, "{} bytes written", bytes.len());
     let again = parse(&bytes, now, ttl).expect("a record we write must read back");
-    let kept = record.project_dir.clone().filter(|d| store::encode_path(d).len() <= MAX_DIR_LINE);
+    let kept = record.project_dir.clone().filter(|d| session::encode_path(d).len() <= MAX_DIR_LINE);
     assert_eq!(again, Record { project_dir: kept, ..record.clone() });
 }
 
@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         let record = Record { id, time: now, project_dir: Some(PathBuf::from(dir)) };
         round_trip(&record, now, ttl);
         assert_eq!(
-            store::decode_path(&store::encode_path(record.project_dir.as_ref().unwrap())),
+            session::decode_path(&session::encode_path(record.project_dir.as_ref().unwrap())),
             *record.project_dir.as_ref().unwrap()
         );
     }

@@ -8,7 +8,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use claude_session::store::{Entry, Store, parse};
+use claude_session::session::{Entry, Store, parse};
 use libfuzzer_sys::fuzz_target;
 use time::OffsetDateTime;
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::{Cleanup, Error, Run};
+use crate::session::{self, Store};
 use crate::sink::{self, outbox, outbox::Outbox, outbox::Report};
-use crate::store::{self, Store};
 use crate::text::plural;
 use crate::{clock, config, journal, outln, private, project};
 
@@ -25,9 +25,13 @@ impl Run for Cleanup {
         }
         let store = Store::open()?;
         let mut doomed = store_garbage(&store)?;
-        doomed.extend(old_journals());
-        doomed.extend(outbox_temp_files());
-        doomed.extend(crate::usage::old_ledgers(Duration::from_secs(config::log_days() * 86400)));
+        // Only in a journal directory the hooks would write to: through a link (planted where
+        // CLAUDE_SESSION_LOG_DIR points) the dated files would be another program's.
+        if journal::existing_dir().is_some() {
+            doomed.extend(old_journals());
+            doomed.extend(outbox_temp_files());
+            doomed.extend(crate::usage::old_ledgers(Duration::from_secs(config::log_days() * 86400)));
+        }
         if self.dry_run {
             for (path, why) in &doomed {
                 outln!("would remove {} ({why})", path.display());
@@ -95,7 +99,7 @@ fn store_garbage(store: &Store) -> Result<Vec<(PathBuf, String)>, String> {
         if project::is_key(&name) {
             let entry = store.read(&name, ttl, now);
             if entry.is_removable() {
-                doomed.push((path, store::describe(&entry)));
+                doomed.push((path, session::describe(&entry)));
             }
         } else if private::is_temp_name(&name) && abandoned(&name, &path) {
             doomed.push((path, "temp file of a writer that died".into()));
@@ -136,7 +140,7 @@ fn outbox_temp_files() -> Vec<(PathBuf, String)> {
 /// Delivers each sink's queue (ignoring its backoff) unless a deliverer is running. Failures are
 /// recorded in the queue's state for `show --all`, not printed: cron would mail them hourly.
 fn deliver() -> Option<Report> {
-    let sinks = sink::configured();
+    let sinks = outbox::configured();
     if sinks.is_empty() {
         return None;
     }
@@ -160,7 +164,7 @@ fn deliver() -> Option<Report> {
 /// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
 /// one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    let names: Vec<&str> = sink::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    let names: Vec<&str> = outbox::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
     if names.is_empty() {
         return 0;
     }

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::{Error, Export, Run};
 use crate::event::record;
 use crate::journal;
-use crate::sink::{self, Outcome, Sink};
+use crate::sink::{self, Outcome, Sink, outbox};
 use crate::{clock, config};
 
 /// Tries per batch before the export stops, and the longest wait between two.
@@ -21,13 +21,12 @@ const WAIT_MAX: Duration = Duration::from_secs(30);
 impl Run for Export {
     fn run(&self) -> Result<u8, Error> {
         let since = parse_since(&self.since, clock::now())?;
-        let mut names = sink::configured();
+        let configured = outbox::configured();
+        let mut names = configured.clone();
         if let Some(only) = &self.sink {
             names.retain(|n| n == only);
             if names.is_empty() {
-                return Err(
-                    format!("no configured sink named {only} (configured: {})", sink::configured().join(", ")).into()
-                );
+                return Err(format!("no configured sink named {only} (configured: {})", configured.join(", ")).into());
             }
         }
         if names.is_empty() {

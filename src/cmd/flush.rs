@@ -7,7 +7,7 @@ use crate::{out, outln};
 
 impl Run for Flush {
     fn run(&self) -> Result<u8, Error> {
-        let sinks = sink::configured();
+        let sinks = outbox::configured();
         if sinks.is_empty() {
             return Err("no sink configured: wire a server with `claude-session hooks install --server URL` \
                         (or --otlp URL for a collector), or set CLAUDE_SESSION_SERVER_URL or CLAUDE_SESSION_OTLP_ENDPOINT"

@@ -434,8 +434,8 @@ pub struct HooksInstall {
     /// an OpenTelemetry collector (OTLP/HTTP) base URL, set as CLAUDE_SESSION_OTLP_ENDPOINT
     #[argh(option)]
     pub otlp: Option<String>,
-    /// with --otlp: a header for every OTLP request, NAME=VALUE (repeat for more); the value is
-    /// a secret, never printed
+    /// with --otlp: a header for every OTLP request, NAME=VALUE or NAME: VALUE (repeat for
+    /// more); the value is a secret, never printed
     #[argh(option)]
     pub otlp_header: Vec<String>,
     /// with --otlp: http/protobuf (the default) or http/json

@@ -5,7 +5,7 @@
 use crate::event::Event;
 use crate::payload::{Payload, field};
 use crate::project::Project;
-use crate::sink::{self, outbox, outbox::Outbox};
+use crate::sink::outbox::{self, Outbox};
 use crate::{clock, config, journal, oom, out, secrets, session};
 
 pub fn run(default_event: &'static str) -> u8 {
@@ -64,7 +64,7 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib());
     }
 
-    let sinks = sink::configured();
+    let sinks = outbox::configured();
     if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
         let record = event.server_body(&app);

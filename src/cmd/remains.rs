@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::journal;
 use crate::private;
 use crate::project;
+use crate::session::Store;
 use crate::sink::outbox::Outbox;
-use crate::store::Store;
 use crate::text::plural;
 
 /// In the hook directory: the directories `hooks install` made, one absolute path a line.
@@ -70,16 +70,16 @@ pub struct Data {
 /// The journal, the outbox and the store, where they exist.
 pub fn data() -> Vec<Data> {
     let mut all = Vec::new();
-    if let Some(dir) = journal::dir().filter(|d| d.is_dir()) {
+    if let Some(dir) = journal::dir().filter(|d| checked(d).is_ok()) {
         let days = journal::files(&dir).map(|f| f.len()).unwrap_or(0);
         all.push(Data { what: "journal", dir, holds: plural(days, "day") });
     }
-    if let Some(outbox) = Outbox::existing() {
+    if let Some(outbox) = Outbox::existing().filter(|_| journal::dir().is_some_and(|d| checked(&d).is_ok())) {
         let status = outbox.status();
         let pending: u64 = status.sinks.iter().map(|s| s.pending).sum();
         all.push(Data { what: "outbox", dir: status.dir, holds: format!("{pending} events not delivered") });
     }
-    if let Some(dir) = Store::location().filter(|d| d.is_dir()) {
+    if let Some(dir) = Store::location().filter(|d| checked(d).is_ok()) {
         let sessions = fs::read_dir(&dir)
             .map(|rd| rd.flatten().filter(|e| e.file_name().to_str().is_some_and(project::is_key)).count())
             .unwrap_or(0);
@@ -92,13 +92,24 @@ pub fn data() -> Vec<Data> {
 /// left it empty (and the state directory above them). Returns what could not be removed.
 pub fn purge() -> Vec<String> {
     let mut left = Vec::new();
+    // Only in a directory the hooks would write to: one that is a link (to another program's
+    // dated logs, say), or is another user's, never held our files.
+    let mut ours = |dir: Option<PathBuf>| match dir.as_deref().map(checked) {
+        Some(Err(Some(why))) => {
+            left.push(format!("{}: {why}; not ours, so nothing in it is removed", dir.unwrap().display()));
+            None
+        }
+        Some(Err(None)) | None => None,
+        Some(Ok(())) => dir,
+    };
+    let (journal, store) = (ours(journal::dir()), ours(Store::location()));
     let mut remove = |path: &Path, all: bool| {
         let result = if all { fs::remove_dir_all(path) } else { fs::remove_file(path) };
         if let Err(e) = result {
             left.push(format!("{}: {e}", path.display()));
         }
     };
-    if let Some(outbox) = Outbox::existing() {
+    if let Some(outbox) = Outbox::existing().filter(|_| journal.is_some()) {
         remove(&outbox.status().dir, true);
     }
     let ours_in = |dir: &Path, is_ours: &dyn Fn(&str) -> bool| -> Vec<PathBuf> {
@@ -106,13 +117,11 @@ pub fn purge() -> Vec<String> {
             fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
         names.iter().filter_map(|n| n.to_str()).filter(|n| is_ours(n)).map(|n| dir.join(n)).collect()
     };
-    let journal = journal::dir();
     if let Some(dir) = &journal {
         for file in ours_in(dir, &|n| journal::file_date(n).is_some() || n == "lost" || private::is_temp_name(n)) {
             remove(&file, false);
         }
     }
-    let store = Store::location();
     if let Some(dir) = &store {
         for file in ours_in(dir, &|n| project::is_key(n) || private::is_temp_name(n)) {
             remove(&file, false);
@@ -125,4 +134,14 @@ pub fn purge() -> Vec<String> {
         }
     }
     left
+}
+
+/// Whether `dir` is a directory of ours as the hooks require it (see `private::dir`): `Err(None)`
+/// when it does not exist, else why not.
+fn checked(dir: &Path) -> Result<(), Option<String>> {
+    if fs::symlink_metadata(dir).is_err() {
+        return Err(None);
+    }
+    // It exists, so this only checks: not a link, a directory, ours, closed to others.
+    private::dir(dir).map_err(|why| Some(why.to_string()))
 }

@@ -9,8 +9,8 @@ use super::{Error, Run, Show};
 use crate::journal::field;
 use crate::out::Report;
 use crate::project::{self, Project};
+use crate::session::{Entry, Store};
 use crate::sink::outbox::{self, Outbox};
-use crate::store::{self, Entry, Store};
 use crate::text::{human_age, safe};
 use crate::usage::{self, Ledgers, Prices, SessionUsage, Tally};
 use crate::{clock, config, journal, out, outln, session, timeline};
@@ -45,7 +45,7 @@ impl Show {
             }));
         } else {
             // Exact, not escaped: this is what `$(claude-session show)` captures. Ids hold no
-            // control characters (store::check_id).
+            // control characters (session::check_id).
             outln!("{}", session.id);
         }
         Ok(if known { 0 } else { 1 })
@@ -267,7 +267,7 @@ impl StoredSession {
         let (record, state) = match &entry {
             Entry::Fresh(r) => (Some(r), "fresh".to_owned()),
             Entry::Stale(r) => (Some(r), "stale".to_owned()),
-            other => (None, store::describe(other)),
+            other => (None, session::describe(other)),
         };
         let dir = record.and_then(|r| r.project_dir.as_ref());
         let project = match dir {

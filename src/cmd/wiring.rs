@@ -13,10 +13,10 @@ use crate::applets::{self, APPLETS};
 use crate::out::Report;
 use crate::project::Project;
 use crate::secrets;
+use crate::session::Store;
 use crate::settings::{self, Outcome};
 use crate::sink::dashboard;
 use crate::sink::outbox::{self, Outbox};
-use crate::store::Store;
 use crate::text::safe;
 use crate::{config, journal, out, outln};
 
@@ -75,8 +75,8 @@ impl Run for HooksInstall {
             urls.push(("server", config::SERVER_URL, events));
         }
         if let Some(url) = &self.otlp {
-            config::check_url(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
-            urls.push(("otlp", config::OTLP_ENDPOINT, url.trim().to_owned()));
+            let base = config::otlp::base_endpoint(url.trim()).map_err(|e| Error::Usage(format!("--otlp: {e}")))?;
+            urls.push(("otlp", config::OTLP_ENDPOINT, base));
         }
         // The plugin's hooks, if it is installed too, see this and leave each event to ours.
         let mut env = vec![(config::WIRED.to_owned(), "1".to_owned())];
@@ -343,11 +343,12 @@ impl Plugin {
         let options = config::PLUGIN_OPTIONS
             .iter()
             .map(|(key, _, sensitive)| {
+                // Masked as every URL status shows: a server URL may carry a user and password.
                 let shown = match &user["pluginConfigs"][id]["options"][key] {
                     _ if *sensitive => None,
-                    Value::String(s) => Some(s.clone()),
+                    Value::String(s) => Some(secrets::masked(s)),
                     Value::Null => None,
-                    other => Some(other.to_string()),
+                    other => Some(secrets::masked(&other.to_string())),
                 };
                 (*key, shown)
             })
@@ -499,8 +500,9 @@ impl Status {
         let otlp = exporters().next().map(|e| secrets::masked(&e.url));
         let mut otlp_headers: Vec<String> = Vec::new();
         for header in exporters().flat_map(|e| &e.headers) {
-            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(&header.name)) {
-                otlp_headers.push(secrets::masked(&header.name));
+            let name = secrets::masked(&header.name);
+            if !otlp_headers.iter().any(|h| h.eq_ignore_ascii_case(&name)) {
+                otlp_headers.push(name);
             }
         }
         let outbox = Outbox::existing().map(|o| o.status());

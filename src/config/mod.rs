@@ -70,7 +70,7 @@ pub const PRICES: &str = "CLAUDE_SESSION_PRICES";
 /// The mark `hooks install` sets in the settings it wires (`settings` owns it, since uninstall
 /// takes it out with our hooks).
 pub use crate::settings::WIRED;
-/// The Claude Code plugin's name (`plugin/.claude-plugin/plugin.json`; not `claude-…`, which
+/// The Claude Code plugin's name (its `.claude-plugin/plugin.json`; not `claude-…`, which
 /// `claude plugin validate` refuses).
 pub const PLUGIN: &str = "session-recorder";
 

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::parse::{check_url, parse_key_values};
+use super::parse::{check_url, is_token, parse_key_values};
 use super::source::{Found, PASS_THROUGH, find, text, unseen};
 use super::{OTLP_ENDPOINT, server_timeout};
 
@@ -220,7 +220,7 @@ pub fn otlp_signals() -> [bool; 2] {
 /// error naming the variable it was found under, and never showing a header's value.
 pub fn otlp() -> Result<Option<Otlp>, String> {
     let Some(base) = text(OTLP_ENDPOINT) else { return Ok(None) };
-    let base = checked(OTLP_ENDPOINT, base.trim())?;
+    let base = base_endpoint(base.trim()).map_err(|e| format!("{OTLP_ENDPOINT}: {e}"))?;
     let exporter = |which: Signal| -> Result<Option<Exporter>, String> {
         if !exported(which)? {
             return Ok(None);
@@ -308,29 +308,54 @@ fn settings(which: Signal, base: &str) -> Result<Exporter, String> {
     Ok(Exporter { url, protocol, headers, certificate, timeout })
 }
 
+/// The collector's base URL, as `CLAUDE_SESSION_OTLP_ENDPOINT` and `hooks install --otlp` take
+/// it: a URL [`check_url`] takes, with no query or fragment, since each signal's path goes after
+/// it (`/?token=abc` would post to `/?token=abc/v1/logs`). A per-signal endpoint is used as given,
+/// so a query goes there. The error shows the URL up to its query, which may hold a token.
+pub fn base_endpoint(url: &str) -> Result<String, String> {
+    if let Some(at) = url.find(['?', '#']) {
+        let shown = crate::secrets::masked(&url[..at]);
+        return Err(format!(
+            "{shown:?}… is not a collector's base URL: it has a query or fragment (not shown); give the base URL, \
+             or a signal's full URL as OTEL_EXPORTER_OTLP_LOGS_ENDPOINT / _TRACES_ENDPOINT"
+        ));
+    }
+    check_url(url).map_err(|e| crate::secrets::masked(&e))?;
+    Ok(url.to_owned())
+}
+
 /// `url` when [`check_url`] takes it, else the error naming the variable.
 fn checked(name: &str, url: &str) -> Result<String, String> {
     check_url(url).map(|()| url.to_owned()).map_err(|e| crate::secrets::masked(&format!("{name}: {e}")))
 }
 
-/// `k=v,k2=v2` headers. An error names the variable and the header, never a value.
+/// `k=v,k2=v2` headers. An error names the variable and the member by its number, never its
+/// text: a value with `Name: value=` or an unencoded comma in it would otherwise be shown as a
+/// name. A name must be a token and a value free of control characters, as a request needs them;
+/// otherwise every request would fail, and be retried, for a setting only the user can fix.
 fn parse_headers(found: &Found) -> Result<Vec<Header>, String> {
-    let pairs = parse_key_values(&found.text).map_err(|_| {
-        let names: Vec<&str> =
-            found.text.split(',').filter_map(|m| m.split_once('=')).map(|(k, _)| k.trim()).collect();
-        format!(
-            "{}: not k=v,k2=v2 with %-encoded values (a value holds a line break, a bad %-escape, or a member has no `=`; headers seen: {})",
-            found.name,
-            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
-        )
-    })?;
-    Ok(pairs.into_iter().map(|(name, value)| Header { name, value: Secret(value) }).collect())
+    let bad = |why: String| format!("{}: {why} (k=v,k2=v2 with %-encoded values; the text is not shown)", found.name);
+    let pairs = parse_key_values(&found.text).map_err(bad)?;
+    let mut headers = Vec::with_capacity(pairs.len());
+    for (n, (name, value)) in pairs.into_iter().enumerate() {
+        let n = n + 1;
+        if !is_token(&name) {
+            return Err(bad(format!(
+                "member {n} is not a header name (letters, digits and -, nothing after a space or `:`)"
+            )));
+        }
+        if !value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
+            return Err(bad(format!("member {n}'s value holds a control character")));
+        }
+        headers.push(Header { name, value: Secret(value) });
+    }
+    Ok(headers)
 }
 
 /// What `hooks install --otlp URL` was asked to set beside the endpoint.
 #[derive(Default)]
 pub struct Wanted<'a> {
-    /// `NAME=VALUE` each; the values are secrets.
+    /// `NAME=VALUE` or `NAME: VALUE` (curl's form) each; the values are secrets.
     pub headers: &'a [String],
     pub protocol: Option<&'a str>,
     /// `logs,traces`, `traces`, `logs`.
@@ -352,16 +377,24 @@ pub fn install_env(wanted: &Wanted) -> Result<Vec<(String, String)>, String> {
     let mut set = |name: &str, value: String| env.push((format!("{PASS_THROUGH}{name}"), value));
     if !wanted.headers.is_empty() {
         let mut members = Vec::new();
-        for header in wanted.headers {
-            let Some((name, value)) = header.split_once('=') else {
-                return Err("--otlp-header: give NAME=VALUE".into());
-            };
+        for (n, header) in wanted.headers.iter().enumerate() {
+            // The value may hold `=` (base64 padding) and `:`: split at the first of either, and
+            // name a bad member by its number, since what stands before a bad split may be the value.
+            let n = n + 1;
+            let at = header.find(['=', ':']);
+            let (name, value) = at.map_or((header.as_str(), None), |at| (&header[..at], Some(&header[at + 1..])));
             let name = name.trim();
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)) {
-                return Err(format!("--otlp-header {name:?}: not a header name"));
-            }
-            if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
-                return Err(format!("--otlp-header {name}: its value holds a line break (the value is not shown)"));
+            let Some(value) = value.filter(|_| is_token(name)) else {
+                return Err(format!(
+                    "--otlp-header {n}: give NAME=VALUE or NAME: VALUE (a name is letters, digits and -; the text is not shown)"
+                ));
+            };
+            // curl's `Name: value` has a space after the colon that is not the value's.
+            let value = if at.is_some_and(|at| header.as_bytes()[at] == b':') { value.trim_start() } else { value };
+            if !value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
+                return Err(format!(
+                    "--otlp-header {n} ({name}): its value holds a line break or control character (the value is not shown)"
+                ));
             }
             members.push(format!("{name}={}", percent_encode(value)));
         }
@@ -448,7 +481,11 @@ mod tests {
         assert_eq!(env[0].0, "CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS");
         let back = parse_key_values(&env[0].1).unwrap();
         assert_eq!(back, [("Authorization".into(), "Bearer a,b%c d".into()), ("x-team".into(), "blue".into())]);
-        for bad in ["novalue", "=v", "a b=c", "k=line\nbreak secret"] {
+        let curl = ["X-Key: abc==".to_owned(), "Authorization:Bearer a=b:c".to_owned()];
+        let env = install_env(&Wanted { headers: &curl, ..Wanted::default() }).unwrap();
+        let back = parse_key_values(&env[0].1).unwrap();
+        assert_eq!(back, [("X-Key".into(), "abc==".into()), ("Authorization".into(), "Bearer a=b:c".into())]);
+        for bad in ["novalue", "=v", "a b=c", "k=line\nbreak secret", "X Key secret: v", "secret", "k=a\x01secret"] {
             let e = install_env(&Wanted { headers: &[bad.to_owned()], ..Wanted::default() }).unwrap_err();
             assert!(!e.contains("secret"), "{e}");
         }
@@ -465,8 +502,16 @@ mod tests {
 
     #[test]
     fn a_bad_header_list_names_the_headers_not_their_values() {
-        let found = Found { name: "X".into(), text: "Authorization=Bearer%zzsecret,x-team=blue".into(), shared: false };
-        let e = parse_headers(&found).unwrap_err();
-        assert!(e.contains("Authorization") && !e.contains("secret") && !e.contains("blue"), "{e}");
+        for text in [
+            "Authorization=Bearer%zzsecret,x-team=blue",
+            "Authorization=Bearer abc,secret%zz=blue",
+            "api-key secret=blue",
+            "x-api-key: secret=blue",
+            "k=a%01secret",
+        ] {
+            let found = Found { name: "X".into(), text: text.into(), shared: false };
+            let e = parse_headers(&found).unwrap_err();
+            assert!(e.starts_with("X: member ") && !e.contains("secret") && !e.contains("blue"), "{text}: {e}");
+        }
     }
 }

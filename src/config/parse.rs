@@ -101,21 +101,25 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 pub fn parse_key_values(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    // A header's value is a secret as often as not: an error names the member and its key, never
-    // the value (nor a member with no `=`, which may be a value alone).
+    // A header's value is a secret as often as not, and a comma left unencoded in a value makes
+    // the rest of it look like a member: an error names a member by its number, never its text.
     for (n, member) in text.split(',').map(str::trim).filter(|m| !m.is_empty()).enumerate() {
         let n = n + 1;
         let (k, v) = member.split_once('=').ok_or_else(|| format!("member {n} is not key=value"))?;
-        let shown = crate::secrets::masked(k.trim());
-        let key = percent_decode(k.trim()).ok_or_else(|| format!("member {n} (`{shown}`): bad %-escape in its key"))?;
-        let value =
-            percent_decode(v.trim()).ok_or_else(|| format!("member {n} (`{shown}`): bad %-escape in its value"))?;
+        let key = percent_decode(k.trim()).ok_or_else(|| format!("member {n}: bad %-escape in its key"))?;
+        let value = percent_decode(v.trim()).ok_or_else(|| format!("member {n}: bad %-escape in its value"))?;
         if key.is_empty() || key.chars().any(|c| c.is_control()) || value.chars().any(|c| c == '\r' || c == '\n') {
-            return Err(format!("member {n} (`{shown}`): empty key or a line break"));
+            return Err(format!("member {n}: empty key or a line break"));
         }
         out.push((key, value));
     }
     Ok(out)
+}
+
+/// An RFC 9110 token: what a header's name may be (letters, digits and ``!#$%&'*+-.^_`|~``).
+/// Anything else (a space, a `:`) is a value taken for a name, which no request can carry.
+pub fn is_token(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn percent_decode(text: &str) -> Option<String> {
@@ -204,6 +208,20 @@ mod tests {
         assert!(parse_key_values("=v").is_err());
         assert!(parse_key_values("k=%zz").is_err());
         assert!(parse_key_values("k=%0d%0aX: y").is_err());
+        for bad in ["Authorization=Bearer%zzs3cr3t", "Authorization=Bearer abc,s3cr3t%zz=x", "s3cr3t"] {
+            let e = parse_key_values(bad).unwrap_err();
+            assert!(!e.contains("s3cr3t") && e.starts_with("member "), "{e}");
+        }
+    }
+
+    #[test]
+    fn tokens() {
+        for good in ["Authorization", "x-api-key", "X_Key.1", "a!#$%&'*+-.^_`|~z"] {
+            assert!(is_token(good), "{good}");
+        }
+        for bad in ["", "api-key 9f8e7d", "x-api-key: tok", "a\tb", "a(b)", "a,b", "a=b", "é"] {
+            assert!(!is_token(bad), "{bad}");
+        }
     }
 
     #[test]

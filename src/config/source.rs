@@ -24,7 +24,7 @@ use super::{OTLP_ENDPOINT, SERVER_URL};
 
 /// The prefix that carries an `OTEL_*` variable through Claude Code to our hooks.
 pub const PASS_THROUGH: &str = "CLAUDE_SESSION_";
-/// The Claude Code plugin's options (`userConfig` in `plugin/.claude-plugin/plugin.json`):
+/// The Claude Code plugin's options (`userConfig` in its `.claude-plugin/plugin.json`):
 /// `(key, the variable it stands for, sensitive)`. Claude Code hands each to the plugin's hooks as
 /// `CLAUDE_PLUGIN_OPTION_<KEY>`, a sensitive one too (it keeps it in its credential store).
 pub const PLUGIN_OPTIONS: &[(&str, &str, bool)] = &[

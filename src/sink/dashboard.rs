@@ -23,6 +23,9 @@ pub const TRANSCRIPT_TAIL: u64 = 64 * 1024;
 pub struct Dashboard {
     agent: ureq::Agent,
     url: String,
+    /// Why the proxy setting cannot be used, which every send reports (as the OTLP sink does)
+    /// rather than going around the proxy.
+    proxy: Result<(), String>,
     models: ModelNames,
     usage: Usage,
 }
@@ -31,6 +34,7 @@ impl Dashboard {
     pub fn new(url: &str, timeout: Duration) -> Dashboard {
         Dashboard {
             agent: http::agent(timeout, url),
+            proxy: http::proxy_for(&http::loopback_literal(url)).map(drop),
             url: http::loopback_literal(url),
             models: ModelNames::default(),
             usage: Usage::default(),
@@ -48,6 +52,9 @@ impl Sink for Dashboard {
     }
 
     fn send(&mut self, records: &[Value]) -> Outcome {
+        if let Err(e) = &self.proxy {
+            return Outcome::Retry { error: e.clone(), after: None };
+        }
         for record in records {
             let mut record = record.clone();
             self.models.fill(&mut record);

@@ -109,9 +109,23 @@ pub fn proxy_for(url: &str) -> Result<Option<Via>, String> {
     else {
         return Ok(None);
     };
+    if !port_in_range(&value) {
+        // ureq reads `:99999` as no port at all, and would send to port 80.
+        return Err(format!("{name}: not a proxy URL: its port is not a number from 1 to 65535"));
+    }
     let proxy = ureq::Proxy::new(&value).map_err(|e| format!("{name}: not a proxy URL: {e}"))?;
     let name = format!("{}://{}:{}", proxy.uri().scheme_str().unwrap_or("http"), proxy.host(), proxy.port());
     Ok(Some(Via { proxy, name }))
+}
+
+/// Whether a proxy URL (`http://u:p@host:port/`, `host:port`, `[::1]:3128`) names no port or
+/// one from 1 to 65535, as [`crate::config::check_url`] requires of a server's.
+fn port_in_range(proxy: &str) -> bool {
+    let rest = proxy.split_once("://").map_or(proxy, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let after_host = host_port.rsplit_once(']').map_or(host_port, |(_, rest)| rest);
+    after_host.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_ok_and(|p| p != 0))
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -247,6 +261,17 @@ mod tests {
             assert!(is_loopback(host), "{host}");
         }
         assert!(!is_loopback("10.0.0.1") && !is_loopback("localhost.example.com"));
+    }
+
+    #[test]
+    fn a_proxy_port_is_checked() {
+        for good in ["http://127.0.0.1:3128", "http://u:p@proxy:8080/", "proxy:1", "http://[::1]:65535", "http://proxy"]
+        {
+            assert!(port_in_range(good), "{good}");
+        }
+        for bad in ["http://127.0.0.1:99999", "http://u:p@127.0.0.1:99999/", "proxy:0", "[::1]:65536", "http://h:x"] {
+            assert!(!port_in_range(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Where recorded events go: the `Sink` trait every destination implements, and which sinks the
-//! configuration turns on. The queue and the deliverer they share are in `outbox`.
+//! Where recorded events go: the `Sink` trait every destination implements, and each sink built
+//! from the configuration. Which sinks it turns on, the queue and the deliverer they share are in
+//! `outbox`, the only part of this folder a hook runs.
 
 pub mod dashboard;
 pub mod http;
@@ -10,20 +11,6 @@ use crate::config;
 
 /// Every sink there is, by queue name (a sink's directory under the outbox).
 pub const NAMES: &[&str] = &["dashboard", otlp::NAMES[0], otlp::NAMES[1]];
-
-/// The sinks the environment turns on, by name: reading variables only, as the hook does.
-pub fn configured() -> Vec<&'static str> {
-    let mut names = Vec::new();
-    if config::server_url().is_some() {
-        names.push("dashboard");
-    }
-    for (on, name) in config::otlp_signals().into_iter().zip(otlp::NAMES) {
-        if on {
-            names.push(name);
-        }
-    }
-    names
-}
 
 /// A sink ready to send, built off the hook's path (in the deliverer). An unusable setting (a
 /// timeout out of range) is the error the deliverer records.

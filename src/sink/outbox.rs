@@ -1,5 +1,6 @@
-//! The durable queue every sink shares, and the deliverer that empties one sink's queue, without
-//! ever making a hook wait and without losing an event.
+//! The durable queue every sink shares, for the sinks the configuration turns on ([`configured`]),
+//! and the deliverer that empties one sink's queue, without ever making a hook wait and without
+//! losing an event.
 //!
 //! Layout, under `<journal>/outbox/` (0700, checked like the store):
 //!
@@ -169,6 +170,21 @@ impl State {
             "last_set_aside_at": self.last_set_aside_at, "last_delivered_at": self.last_delivered_at,
         })
     }
+}
+
+/// The sinks the environment turns on, by name (their queues' names): reading variables only,
+/// as the hook does.
+pub fn configured() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if config::server_url().is_some() {
+        names.push("dashboard");
+    }
+    for (on, name) in config::otlp_signals().into_iter().zip(super::otlp::NAMES) {
+        if on {
+            names.push(name);
+        }
+    }
+    names
 }
 
 impl Outbox {
@@ -445,9 +461,14 @@ impl Queue {
         }
     }
 
-    /// The records in `rejected/`, oldest first (their names are their queue numbers).
+    /// The records in `rejected/`, oldest first (their names are their queue numbers). Only in our
+    /// own private directory: `--resend` sends what it finds and deletes it, so a `rejected` that
+    /// is a link to elsewhere would send and delete another directory's files.
     fn set_aside_records(&self) -> Vec<PathBuf> {
         let rejected = self.dir.join("rejected");
+        if !is_private_dir(&rejected) {
+            return Vec::new();
+        }
         let mut names = private::file_names(&rejected).unwrap_or_default();
         names.retain(|n| n.strip_suffix(".json").is_some_and(|seq| seq.bytes().all(|b| b.is_ascii_digit())));
         names.sort();
@@ -458,6 +479,11 @@ impl Queue {
     /// again (the cause fixed: a header, an endpoint, a protocol). The caller holds the lock.
     /// What is not a record of ours stays where it is. Returns how many went back.
     pub fn resend(&self) -> Result<usize, String> {
+        let rejected = self.dir.join("rejected");
+        if fs::symlink_metadata(&rejected).is_ok() {
+            private_dir(&rejected)
+                .map_err(|e| format!("outbox {}: {e}; nothing in it is sent again", rejected.display()))?;
+        }
         let mut sent_back = 0;
         for path in self.set_aside_records() {
             let Ok(record) = read_ours(&path, RECORD_MAX) else { continue };
@@ -818,10 +844,14 @@ impl Run<'_> {
                             seqs.push(seq);
                             records.push(record);
                         }
-                        Err(e) => self.set_aside(&path, seq, 0, &format!("not a JSON record: {e}")),
+                        Err(e) => {
+                            let _ = self.set_aside(&path, seq, 0, &format!("not a JSON record: {e}"));
+                        }
                     },
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => self.set_aside(&path, seq, 0, &e.to_string()),
+                    Err(e) => {
+                        let _ = self.set_aside(&path, seq, 0, &e.to_string());
+                    }
                 }
                 seq += 1;
             }
@@ -853,24 +883,33 @@ impl Run<'_> {
                     batch_max = records.len().div_ceil(2);
                 }
                 Outcome::Rejected { status, answer } => {
-                    self.state.head = seq;
                     for s in seqs {
-                        self.set_aside(&self.queue.numbered(s), s, status, &answer);
+                        // Not out of the way (a full disk, `rejected` not a directory of ours): it
+                        // stays pending, from here on, rather than left below `head`, counted
+                        // nowhere.
+                        if let Err(e) = self.set_aside(&self.queue.numbered(s), s, status, &answer) {
+                            self.state.head = s;
+                            let rejected = self.queue.dir.join("rejected");
+                            return self.fail(
+                                &format!("HTTP {status}: {answer}; cannot set it aside in {}: {e}", rejected.display()),
+                                None,
+                            );
+                        }
                     }
+                    self.state.head = seq;
                 }
                 Outcome::Retry { error, after } => return self.fail(&error, after),
             }
         }
     }
 
-    fn set_aside(&mut self, path: &Path, seq: u64, status: u16, why: &str) {
-        if self.queue.set_aside(path, &format!("{seq:020}.json"), status, why).is_ok() {
-            self.report.set_aside += 1;
-            self.state.set_aside += 1;
-            self.state.last_set_aside =
-                Some(if status == 0 { why.to_owned() } else { format!("HTTP {status}: {why}") });
-            self.state.last_set_aside_at = Some(clock::rfc3339(clock::now()));
-        }
+    fn set_aside(&mut self, path: &Path, seq: u64, status: u16, why: &str) -> io::Result<()> {
+        self.queue.set_aside(path, &format!("{seq:020}.json"), status, why)?;
+        self.report.set_aside += 1;
+        self.state.set_aside += 1;
+        self.state.last_set_aside = Some(if status == 0 { why.to_owned() } else { format!("HTTP {status}: {why}") });
+        self.state.last_set_aside_at = Some(clock::rfc3339(clock::now()));
+        Ok(())
     }
 
     fn fail(&mut self, error: &str, after: Option<Duration>) {
