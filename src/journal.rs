@@ -4,8 +4,11 @@
 //! with one `O_APPEND` write under an exclusive `flock`, a line that could not be written whole is
 //! truncated away, and a torn tail left by a killed writer is cut before the next line goes on.
 //! The directory and its files must be ours (see `private`): another user's lines are never
-//! appended to nor read back. The lock is waited on for a short bound only; an event that could not
-//! be journaled is counted in `lost`, which `hooks status` reports.
+//! appended to nor read back. The lock is waited on for a short bound only: a line whose writer
+//! could not get it in time (a convoy of hooks on a loaded machine, a stopped holder) goes whole
+//! into a file of its own in `late/`, which every reader reads after its day and `cleanup` folds
+//! into the day. An event that could not be written at all is counted in `lost`, which `hooks
+//! status` reports.
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
@@ -51,8 +54,8 @@ pub mod field {
     pub const EXTRA: &str = "extra";
 }
 
-/// How long a hook waits for another writer's lock before it gives the line up: appends take
-/// microseconds, so only a stuck or hostile holder makes anyone wait this long.
+/// How long a hook waits for another writer's lock before its line goes to `late/`: appends take
+/// microseconds, so only a convoy on a loaded machine or a stuck holder makes anyone wait this long.
 const LOCK_WAIT: Duration = Duration::from_millis(250);
 
 /// `$CLAUDE_SESSION_LOG_DIR`, else `logs/` in `config::state_dir`.
@@ -75,7 +78,11 @@ pub fn existing_dir() -> Option<PathBuf> {
 
 /// `YYYY-MM-DD.jsonl` for the UTC day of `time`.
 pub fn file_name(time: OffsetDateTime) -> String {
-    let d = time.date();
+    day_file_name(time.date())
+}
+
+/// `YYYY-MM-DD.jsonl`: the file of day `d`.
+fn day_file_name(d: Date) -> String {
     format!("{:04}-{:02}-{:02}.jsonl", d.year(), d.month() as u8, d.day())
 }
 
@@ -103,10 +110,81 @@ pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), Strin
         let file = private::open_append(&path).map_err(|why| format!("{}: {why}", path.display()))?;
         match append_locked(&file, line, LOCK_WAIT, Some(&path)) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => return append_late(dir, time, line),
             other => return other.map_err(|e| format!("{}: {e}", path.display())),
         }
     }
     Err(format!("{}: replaced three times while we waited", path.display()))
+}
+
+/// Where lines that could not wait for their day file's lock are kept, one file each.
+pub const LATE: &str = "late";
+
+/// Writes `line` into a new file of its own, `late/<day>.<ns>.<pid>.<n>.jsonl` (`O_EXCL`, 0600), whole
+/// or not at all: no lock to wait for, so a convoy never costs an event.
+fn append_late(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let late = dir.join(LATE);
+    private::dir(&late).map_err(|why| format!("{}: {why}", late.display()))?;
+    // Named by the event's time first, so a day's late lines read back in the order they happened.
+    let day = file_name(time);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (nanos, pid) = (time.unix_timestamp_nanos(), std::process::id());
+    let path = late.join(format!("{}.{nanos:020}.{pid}.{n}.jsonl", &day[..10]));
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(private::NOFOLLOW_NONBLOCK)
+        .open(&path)
+        .and_then(|mut file| {
+            file.write_all(line).inspect_err(|_| {
+                let _ = fs::remove_file(&path);
+            })
+        });
+    written.map_err(|e| format!("{} (its day file's lock was held too long): {e}", path.display()))
+}
+
+/// Folds every late line into its day file (under the day file's lock, waited on for `wait`) and
+/// removes its late file; what could not be folded stays, read by every reader as before.
+/// Returns how many were folded.
+pub fn fold_late(dir: &Path, wait: Duration) -> usize {
+    let mut folded = 0;
+    for (date, path) in late_files(dir) {
+        let Ok(bytes) = private::read(&path, 64 << 20) else { continue };
+        // A writer killed mid-line left no event: nothing to fold.
+        let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let day = dir.join(day_file_name(date));
+        let appended = whole == 0
+            || private::open_append(&day)
+                .map_err(|why| io::Error::other(why.to_string()))
+                .and_then(|file| append_locked(&file, &bytes[..whole], wait, Some(&day)))
+                .is_ok();
+        if appended && fs::remove_file(&path).is_ok() {
+            folded += 1;
+        }
+    }
+    folded
+}
+
+/// The late files of ours, with their days, in the order they were written within a day.
+fn late_files(dir: &Path) -> Vec<(Date, PathBuf)> {
+    let late = dir.join(LATE);
+    // Never created here, and read only when ours (not a link, closed to others).
+    if fs::symlink_metadata(&late).is_ok_and(|m| m.is_dir()) && private::dir(&late).is_ok() {
+        let names = private::file_names(&late).unwrap_or_default();
+        names.into_iter().filter_map(|n| Some((late_date(&n)?, late.join(n)))).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The day a late file's line belongs to, if the name is one of ours (`<day>.<ns>.<pid>.<n>.jsonl`).
+fn late_date(name: &str) -> Option<Date> {
+    let (day, rest) = name.split_at_checked(10)?;
+    (rest.starts_with('.') && rest.ends_with(".jsonl")).then_some(())?;
+    file_date(&format!("{day}.jsonl"))
 }
 
 /// Rewrites a day file line by line through `edit` (None: the line stays), atomically (a new file
@@ -259,7 +337,7 @@ fn heal_tail(file: &File, size: u64) -> io::Result<u64> {
     Ok(0)
 }
 
-/// The journal's files, oldest first, with their days.
+/// The journal's files, oldest first, with their days: each day file, then that day's late files.
 pub fn files(dir: &Path) -> io::Result<Vec<(Date, PathBuf)>> {
     let mut files: Vec<(Date, PathBuf)> = fs::read_dir(dir)?
         .filter_map(|e| {
@@ -268,8 +346,17 @@ pub fn files(dir: &Path) -> io::Result<Vec<(Date, PathBuf)>> {
             Some((date, e.path()))
         })
         .collect();
+    files.extend(late_files(dir));
+    // `<dir>/<day>.jsonl` sorts before `<dir>/late/<day>…`: a day's file first, then its late lines.
     files.sort();
     Ok(files)
+}
+
+/// How many days the journal holds.
+pub fn days(dir: &Path) -> usize {
+    let mut days: Vec<Date> = files(dir).unwrap_or_default().into_iter().map(|(d, _)| d).collect();
+    days.dedup();
+    days.len()
 }
 
 /// Calls `each` with every whole line of the files from `since` on, in order.

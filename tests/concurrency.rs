@@ -319,7 +319,7 @@ fn a_million_key_payload_under_an_address_space_limit_is_journaled_cut() {
 const COMMANDS: &[&[&str]] = &[
     &["cleanup"],
     &["cleanup", "--redact"],
-    &["export", "--since", "1d"],
+    &["export", "--since", "1d", "--all-projects"],
     &["flush"],
     &["hooks", "install"],
     &["hooks", "uninstall"],

@@ -186,3 +186,119 @@ fn a_variable_is_found_by_its_whole_name_only() {
     assert_eq!(list(&chosen).len(), 1);
     assert!(!decoy.exists());
 }
+
+/// `~/.claude.json` as Claude Code writes it once its trust dialog was accepted for `dir`.
+fn trust(env: &TestEnv, dir: &std::path::Path) {
+    let config = serde_json::json!({"numStartups": 3, "projects": {
+        "/elsewhere": {"hasTrustDialogAccepted": true},
+        dir.to_str().unwrap(): {"allowedTools": [], "hasTrustDialogAccepted": true},
+    }});
+    fs::write(env.home.join(".claude.json"), config.to_string()).unwrap();
+}
+
+/// Finding F9: the trust check (F7) parsed all of `~/.claude.json` for every command run outside
+/// Claude Code, project settings or not; Claude Code keeps every project's history there, and a
+/// 43 MB one made `show --sessions` take 0.3 s and 175 MB (release build). It is read only when the
+/// project has settings to trust, and then only its own entries are parsed.
+#[test]
+fn claude_json_is_read_only_when_a_project_has_settings_to_trust() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_DEBUG", "1");
+    trust(&env, &env.cwd);
+    let reads = |env: &TestEnv| {
+        let out = env.run("claude-session", &["show", "--sessions"], b"");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out).lines().filter(|l| l.contains(".claude.json")).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(reads(&env), Vec::<String>::new(), "no project settings: nothing to trust");
+    fs::create_dir_all(env.cwd.join(".claude")).unwrap();
+    fs::write(env.cwd.join(".claude/settings.local.json"), r#"{"env": {"CLAUDE_SESSION_LOG_DAYS": "9"}}"#).unwrap();
+    let lines = reads(&env);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(&format!("Claude Code trusts {}", env.cwd.display())), "{lines:?}");
+}
+
+/// Finding F7: outside Claude Code, `flush`, `export` and `hooks status` applied a project's
+/// `.claude/settings.json` `env` unasked: a cloned repository naming its own server got the user's
+/// queued events and journal (and a GET from `hooks status`). Claude Code applies a project's
+/// settings only once its trust dialog was accepted there; so do we, and `hooks status` says
+/// when it left a project's settings out.
+#[test]
+fn an_untrusted_projects_settings_are_not_applied_by_shell_commands() {
+    let server = TestServer::start();
+    let env = TestEnv::new();
+    let cwd = env.cwd.to_str().unwrap().to_owned();
+    env.hook("pre-tool", &payload("PreToolUse", Some("s-f7"), &cwd, serde_json::json!({"tool_name": "Bash"})));
+    fs::create_dir_all(env.cwd.join(".claude")).unwrap();
+    let settings = serde_json::json!({"env": {"CLAUDE_SESSION_SERVER_URL": server.url}});
+    fs::write(env.cwd.join(".claude/settings.json"), settings.to_string()).unwrap();
+
+    for (untrusted, why) in [(None, "no ~/.claude.json"), (Some("/elsewhere"), "another project trusted")] {
+        if let Some(dir) = untrusted {
+            trust(&env, std::path::Path::new(dir));
+        }
+        for args in [&["export", "--since", "7d"][..], &["flush"]] {
+            let out = env.run("claude-session", args, b"");
+            assert_ne!(out.status.code(), Some(0), "{why}: {args:?}: {}", stdout(&out));
+            assert!(stderr(&out).contains("no sink configured"), "{why}: {args:?}: {}", stderr(&out));
+        }
+        let out = env.run("claude-session", &["hooks", "status"], b"");
+        let text = stdout(&out);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("warning:") && l.contains("trust"))
+            .unwrap_or_else(|| panic!("{why}: {text}"));
+        assert!(line.contains(&env.cwd.join(".claude/settings.json").display().to_string()), "{line}");
+        assert!(!text.contains(&server.url), "{why}: {text}");
+        assert_eq!(server.requests(), 0, "{why}: nothing reached the project's server");
+    }
+
+    // Trusted in Claude Code: the project's settings count, as they do for its hooks.
+    trust(&env, &env.cwd);
+    let out = env.run("claude-session", &["hooks", "status"], b"");
+    assert!(stdout(&out).contains(&server.url) && !stdout(&out).contains("trust"), "{}", stdout(&out));
+    let out = env.run("claude-session", &["export", "--since", "7d"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(server.wait_for(1, Duration::from_secs(10)).len(), 1);
+
+    // A folder above a trusted one is not; one below it is (Claude Code looks up the ancestors).
+    let below = env.cwd.join("sub");
+    fs::create_dir_all(below.join(".claude")).unwrap();
+    fs::write(below.join(".claude/settings.json"), settings.to_string()).unwrap();
+    let mut cmd = env.command(env.bin.join("claude-session"));
+    cmd.current_dir(&below).args(["hooks", "status"]);
+    let text = stdout(&feed(cmd, b""));
+    assert!(text.contains(&server.url) && !text.contains("trust"), "{text}");
+    trust(&env, &below);
+    let text = stdout(&env.run("claude-session", &["hooks", "status"], b""));
+    assert!(!text.contains(&server.url) && text.contains("trust"), "{text}");
+}
+
+/// Finding F7, `export`'s part: it sent every project's journal to whichever server the current
+/// directory's settings named. It sends the current project's sessions, and every project's
+/// with `--all-projects`.
+#[test]
+fn export_sends_only_the_current_projects_sessions_unless_all_projects() {
+    let server = TestServer::start();
+    let mut env = TestEnv::new();
+    let here = env.cwd.to_str().unwrap().to_owned();
+    let other = env.root.join("other");
+    fs::create_dir_all(&other).unwrap();
+    let bash = serde_json::json!({"tool_name": "Bash"});
+    env.hook("pre-tool", &payload("PreToolUse", Some("s-here"), &here, bash.clone()));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s-other"), other.to_str().unwrap(), bash));
+    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
+
+    let out = env.run("claude-session", &["export", "--since", "7d"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("1 of other projects left out (--all-projects"), "{}", stdout(&out));
+    let got = server.wait_for(1, Duration::from_secs(10));
+    assert_eq!(got.iter().map(|e| e["session_id"].as_str().unwrap()).collect::<Vec<_>>(), ["s-here"]);
+
+    let out = env.run("claude-session", &["export", "--since", "7d", "--all-projects"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let got = server.wait_for(3, Duration::from_secs(10));
+    let mut sessions: Vec<&str> = got[1..].iter().map(|e| e["session_id"].as_str().unwrap()).collect();
+    sessions.sort();
+    assert_eq!(sessions, ["s-here", "s-other"]);
+}

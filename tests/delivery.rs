@@ -655,3 +655,90 @@ fn a_refused_event_that_cannot_be_set_aside_stays_pending() {
     assert_eq!(report, "delivered 0, set aside 1, dropped 0, pending 0\n");
     assert_eq!(status(&env)["to_resend"], 1);
 }
+
+#[test]
+fn two_resends_at_once_with_live_hooks_send_each_event_once() {
+    let server = TestServer::start();
+    server.refuse("poison");
+    let env = env_for(&server.url);
+    let call = |id: String, cmd: &str| {
+        payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id, "tool_input": {"command": cmd}}))
+    };
+    for n in 0..12 {
+        env.hook("pre-tool", &call(format!("t{n}"), if n % 2 == 0 { "poison" } else { "ok" }));
+    }
+    settle(&env);
+    flush(&env);
+    assert_eq!(status(&env)["to_resend"], 6);
+    server.refuse("\u{1}nothing has this");
+    let resends: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = env.command(env.bin.join("claude-session"));
+            cmd.args(["flush", "--resend"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for n in 12..18 {
+        env.hook("pre-tool", &call(format!("t{n}"), "ok"));
+    }
+    for mut child in resends {
+        child.wait().unwrap();
+    }
+    settle(&env);
+    let (code, report) = flush(&env);
+    assert_eq!(code, 0, "{report}");
+    let mut ids: Vec<String> =
+        server.accepted().iter().map(|e| e["payload"]["tool_use_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    let mut want: Vec<String> = (0..18).map(|n| format!("t{n}")).collect();
+    want.sort();
+    assert_eq!(ids, want, "each event once");
+    assert_eq!(status(&env)["to_resend"], 0);
+}
+
+#[test]
+fn a_state_file_claiming_endless_waiting_records_does_not_spin_the_deliverer() {
+    let port = TestServer::closed_port();
+    let env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "t1"})));
+    settle(&env);
+    // A damaged state.json: 10^18 records "waiting". Cutting them to the cap one lookup at a
+    // time held the lock forever.
+    let state_file = queue_dir(&env).join("state.json");
+    let mut state = json(&fs::read(&state_file).unwrap());
+    state["tail"] = json!(state["head"].as_u64().unwrap() + 1_000_000_000_000_000_000);
+    fs::write(&state_file, state.to_string()).unwrap();
+    let server = TestServer::start_on(port);
+    let out = bounded_flush(&env);
+    assert_eq!(stdout(&out), "delivered 1, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
+    assert_eq!(server.accepted().len(), 1);
+}
+
+#[test]
+fn a_full_disk_while_numbering_the_spool_sends_nothing_twice() {
+    let server = TestServer::start();
+    let mut env = env_for(&server.url);
+    env.set("CLAUDE_SESSION_LOG_FIELD_MAX", "1000000");
+    let call = |id: &str, cmd: &str| {
+        payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id, "tool_input": {"command": cmd}}))
+    };
+    env.hook("pre-tool", &call("t0", "ok"));
+    settle(&env);
+    // With the deliverer's lock held, the hooks only append to the spool; one record is large.
+    let lock = fs::File::options().write(true).open(queue_dir(&env).join(".lock")).unwrap();
+    lock.lock().unwrap();
+    for (id, cmd) in [("t1", "ok".to_owned()), ("t2", "ok".into()), ("t3", "y".repeat(200_000)), ("t4", "ok".into())] {
+        env.hook("pre-tool", &call(id, &cmd));
+    }
+    lock.unlock().unwrap();
+    // A file size limit the large record crosses, as a full disk would stop it: t1 and t2 are
+    // numbered, then the run fails.
+    let mut cmd = env.command("/bin/sh");
+    cmd.args(["-c", "ulimit -f 100; exec claude-session flush"]);
+    let out = feed(cmd, b"");
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let (code, report) = flush(&env);
+    assert_eq!((code, report.as_str()), (0, "delivered 4, set aside 0, dropped 0, pending 0\n"));
+    let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
+    assert_eq!(ids, ["t0", "t1", "t2", "t3", "t4"], "each once, in order");
+}

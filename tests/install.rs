@@ -316,3 +316,56 @@ fn a_shell_form_wiring_is_upgraded_to_exec_once_and_status_names_the_form() {
     assert_eq!(hooks(&env, &["uninstall"]).status.code(), Some(0));
     assert!(!path.exists(), "nothing of ours left, and there was no file before");
 }
+
+#[test]
+fn uninstall_removes_only_directories_install_made_whatever_the_list_says() {
+    let env = TestEnv::new();
+    let out = hooks(&env, &["install"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Empty directories of the user's elsewhere (a mount point, say), named in the list install
+    // keeps in the hook directory: by a hand, or by a link planted in its place.
+    let mount = env.root.join("mnt/backup");
+    let other = env.root.join("elsewhere");
+    fs::create_dir_all(&mount).unwrap();
+    fs::create_dir_all(&other).unwrap();
+    let list = hook_dir(&env).join(".made-by-install");
+    let mut text = fs::read_to_string(&list).unwrap_or_default();
+    text.push_str(&format!("{}\n", mount.display()));
+    fs::write(&list, text).unwrap();
+    let planted = env.root.join("planted-list");
+    fs::write(&planted, format!("{}\n", other.display())).unwrap();
+    let out = hooks(&env, &["uninstall"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(mount.is_dir(), "an empty directory install never made was removed");
+    // Installed again, with the list a link to another file.
+    hooks(&env, &["install"]);
+    let _ = fs::remove_file(&list);
+    std::os::unix::fs::symlink(&planted, &list).unwrap();
+    hooks(&env, &["uninstall"]);
+    assert!(other.is_dir(), "a directory named by a linked list was removed");
+}
+
+#[test]
+fn a_hook_dir_of_the_users_keeps_their_links_and_itself() {
+    let env = TestEnv::new();
+    // `--hook-dir ~/bin`: a directory that was there, with a `show` of another program's.
+    let bin = env.home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/true", bin.join("show")).unwrap();
+    let dir = bin.to_str().unwrap();
+    let out = hooks(&env, &["install", "--hook-dir", dir]);
+    assert_ne!(out.status.code(), Some(0), "replaced the user's link: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/usr/bin/true"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read_link(bin.join("show")).unwrap(), Path::new("/usr/bin/true"));
+    // Without it, install links there; uninstall takes our links and leaves the directory,
+    // and a link of the user's made since.
+    fs::remove_file(bin.join("show")).unwrap();
+    let out = hooks(&env, &["install", "--hook-dir", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    fs::remove_file(bin.join("cleanup")).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/false", bin.join("cleanup")).unwrap();
+    let out = hooks(&env, &["uninstall", "--hook-dir", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(bin.is_dir(), "the user's directory was removed");
+    assert_eq!(list(&bin), ["cleanup"], "ours gone, the user's kept");
+}

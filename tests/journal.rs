@@ -9,8 +9,6 @@ use std::time::Instant;
 use common::*;
 use serde_json::{Value, json};
 
-/// Every journal line of every file, parsed.
-
 #[test]
 fn replaying_the_recording_gives_every_line_its_session() {
     let env = TestEnv::new();
@@ -154,6 +152,46 @@ fn sixty_four_concurrent_writers_of_100_kb_lines_never_tear() {
         assert_eq!(content.len(), 100_000);
         assert!(content.bytes().all(|b| b == content.as_bytes()[0]), "mixed line");
     }
+}
+
+/// The lock on a day file is waited on for a bound: on a loaded machine sixty-four writers queue
+/// past it. The line then goes to a file of its own in `late/` instead of being lost, every reader
+/// reads it, and `cleanup` folds it into its day.
+#[test]
+fn a_hook_kept_waiting_for_the_journal_lock_journals_its_event_late_not_lost() {
+    let env = TestEnv::new();
+    let tool = |id: &str| json!({"tool_name": "Bash", "tool_use_id": id, "tool_input": {"command": "ls"}});
+    env.hook("pre-tool", &payload("PreToolUse", Some("s-late"), "/p", tool("first")));
+    let days = list(&env.journal_dir()).into_iter().filter(|n| n.ends_with(".jsonl")).collect::<Vec<_>>();
+    assert_eq!(days.len(), 1);
+    let day = env.journal_dir().join(&days[0]);
+
+    // Another writer holds the day file's lock for longer than a hook waits.
+    let held = fs::File::open(&day).unwrap();
+    held.lock().unwrap();
+    env.hook("pre-tool", &payload("PreToolUse", Some("s-late"), "/p", tool("second")));
+    assert_eq!(fs::read_to_string(&day).unwrap().lines().count(), 1, "nothing appended under another's lock");
+    let late = list(&env.journal_dir().join("late"));
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert!(!env.journal_dir().join("lost").exists(), "an event kept waiting is not lost");
+    let ids: Vec<Value> = env.journal().iter().map(|l| l["tool_use_id"].clone()).collect();
+    assert_eq!(ids, [json!("first"), json!("second")]);
+    let out = env.run("claude-session", &["show", "--timeline", "s-late", "--json"], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("second"), "the timeline reads late lines: {}", stdout(&out));
+
+    // Folded once the lock is free, and only then.
+    let out = env.run("claude-session", &["cleanup"], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(list(&env.journal_dir().join("late")).len(), 1, "folded while the day file was locked");
+    held.unlock().unwrap();
+    let out = env.run("claude-session", &["cleanup"], b"");
+    assert!(stdout(&out).contains("journaled 1 late line"), "{}", stdout(&out));
+    assert!(list(&env.journal_dir().join("late")).is_empty());
+    let lines: Vec<String> = fs::read_to_string(&day).unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(json(lines[1].as_bytes())["tool_use_id"], "second");
+    assert_eq!(env.journal().len(), 2, "folded, not copied");
 }
 
 #[test]

@@ -35,6 +35,16 @@ struct Collector {
 
 impl Collector {
     fn start() -> Collector {
+        Collector::answering(false)
+    }
+
+    /// One that refuses every request with 401, its message echoing the `Authorization` header
+    /// it got, as some collectors and proxies do.
+    fn echoing_401() -> Collector {
+        Collector::answering(true)
+    }
+
+    fn answering(echo: bool) -> Collector {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -42,7 +52,7 @@ impl Collector {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let shared = shared.clone();
-                std::thread::spawn(move || serve(stream, &shared));
+                std::thread::spawn(move || serve(stream, &shared, echo));
             }
         });
         Collector { url, got }
@@ -62,7 +72,7 @@ impl Collector {
     }
 }
 
-fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>) {
+fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>, echo: bool) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
         let mut line = String::new();
@@ -89,8 +99,16 @@ fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        let message = format!("invalid credentials: {}", headers.get("authorization").cloned().unwrap_or_default());
         got.lock().unwrap().push(Request { path, headers });
-        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        let refused = json!({ "message": message }).to_string();
+        let answer = match echo {
+            false => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".to_owned(),
+            true => format!(
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{refused}",
+                refused.len()
+            ),
+        };
         if (&stream).write_all(answer.as_bytes()).is_err() {
             return;
         }
@@ -192,7 +210,9 @@ fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_cod
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url).set("CLAUDE_SESSION_OTEL_TRACES_EXPORTER", "none");
     env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
-    // Outside Claude Code (a hook run by hand, flush from a shell) the standard name works.
+    // Outside Claude Code (a hook run by hand, flush from a shell) the standard name works; a
+    // header, beside the standard endpoint naming the same collector (F5).
+    env.set("OTEL_EXPORTER_OTLP_ENDPOINT", format!("{}/", collector.url));
     env.set("OTEL_EXPORTER_OTLP_HEADERS", "x-which=plain");
     env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
     flush(&env);
@@ -342,6 +362,66 @@ fn the_real_client_delivers_with_the_installed_header() {
     }
 }
 
+#[test]
+fn a_collector_echoing_the_header_in_its_refusal_never_gets_it_stored_or_shown() {
+    let collector = Collector::echoing_401();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
+    // Neither value has a form the secrets filter knows: only knowing our own headers finds them.
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Token%20zq7Wd2kLmP4x,x-key=plainEchoVal9");
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_LOGS_HEADERS", "Authorization=zz81QbMnQrtY");
+    env.hook("session-start", &payload("SessionStart", Some("s1"), "/w/p", json!({"source": "startup"})));
+    // The hook's deliverer or this flush sets it aside.
+    env.run("claude-session", &["flush"], b"");
+    let status = json(&env.run("claude-session", &["hooks", "status", "--json"], b"").stdout);
+    let logs = status["outbox"]["sinks"].as_array().unwrap().iter().find(|s| s["sink"] == "otlp-logs").unwrap().clone();
+    assert_eq!(logs["to_resend"], 1, "{logs}");
+    let got = collector.requests();
+    assert!(got.iter().any(|r| r.headers.get("authorization").is_some_and(|a| a == "zz81QbMnQrtY")), "{got:?}");
+    for secret in ["zz81QbMnQrtY", "zq7Wd2kLmP4x"] {
+        assert_eq!(files_holding(&env.state, secret), Vec::<String>::new(), "queue state, rejected/");
+        for args in [&["hooks", "status"][..], &["show", "--all"], &["show", "--all", "--json"]] {
+            let out = env.run("claude-session", args, b"");
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(text.contains("401"), "{args:?}: {text}");
+            assert!(!text.contains(secret), "{args:?} shows {secret}: {text}");
+        }
+    }
+    // `export` sends the journal again; its refusals are said under debug.
+    env.set("CLAUDE_SESSION_DEBUG", "1");
+    let out = env.run("claude-session", &["export", "--since", "1d", "--all-projects"], b"");
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("zz81QbMnQrtY"), "{}", stderr(&out));
+}
+
+#[test]
+fn install_never_writes_a_header_into_settings_other_users_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let settings = env.home.join(".claude/settings.json");
+    fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    for dir in [&env.root, &env.home, &settings.parent().unwrap().to_path_buf()] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // As an editor or Claude Code itself leaves it: readable by everyone.
+    fs::write(&settings, "{}\n").unwrap();
+    fs::set_permissions(&settings, fs::Permissions::from_mode(0o644)).unwrap();
+    let install =
+        ["hooks", "install", "--otlp", "http://127.0.0.1:4318", "--otlp-header", "Authorization=Bearer m0deT0ken"];
+    let out = env.run("claude-session", &install, b"");
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("m0deT0ken"), "{}", stderr(&out));
+    assert_eq!(files_holding(&env.home, "m0deT0ken"), Vec::<String>::new(), "written where others read it");
+    fs::set_permissions(&settings, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run("claude-session", &install, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let state = settings.with_file_name("settings.json.claude-session.state");
+    for file in [&settings, &state] {
+        assert_eq!(fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600, "{}", file.display());
+    }
+}
+
 /// Finding F1: a header written as curl writes it (`Name: value`), with `=` in its value, was
 /// split at the `=` and its "name" (holding the value) printed in the error. Now that form is
 /// taken, and a member that is neither form is named by its number, never its text.
@@ -447,4 +527,75 @@ fn an_otlp_base_endpoint_with_a_query_or_fragment_is_refused() {
     flush(&env);
     let got = collector.wait_for(1);
     assert!(!got.is_empty() && got.iter().all(|r| r.path == "/v1/logs?tenant=a"), "{got:?}");
+}
+
+/// Finding F5: with Claude Code's own telemetry configured in the shell (`OTEL_EXPORTER_OTLP_
+/// ENDPOINT` at another collector, its key in `OTEL_EXPORTER_OTLP_HEADERS`), `flush` from that
+/// shell sent the key to our collector. The plain headers, certificates and per-signal endpoints
+/// are taken only beside a plain endpoint naming our collector; `hooks status` never suggests
+/// copying them.
+#[test]
+fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
+    let ours = Collector::start();
+    let theirs = Collector::start();
+    let mut env = TestEnv::new();
+    let out = env.run("claude-session", &["hooks", "install", "--otlp", &ours.url], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A hook under Claude Code (no OTEL_* variable) whose collector is down a moment: its events
+    // wait for the shell's flush, which reads the installed settings.
+    let down = format!("http://127.0.0.1:{}", common::server::TestServer::closed_port());
+    let hook = |env: &TestEnv| {
+        let mut cmd = env.command(env.bin.join("post-tool"));
+        for name in env.env.keys().filter(|k| k.starts_with("OTEL_")) {
+            cmd.env_remove(name);
+        }
+        cmd.env("CLAUDECODE", "1").env("CLAUDE_SESSION_OTLP_ENDPOINT", &down);
+        let out = feed(cmd, &fixture("PostToolUse-Bash.json"));
+        assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0));
+    };
+
+    // Claude Code's exporter's settings, as the user exported them for it; with the standard
+    // endpoint set to another collector, and with it set nowhere this shell can see.
+    let claude_codes = [
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=HONEYCOMBKEY"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-trace-key=HONEYCOMBKEY"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/claude-codes-ca.pem"),
+        ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", &format!("{}/v1/logs", theirs.url)),
+    ];
+    let mut sent = 0;
+    for endpoint in [Some(theirs.url.clone()), None] {
+        for (k, v) in claude_codes {
+            env.set(k, v);
+        }
+        env.env.remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        if let Some(url) = &endpoint {
+            env.set("OTEL_EXPORTER_OTLP_ENDPOINT", url);
+        }
+        hook(&env);
+        flush(&env);
+        let got = ours.wait_for(sent + 1);
+        assert!(got.len() > sent, "{endpoint:?}: our collector received nothing");
+        for r in &got[sent..] {
+            assert!(!r.headers.values().any(|v| v.contains("HONEYCOMBKEY")), "{endpoint:?}: {r:?}");
+        }
+        sent = got.len();
+        let text = stdout(&env.run("claude-session", &["hooks", "status"], b""));
+        assert!(!text.contains("HONEYCOMBKEY"), "{text}");
+        // Beside another collector's endpoint they are that collector's: not a word. Without
+        // one, a warning, that never says to copy them.
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("_HEADERS") || l.contains("_CERTIFICATE")).collect();
+        assert_eq!(lines.is_empty(), endpoint.is_some(), "{endpoint:?}: {text}");
+        for line in lines {
+            assert!(line.contains("our collector's own value") && !line.contains(" too"), "{line}");
+        }
+    }
+    assert!(theirs.requests().is_empty(), "{:?}", theirs.requests());
+
+    // Beside a standard endpoint naming our collector, they are ours.
+    env.set("OTEL_EXPORTER_OTLP_ENDPOINT", &ours.url).set("OTEL_EXPORTER_OTLP_CERTIFICATE", "");
+    env.set("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "");
+    hook(&env);
+    flush(&env);
+    let got = ours.wait_for(sent + 1);
+    assert!(got.len() > sent && got[sent..].iter().all(|r| r.headers.contains_key("x-honeycomb-team")), "{got:?}");
 }

@@ -744,7 +744,7 @@ fn export_sends_the_journal_to_a_collector_set_up_later_once_per_run() {
 
     let receiver = Receiver::start();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
-    let out = env.run("claude-session", &["export", "--since", "1d"], b"");
+    let out = env.run("claude-session", &["export", "--since", "1d", "--all-projects"], b"");
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let n = recorded().len();
     assert_eq!(
@@ -774,7 +774,7 @@ fn an_https_collector_is_reached_with_the_ca_file_given() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(receiver.received_tls(&ca).is_empty());
 
-    env.set("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca);
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", &ca);
     flush(&env);
     let got = receiver.received_tls(&ca);
     assert!(!got.is_empty() && got.iter().all(|r| r["ok"] == true));
@@ -873,11 +873,11 @@ fn a_bad_otlp_setting_is_an_error_naming_it_and_the_hook_still_records() {
     needs_schema!();
     let receiver = Receiver::start();
     let mut cases = vec![
-        ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
         ("OTEL_RESOURCE_ATTRIBUTES", "team=%zz"),
-        ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces"),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector:4318/v1/traces"),
     ];
     if !cfg!(feature = "tls") {
         cases.push(("CLAUDE_SESSION_OTLP_ENDPOINT", "https://127.0.0.1:4318"));
@@ -1041,7 +1041,7 @@ fn a_413_splits_a_large_batch_until_every_request_is_taken() {
     // Queued while no collector was set, sent in one flush: the batches start large.
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", receiver.base());
     for sink in ["otlp-logs", "otlp-traces"] {
-        let out = env.run("claude-session", &["export", "--since", "7d", "--sink", sink], b"");
+        let out = env.run("claude-session", &["export", "--since", "7d", "--sink", sink, "--all-projects"], b"");
         assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     }
     let got = receiver.received();

@@ -142,10 +142,15 @@ fn the_plugins_files_follow_the_applet_table_and_the_configuration() {
     assert!(!config::PLUGIN.starts_with("claude-"), "claude plugin validate refuses it");
     let options = manifest["userConfig"].as_object().unwrap();
     let keys: Vec<&str> = options.keys().map(String::as_str).collect();
-    let ours: Vec<&str> = config::PLUGIN_OPTIONS.iter().map(|(k, _, _)| *k).collect();
+    let ours: Vec<&str> = config::PLUGIN_OPTIONS.iter().map(|o| o.key).collect();
     assert_eq!(keys, ours);
-    for (key, _, sensitive) in config::PLUGIN_OPTIONS {
-        assert_eq!(options[*key]["sensitive"].as_bool().unwrap_or(false), *sensitive, "{key}");
+    for o in config::PLUGIN_OPTIONS {
+        assert_eq!(options[o.key]["sensitive"].as_bool().unwrap_or(false), o.sensitive, "{}", o.key);
+        assert_eq!(
+            o.var,
+            format!("CLAUDE_PLUGIN_OPTION_{}", o.key.to_ascii_uppercase()),
+            "the variable Claude Code sets"
+        );
     }
     let market = read_json(&repo().join(".claude-plugin/marketplace.json"));
     assert_eq!(market["name"], MARKETPLACE);

@@ -520,8 +520,8 @@ fn bad_settings_holding_secrets_are_masked_in_every_error_status_state_and_debug
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", format!("http://srvUser:srvPassw0rd@127.0.0.1:{closed}/events"));
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://otlpUser:otlpPassw0rd@127.0.0.1:{closed}"));
-    env.set("OTEL_EXPORTER_OTLP_HEADERS", "Authorization Bearer hdrTok3nNoEquals");
-    env.set("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-api-key=%zzhdrBadEscapeVal");
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization Bearer hdrTok3nNoEquals");
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-api-key=%zzhdrBadEscapeVal");
     env.set("CLAUDE_SESSION_SERVER_TIMEOUT", "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d");
     let output = our_own_output(&env);
     let status = &output.iter().find(|(p, _)| p == "hooks status").unwrap().1;
@@ -550,7 +550,7 @@ fn hooks_status_shows_a_header_is_set_never_its_value() {
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", format!("http://127.0.0.1:{closed}/events?token=qryTok3nValue"));
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{closed}"));
-    env.set("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20validHdrTok3n,x-team=teamS3cretVal");
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20validHdrTok3n,x-team=teamS3cretVal");
     let output = our_own_output(&env);
     let status = &output.iter().find(|(p, _)| p == "hooks status").unwrap().1;
     assert!(status.contains("headers set: Authorization, x-team (values not shown)"), "{status}");

@@ -600,7 +600,7 @@ fn mlflow_shows_span_types_sessions_as_turns_and_the_background_subagent_inside_
     let opted = created["experiment_id"].as_str().unwrap().to_owned();
     let plain = replay_into(&mlflow, false, &[]);
     let header = format!("x-mlflow-experiment-id={opted}");
-    let opted_events = replay_into(&mlflow, true, &[("OTEL_EXPORTER_OTLP_HEADERS", &header)]);
+    let opted_events = replay_into(&mlflow, true, &[("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", &header)]);
     for (experiment, opted_in, events) in [("0", false, &plain), (opted.as_str(), true, &opted_events)] {
         let (spans, sessions) = mlflow_spans(&mlflow.base(), experiment);
         check_backend(&format!("mlflow {experiment}"), events, &spans, opted_in);

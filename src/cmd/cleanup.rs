@@ -15,6 +15,8 @@ use crate::{clock, config, journal, outln, private, project};
 const TEMP_GRACE: Duration = Duration::from_secs(600);
 /// How long a cleanup waits for another one closing abandoned sessions.
 const CLOSE_WAIT: Duration = Duration::from_secs(60);
+/// How long folding a late line waits for its day file's lock (hooks hold it for microseconds).
+const FOLD_WAIT: Duration = Duration::from_secs(5);
 /// Above this many removals, something is producing garbage: say so on stderr.
 const WARN_ABOVE: usize = 10;
 
@@ -22,6 +24,14 @@ impl Run for Cleanup {
     fn run(&self) -> Result<u8, Error> {
         if self.redact {
             return redact();
+        }
+        // First, so that what expires below is whole days: lines hooks could not append in time.
+        let folded = match journal::existing_dir() {
+            Some(dir) if !self.dry_run => journal::fold_late(&dir, FOLD_WAIT),
+            _ => 0,
+        };
+        if folded > 0 {
+            outln!("journaled {} that waited in {}/", plural(folded, "late line"), journal::LATE);
         }
         let store = Store::open()?;
         let mut doomed = store_garbage(&store)?;

@@ -1,7 +1,8 @@
 //! `export --since DATE`: the journal replayed into the configured sinks, so a collector set up
 //! today receives last week's sessions. Each journal line is sent once per run, oldest first, in
 //! each sink's batches, straight from this process (not through the outbox, which holds only
-//! what hooks recorded).
+//! what hooks recorded). Only the current project's sessions, unless `--all-projects`: a
+//! project's hooks send only its own events, and a project's settings may name its own server.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use time::OffsetDateTime;
 use super::{Error, Export, Run};
 use crate::event::record;
 use crate::journal;
+use crate::project::Project;
 use crate::sink::{self, Outcome, Sink, outbox};
 use crate::{clock, config};
 
@@ -33,18 +35,34 @@ impl Run for Export {
             return Err("no sink configured: set CLAUDE_SESSION_OTLP_ENDPOINT or CLAUDE_SESSION_SERVER_URL".into());
         }
         let dir = journal::require_dir()?;
+        let here = (!self.all_projects).then(|| Project::resolve(config::project_dir(), None).dir);
+        let here = here.as_deref().map(|d| d.to_string_lossy().into_owned());
         let mut records = Vec::new();
+        let mut elsewhere = 0;
         journal::for_each_line(&dir, Some(since.date()), |line| {
             if let Ok(Value::Object(line)) = serde_json::from_str::<Value>(line)
                 && let Some((time, record)) = crate::event::record_from_journal(&line)
                 && time >= since
             {
-                records.push(record);
+                match &here {
+                    Some(here) if line.get(journal::field::PROJECT_DIR).and_then(Value::as_str) != Some(here) => {
+                        elsewhere += 1
+                    }
+                    _ => records.push(record),
+                }
             }
         })
         .map_err(|e| format!("journal {}: {e}", dir.display()))?;
         // Journal files hold a day each, in append order; a session's events are in time order.
         records.sort_by_key(|r| r[record::TIMESTAMP].as_i64().unwrap_or(0));
+        if let Some(here) = &here
+            && elsewhere > 0
+        {
+            println!(
+                "{here}: {} events; {elsewhere} of other projects left out (--all-projects sends them too)",
+                records.len()
+            );
+        }
 
         let mut failed = false;
         for name in names {
@@ -92,11 +110,11 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
                 }
                 Outcome::Rejected { status, answer } => {
                     report.set_aside += batch.len();
-                    crate::debug!("{}: HTTP {status}: {answer}", sink.name());
+                    crate::debug!("{}: HTTP {status}: {}", sink.name(), sink::scrub(&answer));
                 }
                 Outcome::Retry { error, after } if tries < TRIES => {
                     let wait = after.unwrap_or(Duration::from_millis(500) * 2u32.pow(tries)).min(WAIT_MAX);
-                    crate::debug!("{}: {error}; again in {wait:?}", sink.name());
+                    crate::debug!("{}: {}; again in {wait:?}", sink.name(), sink::scrub(&error));
                     std::thread::sleep(wait);
                     continue;
                 }
@@ -106,6 +124,7 @@ fn export(sink: &mut dyn Sink, records: &[Value]) -> Report {
                         .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok());
                     let (shown, since) =
                         from.map(|t| (crate::clock::short(t), crate::clock::rfc3339(t))).unwrap_or_default();
+                    let error = sink::scrub(&error);
                     report.error =
                         Some(format!("{error}; stopped at the event of {shown}: export again with --since {since}"));
                     return report;

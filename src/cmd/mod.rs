@@ -384,8 +384,9 @@ pub struct Flush {
 }
 
 #[derive(FromArgs)]
-/// Send the journal's events from a day on to the configured sinks (an OpenTelemetry collector,
-/// the observability server), each once, oldest first. Exit 1 if a sink failed.
+/// Send the current project's journal events from a day on to the configured sinks (an
+/// OpenTelemetry collector, the observability server), each once, oldest first. Exit 1 if a sink
+/// failed.
 pub struct Export {
     /// the first day (2026-11-15, UTC), a time (RFC 3339), or an age (7d, 12h)
     #[argh(option)]
@@ -393,6 +394,9 @@ pub struct Export {
     /// only this sink: dashboard, otlp-logs or otlp-traces
     #[argh(option)]
     pub sink: Option<String>,
+    /// every project's sessions, not only the current project's
+    #[argh(switch)]
+    pub all_projects: bool,
 }
 
 #[derive(FromArgs)]

@@ -44,9 +44,17 @@ pub fn remember(hook_dir: &Path, made: &[PathBuf]) -> std::io::Result<()> {
     private::write_atomic(&hook_dir.join(MADE), text.as_bytes(), 0o644, private::Durability::Atomic)
 }
 
-/// The directories install made, by the list in `hook_dir`, deepest first.
+/// The directories install made, by the list in `hook_dir`, deepest first. Only from a regular
+/// file of ours, not through a link (install.sh appends to it too, under the user's umask).
 pub fn recall(hook_dir: &Path) -> Vec<PathBuf> {
-    let text = fs::read_to_string(hook_dir.join(MADE)).unwrap_or_default();
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let mut text = String::new();
+    if let Ok(file) = fs::File::options().read(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(hook_dir.join(MADE))
+        && file.metadata().is_ok_and(|m| m.is_file() && m.uid() == private::uid_self())
+    {
+        let _ = file.take(64 << 10).read_to_string(&mut text);
+    }
     let mut dirs: Vec<PathBuf> = text.lines().map(PathBuf::from).filter(|p| p.is_absolute()).collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     dirs
@@ -71,7 +79,7 @@ pub struct Data {
 pub fn data() -> Vec<Data> {
     let mut all = Vec::new();
     if let Some(dir) = journal::dir().filter(|d| checked(d).is_ok()) {
-        let days = journal::files(&dir).map(|f| f.len()).unwrap_or(0);
+        let days = journal::days(&dir);
         all.push(Data { what: "journal", dir, holds: plural(days, "day") });
     }
     if let Some(outbox) = Outbox::existing().filter(|_| journal::dir().is_some_and(|d| checked(&d).is_ok())) {
@@ -118,9 +126,12 @@ pub fn purge() -> Vec<String> {
         names.iter().filter_map(|n| n.to_str()).filter(|n| is_ours(n)).map(|n| dir.join(n)).collect()
     };
     if let Some(dir) = &journal {
-        for file in ours_in(dir, &|n| journal::file_date(n).is_some() || n == "lost" || private::is_temp_name(n)) {
+        // The day files and their late lines (`journal::files`), then what else is ours there.
+        let dated = journal::files(dir).unwrap_or_default().into_iter().map(|(_, path)| path);
+        for file in dated.chain(ours_in(dir, &|n| n == journal::LOST || private::is_temp_name(n))) {
             remove(&file, false);
         }
+        let _ = fs::remove_dir(dir.join(journal::LATE));
     }
     if let Some(dir) = &store {
         for file in ours_in(dir, &|n| project::is_key(n) || private::is_temp_name(n)) {

@@ -97,6 +97,19 @@ impl Run for HooksInstall {
         if !otlp_env.is_empty() && self.otlp.is_none() {
             return Err(Error::Usage("the --otlp-… and --log-… options need --otlp URL".into()));
         }
+        // A header's value is a credential, and the settings file (and its state file beside it,
+        // which keeps the same mode) would hold it: not where other users can read it.
+        if !self.otlp_header.is_empty()
+            && let Some(mode) = readable_by_others(&path)
+        {
+            return Err(format!(
+                "--otlp-header: {} is readable by other users (mode {mode:o}), who would read the header's value there; \
+                 make it yours alone first: chmod 600 {}",
+                path.display(),
+                path.display()
+            )
+            .into());
+        }
         env.extend(otlp_env);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
@@ -145,6 +158,15 @@ fn plan_links(dir: &Path, binary: &Path) -> Result<Vec<PathBuf>, String> {
         match fs::symlink_metadata(link) {
             Ok(meta) if !meta.file_type().is_symlink() => {
                 return Err(format!("{} exists and is not a symlink; move it away first", link.display()));
+            }
+            // A link to another program (`--hook-dir ~/bin`, where `show` may be anything).
+            Ok(_) if !ours_link(link, binary) => {
+                let to = fs::read_link(link).unwrap_or_default();
+                return Err(format!(
+                    "{} links to {}, not to claude-session; move it away first",
+                    link.display(),
+                    to.display()
+                ));
             }
             _ => {}
         }
@@ -232,12 +254,19 @@ impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
-        let made = remains::recall(&hook_dir);
+        // Install lists only directories it made above the hook directory and the settings file:
+        // nothing else named there is removed, whoever wrote the list.
+        let mut made = remains::recall(&hook_dir);
+        made.retain(|d| hook_dir.starts_with(d) || path.parent().is_some_and(|p| p.starts_with(d)));
         // The links go whatever the settings say: a broken settings file must not keep them.
         let mut removed = 0;
         for applet in linked() {
             let link = hook_dir.join(applet.name);
-            if fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()) && fs::remove_file(&link).is_ok() {
+            let binary = std::env::current_exe().unwrap_or_default();
+            if fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink())
+                && ours_link(&link, &binary)
+                && fs::remove_file(&link).is_ok()
+            {
                 removed += 1;
             }
         }
@@ -249,9 +278,11 @@ impl Run for HooksUninstall {
         let outcome = settings::uninstall(&path, &hooks, false);
         // The hook directory, its parent when it is ours by default (`~/.claude/hooks`), and every
         // directory install made (`~/.claude` when there was none), each if now empty.
+        // A hook directory that was given is removed only when install made it (it is listed):
+        // `--hook-dir ~/bin` was there before.
         let mut dirs = made;
-        dirs.push(hook_dir.clone());
-        if self.hook_dir.is_none() {
+        if self::hook_dir(None).is_ok_and(|default| default == hook_dir) {
+            dirs.push(hook_dir.clone());
             dirs.extend(hook_dir.parent().map(Path::to_path_buf));
         }
         let emptied = remains::remove_empty(&dirs);
@@ -342,15 +373,15 @@ impl Plugin {
         let user = value(&home.join(".claude/settings.json")).unwrap_or_default();
         let options = config::PLUGIN_OPTIONS
             .iter()
-            .map(|(key, _, sensitive)| {
+            .map(|&config::PluginOption { key, sensitive, .. }| {
                 // Masked as every URL status shows: a server URL may carry a user and password.
                 let shown = match &user["pluginConfigs"][id]["options"][key] {
-                    _ if *sensitive => None,
+                    _ if sensitive => None,
                     Value::String(s) => Some(secrets::masked(s)),
                     Value::Null => None,
                     other => Some(secrets::masked(&other.to_string())),
                 };
-                (*key, shown)
+                (key, shown)
             })
             .collect();
         Some(Plugin {
@@ -518,7 +549,8 @@ impl Status {
                 ));
             }
         }
-        let warnings = config::unseen_otel();
+        let mut warnings = config::untrusted_settings();
+        warnings.extend(config::unseen_otel());
         Ok(Status {
             plugin,
             files,
@@ -572,7 +604,7 @@ impl Report for Status {
             };
             text.push_str(&format!("plugin {} {}: {state}\n", safe(&p.id), safe(&p.path.to_string_lossy())));
             for (key, shown) in &p.options {
-                let sensitive = config::PLUGIN_OPTIONS.iter().any(|(k, _, s)| k == key && *s);
+                let sensitive = config::PLUGIN_OPTIONS.iter().any(|o| o.key == *key && o.sensitive);
                 match shown {
                     _ if sensitive => text.push_str(&format!("  {key:<19} (sensitive: not shown)\n")),
                     Some(v) => text.push_str(&format!("  {key:<19} {}\n", safe(v))),
@@ -713,6 +745,29 @@ impl Status {
             .iter()
             .any(|f| matches!(f, SettingsFile::Present { events, .. } if events.iter().any(|(_, c)| !c.is_empty())))
     }
+}
+
+/// The mode of `path` (an existing file, through a link) when users other than its owner can read
+/// it: it lets group or others read, and every directory above it lets them in.
+fn readable_by_others(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = fs::canonicalize(path).ok()?;
+    let mode = fs::metadata(&path).ok()?.permissions().mode() & 0o777;
+    let reach = |read: u32, search: u32| {
+        mode & read != 0
+            && path.ancestors().skip(1).all(|d| fs::metadata(d).is_ok_and(|m| m.permissions().mode() & search != 0))
+    };
+    (reach(0o004, 0o001) || reach(0o040, 0o011)).then_some(mode)
+}
+
+/// Whether the symlink `link` is one of ours: it points to `binary`, to the same file, or to a
+/// program named `claude-session` (an earlier install's binary, wherever it was).
+fn ours_link(link: &Path, binary: &Path) -> bool {
+    let Ok(to) = fs::read_link(link) else { return false };
+    let to = link.parent().map_or(to.clone(), |dir| dir.join(&to));
+    to == binary
+        || to.file_name().is_some_and(|n| n == "claude-session")
+        || fs::canonicalize(&to).is_ok_and(|t| fs::canonicalize(binary).is_ok_and(|b| b == t))
 }
 
 /// A regular file we may execute.

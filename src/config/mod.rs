@@ -2,8 +2,9 @@
 //! `hooks status` checks.
 //!
 //! A variable comes from the process environment, else from the `env` block of Claude Code's
-//! settings (the project's `.claude/settings.local.json` and `.claude/settings.json`, then the
-//! user's `~/.claude/settings.json`), which only Claude Code applies itself: so `show`, `flush`,
+//! settings (the project's `.claude/settings.local.json` and `.claude/settings.json` when Claude
+//! Code trusts the project, then the user's `~/.claude/settings.json`), which only Claude Code
+//! applies itself: so `show`, `flush`,
 //! `cleanup` from cron and `hooks status` see what the hooks see. Under Claude Code the block is
 //! already in the environment, so a hook never reads a settings file.
 //!
@@ -27,7 +28,9 @@ pub use otlp::{
     proxy_variable, unseen_otel,
 };
 pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
-pub use source::{PASS_THROUGH, PLUGIN_OPTIONS, is_otel, plugin_option_var, under_claude_code, use_environment_only};
+pub use source::{
+    PASS_THROUGH, PLUGIN_OPTIONS, PluginOption, is_otel, under_claude_code, untrusted_settings, use_environment_only,
+};
 
 use parse::{absolute_dir, number_in};
 use source::{env_only, text};
@@ -170,7 +173,7 @@ pub const VARS: &[Var] = &[
     ),
     var!(
         "CLAUDE_PLUGIN_OPTION_*",
-        "our plugin's options, set by Claude Code: SERVER_URL, OTLP_ENDPOINT, OTLP_HEADERS, OTLP_PROTOCOL, LOG_USER_PROMPTS, LOG_TOOL_DETAILS; a variable above wins over its option",
+        "our plugin's options, set by Claude Code: SERVER_URL, OTLP_ENDPOINT, OTLP_HEADERS, LOG_USER_PROMPTS, LOG_TOOL_DETAILS; a variable above wins over its option",
         Ok::<_, String>(())
     ),
     var!(
@@ -356,12 +359,9 @@ pub fn prices() -> Result<Option<serde_json::Map<String, serde_json::Value>>, St
 
 /// Read from the environment only: a debug switch in a settings file would make every hook talk.
 pub fn debug() -> bool {
-    let on = |name: &str| {
-        env_only(name)
-            .and_then(|v| v.into_string().ok())
-            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
-    };
-    on(DEBUG) || on("HOOK_DEBUG")
+    source::env_any([DEBUG, "HOOK_DEBUG"], |v| {
+        v.to_str().is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    })
 }
 
 fn try_project_dir() -> Result<Option<PathBuf>, String> {

@@ -25,6 +25,25 @@ pub fn build(name: &str) -> Result<Box<dyn Sink>, String> {
     }
 }
 
+/// A receiver's answer or error as it may be kept (a queue's state, `rejected/`) and shown: the
+/// values of the OTLP headers we send replaced, since a collector may echo them ("invalid
+/// credentials: Bearer …"), and anything else secret-shaped masked.
+pub fn scrub(text: &str) -> String {
+    let mut text = text.to_owned();
+    if let Ok(Some(otlp)) = config::otlp() {
+        for header in otlp.logs.iter().chain(&otlp.traces).flat_map(|e| &e.headers) {
+            let value = header.value.expose();
+            // The whole value, then each long word of it (the token without its `Bearer`). A
+            // short value (an experiment id, `0`) is no secret, and replacing it would garble.
+            let words = value.split_whitespace().filter(|w| w.len() >= 8);
+            for part in std::iter::once(value).filter(|v| v.len() >= 6).chain(words) {
+                text = text.replace(part, "[header value]");
+            }
+        }
+    }
+    crate::secrets::masked(&text)
+}
+
 /// One destination for recorded events.
 pub trait Sink {
     /// Its queue directory under the outbox, and its name in reports: "dashboard", "otlp".

@@ -454,7 +454,7 @@ impl Queue {
             // A state file an older version wrote may hold what it did not mask.
             last_error: state.last_error.map(|e| crate::secrets::masked(&e)),
             last_error_at: state.last_error_at,
-            last_set_aside: state.last_set_aside,
+            last_set_aside: state.last_set_aside.map(|e| crate::secrets::masked(&e)),
             last_set_aside_at: state.last_set_aside_at,
             last_delivered_at: state.last_delivered_at,
             backoff_until: backoff_until(&self.dir).map(|t| clock::rfc3339(t.into())),
@@ -513,6 +513,21 @@ impl Queue {
         );
         Ok(())
     }
+}
+
+/// Overwrites the first `len` bytes of the file at `path` (ours) with spaces.
+fn blank(path: &Path, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = OpenOptions::new().write(true).custom_flags(private::NOFOLLOW_NONBLOCK).open(path)?;
+    ours(&file.metadata()?)?;
+    let spaces = vec![b' '; 64 << 10];
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(spaces.len() as u64) as usize;
+        file.write_all_at(&spaces[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// The backoff's end, when it is in the future (and not absurdly far: a clock that jumped back).
@@ -581,7 +596,20 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
 /// saving, `tail` names an existing file, and the queue is counted again (rare; one listing).
 fn load_state(queue: &Queue) -> State {
     let state = queue.state();
-    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() { recount(queue, state) } else { state }
+    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() {
+        return recount(queue, state);
+    }
+    // More waiting than the cap ever leaves (a state file damaged or not written by us): taken
+    // from the files, since every step from `head` to `tail` costs a lookup, and cutting 10^18
+    // "waiting" records down to the cap spun forever holding the lock.
+    if state.tail - state.head > config::outbox_max() as u64 {
+        let seqs: Vec<u64> =
+            private::file_names(&queue.queue_dir()).unwrap_or_default().iter().filter_map(|n| n.parse().ok()).collect();
+        let head = state.head.max(seqs.iter().copied().min().unwrap_or(state.head));
+        let tail = seqs.iter().max().map_or(head, |max| max + 1).max(head);
+        return State { head, tail, ..state };
+    }
+    state
 }
 
 /// `head` and `tail` from the numbered records themselves (one listing).
@@ -684,11 +712,15 @@ impl Run<'_> {
         if let Err(e) = private_dir(&self.queue.queue_dir()) {
             return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
         }
+        // Where the line being numbered starts in the taken spool.
+        let mut start = 0u64;
         for line in io::BufReader::new(file).split(b'\n') {
             let line = match line {
                 Ok(line) => line,
                 Err(e) => return self.fail(&format!("outbox {}: {e}", taken.display()), None),
             };
+            let at = start;
+            start += line.len() as u64 + 1;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -698,6 +730,14 @@ impl Run<'_> {
                 Err(_) => self.recover(&line).unwrap_or(line),
             };
             if let Err(e) = self.number(&line) {
+                // The next run numbers the taken spool again: what this one numbered is blanked
+                // first (a line of spaces is skipped), or it would be queued, and sent, twice
+                // (seen on a full disk). Overwriting needs no new space.
+                if at > 0
+                    && let Err(blank) = blank(&taken, at - 1)
+                {
+                    crate::debug!("outbox {}: {blank}; its first records may be sent twice", taken.display());
+                }
                 return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
             }
         }
@@ -761,7 +801,11 @@ impl Run<'_> {
             }
             other => other?,
         };
-        file.write_all(record)?;
+        // Not left half written (a full disk), to be taken for a record by the next run.
+        if let Err(e) = file.write_all(record) {
+            let _ = fs::remove_file(self.queue.numbered(self.state.tail));
+            return Err(e);
+        }
         self.state.tail += 1;
         Ok(())
     }
@@ -904,6 +948,7 @@ impl Run<'_> {
     }
 
     fn set_aside(&mut self, path: &Path, seq: u64, status: u16, why: &str) -> io::Result<()> {
+        let why = &super::scrub(why);
         self.queue.set_aside(path, &format!("{seq:020}.json"), status, why)?;
         self.report.set_aside += 1;
         self.state.set_aside += 1;
@@ -913,7 +958,7 @@ impl Run<'_> {
     }
 
     fn fail(&mut self, error: &str, after: Option<Duration>) {
-        let error = &crate::secrets::masked(error);
+        let error = &super::scrub(error);
         self.report.error = Some(error.to_owned());
         fail(self.queue, &mut self.state, error, after);
     }

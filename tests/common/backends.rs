@@ -124,7 +124,7 @@ impl Backend {
         // A Python server on a busy machine can take seconds for its first request.
         env.set("OTEL_EXPORTER_OTLP_TIMEOUT", "60000");
         if self.kind == Kind::Mlflow {
-            env.set("OTEL_EXPORTER_OTLP_HEADERS", "x-mlflow-experiment-id=0");
+            env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "x-mlflow-experiment-id=0");
         }
     }
 

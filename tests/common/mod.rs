@@ -145,12 +145,16 @@ impl TestEnv {
         (String::from_utf8_lossy(&out.stdout).trim_end().to_owned(), out.status.code().unwrap_or(-1))
     }
 
-    /// Every journal line of every day file, parsed, oldest day first. Each file ends whole.
+    /// Every journal line of every day file and then of the late files, parsed. Each file ends whole.
     pub fn journal(&self) -> Vec<serde_json::Value> {
+        let (dir, late) = (self.journal_dir(), self.journal_dir().join("late"));
+        let days = list(&dir).into_iter().filter(|n| n.ends_with(".jsonl")).map(|n| dir.join(n));
+        // Lines a hook could not append in time, one file each, until `cleanup` folds them in.
+        let late = list(&late).into_iter().filter(|n| n.ends_with(".jsonl")).map(|n| late.join(n));
         let mut lines = Vec::new();
-        for name in list(&self.journal_dir()).into_iter().filter(|n| n.ends_with(".jsonl")) {
-            let text = fs::read_to_string(self.journal_dir().join(name)).unwrap();
-            assert!(text.is_empty() || text.ends_with('\n'), "torn tail");
+        for path in days.chain(late) {
+            let text = fs::read_to_string(&path).unwrap();
+            assert!(text.is_empty() || text.ends_with('\n'), "torn tail in {}", path.display());
             lines.extend(text.lines().map(|l| json(l.as_bytes())));
         }
         lines
