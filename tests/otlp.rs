@@ -806,7 +806,7 @@ fn a_self_signed_collector_certificate_given_as_trusted_works() {
     assert!(receiver.received_tls(&good.0).is_empty());
     assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
 
-    env.set("OTEL_EXPORTER_OTLP_CERTIFICATE", &good.0);
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", &good.0);
     flush(&env);
     let got = receiver.received_tls(&good.0);
     assert!(!got.is_empty() && got.iter().all(|r| r["ok"] == true));
@@ -816,7 +816,7 @@ fn a_self_signed_collector_certificate_given_as_trusted_works() {
     // A certificate for another name, trusted, does not make 127.0.0.1 that collector.
     let receiver = Receiver::https_with(&other);
     let mut env = otlp_env(&format!("https://127.0.0.1:{}", receiver.port));
-    env.set("OTEL_EXPORTER_OTLP_CERTIFICATE", &other.0);
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", &other.0);
     replay(&env, &recorded());
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
