@@ -7,11 +7,16 @@
 //!     cargo bench --bench secrets               # everything
 //!     cargo bench --bench secrets -- hook big   # sections: hook big process wiring corpus
 //!
-//! `corpus` is the false-positive measure: every text file under `$SECRETS_CORPUS` (paths joined
-//! by `:`; default: the cargo registry's sources, Python's site-packages and /usr/share/doc) goes
-//! through the filter whole, as a Read's content would; every marker there is a false positive
-//! (or a real secret someone shipped). The rate per MB and per line, counts by kind, and each
-//! match with its line go to `target/secrets-corpus.txt` for review. Not part of a default run.
+//! `corpus` is the false-positive measure, over pinned inputs anyone can have: the crates of
+//! Cargo.lock and fuzz/Cargo.lock (fetched when missing) and the site-packages of two venvs the
+//! tests make with pinned packages (MLflow, the OTLP schema), plus `$SECRETS_CORPUS_EXTRA` (paths
+//! joined by `:`, machine-specific, never compared). Every text file goes through the filter whole,
+//! as a Read's content would; every marker there is a false positive (or a real secret someone
+//! shipped). It prints the inputs it read (each crate and Python distribution with its version),
+//! the rate per MB and per line and counts by kind, compares the marks with the checked-in list of
+//! known cases (benches/secrets-corpus-known.txt) and prints each new mark and each listed one not
+//! found; each marked line, before and after, goes to `target/secrets-corpus.txt`. Not part of a
+//! default run.
 
 use std::fs;
 use std::hint::black_box;
@@ -21,6 +26,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use claude_session::payload::Payload;
+
+// The tests' cache of Python venvs: the corpus reads two of them.
+#[path = "../tests/common/deps.rs"]
+mod deps;
 use claude_session::secrets;
 
 const FIELD_MAX: usize = 16 * 1024;
@@ -119,53 +128,125 @@ fn big(fixtures: &Path) {
     report("a secret every 64 KiB", &dirty, found);
 }
 
+/// The venvs of the corpus: the ones the tests make, with the same pins (tests/common/backends.rs,
+/// tests/otlp.rs), so the test cache already holds them.
+const CORPUS_VENVS: &[(&str, &[&str])] =
+    &[("mlflow", &["mlflow==3.17.2"]), ("otlp-schema", &["opentelemetry-proto==1.45.2", "protobuf==7.36.2"])];
+
+/// The checked-in list of lines the corpus still marks, each a known case.
+const KNOWN: &str = "benches/secrets-corpus-known.txt";
+
+/// One root of the corpus: its name in the listing (`cargo`, `venv-mlflow`, `extra:/usr/share/doc`),
+/// its directory, and whether its marks are compared with the known list (pinned inputs only).
+struct Input {
+    name: String,
+    dir: PathBuf,
+    pinned: bool,
+}
+
 /// The false-positive rate over real code and text (see the module's comment).
 fn corpus(_: &Path) {
-    let home = std::env::var("HOME").unwrap_or_default();
-    let default = format!("{home}/.cargo/registry/src:/usr/lib/python3/dist-packages:/usr/local/lib:/usr/share/doc");
-    let roots = std::env::var("SECRETS_CORPUS").unwrap_or(default);
-    let mut files = Vec::new();
-    for root in roots.split(':').filter(|r| !r.is_empty()) {
-        walk(Path::new(root), &mut files);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut inputs = Vec::new();
+    let mut read_list = String::new();
+    // The crates both Cargo.lock files pin, each as `cargo fetch` unpacks it.
+    let crates = locked_crates(root);
+    let registry = cargo_home().join("registry/src");
+    let find = |c: &str| fs::read_dir(&registry).ok()?.flatten().map(|index| index.path().join(c)).find(|d| d.is_dir());
+    if crates.iter().any(|c| find(c).is_none()) {
+        for manifest in ["Cargo.toml", "fuzz/Cargo.toml"] {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let _ =
+                Command::new(cargo).args(["fetch", "--locked", "--manifest-path"]).arg(root.join(manifest)).status();
+        }
     }
-    files.sort();
+    let mut crate_dirs = Vec::new();
+    for c in &crates {
+        match find(c) {
+            Some(dir) => crate_dirs.push(dir),
+            None => read_list.push_str(&format!("# missing crate {c} (cargo fetch could not get it)\n")),
+        }
+    }
+    read_list.push_str(&format!(
+        "# cargo: {} crates of Cargo.lock and fuzz/Cargo.lock: {}\n",
+        crate_dirs.len(),
+        crates.join(" ")
+    ));
+    for dir in crate_dirs {
+        inputs.push(Input { name: "cargo".into(), dir, pinned: true });
+    }
+    // The venvs' site-packages, with every distribution installed there named.
+    for (name, packages) in CORPUS_VENVS {
+        let Some(python) = deps::or_skip(deps::venv(name, packages)) else { continue };
+        let venv = python.parent().unwrap().parent().unwrap();
+        let Some(site) = fs::read_dir(venv.join("lib"))
+            .ok()
+            .and_then(|d| d.flatten().map(|e| e.path().join("site-packages")).find(|s| s.is_dir()))
+        else {
+            continue;
+        };
+        let mut dists: Vec<String> = fs::read_dir(&site)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".dist-info").map(|d| d.replacen('-', "==", 1)))
+            .collect();
+        dists.sort();
+        read_list.push_str(&format!("# venv-{name} ({}): {}\n", packages.join(" "), dists.join(" ")));
+        inputs.push(Input { name: format!("venv-{name}"), dir: site, pinned: true });
+    }
+    // Anything else (machine-specific, e.g. /usr/share/doc): counted, listed, never compared.
+    for extra in std::env::var("SECRETS_CORPUS_EXTRA").unwrap_or_default().split(':').filter(|r| !r.is_empty()) {
+        read_list.push_str(&format!("# extra (not compared with the known list): {extra}\n"));
+        inputs.push(Input { name: format!("extra:{extra}"), dir: PathBuf::from(extra), pinned: false });
+    }
+
     let (mut bytes, mut lines, mut read) = (0usize, 0usize, 0usize);
     let (mut marked_files, mut marked_lines) = (0usize, 0usize);
     let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
     let mut log = String::new();
+    // Each pinned mark as the known list writes it: `input/path: + the line as marked`.
+    let mut marks: Vec<String> = Vec::new();
     let start = Instant::now();
-    for path in &files {
-        let Ok(data) = fs::read(path) else { continue };
-        if data.len() > 1 << 20 || data.contains(&0) {
-            continue;
-        }
-        let text = String::from_utf8_lossy(&data);
-        read += 1;
-        bytes += text.len();
-        lines += text.lines().count();
-        let Some(clean) = secrets::redact_text(&text) else { continue };
-        marked_files += 1;
-        let originals: Vec<&str> = text.lines().collect();
-        let cleaned: Vec<&str> = clean.lines().collect();
-        for (n, line) in cleaned.iter().enumerate().filter(|(_, l)| l.contains("[redacted: ")) {
-            marked_lines += 1;
-            // The line as it was, when a match did not span lines.
-            if originals.len() == cleaned.len() {
-                let was: String = originals[n].trim().chars().take(200).collect();
-                log.push_str(&format!("{}: - {was}\n", path.display()));
+    for input in &inputs {
+        let mut files = Vec::new();
+        walk(&input.dir, &mut files);
+        files.sort();
+        let base = if input.name == "cargo" { input.dir.parent().unwrap() } else { &input.dir };
+        for path in &files {
+            let Ok(data) = fs::read(path) else { continue };
+            if data.len() > 1 << 20 || data.contains(&0) {
+                continue;
             }
-            for kind in line.split("[redacted: ").skip(1).filter_map(|k| k.split(']').next()) {
-                *kinds.entry(kind.to_owned()).or_default() += 1;
+            let text = String::from_utf8_lossy(&data);
+            read += 1;
+            bytes += text.len();
+            lines += text.lines().count();
+            let Some(clean) = secrets::redact_text(&text) else { continue };
+            marked_files += 1;
+            let shown_path = format!("{}/{}", input.name, path.strip_prefix(base).unwrap().display());
+            let originals: Vec<&str> = text.lines().collect();
+            let cleaned: Vec<&str> = clean.lines().collect();
+            for (n, line) in cleaned.iter().enumerate().filter(|(_, l)| l.contains("[redacted: ")) {
+                marked_lines += 1;
+                // The line as it was, when a match did not span lines.
+                if originals.len() == cleaned.len() {
+                    log.push_str(&format!("{shown_path}: - {}\n", around(originals[n], line.find("[redacted: "))));
+                }
+                for kind in line.split("[redacted: ").skip(1).filter_map(|k| k.split(']').next()) {
+                    *kinds.entry(kind.to_owned()).or_default() += 1;
+                }
+                let mark = format!("{shown_path}: + {}", around(line, line.find("[redacted: ")));
+                log.push_str(&mark);
+                log.push('\n');
+                if input.pinned {
+                    marks.push(mark);
+                }
             }
-            let shown: String = line.trim().chars().take(200).collect();
-            log.push_str(&format!("{}: + {shown}\n", path.display()));
         }
     }
     let mb = bytes as f64 / 1e6;
-    println!(
-        "\n== false positives: {read} files, {mb:.1} MB, {lines} lines, in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    print!("\n== false positives, inputs read:\n{read_list}");
+    println!("{read} files, {mb:.1} MB, {lines} lines, in {:.1} s", start.elapsed().as_secs_f64());
     println!(
         "files with a marker {marked_files} ({:.3}%), lines {marked_lines} ({:.4}% of lines, {:.2} per MB)",
         100.0 * marked_files as f64 / read.max(1) as f64,
@@ -175,9 +256,81 @@ fn corpus(_: &Path) {
     for (kind, n) in &kinds {
         println!("  {kind:<20} {n}");
     }
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/secrets-corpus.txt");
-    fs::write(&out, log).unwrap();
-    println!("each marked line: {}", out.display());
+    // Against the known list: a mark it does not hold is new; one it holds that is gone is fixed
+    // (or its input changed: the list's head names the inputs it was made from).
+    let known_text = fs::read_to_string(root.join(KNOWN)).unwrap_or_default();
+    let named_inputs = |text: &str| -> Vec<String> {
+        text.lines().filter(|l| l.starts_with("# cargo:") || l.starts_with("# venv-")).map(str::to_owned).collect()
+    };
+    let (theirs, ours) = (named_inputs(&known_text), named_inputs(&read_list));
+    if theirs == ours {
+        println!("inputs: the same crates and distributions as {KNOWN} was made from");
+    } else {
+        println!("inputs differ from those {KNOWN} was made from (marks may differ for that reason):");
+        for line in ours.iter().filter(|l| !theirs.contains(l)) {
+            println!("  here: {}", line.chars().take(300).collect::<String>());
+        }
+        for line in theirs.iter().filter(|l| !ours.contains(l)) {
+            println!("  list: {}", line.chars().take(300).collect::<String>());
+        }
+    }
+    let mut known: Vec<&str> = known_text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let mut new = Vec::new();
+    for mark in &marks {
+        match known.iter().position(|k| k == mark) {
+            Some(i) => {
+                known.swap_remove(i);
+            }
+            None => new.push(mark.as_str()),
+        }
+    }
+    println!(
+        "against {KNOWN}: {} marks listed and found, {} new (not listed), {} listed and not found",
+        marks.len() - new.len(),
+        new.len(),
+        known.len()
+    );
+    for mark in &new {
+        println!("  new:       {mark}");
+    }
+    for mark in &known {
+        println!("  not found: {mark}");
+    }
+    let out = root.join("target/secrets-corpus.txt");
+    fs::write(&out, read_list + &log).unwrap();
+    println!("each marked line, before (-) and after (+): {}", out.display());
+}
+
+/// At most 200 characters of `line` around byte `at` (where its first marker starts).
+fn around(line: &str, at: Option<usize>) -> String {
+    let line = line.trim_end();
+    let at = at.unwrap_or(0).min(line.len());
+    let from = (0..=at.saturating_sub(100)).rev().find(|&i| line.is_char_boundary(i)).unwrap_or(0);
+    line[from..].trim_start().chars().take(200).collect()
+}
+
+/// `name-version` of every crates.io package in the project's and the fuzzers' Cargo.lock.
+fn locked_crates(root: &Path) -> Vec<String> {
+    let mut crates = Vec::new();
+    for lock in ["Cargo.lock", "fuzz/Cargo.lock"] {
+        let text = fs::read_to_string(root.join(lock)).unwrap_or_default();
+        for package in text.split("[[package]]").skip(1) {
+            let field =
+                |key: &str| package.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = \"")?.strip_suffix('"'));
+            if let (Some(name), Some(version), Some(_)) = (field("name"), field("version"), field("source")) {
+                crates.push(format!("{name}-{version}"));
+            }
+        }
+    }
+    crates.sort();
+    crates.dedup();
+    crates
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"))
 }
 
 /// Every regular file below `dir` (links not followed).

@@ -16,9 +16,10 @@ max_len() {
     settings_merge | journal_read) echo 16384 ;;
     outbox) echo 4096 ;;
     env_values) echo 256 ;;
+    secrets) echo 16384 ;;          # the field cap: the filter sees at most a field's text
   esac
 }
-targets=${*:-payload session_file store_read outbox env_values settings_merge journal_read}
+targets=${*:-payload session_file store_read outbox env_values settings_merge journal_read secrets}
 mkdir -p artifacts/logs
 for t in $targets; do
   mkdir -p "corpus/$t" "artifacts/$t"

@@ -49,17 +49,24 @@ pub struct Tokens {
     pub cache_read: u64,
 }
 
-impl Tokens {
-    /// Saturating, as every sum here: a transcript is a file anyone may have edited, and counts
-    /// near `u64::MAX` overflowed (a panic, or a wrapped total).
-    pub fn add(&mut self, other: &Tokens) {
-        self.input = self.input.saturating_add(other.input);
-        self.output = self.output.saturating_add(other.output);
-        self.cache_write = self.cache_write.saturating_add(other.cache_write);
-        self.cache_write_1h = self.cache_write_1h.saturating_add(other.cache_write_1h);
-        self.cache_read = self.cache_read.saturating_add(other.cache_read);
-    }
+/// `add`, summing field by field. The pattern names every field: a field added to the struct
+/// but not here is a compile error, not a count silently dropped from every total. Saturating,
+/// as every sum here: a transcript is a file anyone may have edited, and counts near `u64::MAX`
+/// overflowed (a panic, or a wrapped total).
+macro_rules! summed_by_field {
+    ($t:ident { $($field:ident),+ }) => {
+        impl $t {
+            pub fn add(&mut self, other: &$t) {
+                let $t { $($field),+ } = other;
+                $(self.$field = self.$field.saturating_add(*$field);)+
+            }
+        }
+    };
+}
 
+summed_by_field!(Tokens { input, output, cache_write, cache_write_1h, cache_read });
+
+impl Tokens {
     /// Every token of the prompt: uncached, written to the cache, read from it.
     pub fn prompt(&self) -> u64 {
         self.input.saturating_add(self.cache_write).saturating_add(self.cache_read)
@@ -324,13 +331,9 @@ pub struct Cost {
     pub priced: u64,
 }
 
-impl Cost {
-    pub fn add(&mut self, other: &Cost) {
-        self.pico = self.pico.saturating_add(other.pico);
-        self.unpriced = self.unpriced.saturating_add(other.unpriced);
-        self.priced = self.priced.saturating_add(other.priced);
-    }
+summed_by_field!(Cost { pico, unpriced, priced });
 
+impl Cost {
     /// What `tokens` of one model cost; `max_prompt` is the longest prompt among them.
     pub fn of(tokens: &Tokens, max_prompt: u64, price: Option<&Price>) -> Cost {
         let all = tokens.prompt().saturating_add(tokens.output);

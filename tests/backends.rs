@@ -33,7 +33,7 @@ fn replay_into(backend: &Backend) -> TestEnv {
 
 /// The records the hooks queued, oldest first: the refusing dashboard's queue.
 fn queued_records(env: &TestEnv) -> Vec<Value> {
-    let dir = env.journal_dir().join("outbox/dashboard");
+    let dir = env.queue("dashboard");
     let mut numbered: Vec<(u64, PathBuf)> = fs::read_dir(dir.join("queue"))
         .map(|rd| rd.flatten().filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path()))).collect())
         .unwrap_or_default();

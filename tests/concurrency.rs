@@ -177,7 +177,7 @@ fn a_torn_spool_line_loses_neither_event() {
     // Take the deliverer's first try out of the way; the spool is empty again.
     let _ = env.run("claude-session", &["flush"], b"");
     env.hook("pre-tool", &first.clone());
-    let spool = env.journal_dir().join("outbox/dashboard/spool");
+    let spool = env.queue("dashboard").join("spool");
     let whole = fs::read(&spool).unwrap();
     assert!(whole.ends_with(b"\n"));
     // Killed mid-write: the line stops inside the payload.
@@ -193,7 +193,7 @@ fn a_torn_spool_line_loses_neither_event() {
     assert_eq!(got, BTreeMap::from([("next".into(), 1), ("torn".into(), 2)]), "{got:?}");
     let torn: Vec<Value> = server.accepted().into_iter().filter(|e| e["payload"]["tool_use_id"] == "torn").collect();
     assert_eq!(torn[1]["payload"]["tool_input"], torn[0]["payload"]["tool_input"], "the whole event, from the journal");
-    assert!(list(&env.journal_dir().join("outbox/dashboard/rejected")).is_empty(), "nothing set aside");
+    assert!(list(&env.queue("dashboard").join("rejected")).is_empty(), "nothing set aside");
 }
 
 /// Runs `claude-session ARGS`, failing the test instead of hanging with it.

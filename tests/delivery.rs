@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use common::server::{Mode, TestServer};
+use common::server::{self, Mode, TestServer};
 use common::*;
 use serde_json::{Value, json};
 
@@ -20,7 +20,7 @@ fn env_for(url: &str) -> TestEnv {
 }
 
 fn queue_dir(env: &TestEnv) -> std::path::PathBuf {
-    env.journal_dir().join("outbox/dashboard")
+    env.queue("dashboard")
 }
 
 /// Waits until no deliverer holds the dashboard's lock, so the next step starts from a quiet
@@ -326,9 +326,14 @@ fn a_hung_server_costs_the_hook_nothing() {
 /// Runs `flush` with a bound on waiting: a flush that hangs fails the test instead of hanging it.
 /// `flush`, bounded: before the fixes it never returned.
 fn bounded_flush(env: &TestEnv) -> std::process::Output {
-    let mut flush = env.command(env.bin.join("claude-session"));
-    flush.arg("flush");
-    within(flush, b"", Duration::from_secs(30))
+    bounded(env, &["flush"])
+}
+
+/// `claude-session ARGS`, bounded as [`bounded_flush`].
+fn bounded(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let mut cmd = env.command(env.bin.join("claude-session"));
+    cmd.args(args);
+    within(cmd, b"", Duration::from_secs(30))
 }
 
 fn record_name(n: u32) -> String {
@@ -337,48 +342,69 @@ fn record_name(n: u32) -> String {
 
 #[test]
 fn an_unreadable_outbox_entry_cannot_make_delivery_spin() {
-    let server = TestServer::start();
     let port = TestServer::closed_port();
-    let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    let env = env_for(&format!("http://127.0.0.1:{port}/events"));
     env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
     settle(&env);
     fs::create_dir(queue_dir(&env).join("spool")).unwrap();
-    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
+    let server = TestServer::start_on(port);
     let out = bounded_flush(&env);
     assert_eq!(stdout(&out), "delivered 1, set aside 1, dropped 0, pending 0\n", "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(server.accepted().len(), 1, "the good event went once");
 }
 
+/// Versions before destinations had one queue per sink (and, before sinks, records directly in
+/// the outbox) and did not record where a record was meant to go: nothing sends them to the
+/// destination configured now unless told to, by `flush --adopt`, which the reports name.
 #[test]
-fn old_layout_outbox_records_are_delivered_after_an_upgrade() {
+fn old_layout_outbox_records_wait_for_flush_adopt_after_an_upgrade() {
     let server = TestServer::start();
     let env = env_for(&server.url);
     let outbox = env.journal_dir().join("outbox");
-    fs::create_dir_all(&outbox).unwrap();
-    for dir in [&env.journal_dir(), &outbox] {
+    fs::create_dir_all(outbox.join("dashboard/queue")).unwrap();
+    for dir in [&env.journal_dir(), &outbox, &outbox.join("dashboard"), &outbox.join("dashboard/queue")] {
         fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     }
+    let body = |n: u32| json!({"source_app": "old", "session_id": "s", "hook_event_type": "Stop", "payload": {"n": n}, "timestamp": 1, "summary": ""});
     for n in 0..3 {
-        let body = json!({"source_app": "old", "session_id": "s", "hook_event_type": "Stop",
-                          "payload": {"n": n}, "timestamp": 1, "summary": ""});
-        fs::write(outbox.join(record_name(n)), body.to_string()).unwrap();
+        fs::write(outbox.join(record_name(n)), body(n).to_string()).unwrap();
     }
-    // Which every older version's hook made.
+    // Which every version before sinks made.
     fs::write(outbox.join(".lock"), "").unwrap();
-    assert_eq!(outbox_pending(&env), 3, "counted before the move");
+    // And the per-sink queue of the version after, with one record in its spool.
+    fs::write(outbox.join("dashboard/spool"), format!("{}\n", body(3))).unwrap();
+    assert_eq!(outbox_pending(&env), 4, "counted before the move");
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "new"})));
+    server.wait_for(1, WAIT);
     let out = bounded_flush(&env);
-    assert_eq!(stdout(&out), "delivered 3, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
-    let ns: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["n"].clone()).collect();
-    assert_eq!(ns, [0, 1, 2], "oldest first");
+    assert_eq!(stdout(&out), "delivered 0, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 pending in dashboard, queued by an older version"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("flush --adopt dashboard"), "{}", stderr(&out));
+    let status = env.run("claude-session", &["hooks", "status"], b"");
+    assert!(stdout(&status).contains("flush --adopt dashboard"), "{}", stdout(&status));
+    assert_eq!(server.accepted().len(), 1, "only the new event: {:?}", server.accepted());
+
+    let out = bounded(&env, &["flush", "--adopt", "dashboard"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("dashboard: moved 4 queued for dashboard (queued by an older version"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).ends_with("delivered 4, set aside 0, dropped 0, pending 0\n"), "{}", stdout(&out));
+    let ns: Vec<Value> = server.accepted().iter().skip(1).map(|e| e["payload"]["n"].clone()).collect();
+    assert_eq!(ns, [0, 1, 2, 3], "oldest first");
     assert!(!outbox.join(".lock").exists(), "moved once: the old layout is not listed again");
+    assert_eq!(outbox_pending(&env), 0);
+    let out = bounded_flush(&env);
+    assert!(stderr(&out).is_empty(), "nothing left elsewhere: {}", stderr(&out));
 }
 
 #[test]
 fn symlink_in_outbox_is_never_sent() {
-    let server = TestServer::start();
     let port = TestServer::closed_port();
-    let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    let env = env_for(&format!("http://127.0.0.1:{port}/events"));
     env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": "good"})));
     settle(&env);
     // A secret of someone else's that a planted link points at, in the incoming queue and in
@@ -390,9 +416,16 @@ fn symlink_in_outbox_is_never_sent() {
     std::os::unix::fs::symlink(&secret, queue_dir(&env).join("spool")).unwrap();
     std::os::unix::fs::symlink(&secret, env.journal_dir().join("outbox").join(record_name(2))).unwrap();
     fs::write(env.journal_dir().join("outbox/.lock"), "").unwrap();
-    env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
-    let out = bounded_flush(&env);
-    assert_eq!(stdout(&out), "delivered 1, set aside 2, dropped 0, pending 0\n", "{}", stderr(&out));
+    let server = TestServer::start_on(port);
+    let out = bounded(&env, &["flush", "--adopt", "dashboard"]);
+    assert!(
+        stdout(&out).ends_with("delivered 1, set aside 1, dropped 0, pending 0\n"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let old = list(&env.journal_dir().join("outbox/dashboard/rejected"));
+    assert!(old.contains(&record_name(2)), "the old layout's link, set aside where it was adopted from: {old:?}");
     let sent = server.accepted();
     assert_eq!(sent.len(), 1);
     assert!(!sent[0].to_string().contains("s3cr3t"), "a link's target was sent");
@@ -410,19 +443,24 @@ fn fifo_in_outbox_does_not_hang_flush() {
         env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": format!("t{n}")})));
     }
     settle(&env);
-    // Where an older version kept records, which the deliverer moves into the queue.
+    // Where an older version kept records, which `--adopt dashboard` moves into the queue.
     let fifo = env.journal_dir().join("outbox").join(record_name(1));
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     fs::write(env.journal_dir().join("outbox/.lock"), "").unwrap();
+    let out = bounded(&env, &["flush", "--adopt", "dashboard"]);
+    assert_eq!(out.status.code(), Some(1), "the server is down: {}", stderr(&out));
+    assert!(stdout(&out).ends_with("pending 3\n"), "the cap applies: {}", stdout(&out));
+    let old = list(&env.journal_dir().join("outbox/dashboard/rejected"));
+    assert!(old.contains(&record_name(1)), "the FIFO, set aside unread: {old:?}");
     // The state file too: read without blocking, refused, and the queue counted again.
     let state = queue_dir(&env).join("state.json");
     fs::remove_file(&state).unwrap();
     nix::unistd::mkfifo(&state, nix::sys::stat::Mode::S_IRWXU).unwrap();
     let server = TestServer::start_on(port);
     let out = bounded_flush(&env);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let report = stdout(&out);
-    assert!(report.contains("set aside 1, dropped 2, pending 0"), "the FIFO is set aside, the cap applies: {report}");
+    assert_eq!(report, "delivered 3, set aside 0, dropped 0, pending 0\n", "counted again from the records");
     let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
     assert_eq!(ids, ["t2", "t3", "t4"]);
     // A FIFO where hooks append: the hook cannot open it without a reader and goes on; the
@@ -741,4 +779,236 @@ fn a_full_disk_while_numbering_the_spool_sends_nothing_twice() {
     assert_eq!((code, report.as_str()), (0, "delivered 4, set aside 0, dropped 0, pending 0\n"));
     let ids: Vec<Value> = server.accepted().iter().map(|e| e["payload"]["tool_use_id"].clone()).collect();
     assert_eq!(ids, ["t0", "t1", "t2", "t3", "t4"], "each once, in order");
+}
+
+/// An OTLP/HTTP collector on loopback that takes every request (`{}` in JSON) and records its
+/// path, its `Authorization` header and its body.
+struct Collector {
+    port: u16,
+    shared: std::sync::Arc<CollectorShared>,
+}
+
+#[derive(Default)]
+struct CollectorShared {
+    seen: std::sync::Mutex<Vec<(String, String, String)>>,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Collector {
+    fn start_on(port: u16) -> Collector {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let shared = std::sync::Arc::new(CollectorShared::default());
+        server::accept_loop(
+            listener,
+            shared.clone(),
+            |s| s.stop.load(std::sync::atomic::Ordering::SeqCst),
+            |stream, s| {
+                use std::io::{BufRead, Read, Write};
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split(' ').nth(1).unwrap_or_default().to_owned();
+                    let (mut length, mut authorization) = (0, String::new());
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let Some((name, value)) = line.trim_end().split_once(':') else { break };
+                        match name.to_ascii_lowercase().as_str() {
+                            "content-length" => length = value.trim().parse().unwrap(),
+                            "authorization" => authorization = value.trim().to_owned(),
+                            _ => {}
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    s.seen.lock().unwrap().push((path, authorization, String::from_utf8_lossy(&body).into_owned()));
+                    let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+                    if out.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            },
+        );
+        Collector { port, shared }
+    }
+
+    fn seen(&self) -> Vec<(String, String, String)> {
+        self.shared.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Waits until no deliverer holds any queue's lock.
+fn settle_all(env: &TestEnv) {
+    let outbox = env.journal_dir().join("outbox");
+    for name in list(&outbox) {
+        if let Ok(lock) = fs::File::options().read(true).write(true).open(outbox.join(name).join(".lock")) {
+            lock.lock().unwrap();
+            lock.unlock().unwrap();
+        }
+    }
+}
+
+/// F6: the outbox had one queue per sink, and a deliverer sent everything queued with the URL and
+/// credentials it was started with. Project A's events, queued while its company server was
+/// down, went to project B's personal server (and, for OTLP, with B's key) as soon as a hook in
+/// B started a deliverer. Now each destination (URL and credentials) has its own queue, and only
+/// a deliverer configured for it sends it.
+#[test]
+fn events_queued_for_one_projects_server_never_reach_anothers() {
+    let env = TestEnv::new();
+    let (company_port, collector_port) = (TestServer::closed_port(), TestServer::closed_port());
+    let personal = TestServer::start();
+    let collector = format!("http://127.0.0.1:{collector_port}");
+    // A: the company's dashboard and the company's key on a shared collector; B: a personal
+    // dashboard, and a personal key on that same collector.
+    let company: [(&str, String); 4] = [
+        ("CLAUDE_SESSION_SERVER_URL", format!("http://127.0.0.1:{company_port}")),
+        ("CLAUDE_SESSION_OTLP_ENDPOINT", collector.clone()),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer company-key".into()),
+        ("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1".into()),
+    ];
+    let personal_env: [(&str, String); 4] = [
+        ("CLAUDE_SESSION_SERVER_URL", personal.url.clone()),
+        ("CLAUDE_SESSION_OTLP_ENDPOINT", collector.clone()),
+        ("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer personal-key".into()),
+        ("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1".into()),
+    ];
+    let (work_a, personal_b) = (env.root.join("workA"), env.root.join("personalB"));
+    for dir in [&work_a, &personal_b] {
+        fs::create_dir_all(dir).unwrap();
+    }
+    let run = |dir: &std::path::Path, vars: &[(&str, String)], program: &str, args: &[&str], stdin: &[u8]| {
+        let mut cmd = env.command(env.bin.join(program));
+        cmd.args(args).current_dir(dir).env("CLAUDECODE", "1");
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        feed(cmd, stdin)
+    };
+    let turn = |dir: &std::path::Path, vars: &[(&str, String)], session: &str, prompt: &str| {
+        let cwd = dir.to_str().unwrap();
+        let call =
+            json!({"tool_use_id": format!("call-{session}"), "tool_name": "Bash", "tool_input": {"command": "ls"}});
+        for (event, extra) in
+            [("UserPromptSubmit", json!({"prompt": prompt})), ("PreToolUse", call.clone()), ("PostToolUse", call)]
+        {
+            let out = run(dir, vars, "session-start", &[], &payload(event, Some(session), cwd, extra));
+            assert_eq!(out.status.code(), Some(0));
+        }
+        settle_all(&env);
+    };
+
+    // A works while its company server and the collector are down: its events wait.
+    turn(&work_a, &company, "session-A", "company secret plan");
+    // B works once the collector is up, its personal server too: its hooks start deliverers.
+    let otlp = Collector::start_on(collector_port);
+    turn(&personal_b, &personal_env, "session-B", "hello");
+    personal.wait_for(3, WAIT);
+    // And B's flush and cron's cleanup, configured as B is, send only B's queues.
+    let out = run(&personal_b, &personal_env, "claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let note = stderr(&out);
+    assert!(note.contains("3 pending in dashboard-") && note.contains(&format!("127.0.0.1:{company_port}")), "{note}");
+    assert!(note.contains("for otlp-logs →") && note.contains("(headers: Authorization)"), "{note}");
+    assert!(!note.contains("company-key"), "a header's value is never shown: {note}");
+    run(&personal_b, &personal_env, "claude-session", &["cleanup"], b"");
+    settle_all(&env);
+    // Each queue says for whom it is, to people: the URL and the header names, never a value.
+    let outbox = env.journal_dir().join("outbox");
+    for queue in list(&outbox) {
+        let state = fs::read_to_string(outbox.join(&queue).join("state.json")).unwrap();
+        assert!(!state.contains("-key"), "{queue}: {state}");
+        let destination = &json(state.as_bytes())["destination"];
+        if queue.starts_with("otlp-") {
+            assert_eq!(destination["headers"], json!(["Authorization"]), "{queue}: {state}");
+        }
+        assert!(destination["url"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{queue}: {state}");
+    }
+    let all = json(&run(&personal_b, &personal_env, "claude-session", &["show", "--all", "--json"], b"").stdout);
+    let queues = all["outbox"]["sinks"].as_array().unwrap();
+    assert_eq!(queues.len(), 6, "three sinks, two destinations each: {queues:#?}");
+    let ours = |q: &&Value| q["configured"] == true;
+    assert_eq!(queues.iter().filter(ours).count(), 3, "B's three are the ones configured here");
+    assert!(queues.iter().filter(ours).all(|q| q["pending"] == 0), "{queues:#?}");
+    assert!(queues.iter().filter(|q| !ours(q)).all(|q| q["pending"].as_u64() > Some(0)), "A's wait: {queues:#?}");
+
+    let sessions =
+        |events: &[Value]| events.iter().map(|e| e["session_id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(sessions(&personal.accepted()), ["session-B"; 3], "only B's events reach B's server");
+    let seen = otlp.seen();
+    let paths: Vec<&str> = seen.iter().map(|(path, _, _)| path.as_str()).collect();
+    assert!(paths.contains(&"/v1/logs") && paths.contains(&"/v1/traces"), "{paths:?}");
+    for (path, authorization, body) in &seen {
+        assert_eq!(authorization, "Bearer personal-key", "{path}");
+        assert!(
+            !body.contains("session-A") && !body.contains("company secret plan"),
+            "A's record went with B's key: {body}"
+        );
+    }
+
+    // Where A is configured, its own flush sends A's events to A's server, with A's key.
+    let company_server = TestServer::start_on(company_port);
+    let out = run(&work_a, &company, "claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(sessions(&company_server.accepted()), ["session-A"; 3]);
+    assert_eq!(company_server.accepted()[0]["payload"]["prompt"], "company secret plan");
+    let company_requests: Vec<_> = otlp.seen().into_iter().skip(seen.len()).collect();
+    let paths: Vec<&str> = company_requests.iter().map(|(path, _, _)| path.as_str()).collect();
+    assert!(paths.contains(&"/v1/logs") && paths.contains(&"/v1/traces"), "{paths:?}");
+    for (path, authorization, body) in &company_requests {
+        assert_eq!(authorization, "Bearer company-key", "{path}");
+        assert!(body.contains("session-A") && !body.contains("session-B"), "{body}");
+    }
+    assert_eq!(sessions(&personal.accepted()).len(), 3, "still only B's");
+    assert!(stderr(&out).is_empty(), "nothing pending elsewhere now: {}", stderr(&out));
+}
+
+/// A collector key rotated while records waited: they stay in the old key's queue (never sent
+/// with the new key unasked), `flush` names that queue, and `flush --adopt` sends them with the
+/// new key.
+#[test]
+fn after_a_key_rotation_flush_adopt_sends_what_waited_with_the_new_key() {
+    let port = TestServer::closed_port();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .set("OTEL_TRACES_EXPORTER", "none")
+        .set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer old-key");
+    env.hook("pre-tool", &payload("PreToolUse", Some("waited"), "/w/p", json!({"tool_use_id": "t1"})));
+    settle_all(&env);
+    let old = env.queue("otlp-logs");
+    let collector = Collector::start_on(port);
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer new-key");
+    let out = bounded_flush(&env);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let queue = old.file_name().unwrap().to_str().unwrap();
+    assert!(stderr(&out).contains(&format!("1 pending in {queue}")), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("`flush --adopt {queue}`")), "{}", stderr(&out));
+    assert!(collector.seen().is_empty(), "nothing sent with the new key unasked");
+
+    let out = bounded(&env, &["flush", "--adopt", queue]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("otlp-logs: moved 1 queued for otlp-logs → http://127.0.0.1:"), "{}", stdout(&out));
+    let seen = collector.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].1, "Bearer new-key");
+    assert!(seen[0].2.contains("waited"), "{}", seen[0].2);
+    let out = bounded(&env, &["flush", "--adopt", "otlp-logs-0000000000000000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no such queue"), "{}", stderr(&out));
 }

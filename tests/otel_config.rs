@@ -6,113 +6,21 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use common::claude::{self, FakeApi, Step};
+use common::server::{Recorder, Request};
 use common::*;
 use serde_json::{Value, json};
 
 const SECRET: &str = "Bearer s3cr3t-t0ken-a1b2";
 
-/// One request a collector received: its path and headers (names in lower case).
-#[derive(Clone, Debug)]
-struct Request {
-    path: String,
-    headers: BTreeMap<String, String>,
-}
-
-/// An OTLP/HTTP collector on loopback that answers 200 to everything and records each request.
-struct Collector {
-    url: String,
-    got: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Collector {
-    fn start() -> Collector {
-        Collector::answering(false)
-    }
-
-    /// One that refuses every request with 401, its message echoing the `Authorization` header
-    /// it got, as some collectors and proxies do.
-    fn echoing_401() -> Collector {
-        Collector::answering(true)
-    }
-
-    fn answering(echo: bool) -> Collector {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let shared = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = shared.clone();
-                std::thread::spawn(move || serve(stream, &shared, echo));
-            }
-        });
-        Collector { url, got }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.got.lock().unwrap().clone()
-    }
-
-    /// The requests once `n` have arrived (a bound against a hang, not a speed claim).
-    fn wait_for(&self, n: usize) -> Vec<Request> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.requests().len() < n && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.requests()
-    }
-}
-
-fn serve(stream: TcpStream, got: &Mutex<Vec<Request>>, echo: bool) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-        let mut headers = BTreeMap::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':') {
-                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-            }
-        }
-        let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let message = format!("invalid credentials: {}", headers.get("authorization").cloned().unwrap_or_default());
-        got.lock().unwrap().push(Request { path, headers });
-        let refused = json!({ "message": message }).to_string();
-        let answer = match echo {
-            false => "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".to_owned(),
-            true => format!(
-                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{refused}",
-                refused.len()
-            ),
-        };
-        if (&stream).write_all(answer.as_bytes()).is_err() {
-            return;
-        }
-    }
+/// A collector that refuses every request with 401, its message echoing the `Authorization` header
+/// it got, as some collectors and proxies do.
+fn echoing_401(request: &Request) -> (u16, String) {
+    let message = format!("invalid credentials: {}", request.header("authorization").unwrap_or_default());
+    (401, json!({ "message": message }).to_string())
 }
 
 fn user_settings(env: &TestEnv) -> Value {
@@ -152,9 +60,20 @@ fn flush(env: &TestEnv) {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
 }
 
+/// `flush`, then `flush --adopt` of each queue it names as another destination's.
+fn flush_adopting(env: &TestEnv) {
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    for note in stderr(&out).split("`flush --adopt ").skip(1) {
+        let queue = note.split('`').next().unwrap();
+        let out = env.run("claude-session", &["flush", "--adopt", queue], b"");
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    }
+}
+
 #[test]
 fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never_shown() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     let out = env.run(
         "claude-session",
@@ -191,10 +110,10 @@ fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never
     assert!(!got.is_empty(), "the collector received nothing");
     for request in &got {
         assert_eq!(request.path, "/v1/traces", "logs are off: {request:?}");
-        assert_eq!(request.headers.get("authorization").map(String::as_str), Some(SECRET), "{request:?}");
-        assert_eq!(request.headers.get("x-team").map(String::as_str), Some("blue"));
+        assert_eq!(request.header("authorization"), Some(SECRET), "{request:?}");
+        assert_eq!(request.header("x-team"), Some("blue"));
     }
-    assert!(!list(&env.journal_dir().join("outbox")).iter().any(|q| q == "otlp-logs"), "no logs queue");
+    assert!(env.queues("otlp-logs").is_empty(), "no logs queue");
 
     // Status from a shell sees the same settings and shows no header value.
     env.env.clear();
@@ -206,7 +125,7 @@ fn installed_otlp_settings_reach_hooks_under_claude_code_and_the_header_is_never
 
 #[test]
 fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_code() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url).set("CLAUDE_SESSION_OTEL_TRACES_EXPORTER", "none");
     env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
@@ -217,7 +136,7 @@ fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_cod
     env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
     flush(&env);
     let first = collector.wait_for(1);
-    assert!(first.iter().all(|r| r.headers.get("x-which").map(String::as_str) == Some("plain")), "{first:?}");
+    assert!(first.iter().all(|r| r.header("x-which") == Some("plain")), "{first:?}");
 
     // Where both are visible, ours wins.
     env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "x-which=ours");
@@ -226,13 +145,13 @@ fn the_claude_session_name_wins_and_the_plain_otel_name_works_outside_claude_cod
     let all = collector.wait_for(first.len() + 1);
     let later = &all[first.len()..];
     assert!(!later.is_empty());
-    assert!(later.iter().all(|r| r.headers.get("x-which").map(String::as_str) == Some("ours")), "{later:?}");
+    assert!(later.iter().all(|r| r.header("x-which") == Some("ours")), "{later:?}");
 }
 
 #[test]
 fn plugin_options_configure_a_plugins_hooks_and_a_variable_wins_over_its_option() {
-    let collector = Collector::start();
-    let other = Collector::start();
+    let collector = Recorder::start();
+    let other = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDECODE", "1")
         .set("CLAUDE_PLUGIN_OPTION_OTLP_ENDPOINT", &other.url)
@@ -245,14 +164,14 @@ fn plugin_options_configure_a_plugins_hooks_and_a_variable_wins_over_its_option(
     let got = collector.wait_for(1);
     assert!(!got.is_empty());
     for r in &got {
-        assert_eq!(r.headers.get("authorization").map(String::as_str), Some("Bearer from-plugin"), "{r:?}");
+        assert_eq!(r.header("authorization"), Some("Bearer from-plugin"), "{r:?}");
     }
     assert!(other.requests().is_empty(), "the explicit endpoint wins over the plugin option");
 }
 
 #[test]
 fn status_names_an_otel_setting_the_hooks_never_see_and_what_to_set_instead() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let env = TestEnv::new();
     let settings = json!({"env": {
         "CLAUDE_SESSION_OTLP_ENDPOINT": collector.url,
@@ -317,7 +236,7 @@ fn a_bad_header_is_refused_without_showing_it() {
 
     // A header variable that does not parse: the hook records, and neither status nor the
     // queue's state shows the value.
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url)
         .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%zzs3cr3t");
@@ -337,7 +256,7 @@ fn a_bad_header_is_refused_without_showing_it() {
 #[test]
 fn the_real_client_delivers_with_the_installed_header() {
     let Some(cli) = deps::or_skip(claude::cli()) else { return };
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let env = TestEnv::new();
     let header = format!("Authorization={SECRET}");
     let args = ["hooks", "install", "--otlp", &collector.url, "--otlp-header", &header, "--otlp-protocol", "http/json"];
@@ -358,13 +277,13 @@ fn the_real_client_delivers_with_the_installed_header() {
     let got = collector.wait_for(2);
     assert!(got.iter().any(|r| r.path == "/v1/logs") && got.iter().any(|r| r.path == "/v1/traces"), "{got:?}");
     for r in &got {
-        assert_eq!(r.headers.get("authorization").map(String::as_str), Some(SECRET), "{r:?}");
+        assert_eq!(r.header("authorization"), Some(SECRET), "{r:?}");
     }
 }
 
 #[test]
 fn a_collector_echoing_the_header_in_its_refusal_never_gets_it_stored_or_shown() {
-    let collector = Collector::echoing_401();
+    let collector = Recorder::answering(echoing_401);
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
     // Neither value has a form the secrets filter knows: only knowing our own headers finds them.
@@ -377,7 +296,7 @@ fn a_collector_echoing_the_header_in_its_refusal_never_gets_it_stored_or_shown()
     let logs = status["outbox"]["sinks"].as_array().unwrap().iter().find(|s| s["sink"] == "otlp-logs").unwrap().clone();
     assert_eq!(logs["to_resend"], 1, "{logs}");
     let got = collector.requests();
-    assert!(got.iter().any(|r| r.headers.get("authorization").is_some_and(|a| a == "zz81QbMnQrtY")), "{got:?}");
+    assert!(got.iter().any(|r| r.header("authorization") == Some("zz81QbMnQrtY")), "{got:?}");
     for secret in ["zz81QbMnQrtY", "zq7Wd2kLmP4x"] {
         assert_eq!(files_holding(&env.state, secret), Vec::<String>::new(), "queue state, rejected/");
         for args in [&["hooks", "status"][..], &["show", "--all"], &["show", "--all", "--json"]] {
@@ -427,7 +346,7 @@ fn install_never_writes_a_header_into_settings_other_users_can_read() {
 /// taken, and a member that is neither form is named by its number, never its text.
 #[test]
 fn otlp_header_in_curls_form_with_base64_padding_is_taken_and_never_printed() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     let args = ["hooks", "install", "--otlp", &collector.url, "--otlp-header", "X-Key: abcS3CRET=="];
     let out = env.run("claude-session", &args, b"");
@@ -439,7 +358,7 @@ fn otlp_header_in_curls_form_with_base64_padding_is_taken_and_never_printed() {
     let got = collector.wait_for(1);
     assert!(!got.is_empty());
     for r in &got {
-        assert_eq!(r.headers.get("x-key").map(String::as_str), Some("abcS3CRET=="), "{r:?}");
+        assert_eq!(r.header("x-key"), Some("abcS3CRET=="), "{r:?}");
     }
 
     let env = TestEnv::new();
@@ -463,20 +382,15 @@ fn otlp_header_in_curls_form_with_base64_padding_is_taken_and_never_printed() {
 fn a_header_list_with_a_value_taken_for_a_name_is_a_configuration_error_not_a_retry_loop() {
     const TOKEN: &str = "9f8e7d6c5b4a39281706";
     for list in [format!("api-key {TOKEN}=x"), format!("x-team=blue,x-api-key: {TOKEN}="), format!("k=a%01{TOKEN}")] {
-        let collector = Collector::start();
+        let collector = Recorder::start();
         let mut env = TestEnv::new();
         let var = "CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS";
         env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url).set(var, &list);
         env.hook("pre-tool", &fixture("PreToolUse-Bash.json"));
-        // The deliverer the hook started records the problem in the queue's state, and stops.
-        let queue = env.journal_dir().join("outbox/otlp-logs");
-        let lock = fs::File::options().read(true).write(true).create(true).truncate(false).open(queue.join(".lock"));
-        let lock = lock.unwrap();
-        lock.lock().unwrap();
-        lock.unlock().unwrap();
-        let state = json(&fs::read(queue.join("state.json")).unwrap());
-        let error = state["last_error"].as_str().unwrap_or_default();
-        assert!(error.contains(var) && error.contains("member "), "{list}: {state}");
+        // Headers that do not parse name no destination (F6: a queue is its URL and credentials):
+        // nothing is queued, and the journal has the event.
+        assert!(env.queues("otlp-logs").is_empty(), "{list}");
+        assert_eq!(env.journal().len(), 1, "{list}");
 
         let out = env.run("claude-session", &["flush"], b"");
         assert_ne!(out.status.code(), Some(0), "{list}");
@@ -498,7 +412,7 @@ fn a_header_list_with_a_value_taken_for_a_name_is_a_configuration_error_not_a_re
 /// is used as given, query and all.
 #[test]
 fn an_otlp_base_endpoint_with_a_query_or_fragment_is_refused() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     for url in [format!("{}/?token=qS3CRET", collector.url), format!("{}/otlp#qS3CRET", collector.url)] {
         let env = TestEnv::new();
         let out = env.run("claude-session", &["hooks", "install", "--otlp", &url], b"");
@@ -536,13 +450,14 @@ fn an_otlp_base_endpoint_with_a_query_or_fragment_is_refused() {
 /// copying them.
 #[test]
 fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
-    let ours = Collector::start();
-    let theirs = Collector::start();
+    let ours = Recorder::start();
+    let theirs = Recorder::start();
     let mut env = TestEnv::new();
     let out = env.run("claude-session", &["hooks", "install", "--otlp", &ours.url], b"");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    // A hook under Claude Code (no OTEL_* variable) whose collector is down a moment: its events
-    // wait for the shell's flush, which reads the installed settings.
+    // A hook under Claude Code (no OTEL_* variable) whose collector is down: its events wait in
+    // that destination's queue (F6), which the shell's flush, reading the installed settings,
+    // names and sends to ours when asked (`--adopt`), with the headers it resolves.
     let down = format!("http://127.0.0.1:{}", common::server::TestServer::closed_port());
     let hook = |env: &TestEnv| {
         let mut cmd = env.command(env.bin.join("post-tool"));
@@ -572,7 +487,7 @@ fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
             env.set("OTEL_EXPORTER_OTLP_ENDPOINT", url);
         }
         hook(&env);
-        flush(&env);
+        flush_adopting(&env);
         let got = ours.wait_for(sent + 1);
         assert!(got.len() > sent, "{endpoint:?}: our collector received nothing");
         for r in &got[sent..] {
@@ -595,7 +510,7 @@ fn claude_codes_own_otlp_credentials_in_a_shell_never_reach_our_collector() {
     env.set("OTEL_EXPORTER_OTLP_ENDPOINT", &ours.url).set("OTEL_EXPORTER_OTLP_CERTIFICATE", "");
     env.set("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "");
     hook(&env);
-    flush(&env);
+    flush_adopting(&env);
     let got = ours.wait_for(sent + 1);
     assert!(got.len() > sent && got[sent..].iter().all(|r| r.headers.contains_key("x-honeycomb-team")), "{got:?}");
 }

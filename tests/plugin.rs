@@ -8,17 +8,14 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use claude_session::{applets, config};
 use common::claude::{self, FakeApi, Step};
-use common::server::TestServer;
+use common::server::{Recorder, Request, TestServer};
 use common::*;
 use serde_json::{Value, json};
 
@@ -224,70 +221,6 @@ fn hooks_wired_by_hooks_install_run_with_claude_as_their_parent() {
     assert!(!shells.is_empty() && !shells.contains(&claude), "{shells:?}");
 }
 
-/// Records the path and headers of every HTTP request and answers 200: an OTLP collector that
-/// shows what the hooks' deliverer sent.
-struct Capture {
-    port: u16,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl Capture {
-    fn start() -> Capture {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let r = requests.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let r = r.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut out = stream;
-                    loop {
-                        let mut head = String::new();
-                        let mut length = 0;
-                        loop {
-                            let mut line = String::new();
-                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if line.trim_end().is_empty() {
-                                break;
-                            }
-                            let lower = line.to_ascii_lowercase();
-                            if let Some(n) = lower.strip_prefix("content-length:") {
-                                length = n.trim().parse().unwrap_or(0);
-                            }
-                            head.push_str(&line);
-                        }
-                        let mut body = vec![0; length];
-                        if reader.read_exact(&mut body).is_err() {
-                            return;
-                        }
-                        r.lock().unwrap().push(head);
-                        if out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Capture { port, requests }
-    }
-
-    /// Waits (a hang detector, not a speed claim) for a request whose head contains `text`.
-    fn wait_for(&self, text: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let got = self.requests.lock().unwrap().clone();
-            if got.iter().any(|h| h.contains(text)) || Instant::now() > deadline {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 /// Issue 28: the plugin, installed from a local directory marketplace with `--config`, records
 /// every event once; its options reach its hooks (the server gets the events, the collector the
 /// sensitive header); `hooks status` shows the options and never the sensitive value.
@@ -296,9 +229,9 @@ fn the_plugin_installs_from_a_local_marketplace_and_its_options_reach_its_hooks(
     let Some(cli) = deps::or_skip(claude::cli()) else { return };
     let env = TestEnv::new();
     let server = TestServer::start();
-    let collector = Capture::start();
+    let collector = Recorder::start();
     let secret = "sk-plugin-secret-4711";
-    let otlp = format!("http://127.0.0.1:{}", collector.port);
+    let otlp = collector.url.clone();
     install_plugin(
         &env,
         &cli,
@@ -315,11 +248,12 @@ fn the_plugin_installs_from_a_local_marketplace_and_its_options_reach_its_hooks(
     let id = transcript_session(&env);
     let sent = server.wait_for(5, Duration::from_secs(120));
     assert!(sent.iter().filter(|e| e["session_id"] == id.as_str()).count() >= 5, "{sent:?}");
-    let heads = collector.wait_for(secret);
-    assert!(
-        heads.iter().any(|h| h.starts_with("POST /v1/") && h.contains(&format!("authorization: Bearer {secret}"))),
-        "the sensitive option reached the hooks' deliverer: {heads:?}"
-    );
+    let authorization = format!("Bearer {secret}");
+    let sent_it = |r: &Request| {
+        r.method == "POST" && r.path.starts_with("/v1/") && r.header("authorization") == Some(&authorization)
+    };
+    let requests = collector.wait_until(|got| got.iter().any(sent_it));
+    assert!(requests.iter().any(sent_it), "the sensitive option reached the hooks' deliverer: {requests:?}");
 
     for args in [&["hooks", "status"][..], &["hooks", "status", "--json"]] {
         let out = env.run("claude-session", args, b"");

@@ -421,7 +421,7 @@ fn otlp_bodies(env: &TestEnv, events: usize) -> (Value, Value) {
     // Wait for the deliverers the hooks started, and number what they spooled.
     env.run("claude-session", &["flush"], b"");
     // What waits for the collector: the numbered queue, and the spool should anything be left.
-    let queue = env.journal_dir().join("outbox/otlp-logs");
+    let queue = env.queue("otlp-logs");
     let mut lines = fs::read_to_string(queue.join("spool")).unwrap_or_default();
     for name in list(&queue.join("queue")) {
         lines.push_str(&fs::read_to_string(queue.join("queue").join(name)).unwrap());

@@ -39,7 +39,7 @@ fn replay_to_outbox(env: &mut TestEnv, events: &[Value], pause: Option<(usize, D
         None => replay(env, events),
     }
     env.run("claude-session", &["flush"], b"");
-    queued(&env.journal_dir().join("outbox/dashboard"))
+    queued(&env.queue("dashboard"))
 }
 
 /// A sink's records: admitted ones by number, then incoming ones by name (names sort by time).

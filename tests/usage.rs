@@ -8,10 +8,14 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::server::Recorder;
 use common::{TestEnv, payload, stdout};
 use serde_json::{Value, json};
 
 const DAY: &str = "2026-12-05";
+/// Two models with a price in the built-in table.
+const OPUS: &str = "claude-opus-5-5";
+const SONNET: &str = "claude-sonnet-5-5";
 
 fn at(second: u32) -> String {
     format!("{DAY}T10:00:{second:02}.000Z")
@@ -74,6 +78,12 @@ impl Session {
         env.hook(applet, &payload(event, Some(&self.id), &self.cwd, fields));
     }
 
+    /// A turn with no tool call: its prompt, then its Stop.
+    fn turn(&self, env: &TestEnv, prompt: &str) {
+        self.event(env, "UserPromptSubmit", json!({"prompt_id": prompt}));
+        self.event(env, "Stop", json!({"prompt_id": prompt}));
+    }
+
     fn subagent_path(&self, agent: &str) -> PathBuf {
         self.transcript.with_extension("").join(format!("subagents/agent-{agent}.jsonl"))
     }
@@ -102,25 +112,23 @@ fn row_usage<'a>(timeline: &'a Value, event: &str, nth: usize) -> &'a Value {
 fn totals_are_exact_per_turn_subagent_model_and_session() {
     let env = TestEnv::new();
     let s = Session::new(&env, "sess-1");
-    let opus = "claude-opus-5-5";
-    let sonnet = "claude-sonnet-5-5";
     write_lines(
         &s.transcript,
         &[
             user("p1", 1),
             // One response, three content blocks: three lines, counted once.
-            assistant("msg_1", "req_1", opus, [10, 20, 300, 4000], 2),
-            assistant("msg_1", "req_1", opus, [10, 20, 300, 4000], 2),
-            assistant("msg_1", "req_1", opus, [10, 20, 300, 4000], 2),
+            assistant("msg_1", "req_1", OPUS, [10, 20, 300, 4000], 2),
+            assistant("msg_1", "req_1", OPUS, [10, 20, 300, 4000], 2),
+            assistant("msg_1", "req_1", OPUS, [10, 20, 300, 4000], 2),
             user("p1", 3),
-            assistant("msg_2", "req_2", opus, [1, 2, 3, 4], 4),
+            assistant("msg_2", "req_2", OPUS, [1, 2, 3, 4], 4),
             user("p2", 5),
-            assistant("msg_3", "req_3", sonnet, [100, 200, 0, 50], 6),
-            assistant("msg_3", "req_3", sonnet, [100, 200, 0, 50], 6),
+            assistant("msg_3", "req_3", SONNET, [100, 200, 0, 50], 6),
+            assistant("msg_3", "req_3", SONNET, [100, 200, 0, 50], 6),
         ],
     );
     let agent = s.subagent_path("a1");
-    write_lines(&agent, &[user("p2", 5), assistant("msg_a", "req_a", opus, [7, 8, 9, 10], 6)]);
+    write_lines(&agent, &[user("p2", 5), assistant("msg_a", "req_a", OPUS, [7, 8, 9, 10], 6)]);
     s.event(&env, "SessionStart", json!({"source": "startup"}));
     s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1", "prompt": "one"}));
     s.event(&env, "Stop", json!({"prompt_id": "p1"}));
@@ -141,8 +149,8 @@ fn totals_are_exact_per_turn_subagent_model_and_session() {
     assert_eq!(tokens(&usage["main"]), [111, 222, 303, 4054]);
     assert_eq!(tokens(&usage["subagents"]["a1"]), [7, 8, 9, 10]);
     assert_eq!(tokens(&usage["total"]), [118, 230, 312, 4064]);
-    assert_eq!(tokens(&usage["total"]["models"][opus]), [18, 30, 312, 4014]);
-    assert_eq!(tokens(&usage["total"]["models"][sonnet]), [100, 200, 0, 50]);
+    assert_eq!(tokens(&usage["total"]["models"][OPUS]), [18, 30, 312, 4014]);
+    assert_eq!(tokens(&usage["total"]["models"][SONNET]), [100, 200, 0, 50]);
     // Our table applied to those totals, exactly: opus $4/$20/$5 write/$0.20 read, sonnet
     // $2/$10/$2.50/$0.10 per million.
     let opus_cost = (18.0 * 4.0 + 30.0 * 20.0 + 312.0 * 5.0 + 4014.0 * 0.2) / 1e6;
@@ -164,12 +172,12 @@ fn totals_are_exact_per_turn_subagent_model_and_session() {
     let cost = common::json(&env.run("show", &["--cost", "--since", "2026-12-01", "--json"], b"").stdout);
     let rows = cost["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "{cost}");
-    assert_eq!((rows[0]["day"].as_str(), rows[0]["model"].as_str()), (Some(DAY), Some(opus)));
+    assert_eq!((rows[0]["day"].as_str(), rows[0]["model"].as_str()), (Some(DAY), Some(OPUS)));
     assert_eq!(tokens(&rows[0]), [18, 30, 312, 4014]);
     assert_eq!(tokens(&rows[1]), [100, 200, 0, 50]);
     assert_eq!(tokens(&cost["total"]), [118, 230, 312, 4064]);
     let text = stdout(&env.run("show", &["--cost", "--since", "2026-12-01"], b""));
-    assert!(text.contains(opus) && text.contains("total"), "{text}");
+    assert!(text.contains(OPUS) && text.contains("total"), "{text}");
 }
 
 /// A model we have no price for shows its tokens and "no price", never a number.
@@ -178,8 +186,7 @@ fn an_unknown_model_shows_tokens_and_no_price() {
     let env = TestEnv::new();
     let s = Session::new(&env, "sess-unknown");
     write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", "claude-nova-9", [1000, 2000, 0, 0], 2)]);
-    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
-    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.turn(&env, "p1");
     let t = s.timeline(&env);
     assert_eq!(tokens(&t["usage"]["total"]), [1000, 2000, 0, 0]);
     assert_eq!(t["usage"]["total"]["cost_usd"], Value::Null);
@@ -209,13 +216,11 @@ fn an_unknown_model_shows_tokens_and_no_price() {
 fn a_truncated_last_line_counts_once_when_whole_and_a_resumed_session_reads_on() {
     let env = TestEnv::new();
     let s = Session::new(&env, "sess-grow");
-    let opus = "claude-opus-5-5";
-    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", opus, [1, 1, 0, 0], 2)]);
-    let partial = assistant("m2", "r2", opus, [10, 10, 0, 0], 3);
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", OPUS, [1, 1, 0, 0], 2)]);
+    let partial = assistant("m2", "r2", OPUS, [10, 10, 0, 0], 3);
     let (head, tail) = partial.split_at(partial.len() / 2);
     append(&s.transcript, head);
-    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
-    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.turn(&env, "p1");
     assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [1, 1, 0, 0]);
     append(&s.transcript, &format!("{tail}\n"));
     assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [11, 11, 0, 0]);
@@ -224,16 +229,15 @@ fn a_truncated_last_line_counts_once_when_whole_and_a_resumed_session_reads_on()
     // Resumed: the same transcript goes on with a new turn (and a repeat of a line already
     // counted, which still counts once).
     s.event(&env, "SessionStart", json!({"source": "resume"}));
-    append(&s.transcript, &format!("{}\n{}\n", user("p2", 10), assistant("m3", "r3", opus, [100, 100, 0, 0], 11)));
-    append(&s.transcript, &format!("{}\n", assistant("m2", "r2", opus, [10, 10, 0, 0], 3)));
-    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p2"}));
-    s.event(&env, "Stop", json!({"prompt_id": "p2"}));
+    append(&s.transcript, &format!("{}\n{}\n", user("p2", 10), assistant("m3", "r3", OPUS, [100, 100, 0, 0], 11)));
+    append(&s.transcript, &format!("{}\n", assistant("m2", "r2", OPUS, [10, 10, 0, 0], 3)));
+    s.turn(&env, "p2");
     let t = s.timeline(&env);
     assert_eq!(tokens(&t["usage"]["total"]), [111, 111, 0, 0]);
     assert_eq!(tokens(row_usage(&t, "Stop", 1)), [100, 100, 0, 0]);
 
     // Replaced by a shorter file (not ours to guess why): read again from its start.
-    write_lines(&s.transcript, &[user("p1", 1), assistant("m9", "r9", opus, [5, 5, 0, 0], 2)]);
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m9", "r9", OPUS, [5, 5, 0, 0], 2)]);
     assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [5, 5, 0, 0]);
 }
 
@@ -243,7 +247,6 @@ fn a_truncated_last_line_counts_once_when_whole_and_a_resumed_session_reads_on()
 fn compaction_keeps_every_response_in_its_turn() {
     let env = TestEnv::new();
     let s = Session::new(&env, "sess-compact");
-    let opus = "claude-opus-5-5";
     let boundary = json!({"type": "system", "subtype": "compact_boundary", "timestamp": at(4)}).to_string();
     let summary = json!({"type": "user", "isCompactSummary": true, "promptId": "p2",
                          "message": {"role": "user", "content": "summary"}, "timestamp": at(5)})
@@ -252,17 +255,15 @@ fn compaction_keeps_every_response_in_its_turn() {
         &s.transcript,
         &[
             user("p1", 1),
-            assistant("m1", "r1", opus, [1, 2, 3, 4], 2),
+            assistant("m1", "r1", OPUS, [1, 2, 3, 4], 2),
             boundary,
             summary,
-            assistant("m2", "r2", opus, [10, 20, 30, 40], 6),
+            assistant("m2", "r2", OPUS, [10, 20, 30, 40], 6),
         ],
     );
-    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
-    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
-    s.event(&env, "SessionStart", json!({"source": "compact", "model": opus}));
-    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p2"}));
-    s.event(&env, "Stop", json!({"prompt_id": "p2"}));
+    s.turn(&env, "p1");
+    s.event(&env, "SessionStart", json!({"source": "compact", "model": OPUS}));
+    s.turn(&env, "p2");
     let t = s.timeline(&env);
     assert_eq!(tokens(row_usage(&t, "Stop", 0)), [1, 2, 3, 4]);
     assert_eq!(tokens(row_usage(&t, "Stop", 1)), [10, 20, 30, 40]);
@@ -279,7 +280,7 @@ fn hostile_transcripts_cost_nothing() {
     let fifo = dir.join("fifo.jsonl");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     let real = dir.join("real.jsonl");
-    write_lines(&real, &[assistant("m1", "r1", "claude-opus-5-5", [1, 1, 0, 0], 1)]);
+    write_lines(&real, &[assistant("m1", "r1", OPUS, [1, 1, 0, 0], 1)]);
     let link = dir.join("link.jsonl");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let garbage = dir.join("garbage.jsonl");
@@ -289,12 +290,12 @@ fn hostile_transcripts_cost_nothing() {
     let mut big = String::from("{\"type\":\"assistant\",\"usage\":\"");
     big.push_str(&"x".repeat(17 << 20));
     big.push_str("\"}\n");
-    big.push_str(&assistant("m2", "r2", "claude-opus-5-5", [3, 3, 0, 0], 2));
+    big.push_str(&assistant("m2", "r2", OPUS, [3, 3, 0, 0], 2));
     big.push('\n');
     fs::write(&huge, big).unwrap();
     // Another user's transcript (made when the tests run as root) is not our usage.
     let theirs = dir.join("theirs.jsonl");
-    write_lines(&theirs, &[assistant("m1", "r1", "claude-opus-5-5", [1, 1, 0, 0], 1)]);
+    write_lines(&theirs, &[assistant("m1", "r1", OPUS, [1, 1, 0, 0], 1)]);
     if nix::unistd::geteuid().is_root() {
         std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
     } else {
@@ -383,7 +384,7 @@ fn a_real_sessions_usage_is_what_the_api_reported_and_ccusage_agrees() {
                 ),
                 main[1],
             ),
-            step(Step::text("All counted."), main[2]).model("claude-sonnet-5-5"),
+            step(Step::text("All counted."), main[2]).model(SONNET),
             step(Step::text("Counted again."), resumed),
         ],
     );
@@ -394,7 +395,7 @@ fn a_real_sessions_usage_is_what_the_api_reported_and_ccusage_agrees() {
             step(Step::text("hi"), helper[1]),
         ],
     );
-    env.claude_p(&cli, &api, "count the tokens", &["--model", "claude-opus-5-5"]);
+    env.claude_p(&cli, &api, "count the tokens", &["--model", OPUS]);
     let id = only_session(&env);
     let timeline = |env: &TestEnv| {
         let out = env.run("show", &["--timeline", &id, "--json"], b"");
@@ -404,15 +405,15 @@ fn a_real_sessions_usage_is_what_the_api_reported_and_ccusage_agrees() {
     let t = timeline(&env);
     let usage = &t["usage"];
     assert_eq!(tokens(&usage["main"]), sum(&main), "{usage:#}");
-    assert_eq!(tokens(&usage["main"]["models"]["claude-opus-5-5"]), sum(&main[..2]));
-    assert_eq!(tokens(&usage["main"]["models"]["claude-sonnet-5-5"]), main[2]);
+    assert_eq!(tokens(&usage["main"]["models"][OPUS]), sum(&main[..2]));
+    assert_eq!(tokens(&usage["main"]["models"][SONNET]), main[2]);
     let agents = usage["subagents"].as_object().unwrap();
     assert_eq!(agents.len(), 1, "{usage:#}");
     assert_eq!(tokens(agents.values().next().unwrap()), sum(&helper));
     assert_eq!(tokens(row_usage(&t, "Stop", 0)), sum(&main), "the turn is the whole main transcript");
 
     // Resumed: a second turn in the same session.
-    env.claude_p(&cli, &api, "count again", &["--model", "claude-opus-5-5", "--resume", &id]);
+    env.claude_p(&cli, &api, "count again", &["--model", OPUS, "--resume", &id]);
     let t = timeline(&env);
     let stops = t["rows"].as_array().unwrap().iter().filter(|r| r["event"] == "Stop").count();
     assert_eq!(tokens(row_usage(&t, "Stop", stops - 1)), resumed, "the resumed turn alone");
@@ -443,13 +444,12 @@ fn the_dashboards_stop_summary_says_what_the_turn_cost() {
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
     let s = Session::new(&env, "sess-dash");
-    let opus = "claude-opus-5-5";
     write_lines(
         &s.transcript,
-        &[user("p1", 1), assistant("m1", "r1", opus, [2000, 1100, 300, 10_000], 2), user("p2", 3)],
+        &[user("p1", 1), assistant("m1", "r1", OPUS, [2000, 1100, 300, 10_000], 2), user("p2", 3)],
     );
     let agent = s.subagent_path("a9");
-    write_lines(&agent, &[assistant("ma", "ra", opus, [100, 50, 0, 0], 4)]);
+    write_lines(&agent, &[assistant("ma", "ra", OPUS, [100, 50, 0, 0], 4)]);
     s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
     s.event(&env, "Stop", json!({"prompt_id": "p1", "last_assistant_message": "All done."}));
     s.event(&env, "SubagentStop", json!({"agent_id": "a9", "agent_transcript_path": agent}));
@@ -468,7 +468,7 @@ fn the_dashboards_stop_summary_says_what_the_turn_cost() {
 fn cleanup_removes_old_ledgers_only() {
     let env = TestEnv::new();
     let s = Session::new(&env, "sess-old");
-    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", "claude-opus-5-5", [1, 1, 0, 0], 2)]);
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", OPUS, [1, 1, 0, 0], 2)]);
     s.event(&env, "Stop", json!({"prompt_id": "p1"}));
     s.timeline(&env);
     let dir = env.journal_dir().join("usage");
@@ -486,111 +486,55 @@ fn cleanup_removes_old_ledgers_only() {
     assert_eq!(tokens(&s.timeline(&env)["usage"]["total"]), [1, 1, 0, 0]);
 }
 
-/// A collector on 127.0.0.1 that takes every OTLP/HTTP JSON request and keeps (path, body).
-struct Collector {
-    url: String,
-    got: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
-}
-
-impl Collector {
-    fn start() -> Collector {
-        use std::io::{BufRead, BufReader, Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let keep = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let keep = keep.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut out = stream;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
-                        let mut length = 0;
-                        loop {
-                            line.clear();
-                            reader.read_line(&mut line).unwrap();
-                            if line.trim().is_empty() {
-                                break;
-                            }
-                            if let Some((k, v)) = line.split_once(':')
-                                && k.eq_ignore_ascii_case("content-length")
-                            {
-                                length = v.trim().parse().unwrap();
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        reader.read_exact(&mut body).unwrap();
-                        keep.lock().unwrap().push((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
-                        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
-                        if out.write_all(answer.as_bytes()).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        Collector { url, got }
-    }
-
-    /// Every span received, its attributes as a map.
-    fn spans(&self) -> Vec<Value> {
-        let got = self.got.lock().unwrap();
-        let mut spans = Vec::new();
-        for (path, body) in got.iter().filter(|(p, _)| p.ends_with("/v1/traces")) {
-            let _ = path;
-            for rs in body["resourceSpans"].as_array().into_iter().flatten() {
-                for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
-                    for span in ss["spans"].as_array().into_iter().flatten() {
-                        let mut span = span.clone();
-                        let attrs: serde_json::Map<String, Value> = span["attributes"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|a| {
-                                let v = &a["value"];
-                                let v = v.get("intValue").or(v.get("stringValue")).or(v.get("doubleValue")).cloned();
-                                (a["key"].as_str().unwrap().to_owned(), v.unwrap_or(Value::Null))
-                            })
-                            .collect();
-                        span["attrs"] = Value::Object(attrs);
-                        spans.push(span);
-                    }
+/// Every span a collector received as OTLP/HTTP JSON, its attributes as a map.
+fn spans(collector: &Recorder) -> Vec<Value> {
+    let mut spans = Vec::new();
+    for request in collector.requests().iter().filter(|r| r.path.ends_with("/v1/traces")) {
+        let body = request.json();
+        for rs in body["resourceSpans"].as_array().into_iter().flatten() {
+            for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                for span in ss["spans"].as_array().into_iter().flatten() {
+                    let mut span = span.clone();
+                    let attrs: serde_json::Map<String, Value> = span["attributes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| {
+                            let v = &a["value"];
+                            let v = v.get("intValue").or(v.get("stringValue")).or(v.get("doubleValue")).cloned();
+                            (a["key"].as_str().unwrap().to_owned(), v.unwrap_or(Value::Null))
+                        })
+                        .collect();
+                    span["attrs"] = Value::Object(attrs);
+                    spans.push(span);
                 }
             }
         }
-        spans
     }
+    spans
 }
 
 /// OTLP: under the turn's span a span of kind LLM per model with its tokens (GenAI and
 /// OpenInference names) and cost; the same under a subagent's span; nothing counted twice.
 #[test]
 fn otlp_turns_and_subagents_carry_their_usage_per_model() {
-    let collector = Collector::start();
+    let collector = Recorder::start();
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
     // The collector here reads JSON; the default is http/protobuf.
     env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
     let s = Session::new(&env, "3f8a3c1e-1111-4222-8333-944455556666");
-    let opus = "claude-opus-5-5";
-    let sonnet = "claude-sonnet-5-5";
     write_lines(
         &s.transcript,
         &[
             user("p1", 1),
-            assistant("m1", "r1", opus, [10, 20, 300, 4000], 2),
-            assistant("m1", "r1", opus, [10, 20, 300, 4000], 2),
-            assistant("m2", "r2", sonnet, [1, 2, 0, 0], 3),
+            assistant("m1", "r1", OPUS, [10, 20, 300, 4000], 2),
+            assistant("m1", "r1", OPUS, [10, 20, 300, 4000], 2),
+            assistant("m2", "r2", SONNET, [1, 2, 0, 0], 3),
         ],
     );
     let agent = s.subagent_path("a7");
-    write_lines(&agent, &[assistant("ma", "ra", opus, [5, 6, 7, 8], 4)]);
+    write_lines(&agent, &[assistant("ma", "ra", OPUS, [5, 6, 7, 8], 4)]);
     s.event(&env, "SessionStart", json!({"source": "startup"}));
     s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
     let call = json!({"prompt_id": "p1", "tool_name": "Agent", "tool_use_id": "toolu_1",
@@ -608,7 +552,7 @@ fn otlp_turns_and_subagents_carry_their_usage_per_model() {
     s.event(&env, "Stop", json!({"prompt_id": "p1"}));
     let out = env.run("claude-session", &["flush"], b"");
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
-    let spans = collector.spans();
+    let spans = spans(&collector);
     let llm: Vec<&Value> = spans.iter().filter(|s| s["attrs"]["openinference.span.kind"] == "LLM").collect();
     assert_eq!(llm.len(), 3, "opus and sonnet under the turn, opus under the subagent: {spans:#?}");
     let find = |parent_name: &str, model: &str| {
@@ -618,7 +562,7 @@ fn otlp_turns_and_subagents_carry_their_usage_per_model() {
             .unwrap_or_else(|| panic!("no {model} under {parent_name}"))
     };
     let n = |s: &Value, k: &str| s["attrs"][k].as_str().and_then(|v| v.parse::<u64>().ok()).or(s["attrs"][k].as_u64());
-    let turn_opus = find("turn", opus);
+    let turn_opus = find("turn", OPUS);
     assert_eq!(n(turn_opus, "gen_ai.usage.input_tokens"), Some(4310), "input, cache write and cache read");
     assert_eq!(n(turn_opus, "gen_ai.usage.output_tokens"), Some(20), "the repeated line once");
     assert_eq!(n(turn_opus, "gen_ai.usage.cache_read.input_tokens"), Some(4000));
@@ -627,15 +571,15 @@ fn otlp_turns_and_subagents_carry_their_usage_per_model() {
     assert_eq!(n(turn_opus, "llm.token_count.completion"), Some(20));
     assert_eq!(n(turn_opus, "llm.token_count.total"), Some(4330));
     assert_eq!(n(turn_opus, "llm.token_count.prompt_details.cache_read"), Some(4000));
-    assert_eq!(turn_opus["name"], format!("chat {opus}"));
+    assert_eq!(turn_opus["name"], format!("chat {OPUS}"));
     let cost = turn_opus["attrs"]["llm.cost.total"].as_f64().unwrap();
     assert!((cost - (10.0 * 4.0 + 20.0 * 20.0 + 300.0 * 5.0 + 4000.0 * 0.2) / 1e6).abs() < 1e-12, "{cost}");
-    assert_eq!(n(find("turn", sonnet), "gen_ai.usage.output_tokens"), Some(2));
+    assert_eq!(n(find("turn", SONNET), "gen_ai.usage.output_tokens"), Some(2));
     let sub = spans.iter().find(|s| {
         s["name"] != "turn"
             && llm.iter().any(|l| {
                 l["parentSpanId"] == s["spanId"]
-                    && l["attrs"]["llm.model_name"] == opus
+                    && l["attrs"]["llm.model_name"] == OPUS
                     && n(l, "gen_ai.usage.output_tokens") == Some(6)
             })
     });
@@ -661,18 +605,16 @@ fn phoenix_shows_the_sessions_cost() {
     let mut env = TestEnv::new();
     phoenix.configure(&mut env);
     let s = Session::new(&env, "4b1c2d3e-1111-4222-8333-944455556666");
-    let opus = "claude-opus-5-5";
     write_lines(
         &s.transcript,
         &[
             user("p1", 1),
-            assistant("m1", "r1", opus, [2000, 1100, 300, 10_000], 2),
-            assistant("m2", "r2", opus, [5, 50, 0, 12_000], 3),
+            assistant("m1", "r1", OPUS, [2000, 1100, 300, 10_000], 2),
+            assistant("m2", "r2", OPUS, [5, 50, 0, 12_000], 3),
         ],
     );
     s.event(&env, "SessionStart", json!({"source": "startup"}));
-    s.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
-    s.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    s.turn(&env, "p1");
     s.event(&env, "SessionEnd", json!({"reason": "other"}));
     let out = env.run("claude-session", &["flush"], b"");
     // The hooks' own deliverer may have sent everything already: nothing is left either way.
@@ -711,12 +653,11 @@ fn absurd_token_counts_neither_abort_nor_wrap() {
         &session.transcript,
         &[
             user("p1", 1),
-            assistant("m1", "r1", "claude-opus-5-5", [max, max, 0, max], 2),
-            assistant("m2", "r2", "claude-opus-5-5", [max, 7, max, 0], 3),
+            assistant("m1", "r1", OPUS, [max, max, 0, max], 2),
+            assistant("m2", "r2", OPUS, [max, 7, max, 0], 3),
         ],
     );
-    session.event(&env, "UserPromptSubmit", json!({"prompt_id": "p1"}));
-    session.event(&env, "Stop", json!({"prompt_id": "p1"}));
+    session.turn(&env, "p1");
     let t = session.timeline(&env);
     assert_eq!(tokens(&t["usage"]["total"]), [max, max, max, max], "saturated, not wrapped");
     for args in [&["--sessions"][..], &["--cost", "--since", "30d"], &["--cost", "--since", "30d", "--json"]] {

@@ -17,7 +17,7 @@ def put(target, data):
     (d / hashlib.sha1(data).hexdigest()[:16]).write_bytes(data)
 
 
-for t in ["payload", "session_file", "settings_merge", "journal_read", "outbox", "store_read", "env_values"]:
+for t in ["payload", "session_file", "settings_merge", "journal_read", "outbox", "store_read", "env_values", "secrets"]:
     shutil.rmtree(OUT / t, ignore_errors=True)
 
 # payload: first byte picks the field cap (64 + 64 * b): 64, 256, 1 KiB, 16 KiB.
@@ -155,4 +155,26 @@ for v in ["3600", "90m", "24h", "2d", "250ms", "5s", " 2d ", "0", "0ms", "184467
           "http://10.0.0.5:4000/events", "http://localhost.example.com/e", "localhost", "http://localhost:/x",
           "https://localhost:99999999999/", "not a url", "1", "true", "yes", "on", "off", "16384", "63", "1073741825"]:
     put("env_values", v)
+
+# secrets: every string of the filter's source (its tables' examples, the forms, what stays, the
+# unit tests' texts) and of the leak corpus' forms, each alone and all in one text.
+import ast, re, sys
+source = (ROOT / "src/secrets.rs").read_text()
+texts = []
+for m in re.finditer(r'r#"(.*?)"#|"((?:[^"\\]|\\.)*)"', source, re.S):
+    raw, plain = m.group(1), m.group(2)
+    if raw is not None:
+        texts.append(raw)
+    elif len(plain) > 3:
+        try:
+            texts.append(ast.literal_eval('"' + plain + '"'))
+        except (ValueError, SyntaxError):
+            texts.append(plain)
+sys.path.insert(0, str(ROOT / "tests/secrets"))
+import corpus
+texts += [text for text, _ in corpus.FORMS]
+for t in texts:
+    put("secrets", t)
+put("secrets", "\n".join(texts))
+
 print({t: len(list((OUT / t).iterdir())) for t in sorted(os.listdir(OUT)) if (OUT / t).is_dir()})

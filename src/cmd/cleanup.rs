@@ -147,19 +147,20 @@ fn outbox_temp_files() -> Vec<(PathBuf, String)> {
     doomed
 }
 
-/// Delivers each sink's queue (ignoring its backoff) unless a deliverer is running. Failures are
+/// Delivers the queue of each destination cron's configuration names (ignoring its backoff)
+/// unless a deliverer is running; other destinations' queues wait for theirs. Failures are
 /// recorded in the queue's state for `show --all`, not printed: cron would mail them hourly.
 fn deliver() -> Option<Report> {
-    let sinks = outbox::configured();
-    if sinks.is_empty() {
+    let destinations = outbox::configured();
+    if destinations.is_empty() {
         return None;
     }
     let outbox = Outbox::open().ok()?;
     let mut total = Report::default();
-    for name in sinks {
-        let Ok(queue) = outbox.queue(name) else { continue };
+    for destination in &destinations {
+        let Ok(queue) = outbox.queue(destination) else { continue };
         let Ok(Some(lock)) = queue.try_lock() else { continue };
-        let r = outbox::deliver(&queue, sink::build(name), lock, std::time::Duration::ZERO);
+        let r = outbox::deliver(&queue, sink::build(destination), lock, std::time::Duration::ZERO);
         total.delivered += r.delivered;
         total.set_aside += r.set_aside;
         total.dropped += r.dropped;
@@ -174,7 +175,7 @@ fn deliver() -> Option<Report> {
 /// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
 /// one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    let names: Vec<&str> = outbox::configured().into_iter().filter(|n| sink::otlp::NAMES.contains(n)).collect();
+    let names: Vec<_> = outbox::configured().into_iter().filter(|d| sink::otlp::NAMES.contains(&d.sink)).collect();
     if names.is_empty() {
         return 0;
     }
@@ -185,7 +186,7 @@ fn close_abandoned_sessions() -> usize {
     }
     let now = clock::now();
     let since = now.date().checked_sub(time::Duration::days(7));
-    let Ok(queues) = names.into_iter().map(|name| outbox.queue(name)).collect::<Result<Vec<_>, _>>() else {
+    let Ok(queues) = names.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>() else {
         return 0;
     };
     let mut closed = 0;

@@ -23,11 +23,11 @@ const WAIT_MAX: Duration = Duration::from_secs(30);
 impl Run for Export {
     fn run(&self) -> Result<u8, Error> {
         let since = parse_since(&self.since, clock::now())?;
-        let configured = outbox::configured();
-        let mut names = configured.clone();
+        let mut names = outbox::configured();
         if let Some(only) = &self.sink {
-            names.retain(|n| n == only);
+            names.retain(|d| d.sink == only);
             if names.is_empty() {
+                let configured: Vec<&str> = outbox::configured().iter().map(|d| d.sink).collect();
                 return Err(format!("no configured sink named {only} (configured: {})", configured.join(", ")).into());
             }
         }
@@ -65,8 +65,9 @@ impl Run for Export {
         }
 
         let mut failed = false;
-        for name in names {
-            let mut sink = sink::build(name)?;
+        for destination in names {
+            let name = destination.sink;
+            let mut sink = sink::build(&destination)?;
             let report = export(sink.as_mut(), &records);
             println!("{name}: sent {}, set aside {}, of {}", report.sent, report.set_aside, records.len());
             if let Some(error) = report.error {

@@ -375,12 +375,19 @@ pub struct Cleanup {
 }
 
 #[derive(FromArgs)]
-/// Deliver the events waiting in the outbox to the observability server now, oldest first, and
-/// report what was done. Exit 1 when events are still pending.
+/// Deliver the events waiting in the outbox for the configured destinations now, oldest first,
+/// and report what was done. Events queued for another destination (another project's server or
+/// credentials) are left for it, and counted. Exit 1 when events for the configured ones are
+/// still pending.
 pub struct Flush {
     /// first put back what a sink set aside (the receiver refused it: fix the cause first)
     #[argh(switch)]
     pub resend: bool,
+    /// first move the events of this queue (another destination's, or an older version's, as
+    /// `flush` names it) to the configured destination of its sink: after a key was rotated, a URL
+    /// changed, an upgrade
+    #[argh(option)]
+    pub adopt: Option<String>,
 }
 
 #[derive(FromArgs)]

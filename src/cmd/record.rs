@@ -69,7 +69,7 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
         let record = event.server_body(&app);
         let queued = Outbox::in_journal(&journal_dir).and_then(|outbox| {
-            let queues = sinks.iter().map(|s| outbox.queue(s)).collect::<Result<Vec<_>, _>>()?;
+            let queues = sinks.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>()?;
             outbox.enqueue(&queues, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
             Ok(queues)
         });

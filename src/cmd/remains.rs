@@ -83,7 +83,7 @@ pub fn data() -> Vec<Data> {
         all.push(Data { what: "journal", dir, holds: plural(days, "day") });
     }
     if let Some(outbox) = Outbox::existing().filter(|_| journal::dir().is_some_and(|d| checked(&d).is_ok())) {
-        let status = outbox.status();
+        let status = outbox.status(&[]);
         let pending: u64 = status.sinks.iter().map(|s| s.pending).sum();
         all.push(Data { what: "outbox", dir: status.dir, holds: format!("{pending} events not delivered") });
     }
@@ -118,7 +118,7 @@ pub fn purge() -> Vec<String> {
         }
     };
     if let Some(outbox) = Outbox::existing().filter(|_| journal.is_some()) {
-        remove(&outbox.status().dir, true);
+        remove(&outbox.status(&[]).dir, true);
     }
     let ours_in = |dir: &Path, is_ours: &dyn Fn(&str) -> bool| -> Vec<PathBuf> {
         let names: Vec<_> =

@@ -197,7 +197,7 @@ impl StoredSessions {
             .filter(|name| project::is_key(name))
             .map(|name| StoredSession::new(&store, name, store.read(name, ttl, now), now))
             .collect();
-        let outbox = Outbox::existing().map(|o| o.status());
+        let outbox = Outbox::existing().map(|o| o.status(&crate::sink::outbox::configured()));
         Ok(StoredSessions { store: store.dir.to_string_lossy().into_owned(), sessions, outbox })
     }
 }
@@ -225,12 +225,15 @@ impl Report for StoredSessions {
             text.push_str(&format!(
                 "\noutbox {} ({}): {} pending, {} delivered, {} set aside, {} dropped\n",
                 safe(&q.dir.to_string_lossy()),
-                q.sink,
+                safe(&q.described()),
                 q.pending,
                 q.delivered,
                 q.set_aside,
                 q.dropped
             ));
+            if let Some(note) = q.elsewhere() {
+                text.push_str(&format!("{}\n", safe(&note)));
+            }
             if let (Some(error), Some(at)) = (&q.last_error, &q.last_error_at) {
                 let at = clock::parse(at).map_or_else(|| at.to_owned(), clock::short);
                 text.push_str(&format!("last error at {}: {}\n", safe(&at), safe(error)));

@@ -536,8 +536,16 @@ impl Status {
                 otlp_headers.push(name);
             }
         }
-        let outbox = Outbox::existing().map(|o| o.status());
+        let outbox = Outbox::existing().map(|o| o.status(&crate::sink::outbox::configured()));
         for q in outbox.iter().flat_map(|o| &o.sinks) {
+            // Another destination's queue is its own hooks' business; an older version's waits for
+            // someone to say where it goes.
+            if !q.configured {
+                if q.older_version && q.pending > 0 {
+                    problems.extend(q.elsewhere());
+                }
+                continue;
+            }
             if let (true, Some(error)) = (q.pending > 0, &q.last_error) {
                 problems.push(format!("{}: {} events waiting; the last try failed: {error}", q.sink, q.pending));
             }
@@ -668,6 +676,10 @@ impl Report for Status {
             });
             let backoff = backoff.unwrap_or_default();
             text.push_str(&format!("  queue {:<12} {} pending{backoff}\n", q.sink, q.pending));
+            text.push_str(&format!("        → {}\n", safe(&q.destination_shown())));
+            if let (false, Some(note)) = (q.older_version, q.elsewhere()) {
+                text.push_str(&format!("        {}\n", safe(&note)));
+            }
         }
         for w in &self.warnings {
             text.push_str(&format!("warning: {}\n", safe(w)));

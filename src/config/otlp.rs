@@ -206,13 +206,36 @@ pub fn otlp_enabled() -> bool {
     text(OTLP_ENDPOINT).is_some()
 }
 
-/// Signal signals a hook queues for: those OTLP is on for and not turned off, by a few variables
-/// and no other parsing (a bad value queues, and the deliverer reports it).
-pub fn otlp_signals() -> [bool; 2] {
-    if !otlp_enabled() {
-        return [false; 2];
+/// A signal's URL and headers: where its records go and as whom.
+pub type Target = (String, Vec<Header>);
+
+/// Where each signal's records go and as whom (logs, traces), resolved as [`otlp`] resolves them:
+/// the URL and the headers, and nothing else (no certificate opened, no timeout parsed): what a
+/// hook names a signal's queue by (`outbox::Destination`). `None` when OTLP or the signal is off;
+/// an error when the signal's own endpoint or the headers do not parse (a hook then queues nothing
+/// for the signal, as for a server URL that does not parse). The endpoint and the common headers
+/// are read once.
+pub fn destinations() -> [Result<Option<Target>, String>; 2] {
+    let Some(base) = text(OTLP_ENDPOINT) else { return [Ok(None), Ok(None)] };
+    // Not parsed here (a URL parse is a tenth of what OTLP costs a hook): one that does not parse
+    // names a queue whose deliverer reports it, as before destinations. One with a query, which
+    // may hold a token, names none: its text would be the queue's.
+    let base = base.trim();
+    if base.contains(['?', '#']) {
+        let e = base_endpoint(base).err().map(|e| format!("{OTLP_ENDPOINT}: {e}")).unwrap_or_default();
+        return [Err(e.clone()), Err(e)];
     }
-    [Signal::Logs, Signal::Traces].map(|which| !matches!(exported(which), Ok(false)))
+    let common = find(HEADERS).map(|found| parse_headers(&found)).transpose();
+    [Signal::Logs, Signal::Traces].map(|which| {
+        if !exported(which)? {
+            return Ok(None);
+        }
+        let common = common.as_ref().map_err(Clone::clone)?;
+        // A protocol that does not parse is the deliverer's error to report, not a reason to
+        // queue nothing: only whether it was meant for Claude Code's own exporter changes the URL.
+        let foreign = || protocol(which).is_ok_and(|(_, foreign)| foreign);
+        target(which, base, common.clone().unwrap_or_default(), foreign).map(Some)
+    })
 }
 
 /// `CLAUDE_SESSION_OTLP_ENDPOINT` turns OTLP on (`None` without it). The standard variables then
@@ -255,13 +278,20 @@ fn exported(which: Signal) -> Result<bool, String> {
     Err(format!("{}={}: give otlp or none", found.name, found.text.trim()))
 }
 
-/// One signal's settings: its own variable, else the common one.
-fn settings(which: Signal, base: &str) -> Result<Exporter, String> {
-    let own = |suffix: &str| find(&format!("OTEL_EXPORTER_OTLP_{}_{suffix}", which.upper()));
-    let either = |suffix: &str| own(suffix).or_else(|| find(&format!("OTEL_EXPORTER_OTLP_{suffix}")));
-    // A protocol set for Claude Code's own exporter (gRPC) says nothing about ours, and neither
-    // does an endpoint set with it.
-    let (protocol, foreign) = match either("PROTOCOL") {
+/// The signal's own variable (`OTEL_EXPORTER_OTLP_LOGS_<suffix>`).
+fn own(which: Signal, suffix: &str) -> Option<Found> {
+    find(&format!("OTEL_EXPORTER_OTLP_{}_{suffix}", which.upper()))
+}
+
+/// The signal's own variable, else the common one.
+fn either(which: Signal, suffix: &str) -> Option<Found> {
+    own(which, suffix).or_else(|| find(&format!("OTEL_EXPORTER_OTLP_{suffix}")))
+}
+
+/// The signal's protocol, and whether the variable was set for Claude Code's own exporter (gRPC):
+/// such a value says nothing about ours, and neither does an endpoint set with it.
+fn protocol(which: Signal) -> Result<(Protocol, bool), String> {
+    Ok(match either(which, "PROTOCOL") {
         None => (Protocol::default(), false),
         Some(found) => match Protocol::parse(&found.text) {
             Some(protocol) => (protocol, false),
@@ -270,21 +300,40 @@ fn settings(which: Signal, base: &str) -> Result<Exporter, String> {
                 return Err(format!("{}={}: give http/protobuf or http/json", found.name, found.text.trim()));
             }
         },
-    };
-    let url = match own("ENDPOINT") {
-        Some(found) if !(found.shared && foreign) => checked(&found.name, found.text.trim())?,
+    })
+}
+
+/// The signal's URL, and its headers: the common ones (`headers`), overridden by its own.
+/// `foreign` (asked only when the signal's own endpoint is set under its shared name) says
+/// whether the protocol was set for Claude Code's own exporter.
+fn target(
+    which: Signal,
+    base: &str,
+    mut headers: Vec<Header>,
+    foreign: impl FnOnce() -> bool,
+) -> Result<Target, String> {
+    let url = match own(which, "ENDPOINT") {
+        Some(found) if !(found.shared && foreign()) => checked(&found.name, found.text.trim())?,
         _ => format!("{}{}", base.trim_end_matches('/'), which.path()),
     };
-    let mut headers = match find(HEADERS) {
-        Some(found) => parse_headers(&found)?,
-        None => Vec::new(),
-    };
-    if let Some(found) = own("HEADERS") {
+    if let Some(found) = own(which, "HEADERS") {
         for header in parse_headers(&found)? {
             headers.retain(|old| !old.name.eq_ignore_ascii_case(&header.name));
             headers.push(header);
         }
     }
+    Ok((url, headers))
+}
+
+/// One signal's settings: its own variable, else the common one.
+fn settings(which: Signal, base: &str) -> Result<Exporter, String> {
+    let either = |suffix: &str| either(which, suffix);
+    let (protocol, foreign) = protocol(which)?;
+    let common = match find(HEADERS) {
+        Some(found) => parse_headers(&found)?,
+        None => Vec::new(),
+    };
+    let (url, headers) = target(which, base, common, || foreign)?;
     let certificate = match either("CERTIFICATE") {
         Some(found) => {
             let path = PathBuf::from(found.text.trim());

@@ -116,6 +116,9 @@ pub(super) fn find(name: &str) -> Option<Found> {
     let option = PLUGIN_OPTIONS.iter().find(|o| o.stands_for == name).map(|o| o.var);
     let otel = is_otel(name);
     let names: [&[&str]; 3] = match (otel, &option) {
+        // In a hook, an `OTEL_*` name no variable has: only its plugin option may be set.
+        (true, None) if !otel_may_be_set(name) => return None,
+        (true, Some(var)) if !otel_may_be_set(name) => [std::slice::from_ref(var), &[], &[]],
         (true, Some(var)) => [&[PASS_THROUGH, name], &[name], std::slice::from_ref(var)],
         (true, None) => [&[PASS_THROUGH, name], &[name], &[]],
         (false, Some(var)) => [&[name], std::slice::from_ref(var), &[]],
@@ -440,6 +443,42 @@ unsafe fn value_of(entry: *const u8, parts: &[&str]) -> Option<*const u8> {
     // Only a name that matches to here can hold `=`: checked once, not for every entry.
     let named = unsafe { *entry.add(at) } == b'=' && !parts.iter().any(|p| p.as_bytes().contains(&b'='));
     named.then(|| unsafe { entry.add(at + 1) })
+}
+
+/// In a hook (see [`use_environment_only`]), whether the `OTEL_*` variable `name` may be set, as
+/// itself or under [`PASS_THROUGH`]. One pass over the environment, the first time, keeps the
+/// names that start with either (usually none or a few): a hook with OTLP on asks for a dozen such
+/// variables, nearly all unset, and each was a pass over Claude Code's hundred. A hook's
+/// environment never changes; other commands (and the fuzz target, which sets variables) always
+/// look.
+fn otel_may_be_set(name: &str) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    static NAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    if !ENVIRONMENT_ONLY.load(Relaxed) {
+        return true;
+    }
+    let names = NAMES.get_or_init(|| {
+        let mut names = Vec::new();
+        // SAFETY: as in `env_parts`: each entry is read byte by byte only while it matches a
+        // prefix (which holds no NUL), and a matching one up to its `=` or its NUL.
+        unsafe {
+            let starts = |text: *const u8, prefix: &[u8]| prefix.iter().enumerate().all(|(i, b)| *text.add(i) == *b);
+            let mut entry = environ();
+            while !entry.is_null() && !(*entry).is_null() {
+                let text = (*entry).cast::<u8>();
+                if starts(text, b"OTEL_") || starts(text, b"CLAUDE_SESSION_OTEL_") {
+                    let mut len = 0;
+                    while !matches!(*text.add(len), b'=' | 0) {
+                        len += 1;
+                    }
+                    names.push(std::slice::from_raw_parts(text, len).to_vec());
+                }
+                entry = entry.add(1);
+            }
+        }
+        names
+    });
+    names.iter().any(|n| n.ends_with(name.as_bytes()))
 }
 
 /// The C library's `environ` (on macOS, through `_NSGetEnviron`, as std does).

@@ -1,6 +1,7 @@
 //! A JSON document as its author wrote it: members in their order, every key, number and string
-//! kept as its exact text, a duplicate key refused. serde_json's `Value` would rewrite `1e2` as
-//! `100.0`, refuse `1.0E+400`, and silently keep only the last of two equal keys.
+//! kept as its exact text, a duplicate key refused; and where each value stands in the text, for
+//! the splice. serde_json's `Value` would rewrite `1e2` as `100.0`, refuse `1.0E+400`, and
+//! silently keep only the last of two equal keys.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -23,9 +24,7 @@ impl Json {
     /// Parses one JSON text. The error names the duplicate key by its path, e.g.
     /// `"hooks"."Stop"[0]."matcher"`.
     pub fn parse(text: &str) -> Result<Json, String> {
-        // serde_json checks the syntax and says where it breaks; the walk below only builds.
-        serde_json::from_str::<&RawValue>(text).map_err(|e| format!("not valid JSON ({e})"))?;
-        Walk { text, i: 0, path: Vec::new() }.value()
+        Ok(Node::read(text)?.json(text))
     }
 
     /// A string value.
@@ -139,16 +138,57 @@ pub fn decode(literal: &str) -> Cow<'_, str> {
     }
 }
 
-/// Builds the tree from text serde_json has found valid, so it needs no error handling but the
-/// depth and duplicate keys.
+/// A value where it stands in the text: its byte span and, for a container, its members or
+/// items. The one reading of a document's text: [`Json::parse`] takes the values from it, and
+/// the splice writes a changed document back into the text by the spans.
+pub struct Node {
+    pub start: usize,
+    pub end: usize,
+    pub kind: Kind,
+}
+
+pub enum Kind {
+    Scalar,
+    Array(Vec<Node>),
+    /// Each member: where its key starts, the key's literal, its value.
+    Object(Vec<(usize, String, Node)>),
+}
+
+impl Node {
+    /// Reads one JSON text. The error says where the syntax breaks, or names the duplicate key
+    /// by its path (see [`Json::parse`]).
+    pub fn read(text: &str) -> Result<Node, String> {
+        // serde_json checks the syntax and says where it breaks; the walk below only builds.
+        serde_json::from_str::<&RawValue>(text).map_err(|e| format!("not valid JSON ({e})"))?;
+        Walk { text, i: 0, path: Vec::new() }.value()
+    }
+
+    /// The value as the merge sees it.
+    pub fn json(&self, text: &str) -> Json {
+        match &self.kind {
+            Kind::Scalar => Json::Scalar(text[self.start..self.end].to_owned()),
+            Kind::Array(items) => Json::Array(items.iter().map(|i| i.json(text)).collect()),
+            Kind::Object(members) => Json::Object(members.iter().map(|(_, k, v)| (k.clone(), v.json(text))).collect()),
+        }
+    }
+}
+
+/// Walks text serde_json has found valid, so it needs no error handling but the depth and
+/// duplicate keys.
 struct Walk<'a> {
     text: &'a str,
     i: usize,
-    /// Where we are, for the message: `"key"` or `[n]` per level.
-    path: Vec<String>,
+    /// Where we are, for the message.
+    path: Vec<Step<'a>>,
 }
 
-impl Walk<'_> {
+/// One level of the path: a member's key literal, or an item's index.
+enum Step<'a> {
+    Key(&'a str),
+    Item(usize),
+}
+
+impl<'a> Walk<'a> {
     fn peek(&self) -> u8 {
         self.text.as_bytes().get(self.i).copied().unwrap_or(0)
     }
@@ -167,12 +207,13 @@ impl Walk<'_> {
         c
     }
 
-    fn value(&mut self) -> Result<Json, String> {
+    fn value(&mut self) -> Result<Node, String> {
         if self.path.len() > MAX_DEPTH {
             return Err(format!("nested deeper than {MAX_DEPTH} levels"));
         }
         self.skip_space();
-        match self.peek() {
+        let start = self.i;
+        let kind = match self.peek() {
             b'{' => {
                 self.i += 1;
                 let mut members = Vec::new();
@@ -180,23 +221,25 @@ impl Walk<'_> {
                 self.skip_space();
                 if self.peek() == b'}' {
                     self.i += 1;
-                    return Ok(Json::Object(members));
-                }
-                loop {
-                    self.skip_space();
-                    let key = self.literal();
-                    self.path.push(key.clone());
-                    if !seen.insert(decode(&key).into_owned()) {
-                        return Err(format!("the key {} appears twice (which one is meant?)", self.where_()));
+                } else {
+                    loop {
+                        self.skip_space();
+                        let key_start = self.i;
+                        let key = self.literal();
+                        self.path.push(Step::Key(key));
+                        if !seen.insert(decode(key)) {
+                            return Err(format!("the key {} appears twice (which one is meant?)", self.where_()));
+                        }
+                        self.next();
+                        let value = self.value()?;
+                        self.path.pop();
+                        members.push((key_start, key.to_owned(), value));
+                        if self.next() != b',' {
+                            break;
+                        }
                     }
-                    self.next();
-                    let value = self.value()?;
-                    self.path.pop();
-                    members.push((key, value));
-                    if self.next() != b',' {
-                        return Ok(Json::Object(members));
-                    }
                 }
+                Kind::Object(members)
             }
             b'[' => {
                 self.i += 1;
@@ -204,31 +247,34 @@ impl Walk<'_> {
                 self.skip_space();
                 if self.peek() == b']' {
                     self.i += 1;
-                    return Ok(Json::Array(items));
-                }
-                loop {
-                    self.path.push(format!("[{}]", items.len()));
-                    let item = self.value()?;
-                    self.path.pop();
-                    items.push(item);
-                    if self.next() != b',' {
-                        return Ok(Json::Array(items));
+                } else {
+                    loop {
+                        self.path.push(Step::Item(items.len()));
+                        items.push(self.value()?);
+                        self.path.pop();
+                        if self.next() != b',' {
+                            break;
+                        }
                     }
                 }
+                Kind::Array(items)
             }
-            b'"' => Ok(Json::Scalar(self.literal())),
+            b'"' => {
+                self.literal();
+                Kind::Scalar
+            }
             _ => {
-                let start = self.i;
                 while !matches!(self.peek(), b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r' | 0) {
                     self.i += 1;
                 }
-                Ok(Json::Scalar(self.text[start..self.i].to_owned()))
+                Kind::Scalar
             }
-        }
+        };
+        Ok(Node { start, end: self.i, kind })
     }
 
     /// A string literal, quotes and escapes included.
-    fn literal(&mut self) -> String {
+    fn literal(&mut self) -> &'a str {
         let start = self.i;
         self.i += 1;
         loop {
@@ -239,16 +285,21 @@ impl Walk<'_> {
             }
         }
         self.i += 1;
-        self.text.get(start..self.i).unwrap_or("\"\"").to_owned()
+        self.text.get(start..self.i).unwrap_or("\"\"")
     }
 
     fn where_(&self) -> String {
         let mut at = String::new();
         for step in &self.path {
-            if !at.is_empty() && !step.starts_with('[') {
-                at.push('.');
+            match step {
+                Step::Key(key) => {
+                    if !at.is_empty() {
+                        at.push('.');
+                    }
+                    at.push_str(key);
+                }
+                Step::Item(n) => at.push_str(&format!("[{n}]")),
             }
-            at.push_str(step);
         }
         at
     }

@@ -4,14 +4,14 @@
 //! which shape) is applied by comparing its result with the text, so the entry's shape is the
 //! merge's business alone.
 //!
-//! How: the text is walked once into values with their byte spans. A value equal to its new
-//! version is copied; an object keeps its members by key and an array its items in order, and
-//! what was removed goes with the separator that joined it (the one after it, or for the last one
-//! the one before it), so that removing what an insertion added gives back the bytes from before
-//! it. Members and items are only ever added at the end (the merge appends); anything else, or a
-//! value that changed type, is written anew in the file's style.
+//! How: the text is read once into values with their byte spans ([`doc::Node`]). A value equal
+//! to its new version is copied; an object keeps its members by key and an array its items in
+//! order, and what was removed goes with the separator that joined it (the one after it, or for
+//! the last one the one before it), so that removing what an insertion added gives back the bytes
+//! from before it. Members and items are only ever added at the end (the merge appends); anything
+//! else, or a value that changed type, is written anew in the file's style.
 
-use super::doc::{self, Json};
+use super::doc::{self, Json, Kind, Node};
 
 /// A UTF-8 byte order mark: Claude Code reads a settings file that starts with one.
 pub const BOM: &str = "\u{feff}";
@@ -24,7 +24,7 @@ pub fn splice(text: Option<&str>, new: &Json) -> String {
         Some(body) => (BOM, body),
         None => ("", text),
     };
-    let Some(root) = Spans::new(body).value() else { return new.render() };
+    let Ok(root) = Node::read(body) else { return new.render() };
     let style = Style::of(body);
     let mut out = String::with_capacity(text.len() + 1024);
     out.push_str(bom);
@@ -34,34 +34,9 @@ pub fn splice(text: Option<&str>, new: &Json) -> String {
     out
 }
 
-/// A value in the text: its byte span and, for a container, its members or items.
-struct Node {
-    start: usize,
-    end: usize,
-    kind: Kind,
-}
-
-enum Kind {
-    Scalar,
-    Array(Vec<Node>),
-    /// Each member: where its key starts, the key's literal, its value.
-    Object(Vec<(usize, String, Node)>),
-}
-
-impl Node {
-    /// The value as the merge sees it.
-    fn json(&self, text: &str) -> Json {
-        match &self.kind {
-            Kind::Scalar => Json::Scalar(text[self.start..self.end].to_owned()),
-            Kind::Array(items) => Json::Array(items.iter().map(|i| i.json(text)).collect()),
-            Kind::Object(members) => Json::Object(members.iter().map(|(_, k, v)| (k.clone(), v.json(text))).collect()),
-        }
-    }
-
-    /// Whether the text between the brackets holds a line break.
-    fn multiline(&self, text: &str) -> bool {
-        text[self.start..self.end].contains('\n')
-    }
+/// Whether the text between a container's brackets holds a line break.
+fn on_lines(node: &Node, text: &str) -> bool {
+    text[node.start..node.end].contains('\n')
 }
 
 /// The file's way of writing JSON, for what is written anew.
@@ -166,7 +141,7 @@ impl Splicer<'_> {
             None => {
                 let multiline = match node.kind {
                     Kind::Scalar => self.style.multiline,
-                    _ => node.multiline(self.text),
+                    _ => on_lines(node, self.text),
                 };
                 out.push_str(&self.style.render(new, self.line_indent(node.start), multiline))
             }
@@ -186,7 +161,7 @@ impl Splicer<'_> {
             parts.iter().filter_map(|p| if let Part::Kept(i, _) = p { Some(*i) } else { None }).collect();
         let open = &text[node.start..node.start + 1];
         let close = &text[node.end - 1..node.end];
-        let multiline = node.multiline(text) || (spans.is_empty() && self.style.multiline);
+        let multiline = on_lines(node, text) || (spans.is_empty() && self.style.multiline);
         let outer = self.line_indent(node.start);
         let inner = match spans.first() {
             Some(&(start, ..)) if multiline && text[..start].ends_with([' ', '\t', '\n']) => {
@@ -312,111 +287,4 @@ fn array_parts<'n>(text: &str, old: &[Node], new: &'n [Json]) -> Option<Vec<Part
         parts.push(Part::Added(None, item));
     }
     Some(parts)
-}
-
-/// Walks text that serde_json found valid, noting each value's span.
-struct Spans<'a> {
-    text: &'a str,
-    i: usize,
-}
-
-impl<'a> Spans<'a> {
-    fn new(text: &'a str) -> Spans<'a> {
-        Spans { text, i: 0 }
-    }
-
-    fn peek(&self) -> u8 {
-        self.text.as_bytes().get(self.i).copied().unwrap_or(0)
-    }
-
-    fn skip_space(&mut self) {
-        while matches!(self.peek(), b' ' | b'\t' | b'\n' | b'\r') {
-            self.i += 1;
-        }
-    }
-
-    /// Skips the next byte (`:`, `,` or a closing bracket) and says which it was.
-    fn next(&mut self) -> u8 {
-        self.skip_space();
-        let c = self.peek();
-        self.i += 1;
-        c
-    }
-
-    fn value(&mut self) -> Option<Node> {
-        self.skip_space();
-        let start = self.i;
-        let kind = match self.peek() {
-            b'{' => {
-                self.i += 1;
-                let mut members = Vec::new();
-                self.skip_space();
-                if self.peek() == b'}' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.skip_space();
-                        let key_start = self.i;
-                        let key = self.literal();
-                        if self.next() != b':' {
-                            return None;
-                        }
-                        let value = self.value()?;
-                        members.push((key_start, key, value));
-                        match self.next() {
-                            b',' => {}
-                            b'}' => break,
-                            _ => return None,
-                        }
-                    }
-                }
-                Kind::Object(members)
-            }
-            b'[' => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.skip_space();
-                if self.peek() == b']' {
-                    self.i += 1;
-                } else {
-                    loop {
-                        items.push(self.value()?);
-                        match self.next() {
-                            b',' => {}
-                            b']' => break,
-                            _ => return None,
-                        }
-                    }
-                }
-                Kind::Array(items)
-            }
-            b'"' => {
-                self.literal();
-                Kind::Scalar
-            }
-            0 => return None,
-            _ => {
-                while !matches!(self.peek(), b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r' | 0) {
-                    self.i += 1;
-                }
-                Kind::Scalar
-            }
-        };
-        Some(Node { start, end: self.i, kind })
-    }
-
-    /// A string literal, quotes and escapes included.
-    fn literal(&mut self) -> String {
-        let start = self.i;
-        self.i += 1;
-        loop {
-            match self.peek() {
-                b'"' | 0 => break,
-                b'\\' => self.i += 2,
-                _ => self.i += 1,
-            }
-        }
-        self.i += 1;
-        self.text.get(start..self.i).unwrap_or("\"\"").to_owned()
-    }
 }

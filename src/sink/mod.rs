@@ -1,6 +1,6 @@
 //! Where recorded events go: the `Sink` trait every destination implements, and each sink built
-//! from the configuration. Which sinks it turns on, the queue and the deliverer they share are in
-//! `outbox`, the only part of this folder a hook runs.
+//! for its destination. Which destinations the configuration names, their queues and the
+//! deliverer are in `outbox`, the only part of this folder a hook runs.
 
 pub mod dashboard;
 pub mod http;
@@ -8,18 +8,27 @@ pub mod otlp;
 pub mod outbox;
 
 use crate::config;
+use outbox::Destination;
 
-/// Every sink there is, by queue name (a sink's directory under the outbox).
+/// Every sink there is, by kind: a queue's directory under the outbox is its kind and its
+/// destination's id (`dashboard-0123456789abcdef`); versions before destinations had one
+/// directory per kind (`dashboard`).
 pub const NAMES: &[&str] = &["dashboard", otlp::NAMES[0], otlp::NAMES[1]];
 
-/// A sink ready to send, built off the hook's path (in the deliverer). An unusable setting (a
-/// timeout out of range) is the error the deliverer records.
-pub fn build(name: &str) -> Result<Box<dyn Sink>, String> {
+/// The sink that sends to `destination`, built off the hook's path (in the deliverer) from the
+/// configuration, which must still name that destination: a queue is never sent with another
+/// destination's URL or credentials. An unusable setting (a timeout out of range) is the error
+/// the deliverer records.
+pub fn build(destination: &Destination) -> Result<Box<dyn Sink>, String> {
+    let name = destination.sink;
+    if !outbox::configured().contains(destination) {
+        return Err(format!(
+            "{name}: the configuration no longer names {}; not sending its records elsewhere",
+            destination.shown()
+        ));
+    }
     match name {
-        "dashboard" => {
-            let url = config::server_url().ok_or("no server configured: set CLAUDE_SESSION_SERVER_URL")?;
-            Ok(Box::new(dashboard::Dashboard::new(&url, config::server_timeout())))
-        }
+        "dashboard" => Ok(Box::new(dashboard::Dashboard::new(destination.url(), config::server_timeout()))),
         "otlp-logs" | "otlp-traces" => Ok(Box::new(otlp::Otlp::named(name)?)),
         other => Err(format!("no sink named {other}")),
     }
@@ -46,7 +55,7 @@ pub fn scrub(text: &str) -> String {
 
 /// One destination for recorded events.
 pub trait Sink {
-    /// Its queue directory under the outbox, and its name in reports: "dashboard", "otlp".
+    /// Its kind, as queue directories and reports name it: "dashboard", "otlp-logs".
     fn name(&self) -> &'static str;
     /// How many records one call to `send` may carry (1 for the dashboard).
     fn batch_max(&self) -> usize;

@@ -1,18 +1,28 @@
-//! The durable queue every sink shares, for the sinks the configuration turns on ([`configured`]),
-//! and the deliverer that empties one sink's queue, without ever making a hook wait and without
-//! losing an event.
+//! The durable queues, one per destination the configuration names ([`configured`]), and the
+//! deliverer that empties one queue, without ever making a hook wait and without losing an event.
 //!
-//! Layout, under `<journal>/outbox/` (0700, checked like the store):
+//! Layout, under `<journal>/outbox/` (0700, checked like the store), one queue per destination:
+//! `<queue>` is the sink's kind and its destination's id, `dashboard-0123456789abcdef` (see
+//! `Destination`: the URL and the credentials records are sent with).
 //!
 //! ```text
-//! <sink>/spool            hooks append records here, one JSON line each, under its flock
-//! <sink>/spool.taken      the spool a deliverer took (renamed) and is numbering
-//! <sink>/queue/<seq>      numbered records, one file each: the oldest is `head` in state.json
-//! <sink>/state.json       head, tail, counters, consecutive failures, last error
-//! <sink>/.lock            held by the sink's one deliverer
-//! <sink>/.backoff         its mtime: no hook starts a deliverer before then
-//! <sink>/rejected/        what the receiver refused, or what is not a file of ours
+//! <queue>/spool           hooks append records here, one JSON line each, under its flock
+//! <queue>/spool.taken     the spool a deliverer took (renamed) and is numbering
+//! <queue>/queue/<seq>     numbered records, one file each: the oldest is `head` in state.json
+//! <queue>/state.json      head, tail, counters, consecutive failures, last error, and the
+//!                         destination for people (URL masked, header names, never values)
+//! <queue>/.lock           held by the queue's one deliverer
+//! <queue>/.backoff        its mtime: no hook starts a deliverer before then
+//! <queue>/rejected/       what the receiver refused, or what is not a file of ours
 //! ```
+//!
+//! A hook queues a record for the destinations its own configuration names, and starts a
+//! deliverer for those queues only, built from that same configuration; `flush` and `cleanup`
+//! deliver the queues of the destinations theirs names. Other queues wait for a deliverer
+//! configured for them: records are never sent to another destination, or with its credentials,
+//! unless `flush --adopt` is asked to. So do the queues older versions left, one per kind
+//! (`dashboard`, `otlp-logs`, `otlp-traces`, and records directly in the outbox), which did not
+//! record where their records were meant to go.
 //!
 //! A batch the receiver says is too large (413) is split in halves, and those again, before a
 //! record is set aside; what was set aside stays in `rejected/` with the answer beside it until
@@ -63,10 +73,15 @@ pub struct Outbox {
     pub dir: PathBuf,
 }
 
-/// One sink's queue: `<outbox>/<sink>`.
+/// One destination's queue: `<outbox>/<sink>-<id>`; or a queue an older version left,
+/// `<outbox>/<sink>`, whose destination nobody knows.
+#[derive(Clone)]
 pub struct Queue {
     pub sink: &'static str,
     pub dir: PathBuf,
+    /// Its destination, as configured here; `None` for a queue found in the outbox that the
+    /// configuration does not name (another project's, or an older version's).
+    destination: Option<Destination>,
 }
 
 /// What one deliverer run did.
@@ -80,11 +95,20 @@ pub struct Report {
     pub error: Option<String>,
 }
 
-/// One sink's queue as `show --all` and `hooks status` report it.
+/// One queue as `show --all` and `hooks status` report it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SinkStatus {
     pub sink: String,
     pub dir: PathBuf,
+    /// Where its records go, as its deliverers recorded it: the URL masked. `None` for a queue an
+    /// older version left, or one no deliverer ran for yet.
+    pub destination: Option<String>,
+    /// The names of the headers its records are sent with (never their values).
+    pub headers: Vec<String>,
+    /// Whether this process's configuration names its destination (its `flush` delivers it).
+    pub configured: bool,
+    /// Left by a version that had one queue per sink and did not record a destination.
+    pub older_version: bool,
     pub pending: u64,
     pub delivered: u64,
     pub set_aside: u64,
@@ -111,11 +135,67 @@ pub struct Status {
 impl SinkStatus {
     pub fn to_json(&self) -> Value {
         json!({
-            "sink": self.sink, "dir": self.dir.to_string_lossy(), "pending": self.pending,
+            "sink": self.sink, "dir": self.dir.to_string_lossy(), "destination": self.destination,
+            "headers": self.headers, "configured": self.configured, "older_version": self.older_version,
+            "pending": self.pending,
             "delivered": self.delivered, "set_aside": self.set_aside, "to_resend": self.to_resend,
             "dropped": self.dropped, "last_error": self.last_error, "last_error_at": self.last_error_at,
             "last_set_aside": self.last_set_aside, "last_set_aside_at": self.last_set_aside_at,
             "last_delivered_at": self.last_delivered_at, "backoff_until": self.backoff_until,
+        })
+    }
+}
+
+impl SinkStatus {
+    /// The queue as one line names it: `dashboard → http://127.0.0.1:4000/events`.
+    pub fn described(&self) -> String {
+        match &self.destination {
+            Some(_) => format!("{} → {}", self.sink, self.destination_shown()),
+            None => format!("{} ({})", self.sink, self.destination_shown()),
+        }
+    }
+
+    /// Where its records go: `http://host/v1/logs (headers: authorization)`, never a value.
+    pub fn destination_shown(&self) -> String {
+        let headers = match self.headers.is_empty() {
+            true => String::new(),
+            false => format!(" (headers: {})", self.headers.join(", ")),
+        };
+        match &self.destination {
+            Some(url) => format!("{url}{headers}"),
+            None if self.older_version => "queued by an older version: destination not recorded".into(),
+            None => "destination not recorded yet".into(),
+        }
+    }
+}
+
+impl SinkStatus {
+    /// Its directory's name: `dashboard-0123456789abcdef`.
+    pub fn queue_name(&self) -> String {
+        self.dir.file_name().unwrap_or_default().to_string_lossy().into_owned()
+    }
+
+    /// For a queue with records waiting whose destination the configuration here does not name:
+    /// what becomes of them, and how to send them here instead.
+    pub fn elsewhere(&self) -> Option<String> {
+        if self.configured || self.pending == 0 {
+            return None;
+        }
+        let (queue, sink) = (self.queue_name(), &self.sink);
+        Some(match self.older_version {
+            true => format!(
+                "{} pending in {queue}, queued by an older version that did not record where to: \
+                 `claude-session flush --adopt {queue}`, run where they belong, sends them to the {sink} destination \
+                 configured there",
+                self.pending
+            ),
+            false => format!(
+                "{} pending in {queue}, for {}: not a destination configured here, so never sent from here; \
+                 a hook or `flush` where it is configured sends them (`flush --adopt {queue}` would send them to \
+                 the {sink} destination configured here instead)",
+                self.pending,
+                self.described()
+            ),
         })
     }
 }
@@ -141,6 +221,8 @@ struct State {
     last_set_aside: Option<String>,
     last_set_aside_at: Option<String>,
     last_delivered_at: Option<String>,
+    /// `{"url": masked, "headers": [names]}`, for people: written by the deliverers that know it.
+    destination: Option<Value>,
 }
 
 impl State {
@@ -159,6 +241,7 @@ impl State {
             last_set_aside: s("last_set_aside"),
             last_set_aside_at: s("last_set_aside_at"),
             last_delivered_at: s("last_delivered_at"),
+            destination: v.get("destination").filter(|d| d.is_object()).cloned(),
         }
     }
 
@@ -168,23 +251,107 @@ impl State {
             "dropped": self.dropped, "failures": self.failures, "last_error": self.last_error,
             "last_error_at": self.last_error_at, "last_set_aside": self.last_set_aside,
             "last_set_aside_at": self.last_set_aside_at, "last_delivered_at": self.last_delivered_at,
+            "destination": self.destination,
         })
     }
 }
 
-/// The sinks the environment turns on, by name (their queues' names): reading variables only,
-/// as the hook does.
-pub fn configured() -> Vec<&'static str> {
-    let mut names = Vec::new();
-    if config::server_url().is_some() {
-        names.push("dashboard");
+/// Where one sink sends its records, and as whom: the URL they are posted to (a user and password
+/// in it included) and the headers they carry (OTLP's, values included). A record is queued for
+/// the destination its hook's configuration names, and only a deliverer configured for that same
+/// destination sends it: never another project's server, never with another project's
+/// credentials. What the protocol, certificate, timeout or resource say is left out: changing
+/// them changes how records are sent, not to whom (a protocol fixed after a 415 must find the
+/// records it set aside).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Destination {
+    pub sink: &'static str,
+    url: String,
+    headers: Vec<config::Header>,
+}
+
+impl Destination {
+    pub fn new(sink: &'static str, url: String, headers: Vec<config::Header>) -> Destination {
+        Destination { sink, url, headers }
     }
-    for (on, name) in config::otlp_signals().into_iter().zip(super::otlp::NAMES) {
-        if on {
-            names.push(name);
+
+    /// A 64-bit FNV-1a hash of the sink, the URL and the headers (names in lowercase, sorted;
+    /// each part preceded by its length): the same destination however its variables were
+    /// written, a different one for any other URL or credential. Not a secret's protection: a
+    /// value's hash ends up in a directory name inside the private (0700) outbox.
+    pub fn id(&self) -> u64 {
+        let mut headers: Vec<(String, &str)> =
+            self.headers.iter().map(|h| (h.name.to_ascii_lowercase(), h.value.expose())).collect();
+        headers.sort();
+        let mut hash = Fnv::default();
+        hash.part(self.sink.as_bytes());
+        hash.part(self.url.as_bytes());
+        for (name, value) in &headers {
+            hash.part(name.as_bytes());
+            hash.part(value.as_bytes());
+        }
+        hash.0
+    }
+
+    /// Its queue's directory name under the outbox: `<sink>-<16 hex digits of the id>`.
+    pub fn queue_name(&self) -> String {
+        format!("{}-{:016x}", self.sink, self.id())
+    }
+
+    /// The URL records are posted to: for the request only, never shown (see [`Self::shown`]).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL as reports and `state.json` show it: a user and password in it, and any secret,
+    /// masked, and a query (which may hold a token: a signal's own endpoint is used as given)
+    /// not shown.
+    pub fn shown(&self) -> String {
+        match self.url.find(['?', '#']) {
+            Some(at) => format!("{}?…", crate::secrets::masked(&self.url[..at])),
+            None => crate::secrets::masked(&self.url),
         }
     }
-    names
+
+    /// The headers' names, as reports show them (values never).
+    pub fn header_names(&self) -> Vec<String> {
+        self.headers.iter().map(|h| crate::secrets::masked(&h.name)).collect()
+    }
+}
+
+/// 64-bit FNV-1a, fed length-prefixed parts.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn part(&mut self, bytes: &[u8]) {
+        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The destinations the configuration names, one per sink that is on: reading variables only, as
+/// the hook does. A URL or header list that does not parse names none for its sink (a debug line
+/// says why; `hooks status` names the variable).
+pub fn configured() -> Vec<Destination> {
+    let mut all = Vec::new();
+    if let Some(url) = config::server_url() {
+        all.push(Destination::new("dashboard", url, Vec::new()));
+    }
+    for (found, name) in config::otlp_destinations().into_iter().zip(super::otlp::NAMES) {
+        match found {
+            Ok(Some((url, headers))) => all.push(Destination::new(name, url, headers)),
+            Ok(None) => {}
+            Err(e) => crate::debug!("{name}: {e}; not queued"),
+        }
+    }
+    all
 }
 
 impl Outbox {
@@ -212,11 +379,51 @@ impl Outbox {
         is_private_dir(&dir).then_some(Outbox { dir })
     }
 
-    /// A sink's queue directory, created and checked like the outbox.
-    pub fn queue(&self, sink: &'static str) -> Result<Queue, String> {
-        let dir = self.dir.join(sink);
+    /// A destination's queue directory, created and checked like the outbox.
+    pub fn queue(&self, destination: &Destination) -> Result<Queue, String> {
+        let dir = self.dir.join(destination.queue_name());
         private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
-        Ok(Queue { sink, dir })
+        Ok(Queue { sink: destination.sink, dir, destination: Some(destination.clone()) })
+    }
+
+    /// Every queue in the outbox, by name: each destination's (`<sink>-<16 hex>`), and those an
+    /// older version left (`<sink>`). For commands, never a hook: it lists the outbox.
+    pub fn queues(&self) -> Vec<Queue> {
+        let mut names = private::file_names(&self.dir).unwrap_or_default();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let sink = *super::NAMES.iter().find(|&&sink| {
+                    name == sink
+                        || name.strip_prefix(sink).and_then(|id| id.strip_prefix('-')).is_some_and(|id| {
+                            id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                        })
+                })?;
+                let dir = self.dir.join(&name);
+                is_private_dir(&dir).then_some(Queue { sink, dir, destination: None })
+            })
+            .collect()
+    }
+
+    /// The queue named `name`, as [`Self::queues`] lists them; or the older version's dashboard
+    /// queue when only records an even older one left in the outbox wait (its directory is then
+    /// made, for them to be numbered into).
+    pub fn named(&self, name: &str) -> Option<Queue> {
+        if let Some(queue) = self.queues().into_iter().find(|q| q.dir.file_name().is_some_and(|n| n == name)) {
+            return Some(queue);
+        }
+        if name != "dashboard" || self.old_layout_records().is_empty() {
+            return None;
+        }
+        let queue = self.older_queue("dashboard");
+        private_dir(&queue.dir).ok()?;
+        Some(queue)
+    }
+
+    /// The queue an older version left for `sink` (`<outbox>/<sink>`), which may not exist.
+    fn older_queue(&self, sink: &'static str) -> Queue {
+        Queue { sink, dir: self.dir.join(sink), destination: None }
     }
 
     /// Puts one record in every sink's queue: one line appended to each sink's spool (no file
@@ -234,28 +441,21 @@ impl Outbox {
         result
     }
 
-    /// Every sink queue that exists, for reports; old-layout records (files directly in the
-    /// outbox, from before there were sinks) count as the dashboard's.
-    pub fn status(&self) -> Status {
+    /// Every queue that exists, for reports, each marked whether `configured` names its
+    /// destination; old-layout records (files directly in the outbox, from before there were
+    /// sinks) count as the older version's dashboard queue's.
+    pub fn status(&self, configured: &[Destination]) -> Status {
         let mut sinks = Vec::new();
-        for &name in super::NAMES {
-            let dir = self.dir.join(name);
-            if !is_private_dir(&dir) {
-                continue;
-            }
-            let queue = Queue { sink: name, dir };
-            sinks.push(queue.status());
+        for queue in self.queues() {
+            let mut status = queue.status();
+            status.configured = configured.iter().any(|d| queue.dir.ends_with(d.queue_name()));
+            sinks.push(status);
         }
         let old = self.old_layout_records().len() as u64;
         if old > 0 {
-            match sinks.iter_mut().find(|s| s.sink == "dashboard") {
+            match sinks.iter_mut().find(|s| s.older_version && s.sink == "dashboard") {
                 Some(s) => s.pending += old,
-                None => sinks.push(SinkStatus {
-                    sink: "dashboard".into(),
-                    dir: self.dir.join("dashboard"),
-                    pending: old,
-                    ..SinkStatus::default()
-                }),
+                None => sinks.push(SinkStatus { pending: old, ..self.older_queue("dashboard").status() }),
             }
         }
         Status { dir: self.dir.clone(), sinks }
@@ -277,16 +477,29 @@ impl Outbox {
         self.dir.join(".lock")
     }
 
-    /// Where crashed writers may have left temp files: the outbox and each sink's directory.
+    /// Where crashed writers may have left temp files: the outbox and each queue's directory.
     pub fn temp_dirs(&self) -> Vec<PathBuf> {
         let mut dirs = vec![self.dir.clone()];
-        dirs.extend(super::NAMES.iter().map(|n| self.dir.join(n)).filter(|d| is_private_dir(d)));
+        dirs.extend(self.queues().into_iter().map(|q| q.dir));
         dirs
     }
 }
 
 impl Queue {
-    /// Whether hooks should leave this sink alone for now: one `lstat`.
+    /// Whether an older version left this queue (`<outbox>/<sink>`): its destination is unknown.
+    pub fn older_version(&self) -> bool {
+        self.dir.file_name().is_some_and(|n| n == self.sink)
+    }
+
+    /// Records its destination in `state` for people (the URL masked, the headers' names), when
+    /// this process knows it.
+    fn describe(&self, state: &mut State) {
+        if let Some(d) = &self.destination {
+            state.destination = Some(json!({"url": d.shown(), "headers": d.header_names()}));
+        }
+    }
+
+    /// Whether hooks should leave this queue alone for now: one `lstat`.
     pub fn backing_off(&self) -> bool {
         backoff_until(&self.dir).is_some()
     }
@@ -443,9 +656,19 @@ impl Queue {
 
     pub fn status(&self) -> SinkStatus {
         let state = self.state();
+        let recorded = state.destination.as_ref();
+        let text = |v: &Value| v.as_str().map(crate::secrets::masked);
         SinkStatus {
             sink: self.sink.into(),
             dir: self.dir.clone(),
+            destination: recorded.and_then(|d| d.get("url")).and_then(text),
+            headers: recorded
+                .and_then(|d| d.get("headers"))
+                .and_then(Value::as_array)
+                .map(|names| names.iter().filter_map(text).collect())
+                .unwrap_or_default(),
+            configured: false,
+            older_version: self.older_version(),
             pending: self.pending() as u64,
             delivered: state.delivered,
             set_aside: state.set_aside,
@@ -567,6 +790,7 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
         Ok(sink) => sink,
         Err(e) => {
             let mut state = queue.state();
+            queue.describe(&mut state);
             fail(queue, &mut state, &e, None);
             let _ = queue.save_state(&state);
             return Report { error: Some(e), ..Report::default() };
@@ -575,8 +799,9 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
     let mut total = Report::default();
     let mut lock = Some(lock);
     while let Some(held) = lock.take() {
-        let mut run =
-            Run { queue, sink: &mut *sink, state: load_state(queue), report: Report::default(), recordable: false };
+        let mut state = load_state(queue);
+        queue.describe(&mut state);
+        let mut run = Run { queue, sink: &mut *sink, state, report: Report::default(), recordable: false };
         run.serve(linger);
         drop(held);
         let report = run.report;
@@ -592,11 +817,51 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
     total
 }
 
+/// `flush --adopt`: moves every record waiting in `from` (another destination's queue, or one an
+/// older version left) into `into`'s spool, oldest first, for `into`'s deliverer to send with its
+/// own configuration. Under `from`'s lock, through the deliverer's own run (spool, numbering,
+/// torn lines, cap), so nothing is moved twice or lost; `delivered` counts what moved.
+pub fn adopt(from: &Queue, into: &Queue) -> Report {
+    match from.lock() {
+        Ok(lock) => deliver(from, Ok(Box::new(Move { into: into.clone() })), lock, Duration::ZERO),
+        Err(e) => Report { error: Some(format!("outbox {}: {e}", from.dir.display())), ..Report::default() },
+    }
+}
+
+/// The "sink" [`adopt`] sends through: another queue's spool.
+struct Move {
+    into: Queue,
+}
+
+impl Sink for Move {
+    fn name(&self) -> &'static str {
+        self.into.sink
+    }
+
+    fn batch_max(&self) -> usize {
+        super::otlp::BATCH_MAX
+    }
+
+    fn send(&mut self, records: &[Value]) -> Outcome {
+        let mut lines = Vec::new();
+        for record in records {
+            lines.extend_from_slice(record.to_string().as_bytes());
+            lines.push(b'\n');
+        }
+        match self.into.append(&lines) {
+            Ok(()) => Outcome::Delivered,
+            Err(e) => Outcome::Retry { error: format!("outbox {}: {e}", self.into.spool().display()), after: None },
+        }
+    }
+}
+
 /// The state, checked against the queue: if a run died after numbering records but before
-/// saving, `tail` names an existing file, and the queue is counted again (rare; one listing).
+/// saving, `tail` names an existing file, and the queue is counted again (rare; one listing). So
+/// is a queue whose state says nothing was ever numbered: a new one (an empty listing), or one
+/// whose state file was lost or is not ours, whose records from `head` on would wait forever.
 fn load_state(queue: &Queue) -> State {
     let state = queue.state();
-    if fs::symlink_metadata(queue.numbered(state.tail)).is_ok() {
+    if state.tail == 0 || fs::symlink_metadata(queue.numbered(state.tail)).is_ok() {
         return recount(queue, state);
     }
     // More waiting than the cap ever leaves (a state file damaged or not written by us): taken
@@ -662,10 +927,11 @@ impl Run<'_> {
         }
     }
 
-    /// Numbers the records that arrived since the last run: first those an older version left
-    /// directly in the outbox (the dashboard's, moved straight into its queue), then ours.
+    /// Numbers the records that arrived since the last run: first, in the older version's
+    /// dashboard queue, those an even older one left directly in the outbox; then ours.
     fn admit(&mut self) {
         if self.queue.sink == "dashboard"
+            && self.queue.older_version()
             && let Some(dir) = self.queue.dir.parent()
         {
             let outbox = Outbox { dir: dir.to_owned() };
@@ -1072,7 +1338,8 @@ pub fn start_deliverers(queues: Vec<Queue>) {
             }
         }
         if let Some((queue, lock)) = mine {
-            deliver(&queue, super::build(queue.sink), lock, LINGER);
+            let sink = queue.destination.as_ref().map_or_else(|| Err("no destination".to_owned()), super::build);
+            deliver(&queue, sink, lock, LINGER);
         }
         std::process::exit(0);
     }
@@ -1091,6 +1358,7 @@ fn stdio_to_null() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Header, Secret};
 
     #[test]
     fn record_names() {
@@ -1104,5 +1372,33 @@ mod tests {
     fn state_round_trips() {
         let state = State { head: 3, tail: 9, failures: 2, last_error: Some("x".into()), ..State::default() };
         assert_eq!(State::from_json(&state.to_json()), state);
+    }
+
+    fn otlp(url: &str, headers: &[(&str, &str)]) -> Destination {
+        let headers = headers.iter().map(|(n, v)| Header { name: (*n).into(), value: Secret::new((*v).into()) });
+        Destination::new("otlp-logs", url.into(), headers.collect())
+    }
+
+    #[test]
+    fn a_destination_is_its_url_and_its_credentials() {
+        let a = otlp("http://c:4318/v1/logs", &[("Authorization", "Bearer a"), ("x-team", "t")]);
+        let same = otlp("http://c:4318/v1/logs", &[("X-Team", "t"), ("authorization", "Bearer a")]);
+        assert_eq!(a.queue_name(), same.queue_name(), "header order and name case do not matter");
+        let other_key = otlp("http://c:4318/v1/logs", &[("Authorization", "Bearer b"), ("x-team", "t")]);
+        let other_url = otlp("http://d:4318/v1/logs", &[("Authorization", "Bearer a"), ("x-team", "t")]);
+        let moved = otlp("http://c:4318/v1/logs", &[("Authorization", "Bearer ax-team"), ("", "t")]);
+        for other in [&other_key, &other_url, &moved] {
+            assert_ne!(a.id(), other.id(), "{other:?}");
+        }
+        let dashboard = Destination::new("dashboard", "http://c:4318/v1/logs".into(), Vec::new());
+        assert_ne!(dashboard.id(), otlp("http://c:4318/v1/logs", &[]).id(), "the sink is part of it");
+        let name = a.queue_name();
+        assert!(name.starts_with("otlp-logs-") && name.len() == "otlp-logs-".len() + 16, "{name}");
+        // What reports show: no user, no password, no header value.
+        let d = Destination::new("dashboard", "http://me:hunter2@h:4000/events".into(), Vec::new());
+        assert!(!d.shown().contains("hunter2") && !d.shown().contains("me:"), "{}", d.shown());
+        let d = otlp("http://h:4318/v1/logs?api_key=s3cret", &[]);
+        assert_eq!(d.shown(), "http://h:4318/v1/logs?…");
+        assert_eq!(a.header_names(), ["Authorization", "x-team"]);
     }
 }

@@ -9,7 +9,7 @@
 //! anything without tools) get a short text.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::server::{accept_loop, read_request};
 use super::{TestEnv, deps};
 
 /// The CLI release these tests drive; `shared/claude-code-hooks.md` describes what it does.
@@ -119,7 +120,7 @@ impl FakeApi {
             ids: AtomicU64::new(1),
             stop: AtomicBool::new(false),
         });
-        super::server::accept_loop(listener, shared.clone(), |s| s.stop.load(Ordering::SeqCst), serve);
+        accept_loop(listener, shared.clone(), |s| s.stop.load(Ordering::SeqCst), serve);
         FakeApi { port, shared }
     }
 
@@ -183,8 +184,9 @@ fn serve(stream: TcpStream, s: &Shared) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     loop {
-        let Some((path, body)) = read_request(&mut reader) else { return };
-        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let Some(request) = read_request(&mut reader) else { return };
+        let value = request.json();
+        let path = request.path;
         s.requests.lock().unwrap().push((path.clone(), value.clone()));
         let (status, content_type, answer) = if path.starts_with("/v1/messages/count_tokens") {
             (200, "application/json", json!({"input_tokens": 100}).to_string())
@@ -278,31 +280,6 @@ fn sse(step: &Step, id: u64, model: &str) -> String {
     ));
     events.push(("message_stop", json!({"type": "message_stop"})));
     events.iter().map(|(name, data)| format!("event: {name}\ndata: {data}\n\n")).collect()
-}
-
-/// One request: (path, body). None at EOF or on garbage.
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
-    let mut line = String::new();
-    if r.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let path = line.split_whitespace().nth(1)?.to_owned();
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        r.read_line(&mut line).ok()?;
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':')?;
-        if name.trim().eq_ignore_ascii_case("content-length") {
-            length = value.trim().parse().ok()?;
-        }
-    }
-    let mut body = vec![0; length];
-    r.read_exact(&mut body).ok()?;
-    Some((path, body))
 }
 
 impl TestEnv {

@@ -160,6 +160,24 @@ impl TestEnv {
         lines
     }
 
+    /// The queues of `sink` (`dashboard`, `otlp-logs`, `otlp-traces`) in the outbox, one per
+    /// destination (`<sink>-<16 hex>`), sorted.
+    pub fn queues(&self, sink: &str) -> Vec<PathBuf> {
+        let outbox = self.journal_dir().join("outbox");
+        let prefix = format!("{sink}-");
+        let ours = |n: &str| {
+            n.strip_prefix(&prefix).is_some_and(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        list(&outbox).into_iter().filter(|n| ours(n)).map(|n| outbox.join(n)).collect()
+    }
+
+    /// The queue of `sink`'s one destination: the directory a test's hooks queue in.
+    pub fn queue(&self, sink: &str) -> PathBuf {
+        let queues = self.queues(sink);
+        assert_eq!(queues.len(), 1, "one {sink} queue expected in {:?}", list(&self.journal_dir().join("outbox")));
+        queues.into_iter().next().unwrap()
+    }
+
     /// Names in the store directory, sorted.
     pub fn store_names(&self) -> Vec<String> {
         list(&self.store())

@@ -1,9 +1,12 @@
-//! A real HTTP/1.1 server on 127.0.0.1 (port chosen by the OS) that checks `POST /events` bodies
-//! by the observability server's rules and records what it accepted. It can be switched to hang,
-//! fail with 500s or reset connections, to test delivery under faults. Standard library only.
+//! Real HTTP/1.1 servers on 127.0.0.1 (port chosen by the OS), standard library only, and the one
+//! request reader every test server uses. `TestServer` checks `POST /events` bodies by the
+//! observability server's rules and records what it accepted; it can be switched to hang, fail
+//! with 500s or reset connections, to test delivery under faults. `Recorder` answers everything
+//! 200 and records each request: an OTLP collector that shows what the deliverer sent.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -117,12 +120,12 @@ fn serve(stream: TcpStream, s: &Shared) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     loop {
-        let Some((target, body)) = read_request(&mut reader) else { return };
+        let Some(request) = read_request(&mut reader) else { return };
         // The dashboard's routes: `POST /events`, and `GET /events/recent` (what `hooks status`
         // asks); anything else is a wrong path, 404 (as a proxy in front of it would answer).
-        let (status, answer) = match target.as_str() {
-            "POST /events" => (0, String::new()),
-            t if t.starts_with("GET /events/recent") => {
+        let (status, answer) = match (request.method.as_str(), request.path.as_str()) {
+            ("POST", "/events") => (0, String::new()),
+            ("GET", p) if p.starts_with("/events/recent") => {
                 (200, Value::from(s.accepted.lock().unwrap().clone()).to_string())
             }
             _ => (404, "Not Found".to_owned()),
@@ -154,7 +157,7 @@ fn serve(stream: TcpStream, s: &Shared) {
                 extra = format!("Retry-After: {seconds}\r\n");
                 (429, r#"{"error":"slow down"}"#.to_owned())
             }
-            Mode::Up => check(&body, s),
+            Mode::Up => check(&request.body, s),
         };
         let reason = match status {
             200 => "OK",
@@ -198,15 +201,37 @@ fn check(body: &[u8], s: &Shared) -> (u16, String) {
     (200, Value::Object(echo).to_string())
 }
 
-/// Reads one request: its method and path (`POST /events`), and its body (Content-Length or
-/// chunked); None at EOF or on garbage.
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+/// One HTTP request as a test server read it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    /// With its query, as sent: `/v1/traces`.
+    pub path: String,
+    /// Each header by its name in lower case.
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// The body as JSON; Null when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// Reads one request, its body by Content-Length or chunked; None at EOF or on garbage.
+pub fn read_request(r: &mut impl BufRead) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
     }
-    let target = line.rsplit_once(' ').map_or(line.trim_end(), |(t, _)| t).to_owned();
-    let (mut length, mut chunked) = (0usize, false);
+    let mut words = line.split_whitespace();
+    let (method, path) = (words.next()?.to_owned(), words.next()?.to_owned());
+    let mut headers = BTreeMap::new();
     loop {
         line.clear();
         r.read_line(&mut line).ok()?;
@@ -215,14 +240,10 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
             break;
         }
         let (name, value) = header.split_once(':')?;
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => length = value.trim().parse().ok()?,
-            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-            _ => {}
-        }
+        headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
     }
     let mut body = Vec::new();
-    if chunked {
+    if headers.get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
         loop {
             line.clear();
             r.read_line(&mut line).ok()?;
@@ -235,10 +256,88 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
             body.extend_from_slice(&chunk[..size]);
         }
     } else {
+        let length = match headers.get("content-length") {
+            Some(length) => length.parse().ok()?,
+            None => 0,
+        };
         body.resize(length, 0);
         r.read_exact(&mut body).ok()?;
     }
-    Some((target, body))
+    Some(Request { method, path, headers, body })
+}
+
+/// Records every request and answers it: 200 with `{}`, or as the test says.
+pub struct Recorder {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    shared: Arc<Recorded>,
+}
+
+struct Recorded {
+    requests: Mutex<Vec<Request>>,
+    answer: fn(&Request) -> (u16, String),
+    stop: AtomicBool,
+}
+
+impl Recorder {
+    pub fn start() -> Recorder {
+        Recorder::answering(|_| (200, "{}".into()))
+    }
+
+    /// One that answers each request with `answer(request)`: a status and a JSON body.
+    pub fn answering(answer: fn(&Request) -> (u16, String)) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let shared = Arc::new(Recorded { requests: Mutex::new(Vec::new()), answer, stop: AtomicBool::new(false) });
+        accept_loop(listener, shared.clone(), |s| s.stop.load(Ordering::SeqCst), record);
+        Recorder { url, shared }
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The requests once `n` have arrived.
+    pub fn wait_for(&self, n: usize) -> Vec<Request> {
+        self.wait_until(|got| got.len() >= n)
+    }
+
+    /// The requests once `done` says they are all there (a bound of two minutes against a hang,
+    /// not a speed claim).
+    pub fn wait_until(&self, done: impl Fn(&[Request]) -> bool) -> Vec<Request> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let got = self.requests();
+            if done(&got) || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
+    }
+}
+
+fn record(stream: TcpStream, s: &Recorded) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    while let Some(request) = read_request(&mut reader) {
+        let (status, body) = (s.answer)(&request);
+        s.requests.lock().unwrap().push(request);
+        let reason = if status == 200 { "OK" } else { "Refused" };
+        let answer = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if out.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
 }
 
 /// Accepts connections on `listener` until `stop` says so, each served on a thread of its own.
