@@ -21,7 +21,8 @@ everything else in it). Nothing is installed if the settings cannot be wired.
   --server URL     send events to this observability server (its base URL, e.g.
                    http://127.0.0.1:4000, or its .../events URL)
   --otlp URL       send events to this OpenTelemetry collector
-  --tls            build with TLS, for https servers and collectors (a larger binary)
+  --tls            build with TLS (OpenSSL), for https servers and collectors (a larger
+                   binary; needs a C compiler, perl and make)
   --cron           add an hourly `claude-session cleanup` to your crontab
   --uninstall      remove the hooks, the symlinks, the cron line, the binary, and the
                    directories install made; say what is kept (journal, outbox, store)
@@ -119,7 +120,8 @@ build() {
     case "$host" in
         *-linux-gnu*)
             musl=$(printf '%s\n' "$host" | sed 's/-linux-gnu/-linux-musl/')
-            # TLS (rustls) compiles C for musl: that needs musl's C compiler (Debian: musl-tools).
+            # TLS compiles OpenSSL (C, with perl and make) for musl: that needs musl's C compiler
+            # (Debian: musl-tools).
             if [ "$tls" = true ] && [ "$glibc" = false ] && ! command -v musl-gcc >/dev/null 2>&1; then
                 echo "install.sh: --tls on musl needs musl-gcc (apt-get install musl-tools): building the static glibc binary instead" >&2
                 glibc=true

@@ -782,14 +782,81 @@ fn an_https_collector_is_reached_with_the_ca_file_given() {
     assert_eq!(logs, recorded().len());
 }
 
+/// A collector's own certificate as `openssl req -x509` makes it (self-signed, and so `CA:TRUE`),
+/// given as the one to trust, is taken as curl takes it; the name in it is still checked.
+#[cfg(feature = "tls")]
+#[test]
+fn a_self_signed_collector_certificate_given_as_trusted_works() {
+    needs_schema!();
+    let env = TestEnv::new();
+    let Some(good) = deps::or_skip(self_signed(&env.root, "good", "127.0.0.1", "IP:127.0.0.1")) else { return };
+    let Some(other) = deps::or_skip(self_signed(&env.root, "other", "collector.example", "DNS:collector.example"))
+    else {
+        return;
+    };
+    let receiver = Receiver::https_with(&good);
+    let base = format!("https://127.0.0.1:{}", receiver.port);
+
+    // Not given, it is trusted by nothing.
+    let mut env = otlp_env(&base);
+    env.set("SSL_CERT_FILE", "/nonexistent");
+    replay(&env, &recorded());
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(receiver.received_tls(&good.0).is_empty());
+    assert!(stderr(&out).contains("certificate"), "{}", stderr(&out));
+
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", &good.0);
+    flush(&env);
+    let got = receiver.received_tls(&good.0);
+    assert!(!got.is_empty() && got.iter().all(|r| r["ok"] == true));
+    let logs: usize = got.iter().filter(|r| r["path"] == "/v1/logs").map(|r| log_records(&r["body"]).len()).sum();
+    assert_eq!(logs, recorded().len());
+
+    // A certificate for another name, trusted, does not make 127.0.0.1 that collector.
+    let receiver = Receiver::https_with(&other);
+    let mut env = otlp_env(&format!("https://127.0.0.1:{}", receiver.port));
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_CERTIFICATE", &other.0);
+    replay(&env, &recorded());
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(receiver.received_tls(&other.0).is_empty());
+    assert!(stderr(&out).contains("IP address mismatch"), "{}", stderr(&out));
+}
+
+/// A key and a self-signed certificate for `name` (subject) and `san` (subjectAltName) in `dir`,
+/// made by the openssl command as a collector's admin makes them; checked to be `CA:TRUE`.
+#[cfg(feature = "tls")]
+fn self_signed(dir: &Path, stem: &str, name: &str, san: &str) -> Result<(PathBuf, PathBuf), String> {
+    let (cert, key) = (dir.join(format!("{stem}.pem")), dir.join(format!("{stem}-key.pem")));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-subj", &format!("/CN={name}"), "-addext", &format!("subjectAltName={san}")])
+        .output()
+        .map_err(|e| format!("no openssl command to make a certificate ({e})"))?;
+    assert!(made.status.success(), "openssl req: {}", stderr(&made));
+    let text = Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&cert).output().unwrap();
+    assert!(stdout(&text).contains("CA:TRUE"), "not a CA certificate: {}", stdout(&text));
+    Ok((cert, key))
+}
+
 #[cfg(feature = "tls")]
 impl Receiver {
-    /// `received()` over https, trusting `ca`.
+    /// An https receiver with this certificate and key.
+    fn https_with((cert, key): &(PathBuf, PathBuf)) -> Receiver {
+        Receiver::spawn(&["0", "--tls", cert.to_str().unwrap(), key.to_str().unwrap()])
+    }
+
+    /// `received()` over https, trusting `ca` (whatever name the receiver's certificate has).
     fn received_tls(&self, ca: &Path) -> Vec<Value> {
         let out = Command::new(python().unwrap())
             .arg("-c")
             .arg(format!(
-                "import ssl,urllib.request;c=ssl.create_default_context(cafile={:?});\
+                "import ssl,urllib.request;c=ssl.create_default_context(cafile={:?});c.check_hostname=False;\
                  print(urllib.request.urlopen('https://127.0.0.1:{}/received',context=c).read().decode())",
                 ca.to_str().unwrap(),
                 self.port

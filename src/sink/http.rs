@@ -1,9 +1,9 @@
 //! The one HTTP client setup every sink uses: bounded timeouts, no redirects, our user agent,
 //! statuses as values rather than errors, `localhost` as a literal, the proxy chosen as curl
-//! chooses it (never for loopback), and the status-to-`Outcome` rule. TLS roots are added by the
-//! sinks that speak https.
+//! chooses it (never for loopback), TLS roots as curl finds them, and the status-to-`Outcome` rule.
 
 use std::io::{self, Read};
+use std::path::Path;
 use std::time::Duration;
 
 use ureq::http::Uri;
@@ -16,13 +16,22 @@ const ANSWER_MAX: u64 = 1024;
 /// A Retry-After longer than this is read as this: a server cannot park delivery for days.
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(300);
 
-/// The agent configuration every sink starts from, for requests to `url`; a sink may add to it
-/// (TLS) before `build()`. ureq's own proxy choice (`ALL_PROXY` first, for every scheme, loopback
-/// too) is replaced by [`proxy_for`]'s.
-pub fn config(timeout: Duration, url: &str) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+/// The agent configuration every sink starts from, for requests to `url`, trusting `certificate`
+/// (a PEM file) for https when given. ureq's own proxy choice (`ALL_PROXY` first, for every scheme,
+/// loopback too) is replaced by [`proxy_for`]'s.
+pub fn config(
+    timeout: Duration,
+    url: &str,
+    certificate: Option<&Path>,
+) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     let timeout = Some(timeout);
+    let builder = ureq::Agent::config_builder();
+    #[cfg(feature = "tls")]
+    let builder = builder.tls_config(tls_config(certificate));
+    #[cfg(not(feature = "tls"))]
+    let _ = certificate;
     // No global or resolve timeout: with them ureq resolves on a thread even for IP literals.
-    ureq::Agent::config_builder()
+    builder
         .proxy(proxy_for(url).ok().flatten().map(|p| p.proxy))
         .http_status_as_error(false)
         .max_redirects(0)
@@ -35,7 +44,42 @@ pub fn config(timeout: Duration, url: &str) -> ureq::config::ConfigBuilder<ureq:
 }
 
 pub fn agent(timeout: Duration, url: &str) -> ureq::Agent {
-    config(timeout, url).build().new_agent()
+    config(timeout, url, None).build().new_agent()
+}
+
+/// Where distributions keep their CA bundle; `SSL_CERT_FILE` first, as OpenSSL reads it.
+#[cfg(feature = "tls")]
+const SYSTEM_BUNDLES: &[&str] =
+    &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
+
+/// The CA file given, else the system's bundle, else the Mozilla roots compiled in; verified by
+/// OpenSSL (Security.framework on macOS) as curl verifies, so a collector's own self-signed
+/// certificate, which `openssl req -x509` makes a CA, can be the one trusted (rustls refuses a CA
+/// as the server's certificate).
+#[cfg(feature = "tls")]
+fn tls_config(certificate: Option<&Path>) -> ureq::tls::TlsConfig {
+    use std::path::PathBuf;
+    use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
+    let env_file = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    let candidates = certificate
+        .map(Path::to_path_buf)
+        .into_iter()
+        .chain(env_file.filter(|_| certificate.is_none()))
+        .chain(SYSTEM_BUNDLES.iter().map(PathBuf::from).filter(|_| certificate.is_none()));
+    let roots = candidates
+        .filter_map(|path| std::fs::read(path).ok())
+        .map(|pem| {
+            ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
+                    _ => None,
+                })
+                .collect::<Vec<Certificate<'static>>>()
+        })
+        .find(|certs| !certs.is_empty())
+        .map(|certs| RootCerts::new_with_certs(&certs))
+        .unwrap_or(RootCerts::WebPki);
+    TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots).build()
 }
 
 /// The proxy a request goes through, and how errors name it (no credentials).

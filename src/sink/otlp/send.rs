@@ -62,7 +62,7 @@ impl Otlp {
         Some(Otlp {
             signal,
             protocol: e.protocol,
-            agent: agent(e.timeout, e.certificate.as_deref(), &url),
+            agent: http::config(e.timeout, &url, e.certificate.as_deref()).build().new_agent(),
             proxy,
             url,
             headers: e.headers.clone(),
@@ -221,48 +221,6 @@ pub fn partial_rejected(answer: &str) -> Option<u64> {
         n.as_u64().or_else(|| n.as_str()?.parse().ok())
     })?;
     (n > 0).then_some(n)
-}
-
-/// The agent every sink starts from, with TLS roots from `OTEL_EXPORTER_OTLP_CERTIFICATE` or the
-/// system when the binary has TLS.
-fn agent(timeout: Duration, certificate: Option<&std::path::Path>, url: &str) -> ureq::Agent {
-    let builder = http::config(timeout, url);
-    #[cfg(feature = "tls")]
-    let builder = builder.tls_config(tls_config(certificate));
-    #[cfg(not(feature = "tls"))]
-    let _ = certificate;
-    builder.build().new_agent()
-}
-
-/// Where distributions keep their CA bundle; `SSL_CERT_FILE` first, as OpenSSL reads it.
-#[cfg(feature = "tls")]
-const SYSTEM_BUNDLES: &[&str] =
-    &["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
-
-/// The CA file given, else the system's bundle, else the Mozilla roots compiled in.
-#[cfg(feature = "tls")]
-fn tls_config(certificate: Option<&std::path::Path>) -> ureq::tls::TlsConfig {
-    use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
-    let env_file = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
-    let candidates = certificate
-        .map(std::path::Path::to_path_buf)
-        .into_iter()
-        .chain(env_file.filter(|_| certificate.is_none()))
-        .chain(SYSTEM_BUNDLES.iter().map(PathBuf::from).filter(|_| certificate.is_none()));
-    let roots = candidates
-        .filter_map(|path| std::fs::read(path).ok())
-        .map(|pem| {
-            ureq::tls::parse_pem(&pem)
-                .filter_map(|item| match item {
-                    Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
-                    _ => None,
-                })
-                .collect::<Vec<Certificate<'static>>>()
-        })
-        .find(|certs| !certs.is_empty())
-        .map(|certs| RootCerts::new_with_certs(&certs))
-        .unwrap_or(RootCerts::WebPki);
-    TlsConfig::builder().provider(TlsProvider::Rustls).root_certs(roots).build()
 }
 
 #[cfg(test)]
