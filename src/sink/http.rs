@@ -67,7 +67,8 @@ fn tls_config(certificate: Option<&Path>) -> ureq::tls::TlsConfig {
         .chain(env_file.filter(|_| certificate.is_none()))
         .chain(SYSTEM_BUNDLES.iter().map(PathBuf::from).filter(|_| certificate.is_none()));
     let roots = candidates
-        .filter_map(|path| std::fs::read(path).ok())
+        // Never waits on a FIFO (SSL_CERT_FILE may name anything): a regular file or nothing.
+        .filter_map(|path| crate::private::read_regular(&path, crate::config::otlp::CERTIFICATE_MAX).ok())
         .map(|pem| {
             ureq::tls::parse_pem(&pem)
                 .filter_map(|item| match item {
