@@ -64,6 +64,8 @@ printf '%s\n' "$commands" | while IFS= read -r command; do
             passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$work/output" | awk '{ n += $1 } END { print n + 0 }')
             binaries=$(grep -c '^test result: ' "$work/output" || true)
             echo "fresh-clone: $passed tests passed in $binaries test binaries" >&2
+            # A test whose registry or tool is missing passes with one `skipped:` line: say which.
+            grep -o 'skipped: .*' "$work/output" | sed 's/^/fresh-clone: /' >&2 || true
             ;;
         *) tail -n 8 "$work/output" >&2 ;;
     esac
