@@ -6,6 +6,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod event;
+pub mod hash;
 pub mod journal;
 pub mod oom;
 pub mod out;

@@ -61,7 +61,7 @@ pub fn key(dir: &Path) -> String {
     if safe.is_empty() {
         safe.push_str("root");
     }
-    format!("{safe}-{:016x}", fnv1a(dir.as_os_str().as_bytes()))
+    format!("{safe}-{:016x}", crate::hash::fnv64(dir.as_os_str().as_bytes()))
 }
 
 /// Whether a file name has the shape [`key`] gives, so `cleanup` touches nothing else.
@@ -72,13 +72,7 @@ pub fn is_key(name: &str) -> bool {
     !safe.is_empty()
         && safe.len() <= 48
         && safe.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        && hash.len() == 16
-        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// FNV-1a, 64 bits: stable across builds and releases, unlike std's hasher.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+        && crate::hash::is_hex(hash)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub use otlp::{
     Exporter, Header, Otlp, Protocol, Secret, Signal, Wanted, destinations as otlp_destinations, install_env, otlp,
     otlp_enabled, proxy_variable, unseen_otel,
 };
-pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size};
+pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size, port_in_range};
 pub use source::{
     PASS_THROUGH, PLUGIN_OPTIONS, PluginOption, is_otel, under_claude_code, untrusted_settings, use_environment_only,
 };

@@ -34,13 +34,18 @@ pub fn check_url(url: &str) -> Result<(), String> {
     if authority.contains('@') {
         return bad("credentials in the URL are not supported");
     }
-    let after_host = authority.rsplit_once(']').map_or(authority, |(_, rest)| rest);
-    if let Some((_, port)) = after_host.rsplit_once(':')
-        && (port.parse::<u16>().is_err() || port == "0")
-    {
+    if !port_in_range(authority) {
         return bad("its port is not a number from 1 to 65535");
     }
     Ok(())
+}
+
+/// Whether a URL's authority (`user:pass@host:port`, `[::1]:3128`, `host`) names no port or one
+/// from 1 to 65535: ureq reads `:99999` as no port at all, and would send to port 80.
+pub fn port_in_range(authority: &str) -> bool {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let after_host = host_port.rsplit_once(']').map_or(host_port, |(_, rest)| rest);
+    after_host.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_ok_and(|p| p != 0))
 }
 /// The dashboard's events endpoint for a server URL as a person writes it: a base URL
 /// (`http://127.0.0.1:4000`, or one with a proxy's path prefix) gets `/events`; one that ends in

@@ -111,7 +111,6 @@ pub fn proxy_for(url: &str) -> Result<Option<Via>, String> {
         return Ok(None);
     };
     if !port_in_range(&value) {
-        // ureq reads `:99999` as no port at all, and would send to port 80.
         return Err(format!("{name}: not a proxy URL: its port is not a number from 1 to 65535"));
     }
     let proxy = ureq::Proxy::new(&value).map_err(|e| format!("{name}: not a proxy URL: {e}"))?;
@@ -120,13 +119,10 @@ pub fn proxy_for(url: &str) -> Result<Option<Via>, String> {
 }
 
 /// Whether a proxy URL (`http://u:p@host:port/`, `host:port`, `[::1]:3128`) names no port or
-/// one from 1 to 65535, as [`crate::config::check_url`] requires of a server's.
+/// one from 1 to 65535, by the rule a server's URL follows.
 fn port_in_range(proxy: &str) -> bool {
     let rest = proxy.split_once("://").map_or(proxy, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let after_host = host_port.rsplit_once(']').map_or(host_port, |(_, rest)| rest);
-    after_host.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_ok_and(|p| p != 0))
+    crate::config::port_in_range(rest.split(['/', '?', '#']).next().unwrap_or_default())
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -49,6 +49,7 @@ use serde_json::{Value, json};
 
 use super::{Outcome, Sink};
 use crate::clock;
+use crate::hash::Fnv64;
 use crate::private::{self, Durability};
 use crate::{config, journal};
 
@@ -283,14 +284,13 @@ impl Destination {
         let mut headers: Vec<(String, &str)> =
             self.headers.iter().map(|h| (h.name.to_ascii_lowercase(), h.value.expose())).collect();
         headers.sort();
-        let mut hash = Fnv::default();
-        hash.part(self.sink.as_bytes());
-        hash.part(self.url.as_bytes());
-        for (name, value) in &headers {
-            hash.part(name.as_bytes());
-            hash.part(value.as_bytes());
+        let mut hash = Fnv64::default();
+        let parts = [self.sink, &self.url].into_iter().chain(headers.iter().flat_map(|(n, v)| [n.as_str(), *v]));
+        for part in parts {
+            hash.write(&(part.len() as u64).to_le_bytes());
+            hash.write(part.as_bytes());
         }
-        hash.0
+        hash.finish()
     }
 
     /// Its queue's directory name under the outbox: `<sink>-<16 hex digits of the id>`.
@@ -316,23 +316,6 @@ impl Destination {
     /// The headers' names, as reports show them (values never).
     pub fn header_names(&self) -> Vec<String> {
         self.headers.iter().map(|h| crate::secrets::masked(&h.name)).collect()
-    }
-}
-
-/// 64-bit FNV-1a, fed length-prefixed parts.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn part(&mut self, bytes: &[u8]) {
-        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
     }
 }
 
@@ -389,16 +372,13 @@ impl Outbox {
     /// Every queue in the outbox, by name: each destination's (`<sink>-<16 hex>`), and those an
     /// older version left (`<sink>`). For commands, never a hook: it lists the outbox.
     pub fn queues(&self) -> Vec<Queue> {
-        let mut names = private::file_names(&self.dir).unwrap_or_default();
-        names.sort();
-        names
+        private::file_names(&self.dir)
+            .unwrap_or_default()
             .into_iter()
             .filter_map(|name| {
                 let sink = *super::NAMES.iter().find(|&&sink| {
                     name == sink
-                        || name.strip_prefix(sink).and_then(|id| id.strip_prefix('-')).is_some_and(|id| {
-                            id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                        })
+                        || name.strip_prefix(sink).and_then(|id| id.strip_prefix('-')).is_some_and(crate::hash::is_hex)
                 })?;
                 let dir = self.dir.join(&name);
                 is_private_dir(&dir).then_some(Queue { sink, dir, destination: None })

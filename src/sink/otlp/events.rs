@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::LOOKBACK_DAYS;
 use crate::event::record;
+use crate::hash::Fnv64;
 use crate::journal;
 use crate::journal::field;
 use crate::payload::field as wire;
@@ -43,13 +44,11 @@ pub fn turn_trace_id(session_id: &str, prompt_id: &str) -> String {
 /// A span's id: FNV-1a (64-bit) of what it is (`tool`, `turn`, `agent`, `session`, `run`), the
 /// session and the id Claude Code gave it.
 pub fn span_id(kind: &str, session_id: &str, id: &str) -> String {
-    let mut h = FNV64_OFFSET;
+    let mut hash = Fnv64::default();
     for part in [kind.as_bytes(), b"\0", session_id.as_bytes(), b"\0", id.as_bytes()] {
-        for &b in part {
-            h = (h ^ u64::from(b)).wrapping_mul(FNV64_PRIME);
-        }
+        hash.write(part);
     }
-    format!("{:016x}", if h == 0 { 1 } else { h })
+    format!("{:016x}", hash.finish().max(1))
 }
 
 fn uuid_hex(id: &str) -> Option<String> {
@@ -60,9 +59,6 @@ fn uuid_hex(id: &str) -> Option<String> {
             .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() });
     ok.then(|| id.replace('-', "").to_ascii_lowercase())
 }
-
-const FNV64_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV64_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 fn fnv1a128(bytes: &[u8]) -> u128 {
     let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;

@@ -19,27 +19,23 @@ const LEN: u8 = 2;
 
 /// An `ExportLogsServiceRequest`.
 pub fn logs_request(resource: &Resource, logs: &[LogRecord]) -> Vec<u8> {
-    let mut scope_logs = Vec::new();
-    message(&mut scope_logs, 1, &scope());
-    for log in logs {
-        message(&mut scope_logs, 2, &log_record(log));
-    }
-    request(resource, &scope_logs)
+    request(resource, logs, log_record)
 }
 
 /// An `ExportTraceServiceRequest`.
 pub fn traces_request(resource: &Resource, spans: &[Span]) -> Vec<u8> {
-    let mut scope_spans = Vec::new();
-    message(&mut scope_spans, 1, &scope());
-    for s in spans {
-        message(&mut scope_spans, 2, &span(s));
-    }
-    request(resource, &scope_spans)
+    request(resource, spans, span)
 }
 
-/// `{resource_logs|resource_spans: [{resource, scope_logs|scope_spans: [scoped]}]}`: the two
-/// requests have the same shape and field numbers.
-fn request(resource: &Resource, scoped: &[u8]) -> Vec<u8> {
+/// `{resource_logs|resource_spans: [{resource, scope_logs|scope_spans: [{scope, items}]}]}`: the
+/// two requests have the same shape and field numbers.
+fn request<T>(resource: &Resource, items: &[T], encode: fn(&T) -> Vec<u8>) -> Vec<u8> {
+    let mut scoped = Vec::new();
+    message(&mut scoped, 1, &scope());
+    for item in items {
+        message(&mut scoped, 2, &encode(item));
+    }
+    let scoped = scoped.as_slice();
     let mut resource_msg = Vec::new();
     for (k, v) in &resource.attributes {
         message(&mut resource_msg, 1, &key_value(k, &AnyValue::String(v.clone())));
