@@ -435,10 +435,7 @@ pub fn redact_line(line: &str) -> Option<String> {
 fn redact_map(map: &mut Map<String, Value>) -> usize {
     let mut n = 0;
     for (key, value) in map.iter_mut() {
-        // A key with a marker held a secret (`"export TOKEN=[redacted: token]"`): text, not a
-        // name, though its last word now says token (a second pass redacted its value: fuzzing).
         if let Value::String(s) = value
-            && !key.contains(MARKER_OPEN)
             && let Some(kind) = name_kind(key)
             && let Some(clean) = whole_value(key, s, kind)
         {
@@ -481,50 +478,71 @@ fn marker(kind: &str) -> String {
 }
 
 /// The scan itself: the clean text and the number of matches, or `None`.
+///
+/// What a rule looks back at is the text as it will be written: each match is replaced in place
+/// before the scan goes on, so a later rule sees the marker, never the secret (a long secret had
+/// put a tool's name out of reach of its option, a `&` or `(` in one had ended the command, where
+/// a second pass, reading the marker, found them: fuzzing). A second pass then reads every byte
+/// before where it is exactly as the first pass did.
 fn scan(text: &str) -> Option<(String, usize)> {
-    let b = text.as_bytes();
-    let s = Scan { text, b, limit: content_end(text) };
-    let mut out: Option<String> = None;
-    let (mut last, mut count, mut i) = (0, 0, 0);
+    let mut clean: Option<String> = None;
+    let mut limit = content_end(text);
+    let (mut count, mut i) = (0, 0);
     let mut in_word = false;
-    while i < s.limit {
-        let c = b[i];
-        let mut rules = DISPATCH[in_word as usize][c as usize];
-        in_word = c.is_ascii_alphanumeric();
-        if rules != 0 && i + 1 < s.limit {
-            rules &= SECOND[b[i + 1] as usize];
-        }
-        if rules != 0
-            && let Some(hit) = s.first_hit(i, rules)
-        {
-            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
-            // A rule looks past where it starts (a `.pgpass` line's fields, a URL's user, an
-            // option's name): what lies between is scanned too, else a secret there was copied
-            // as it was (and a second pass, the rule's value now a marker, found it: fuzzing).
-            let gap = (i + 1..hit.start).find(|&k| text.is_char_boundary(k)).unwrap_or(hit.start);
-            out.push_str(&text[last..gap.max(last)]);
-            match scan(&text[gap.max(last)..hit.start]) {
-                Some((clean, n)) => {
-                    out.push_str(&clean);
-                    count += n;
-                }
-                None => out.push_str(&text[gap.max(last)..hit.start]),
+    loop {
+        let text = clean.as_deref().unwrap_or(text);
+        let b = text.as_bytes();
+        let s = Scan { text, b, limit };
+        let mut found = None;
+        while i < limit {
+            let c = b[i];
+            if c == b'['
+                && let Some(end) = s.marker_end(i)
+            {
+                // A marker is a value already redacted: nothing in it starts a rule.
+                i = end;
+                in_word = false;
+                continue;
             }
-            out.push_str(MARKER_OPEN);
-            out.push_str(hit.kind);
-            out.push(']');
-            count += 1;
-            last = hit.end;
-            i = hit.end.max(i + 1);
-            in_word = b[i - 1].is_ascii_alphanumeric();
-            continue;
+            let mut rules = DISPATCH[in_word as usize][c as usize];
+            in_word = c.is_ascii_alphanumeric();
+            if rules != 0 && i + 1 < limit {
+                rules &= SECOND[b[i + 1] as usize];
+            }
+            if rules != 0
+                && let Some(hit) = s.first_hit(i, rules)
+            {
+                found = Some(hit);
+                break;
+            }
+            i += 1;
         }
-        i += 1;
+        let Some(hit) = found else { break };
+        // A rule looks past where it starts (a `.pgpass` line's fields, a URL's user, an
+        // option's name): what lies between is scanned too, else a secret there was copied
+        // as it was (and a second pass, the rule's value now a marker, found it: fuzzing).
+        let gap = (i + 1..hit.start).find(|&k| text.is_char_boundary(k)).unwrap_or(hit.start);
+        let mut next = String::with_capacity(text.len() + 32);
+        next.push_str(&text[..gap]);
+        match scan(&text[gap..hit.start]) {
+            Some((between, n)) => {
+                next.push_str(&between);
+                count += n;
+            }
+            None => next.push_str(&text[gap..hit.start]),
+        }
+        next.push_str(MARKER_OPEN);
+        next.push_str(hit.kind);
+        next.push(']');
+        count += 1;
+        let resume = next.len();
+        next.push_str(&text[hit.end..]);
+        limit = limit + resume - hit.end;
+        i = resume;
+        in_word = false;
+        clean = Some(next);
     }
-    out.map(|mut out| {
-        out.push_str(&text[last..]);
-        (out, count)
-    })
+    clean.map(|clean| (clean, count))
 }
 
 /// Where a value's own text ends: before the `…[cut: N bytes]` the payload cut added, or the
@@ -593,6 +611,16 @@ impl Scan<'_> {
     /// `word` is at `i`, compared inline: prefixes are a few bytes, not worth a `memcmp` call.
     fn at(&self, i: usize, word: &[u8]) -> bool {
         self.limit - i >= word.len() && self.b[i..i + word.len()].iter().zip(word).all(|(a, b)| a == b)
+    }
+
+    /// The end of the marker at `i` (`[redacted: kind]`), if one is there.
+    fn marker_end(&self, i: usize) -> Option<usize> {
+        if !self.at(i, MARKER_OPEN.as_bytes()) {
+            return None;
+        }
+        let kind = i + MARKER_OPEN.len();
+        let end = self.run(kind, Class::Dashed, 32);
+        (end > kind && end < self.limit && self.b[end] == b']').then_some(end + 1)
     }
 
     fn word_start(&self, i: usize) -> bool {
@@ -1068,6 +1096,14 @@ impl Scan<'_> {
         let mut end = j;
         while end < self.limit {
             let c = self.b[end];
+            // A marker is one word, as the secret it replaced was (its blank split it: a second
+            // pass took `[redacted:` for the value of `-p` and redacted it: fuzzing).
+            if c == b'['
+                && let Some(marker_end) = self.marker_end(end)
+            {
+                end = marker_end;
+                continue;
+            }
             if c.is_ascii_whitespace()
                 || b"\"'`;&|<>()".contains(&c)
                 || (in_object && (c == b',' || c == b'}'))
@@ -1131,7 +1167,10 @@ impl Scan<'_> {
             if j >= self.limit || b[j] == b'-' {
                 return None;
             }
-            Some(if self.quote_at(j) > 0 { self.quoted(j) } else { (j, self.word(j, false)) })
+            let (from, end) = if self.quote_at(j) > 0 { self.quoted(j) } else { (j, self.word(j, false)) };
+            // A value holding a marker: its `user:` part or its `pass:` prefix may be in the
+            // marker's text; what it holds was redacted already.
+            (!self.text[from..end].contains(MARKER_OPEN.trim_end())).then_some((from, end))
         };
         let (from, end) = match row.form {
             Form::Spaced | Form::Attached | Form::Cookie => at(j)?,
@@ -1516,7 +1555,10 @@ const PLACEHOLDERS: &[&str] = &[
 ];
 
 /// False for values that are not secrets: empty or punctuation, a variable reference (`$TOKEN`,
-/// `${X}`, `$(cmd)`), a boolean or null, a structure or type opening, or a marker already.
+/// `${X}`, `$(cmd)`), a boolean or null, a structure or type opening, or a value holding a
+/// marker: its secret was redacted already, and the first pass, reading the secret where the
+/// marker is, found the rest no secret (`` token=`2token=s%( ``: a `%(` format, until the marker
+/// replaced it; a second pass redacted the whole: fuzzing).
 fn worth_redacting(value: &str) -> bool {
     let v = value.trim();
     let reference = v
@@ -1552,14 +1594,7 @@ fn worth_redacting(value: &str) -> bool {
     let directive =
         |d: &str| v.match_indices(d).any(|(k, _)| v.as_bytes().get(k + 2).is_none_or(|c| !c.is_ascii_hexdigit()));
     let format = v.contains("%(") || ["%s", "%r", "%d", "%i"].into_iter().any(directive);
-    !(punctuation
-        || short
-        || elided
-        || format
-        || reference
-        || word
-        || structure
-        || v.starts_with(MARKER_OPEN.trim_end()))
+    !(punctuation || short || elided || format || reference || word || structure || v.contains(MARKER_OPEN.trim_end()))
 }
 
 /// The kind of token `value` is, when all of it is one (so `GITHUB_TOKEN=ghp_…` is marked a
@@ -1620,8 +1655,14 @@ pub const EXACT_NAMES: &[(&str, &str)] = &[
     ("pass", "password"),              // {"user": …, "pass": …}
 ];
 
-/// What a name says its value is: [`classify`]'s answer, else an [`EXACT_NAMES`] row's.
+/// What a name says its value is: [`classify`]'s answer, else an [`EXACT_NAMES`] row's. A name
+/// with a marker held a secret (`"export TOKEN=[redacted: token]"`, `set token=[redacted: …]`):
+/// text, not a name, though its last word now says token (a second pass redacted its value:
+/// fuzzing).
 fn name_kind(name: &str) -> Option<&'static str> {
+    if name.contains(MARKER_OPEN.trim_end()) {
+        return None;
+    }
     classify(name).or_else(|| {
         // Most names are none of them: compared only when the length is one of theirs.
         (name.len() <= 16 && EXACT_NAMES.iter().any(|(n, _)| n.len() == name.len()))
@@ -2318,6 +2359,70 @@ mod tests {
         assert_eq!(redact_value(&mut v), 1);
         assert_eq!(v, serde_json::json!({"export TOKEN=[redacted: token]": "PreToolUse", "n": 1}));
         assert_eq!(redact_value(&mut v), 0, "{v}");
+    }
+
+    /// Found by fuzzing (most of 81 saved inputs): a rule that looks back (the command an option
+    /// is in, a `.netrc`'s `machine`) read the secret an earlier rule had matched, not the marker
+    /// written in its place. A `&` in a password ended the command, and a long token put `curl`
+    /// out of the option's reach, so the first pass left a cookie or a password in clear that a
+    /// second pass, reading the marker, found: a leak in one pass.
+    #[test]
+    fn the_text_before_a_rule_is_read_as_it_will_be_written() {
+        let jwt = format!("eyJhbGciOiJSUzI1NiJ9.eyJ{}9.c2lnbmF0dXJl", "x".repeat(700));
+        let cases = [
+            (
+                "curl -u 'deploy:s3cr&tPass' -b 'session=4f9a1c2e8b7d' https://x.example/me".to_owned(),
+                "curl -u 'deploy:[redacted: password]' -b '[redacted: cookie]' https://x.example/me",
+            ),
+            (
+                format!("curl -H 'Authorization: Bearer {jwt}' -u deploy:hunter2hunter https://x.example/api"),
+                "curl -H 'Authorization: Bearer [redacted: jwt]' -u deploy:[redacted: password] https://x.example/api",
+            ),
+        ];
+        for (text, expected) in cases {
+            let clean = redact_text(&text).unwrap();
+            assert_eq!(clean, expected);
+            assert_eq!(redact_text(&clean), None, "{clean}");
+        }
+    }
+
+    /// Found by fuzzing: a marker has a blank, and values were read to the first blank, so a
+    /// second pass took half a marker (`mysql://app:[redacted:`) for `-p`'s value, or split
+    /// `user:password` at the colon inside one, and redacted it, garbling the marker. A marker
+    /// is one word, as the secret it replaced was; and a name holding one is text (with the
+    /// marker one word, `set token=[redacted: token]` named a token).
+    #[test]
+    fn a_marker_is_one_word_as_the_secret_was() {
+        let cases = [
+            ("mysql -pmysql://app:s3cr3t-pw@db/...", "mysql -pmysql://app:[redacted: url-password]@db/..."),
+            ("curl -a'token=ct8Hj3Kl'", "curl -a'token=[redacted: token]'"),
+            ("aws configure set token=hunter2x default", "aws configure set token=[redacted: token] default"),
+        ];
+        for (text, expected) in cases {
+            let clean = redact_text(text).unwrap();
+            assert_eq!(clean, expected);
+            assert_eq!(redact_text(&clean), None, "{clean}");
+        }
+    }
+
+    /// Found by fuzzing: the first pass read `DB_PASSWORD="api_key=k3y12345%(x)s"` as a format
+    /// string (its `%(`), not a password, and redacted the api key in it; a second pass, the `%`
+    /// now inside the marker, redacted the whole value (also when a secret held the quote that
+    /// closed a value: the value then ran to the end of its line). A value holding a marker is
+    /// not redacted again: the first pass read it with its secret in place, and redacted what in
+    /// it was secret.
+    #[test]
+    fn a_value_holding_a_marker_is_not_redacted_again() {
+        let cases = [
+            (r#"DB_PASSWORD="api_key=k3y12345%(x)s""#, r#"DB_PASSWORD="api_key=[redacted: api-key](x)s""#),
+            ("password=`token=abc%(`", "password=`token=[redacted: token](`"),
+            ("token=`://:`b@3", "token=`://:[redacted: url-password]@3"),
+        ];
+        for (text, expected) in cases {
+            let clean = redact_text(text).unwrap();
+            assert_eq!(clean, expected);
+            assert_eq!(redact_text(&clean), None, "{clean}");
+        }
     }
 
     #[test]
