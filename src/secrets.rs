@@ -478,71 +478,74 @@ fn marker(kind: &str) -> String {
 }
 
 /// The scan itself: the clean text and the number of matches, or `None`.
-///
-/// What a rule looks back at is the text as it will be written: each match is replaced in place
-/// before the scan goes on, so a later rule sees the marker, never the secret (a long secret had
-/// put a tool's name out of reach of its option, a `&` or `(` in one had ended the command, where
-/// a second pass, reading the marker, found them: fuzzing). A second pass then reads every byte
-/// before where it is exactly as the first pass did.
 fn scan(text: &str) -> Option<(String, usize)> {
-    let mut clean: Option<String> = None;
-    let mut limit = content_end(text);
-    let (mut count, mut i) = (0, 0);
-    let mut in_word = false;
-    loop {
-        let text = clean.as_deref().unwrap_or(text);
-        let b = text.as_bytes();
-        let s = Scan { text, b, limit };
-        let mut found = None;
-        while i < limit {
-            let c = b[i];
-            if c == b'['
-                && let Some(end) = s.marker_end(i)
-            {
-                // A marker is a value already redacted: nothing in it starts a rule.
-                i = end;
-                in_word = false;
-                continue;
+    let limit = content_end(text);
+    let mut clean = Clean { text, buf: None, count: 0 };
+    clean.scan(0, limit, limit < text.len());
+    clean.buf.map(|buf| (buf, clean.count))
+}
+
+/// A text being filtered. What a rule looks back at is the text as it will be written: each
+/// match is replaced in place before the scan goes on, so a later rule sees the marker, never the
+/// secret, as a second pass does (a long secret had put a tool's name out of reach of its option,
+/// a `&` in one had ended the command, and a second pass, reading the marker, found what the
+/// first had left in clear: fuzzing).
+struct Clean<'a> {
+    text: &'a str,
+    /// The text with its markers, once something matched.
+    buf: Option<String>,
+    count: usize,
+}
+
+impl Clean<'_> {
+    /// Filters `[i, limit)` in place (`cut`: the value was cut short at `limit`); returns where
+    /// `limit` is now, markers not being as long as what they replace.
+    fn scan(&mut self, mut i: usize, mut limit: usize, cut: bool) -> usize {
+        let mut in_word = i > 0 && self.buf.as_deref().unwrap_or(self.text).as_bytes()[i - 1].is_ascii_alphanumeric();
+        loop {
+            let text = self.buf.as_deref().unwrap_or(self.text);
+            let b = text.as_bytes();
+            let s = Scan { text, b, limit, cut };
+            let mut found = None;
+            while i < limit {
+                let c = b[i];
+                if c == b'['
+                    && let Some(end) = s.marker_end(i)
+                {
+                    // A marker is a value already redacted: nothing in it starts a rule.
+                    i = end;
+                    in_word = false;
+                    continue;
+                }
+                let mut rules = DISPATCH[in_word as usize][c as usize];
+                in_word = c.is_ascii_alphanumeric();
+                if rules != 0 && i + 1 < limit {
+                    rules &= SECOND[b[i + 1] as usize];
+                }
+                if rules != 0
+                    && let Some(hit) = s.first_hit(i, rules)
+                {
+                    found = Some(hit);
+                    break;
+                }
+                i += 1;
             }
-            let mut rules = DISPATCH[in_word as usize][c as usize];
-            in_word = c.is_ascii_alphanumeric();
-            if rules != 0 && i + 1 < limit {
-                rules &= SECOND[b[i + 1] as usize];
-            }
-            if rules != 0
-                && let Some(hit) = s.first_hit(i, rules)
-            {
-                found = Some(hit);
-                break;
-            }
-            i += 1;
+            let Some(hit) = found else { return limit };
+            // A rule looks past where it starts (a `.pgpass` line's fields, a URL's user, an
+            // option's name): what lies between is scanned too, in its place (read alone, a
+            // `-pX` in a field had no `mysql` before it, and stayed: fuzzing).
+            let gap = (i + 1..hit.start).find(|&k| text.is_char_boundary(k)).unwrap_or(hit.start);
+            let len = hit.end - hit.start;
+            let start = if gap < hit.start { self.scan(gap, hit.start, false) } else { hit.start };
+            let buf = self.buf.get_or_insert_with(|| self.text.to_owned());
+            buf.replace_range(start..start + len, &marker(hit.kind));
+            self.count += 1;
+            let resume = start + MARKER_OPEN.len() + hit.kind.len() + 1;
+            limit = limit - hit.end + resume;
+            i = resume;
+            in_word = false;
         }
-        let Some(hit) = found else { break };
-        // A rule looks past where it starts (a `.pgpass` line's fields, a URL's user, an
-        // option's name): what lies between is scanned too, else a secret there was copied
-        // as it was (and a second pass, the rule's value now a marker, found it: fuzzing).
-        let gap = (i + 1..hit.start).find(|&k| text.is_char_boundary(k)).unwrap_or(hit.start);
-        let mut next = String::with_capacity(text.len() + 32);
-        next.push_str(&text[..gap]);
-        match scan(&text[gap..hit.start]) {
-            Some((between, n)) => {
-                next.push_str(&between);
-                count += n;
-            }
-            None => next.push_str(&text[gap..hit.start]),
-        }
-        next.push_str(MARKER_OPEN);
-        next.push_str(hit.kind);
-        next.push(']');
-        count += 1;
-        let resume = next.len();
-        next.push_str(&text[hit.end..]);
-        limit = limit + resume - hit.end;
-        i = resume;
-        in_word = false;
-        clean = Some(next);
     }
-    clean.map(|clean| (clean, count))
 }
 
 /// Where a value's own text ends: before the `…[cut: N bytes]` the payload cut added, or the
@@ -565,8 +568,11 @@ struct Hit {
 struct Scan<'a> {
     text: &'a str,
     b: &'a [u8],
-    /// The end of the value's own text (see [`content_end`]).
+    /// Where the scan stops: the end of the value's own text (see [`content_end`]), or of the
+    /// text between a rule's start and its value.
     limit: usize,
+    /// The value was cut short at `limit`.
+    cut: bool,
 }
 
 impl Scan<'_> {
@@ -633,7 +639,7 @@ impl Scan<'_> {
 
     /// A run that reaches a cut marker was cut short: any length of it is part of a secret.
     fn cut_short(&self, end: usize, len: usize) -> bool {
-        end == self.limit && self.limit < self.b.len() && len > 0
+        end == self.limit && self.cut && len > 0
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -699,7 +705,7 @@ impl Scan<'_> {
             .iter()
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
             .count();
-        let cut_here = k >= window.len() && self.limit < self.b.len();
+        let cut_here = k >= window.len() && self.cut;
         if base64 < 16 && !window[k.min(window.len())..].starts_with(b"Proc-Type:") && !cut_here {
             return None;
         }
@@ -1600,7 +1606,7 @@ fn worth_redacting(value: &str) -> bool {
 /// The kind of token `value` is, when all of it is one (so `GITHUB_TOKEN=ghp_…` is marked a
 /// github-token, not just a token).
 fn token_kind(value: &str) -> Option<&'static str> {
-    let s = Scan { text: value, b: value.as_bytes(), limit: value.len() };
+    let s = Scan { text: value, b: value.as_bytes(), limit: value.len(), cut: false };
     let first = *value.as_bytes().first()?;
     let tokens = DISPATCH[0][first as usize];
     let hit = s.first_hit(0, tokens)?;
@@ -2348,6 +2354,17 @@ mod tests {
         let text = "h:1:b:_TOKEN=abc123xyz9`x:pw3u";
         assert_eq!(redact_text(text).unwrap(), "h:1:b:_TOKEN=[redacted: token]`x:[redacted: password]");
         let clean = redact_text(text).unwrap();
+        assert_eq!(redact_text(&clean), None);
+    }
+
+    /// Found while fixing the fuzzer's 81 inputs: what a rule looks past was scanned alone, as a
+    /// text of its own, so a `-pX` in a `.pgpass` field had no `mysql` before it and stayed in
+    /// clear; a second pass, the password now a marker the `.pgpass` rule no longer reads past,
+    /// scanned the field in its place and found it.
+    #[test]
+    fn what_a_rule_looks_past_is_scanned_in_its_place() {
+        let clean = redact_text("mysql h:1:-pS3cret(:u:pw").unwrap();
+        assert_eq!(clean, "mysql h:1:-p[redacted: password](:u:[redacted: password]");
         assert_eq!(redact_text(&clean), None);
     }
 
