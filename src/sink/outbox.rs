@@ -337,6 +337,12 @@ pub fn configured() -> Vec<Destination> {
     all
 }
 
+/// The queue names of the OTLP destinations among `destinations`, for the journal line: where
+/// `cleanup` may close the session later (see `journal::field::OTLP_QUEUES`).
+pub fn otlp_queue_names(destinations: &[Destination]) -> Vec<String> {
+    destinations.iter().filter(|d| super::otlp::NAMES.contains(&d.sink)).map(Destination::queue_name).collect()
+}
+
 impl Outbox {
     /// `<journal>/outbox`: next to the journal, per user.
     pub fn location() -> Option<PathBuf> {
@@ -367,6 +373,18 @@ impl Outbox {
         let dir = self.dir.join(destination.queue_name());
         private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
         Ok(Queue { sink: destination.sink, dir, destination: Some(destination.clone()) })
+    }
+
+    /// The queue named `name` (`<sink>-<16 hex>` of an OTLP sink, as a journal line names it),
+    /// created and checked like the outbox; `None` for any other name. Its destination is not
+    /// known here: only a deliverer whose configuration names it sends what it holds.
+    pub fn otlp_queue_named(&self, name: &str) -> Option<Queue> {
+        let sink = *super::otlp::NAMES.iter().find(|&&sink| {
+            name.strip_prefix(sink).and_then(|id| id.strip_prefix('-')).is_some_and(crate::hash::is_hex)
+        })?;
+        let dir = self.dir.join(name);
+        private_dir(&dir).ok()?;
+        Some(Queue { sink, dir, destination: None })
     }
 
     /// Every queue in the outbox, by name: each destination's (`<sink>-<16 hex>`), and those an
