@@ -634,3 +634,51 @@ fn install_for_a_project_never_writes_a_header_into_its_committed_settings() {
     }
     assert_eq!(files_holding(&project, TOKEN), Vec::<String>::new(), "a refused install wrote the token");
 }
+
+/// Noticed last session: a plain `OTEL_LOG_USER_PROMPTS=1` (or `OTEL_LOG_TOOL_DETAILS=1`) a user
+/// exports for Claude Code's own telemetry made a shell's `flush` send prompt text (tool input) to
+/// our collector, which our hooks' deliverers (which never see a plain `OTEL_*` name) would not.
+/// The opt-ins follow the headers' rule: a plain one counts only beside a plain
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` naming our collector; ours (`CLAUDE_SESSION_OTEL_…`) always.
+#[test]
+fn a_plain_otel_log_opt_in_meant_for_claude_codes_telemetry_never_widens_what_we_send() {
+    const PROMPT: &str = "the xyzzy prompt";
+    const COMMAND: &str = "echo plugh-input";
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Vars, bool); 4] = [
+        ("for Claude Code's collector", &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")], false),
+        ("no plain endpoint to tell whose", &[], false),
+        ("the plain endpoint is ours", &[("OTEL_EXPORTER_OTLP_ENDPOINT", "OURS")], true),
+        (
+            "ours given under our name",
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+                ("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1"),
+                ("CLAUDE_SESSION_OTEL_LOG_TOOL_DETAILS", "1"),
+            ],
+            true,
+        ),
+    ];
+    for (case, vars, sent) in cases {
+        let collector = Recorder::start();
+        let mut env = TestEnv::new();
+        env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url)
+            .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+            .set("OTEL_LOG_USER_PROMPTS", "1")
+            .set("OTEL_LOG_TOOL_DETAILS", "1");
+        for (k, v) in vars {
+            env.set(k, if *v == "OURS" { collector.url.as_str() } else { v });
+        }
+        let cwd = env.cwd.to_str().unwrap().to_owned();
+        env.hook("session-start", &payload("UserPromptSubmit", Some("s-optin"), &cwd, json!({"prompt": PROMPT})));
+        let call = json!({"tool_name": "Bash", "tool_use_id": "t1", "tool_input": {"command": COMMAND}});
+        env.hook("pre-tool", &payload("PreToolUse", Some("s-optin"), &cwd, call));
+        flush(&env);
+        // `flush` returns once everything queued is delivered (the logs; no span has closed yet).
+        let got = collector.requests();
+        let bodies: String = got.iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
+        assert!(bodies.contains("s-optin"), "{case}: nothing arrived: {bodies}");
+        assert_eq!(bodies.contains(PROMPT), sent, "{case}: prompt text");
+        assert_eq!(bodies.contains(COMMAND), sent, "{case}: tool input");
+    }
+}

@@ -667,7 +667,7 @@ fn prompt_text_reaches_the_collector_only_when_opted_in() {
         let receiver = Receiver::start();
         let mut env = otlp_env(&receiver.base());
         if opted_in {
-            env.set("OTEL_LOG_USER_PROMPTS", "1");
+            env.set("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1");
         }
         replay_and_flush(&env);
         let all = serde_json::to_string(&receiver.received()).unwrap();
