@@ -978,17 +978,23 @@ fn events_queued_for_one_projects_server_never_reach_anothers() {
     assert!(stderr(&out).is_empty(), "nothing pending elsewhere now: {}", stderr(&out));
 }
 
+/// Logs only, as JSON, to the collector on `port`, with the key `old-key`.
+fn logs_with_old_key(port: u16) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .set("OTEL_TRACES_EXPORTER", "none")
+        .set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer old-key");
+    env
+}
+
 /// A collector key rotated while records waited: they stay in the old key's queue (never sent
 /// with the new key unasked), `flush` names that queue, and `flush --adopt` sends them with the
 /// new key.
 #[test]
 fn after_a_key_rotation_flush_adopt_sends_what_waited_with_the_new_key() {
     let port = TestServer::closed_port();
-    let mut env = TestEnv::new();
-    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))
-        .set("OTEL_TRACES_EXPORTER", "none")
-        .set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-        .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer old-key");
+    let mut env = logs_with_old_key(port);
     env.hook("pre-tool", &payload("PreToolUse", Some("waited"), "/w/p", json!({"tool_use_id": "t1"})));
     settle_all(&env);
     let old = env.queue("otlp-logs");
@@ -1020,11 +1026,7 @@ fn after_a_key_rotation_flush_adopt_sends_what_waited_with_the_new_key() {
 #[test]
 fn flush_adopt_counts_what_it_moved_as_moved_not_delivered() {
     let port = TestServer::closed_port();
-    let mut env = TestEnv::new();
-    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))
-        .set("OTEL_TRACES_EXPORTER", "none")
-        .set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-        .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer old-key");
+    let mut env = logs_with_old_key(port);
     for n in 0..2 {
         env.hook("pre-tool", &payload("PreToolUse", Some("waited"), "/w/p", json!({"tool_use_id": format!("t{n}")})));
     }
