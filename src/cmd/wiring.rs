@@ -149,6 +149,10 @@ impl Run for HooksInstall {
                 Outcome::Unchanged => outln!("{}: already wired", path.display()),
                 _ => outln!("would wire {} events in {}", hooks.len(), path.display()),
             }
+            if let Some(local) = &local {
+                let names: Vec<&str> = personal.iter().map(|(k, _)| *k).collect();
+                outln!("would set {} in {} (credentials: never in settings.json)", names.join(", "), local.display());
+            }
             return Ok(0);
         }
         let made = make_links(&hook_dir, &links, &binary).map_err(|e| format!("{}: {e}", hook_dir.display()))?;
