@@ -264,7 +264,11 @@ pub const RULES: &[Rule] = &[
     rule("password", Pattern::ToolOption, "mysql -u root -pS3cretPassw0rd app", "S3cretPassw0rd"),
 ];
 
-const _: () = assert!(RULES.len() <= 64, "the dispatch table holds 64 rules");
+const _: () = assert!(RULES.len() <= 63, "the dispatch table holds 63 rules and the marker");
+
+/// The [`DISPATCH`] and [`SECOND`] bit of a marker's `[r`, after the rules' bits: the scan steps
+/// over a marker whole, at no cost to the bytes that start nothing.
+const MARKER_BIT: u64 = 1 << 63;
 
 /// For each byte, the rules (bit i: `RULES[i]`) that can start there: `[0]` at the start of a
 /// word, `[1]` inside one, where only a few patterns can start (most letters are inside a word,
@@ -297,6 +301,8 @@ const DISPATCH: [[u64; 256]; 2] = {
         }
         i += 1;
     }
+    table[0][b'[' as usize] |= MARKER_BIT;
+    table[1][b'[' as usize] |= MARKER_BIT;
     table
 };
 
@@ -335,6 +341,7 @@ const SECOND: [u64; 256] = {
         }
         i += 1;
     }
+    table[b'r' as usize] |= MARKER_BIT;
     table
 };
 
@@ -435,7 +442,10 @@ pub fn redact_line(line: &str) -> Option<String> {
 fn redact_map(map: &mut Map<String, Value>) -> usize {
     let mut n = 0;
     for (key, value) in map.iter_mut() {
+        // A key with a marker held a secret (`"export TOKEN=[redacted: token]"`): text, not a
+        // name, though its last word now says token (a second pass redacted its value: fuzzing).
         if let Value::String(s) = value
+            && !key.contains(MARKER_OPEN)
             && let Some(kind) = name_kind(key)
             && let Some(clean) = whole_value(key, s, kind)
         {
@@ -480,8 +490,13 @@ fn marker(kind: &str) -> String {
 /// The scan itself: the clean text and the number of matches, or `None`.
 fn scan(text: &str) -> Option<(String, usize)> {
     let limit = content_end(text);
+    let cut = limit < text.len();
+    // Most texts hold nothing: one look at each byte, nothing allocated.
+    let (mut i, mut in_word) = (0, false);
+    let s = Scan { text, b: text.as_bytes(), limit, cut };
+    let first = s.next_hit(&mut i, &mut in_word)?;
     let mut clean = Clean { text, buf: None, count: 0 };
-    clean.scan(0, limit, limit < text.len());
+    clean.scan(i, limit, cut, Some(first));
     clean.buf.map(|buf| (buf, clean.count))
 }
 
@@ -498,45 +513,22 @@ struct Clean<'a> {
 }
 
 impl Clean<'_> {
-    /// Filters `[i, limit)` in place (`cut`: the value was cut short at `limit`); returns where
-    /// `limit` is now, markers not being as long as what they replace.
-    fn scan(&mut self, mut i: usize, mut limit: usize, cut: bool) -> usize {
+    /// Filters `[i, limit)` in place (`cut`: the value was cut short at `limit`; `first`: the
+    /// match at `i`, when it is known); returns where `limit` is now, markers not being as long
+    /// as what they replace.
+    fn scan(&mut self, mut i: usize, mut limit: usize, cut: bool, mut first: Option<Hit>) -> usize {
         let mut in_word = i > 0 && self.buf.as_deref().unwrap_or(self.text).as_bytes()[i - 1].is_ascii_alphanumeric();
         loop {
             let text = self.buf.as_deref().unwrap_or(self.text);
-            let b = text.as_bytes();
-            let s = Scan { text, b, limit, cut };
-            let mut found = None;
-            while i < limit {
-                let c = b[i];
-                if c == b'['
-                    && let Some(end) = s.marker_end(i)
-                {
-                    // A marker is a value already redacted: nothing in it starts a rule.
-                    i = end;
-                    in_word = false;
-                    continue;
-                }
-                let mut rules = DISPATCH[in_word as usize][c as usize];
-                in_word = c.is_ascii_alphanumeric();
-                if rules != 0 && i + 1 < limit {
-                    rules &= SECOND[b[i + 1] as usize];
-                }
-                if rules != 0
-                    && let Some(hit) = s.first_hit(i, rules)
-                {
-                    found = Some(hit);
-                    break;
-                }
-                i += 1;
-            }
+            let found =
+                first.take().or_else(|| Scan { text, b: text.as_bytes(), limit, cut }.next_hit(&mut i, &mut in_word));
             let Some(hit) = found else { return limit };
             // A rule looks past where it starts (a `.pgpass` line's fields, a URL's user, an
             // option's name): what lies between is scanned too, in its place (read alone, a
             // `-pX` in a field had no `mysql` before it, and stayed: fuzzing).
             let gap = (i + 1..hit.start).find(|&k| text.is_char_boundary(k)).unwrap_or(hit.start);
             let len = hit.end - hit.start;
-            let start = if gap < hit.start { self.scan(gap, hit.start, false) } else { hit.start };
+            let start = if gap < hit.start { self.scan(gap, hit.start, false, None) } else { hit.start };
             let buf = self.buf.get_or_insert_with(|| self.text.to_owned());
             buf.replace_range(start..start + len, &marker(hit.kind));
             self.count += 1;
@@ -576,7 +568,37 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
-    fn first_hit(&self, i: usize, mut rules: u64) -> Option<Hit> {
+    /// The first match from `*i` on, which is left where it starts; markers are stepped over.
+    #[inline(always)]
+    fn next_hit(&self, i: &mut usize, in_word: &mut bool) -> Option<Hit> {
+        let b = self.b;
+        while *i < self.limit {
+            let c = b[*i];
+            let mut rules = DISPATCH[*in_word as usize][c as usize];
+            *in_word = c.is_ascii_alphanumeric();
+            if rules != 0 && *i + 1 < self.limit {
+                rules &= SECOND[b[*i + 1] as usize];
+            }
+            if rules != 0 {
+                if rules & MARKER_BIT != 0
+                    && let Some(end) = self.marker_end(*i)
+                {
+                    // A marker is a value already redacted: nothing in it starts a rule.
+                    *i = end;
+                    *in_word = false;
+                    continue;
+                }
+                if let Some(hit) = self.first_hit(*i, rules) {
+                    return Some(hit);
+                }
+            }
+            *i += 1;
+        }
+        None
+    }
+
+    fn first_hit(&self, i: usize, rules: u64) -> Option<Hit> {
+        let mut rules = rules & !MARKER_BIT;
         while rules != 0 {
             let r = rules.trailing_zeros() as usize;
             rules &= rules - 1;
@@ -1199,7 +1221,13 @@ impl Scan<'_> {
             Form::SetNamed => {
                 let name_from = self.skip_blanks(j);
                 let name_end = self.word(name_from, false);
-                let kind = name_kind(&self.text[name_from..name_end])?;
+                let name = &self.text[name_from..name_end];
+                // A name holding a marker held a secret: text, though its last word now says token
+                // (`set token=[redacted: token] x`, with the marker one word: fuzzing).
+                if name.contains(MARKER_OPEN) {
+                    return None;
+                }
+                let kind = name_kind(name)?;
                 return self.value_after(name_end, kind);
             }
         };
@@ -1661,14 +1689,8 @@ pub const EXACT_NAMES: &[(&str, &str)] = &[
     ("pass", "password"),              // {"user": …, "pass": …}
 ];
 
-/// What a name says its value is: [`classify`]'s answer, else an [`EXACT_NAMES`] row's. A name
-/// with a marker held a secret (`"export TOKEN=[redacted: token]"`, `set token=[redacted: …]`):
-/// text, not a name, though its last word now says token (a second pass redacted its value:
-/// fuzzing).
+/// What a name says its value is: [`classify`]'s answer, else an [`EXACT_NAMES`] row's.
 fn name_kind(name: &str) -> Option<&'static str> {
-    if name.contains(MARKER_OPEN.trim_end()) {
-        return None;
-    }
     classify(name).or_else(|| {
         // Most names are none of them: compared only when the length is one of theirs.
         (name.len() <= 16 && EXACT_NAMES.iter().any(|(n, _)| n.len() == name.len()))
