@@ -413,6 +413,30 @@ fn each_pair_of_commands_against_live_hooks_loses_and_duplicates_nothing() {
     }
 }
 
+/// `hooks install` and `hooks uninstall` at once: uninstall removed the hook directory once it had
+/// emptied it, while install, which had found the directory there, was making its links in it:
+/// install failed with "No such file or directory" (twice in the pairwise test, under load). The
+/// two now run one after the other, so the end is always one of theirs: wired and linked, or
+/// neither.
+#[test]
+fn install_racing_uninstall_never_finds_the_hook_dir_gone() {
+    let env = TestEnv::new();
+    let settings = env.home.join(".claude/settings.json");
+    let link = env.home.join(".claude/hooks/claude-session/pre-tool");
+    for round in 0..40 {
+        let outs: Vec<_> = std::thread::scope(|s| {
+            let runs =
+                [s.spawn(|| command(&env, &["hooks", "install"])), s.spawn(|| command(&env, &["hooks", "uninstall"]))];
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        for out in &outs {
+            assert_eq!(out.status.code(), Some(0), "round {round}: {}", stderr(out));
+        }
+        let wired = fs::read_to_string(&settings).is_ok_and(|text| text.contains("pre-tool"));
+        assert_eq!(fs::symlink_metadata(&link).is_ok(), wired, "round {round}: the links and the settings disagree");
+    }
+}
+
 /// Installs at once in a fresh HOME: each made the missing hook directory, and the one that lost
 /// that race failed with "File exists" (found by the pairwise test, on musl).
 #[test]

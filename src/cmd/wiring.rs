@@ -34,6 +34,21 @@ fn home() -> Result<PathBuf, String> {
     config::home().ok_or_else(|| "HOME is not set (or not absolute)".to_owned())
 }
 
+/// How long an install or uninstall waits for another one to finish.
+const WIRING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Held for the whole of an install or uninstall (an `flock` on the home directory, which both
+/// need and neither removes): one at a time. Uninstall removes the hook directory once it has
+/// emptied it, and an install that had found it there then made its links in a directory that
+/// was gone ("No such file or directory"), or left links that the settings no longer named.
+fn one_at_a_time() -> Result<fs::File, String> {
+    let home = home()?;
+    let held = fs::File::open(&home).map_err(|e| format!("{}: {e}", home.display()))?;
+    crate::private::lock_within(&held, WIRING_WAIT)
+        .map_err(|e| format!("{}: another `hooks install` or `uninstall` is running: {e}", home.display()))?;
+    Ok(held)
+}
+
 /// `~/.claude/settings.json`, or `<project>/.claude/settings.json`.
 fn settings_path(project: Option<&Path>) -> Result<PathBuf, String> {
     Ok(match project {
@@ -56,6 +71,7 @@ fn linked() -> impl Iterator<Item = &'static applets::Applet> {
 
 impl Run for HooksInstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = if self.dry_run { None } else { Some(one_at_a_time()?) };
         // Everything is checked before anything changes.
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
@@ -252,6 +268,7 @@ fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> 
 
 impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = one_at_a_time()?;
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
         // Install lists only directories it made above the hook directory and the settings file:
