@@ -12,20 +12,11 @@ use common::server::{Mode, TestServer};
 use common::*;
 use serde_json::{Value, json};
 
-/// Every journal line, parsed, from every day file.
+/// Every journal line, parsed, from every day file and every late file: a hook kept waiting for a
+/// day file's lock past its bound (by a rewrite, on a loaded machine) journals its line in
+/// `late/`, which every reader reads.
 fn journal_lines(env: &TestEnv) -> Vec<Value> {
-    let mut names = list(&env.journal_dir());
-    names.retain(|n| n.ends_with(".jsonl"));
-    names
-        .iter()
-        .flat_map(|n| {
-            fs::read_to_string(env.journal_dir().join(n))
-                .unwrap()
-                .lines()
-                .map(|l| json(l.as_bytes()))
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    env.journal()
 }
 
 /// How many times each value of `key` (in `parameters`, `tool_use_id`, ...) appears.
@@ -90,6 +81,40 @@ fn two_redacts_at_once_drop_no_journal_line() {
     assert!(missing.is_empty() && lost.is_empty(), "lost {missing:?} ({redacts} redacts): {lost}");
     assert!(seen.values().all(|&n| n == 1) && lines.len() == calls, "duplicated: {seen:?}");
     assert!(lines.iter().all(|l| !l.to_string().contains("wJalrXUtnFEMI")), "every line redacted");
+}
+
+/// `cleanup --redact` runs at once, while hooks append lines to redact: each renamed a new file
+/// over the one the others were rewriting, and a run that lost that race eight times in a row gave
+/// up, exiting 1 ("replaced eight times while we rewrote it"; seen under load in the test above).
+/// They now run one after the other, and each succeeds.
+#[test]
+fn redacts_at_once_never_give_up_on_a_file_replaced_under_them() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SECRETS_FILTER", "0");
+    let calls = 60;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let runs = std::thread::scope(|s| {
+        let redact = || {
+            let mut runs = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || runs == 0 {
+                let out = env.run("cleanup", &["--redact"], b"");
+                assert_eq!(out.status.code(), Some(0), "after {runs} runs: {}", stderr(&out));
+                runs += 1;
+            }
+            runs
+        };
+        let redacts: Vec<_> = (0..4).map(|_| s.spawn(redact)).collect();
+        for n in 0..calls {
+            let secret = format!("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY{n:04}");
+            let call = json!({"tool_use_id": format!("t{n}"), "tool_input": {"command": secret}});
+            env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", call));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        redacts.into_iter().map(|r| r.join().unwrap()).sum::<usize>()
+    });
+    assert!(runs >= 4);
+    let lines = journal_lines(&env);
+    assert_eq!(lines.len(), calls, "every line once");
 }
 
 /// Issue 30: three `cleanup` runs at once closed an abandoned session more than once (30

@@ -82,10 +82,19 @@ impl Run for Cleanup {
     }
 }
 
+/// How long a `cleanup --redact` waits for another one (or a cleanup closing sessions) to finish.
+const REDACT_WAIT: Duration = Duration::from_secs(600);
+
 /// `cleanup --redact`: every journal file through the secrets filter, file by file, each
-/// atomically under its lock, so hooks appending meanwhile lose nothing.
+/// atomically under its lock, so hooks appending meanwhile lose nothing. One at a time (the
+/// journal directory's `flock`, which closing sessions holds too): two at once kept renaming a
+/// new file over the one the other was rewriting, and one gave up after eight tries ("replaced
+/// eight times while we rewrote it") while hooks kept appending.
 fn redact() -> Result<u8, Error> {
     let dir = journal::require_dir()?;
+    let held = fs::File::open(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+    private::lock_within(&held, REDACT_WAIT)
+        .map_err(|e| format!("journal {}: another cleanup is rewriting it: {e}", dir.display()))?;
     let files = journal::files(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
     let mut lines = 0;
     for (_, path) in &files {
