@@ -147,3 +147,54 @@ fn names_in(text: &str) -> BTreeSet<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// The timelines README.md and docs/journal.md show are what `show --timeline` prints for the
+/// recorded session, times and durations aside, row for row and in order (a document may leave
+/// rows out). The README drew the background Agent call as its 17 ms launch long after `show`
+/// stopped doing so.
+#[test]
+fn the_timelines_the_docs_show_are_what_show_prints() {
+    const SID: &str = "b58b8352-cb65-4938-89b1-ca08fc4358de";
+    let env = TestEnv::new();
+    let session: Vec<_> = recorded().into_iter().filter(|e| e["session_id"] == SID).collect();
+    // The background subagent runs longer than the 320 ms call inside it, as in the documents.
+    let stop = session.iter().position(|e| e["hook_event_name"] == "SubagentStop").unwrap();
+    replay(&env, &session[..stop]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    replay(&env, &session[stop..]);
+    for doc in ["README.md", "docs/journal.md"] {
+        let text = fs::read_to_string(repo().join(doc)).unwrap();
+        let start = text.find("```console\n$ claude-session show --timeline b58b8352").expect(doc);
+        let mut lines = text[start..].lines().skip(1).take_while(|l| *l != "```");
+        let command = lines.next().unwrap();
+        let args: Vec<&str> = command.split_whitespace().skip(3).collect();
+        let out = env.run("show", &args, b"");
+        assert_eq!(out.status.code(), Some(0), "{doc}: {command}: {}", stderr(&out));
+        let shown = stdout(&out);
+        let mut rows = shown.lines().map(without_times);
+        for line in lines.filter(|l| !l.is_empty()) {
+            let want = without_times(line);
+            assert!(rows.any(|row| row == want), "{doc}: `{line}` is not what `{command}` prints:\n{shown}");
+        }
+    }
+}
+
+/// A timeline line with its date, times of day and durations replaced, and its columns closed up.
+fn without_times(line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut out = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let digits = |w: &str, also: &[char]| w.chars().all(|c| c.is_ascii_digit() || also.contains(&c));
+        let number = word.trim_start_matches('(');
+        out.push(if i == 0 && word.len() == 10 && digits(word, &['-']) {
+            "DATE".to_owned()
+        } else if i == 0 && word.len() == 12 && digits(word, &[':', '.']) {
+            "TIME".to_owned()
+        } else if !number.is_empty() && digits(number, &[]) && words.get(i + 1).is_some_and(|w| w.starts_with("ms")) {
+            format!("{}N", &word[..word.len() - number.len()])
+        } else {
+            (*word).to_owned()
+        });
+    }
+    out.join(" ")
+}
