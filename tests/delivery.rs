@@ -1067,20 +1067,31 @@ fn sixty_four_concurrent_hooks_deliver_every_event_once() {
     assert_eq!(outbox_pending(&env), 0);
 }
 
+/// A tool call `id` of session `s`, through the pre-tool hook.
+fn tool_call(env: &TestEnv, id: &str) {
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id})));
+}
+
+/// A queue whose deliverer was told to come back in two minutes, so that the hooks after it only
+/// queue: t0 numbered, t1 in the spool.
+fn t1_spooled_while_backing_off() -> (TestServer, TestEnv) {
+    let server = TestServer::start();
+    server.set(Mode::Busy(120));
+    let env = env_for(&server.url);
+    tool_call(&env, "t0");
+    settle(&env);
+    tool_call(&env, "t1");
+    (server, env)
+}
+
 /// The spool's lock is waited on for a bound: a hook kept waiting past it (another hook holding
 /// the lock while kept off the CPU) lost its record for every sink, though the journal kept it.
 /// It now goes to a file of its own in the queue's `late/`, and the deliverer numbers it among the
 /// spool's lines by its event's time.
 #[test]
 fn a_hook_kept_waiting_for_the_spool_lock_queues_its_event_late_not_lost() {
-    let server = TestServer::start();
-    // The first hook's deliverer is told to come back in two minutes: the hooks after it only queue.
-    server.set(Mode::Busy(120));
-    let env = env_for(&server.url);
-    let hook = |id: &str| env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id})));
-    hook("t0");
-    settle(&env);
-    hook("t1");
+    let (server, env) = t1_spooled_while_backing_off();
+    let hook = |id: &str| tool_call(&env, id);
     let (spool, late) = (queue_dir(&env).join("spool"), queue_dir(&env).join("late"));
     // Another hook holds the spool's lock for longer than a hook waits.
     let held = fs::File::open(&spool).unwrap();
@@ -1107,13 +1118,7 @@ fn a_hook_kept_waiting_for_the_spool_lock_queues_its_event_late_not_lost() {
 /// it: lost. The deliverer now waits for it, or leaves the taken spool unread for a later run.
 #[test]
 fn a_deliverer_taking_the_spool_waits_for_the_hook_still_writing_into_it() {
-    let server = TestServer::start();
-    server.set(Mode::Busy(120));
-    let env = env_for(&server.url);
-    let hook = |id: &str| env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id})));
-    hook("t0");
-    settle(&env);
-    hook("t1");
+    let (server, env) = t1_spooled_while_backing_off();
     let (spool, taken) = (queue_dir(&env).join("spool"), queue_dir(&env).join("spool.taken"));
     let line = fs::read_to_string(&spool).unwrap().replace("\"t1\"", "\"t2\"");
     // A hook that locked the spool, found it still the spool, and is about to write.
