@@ -374,20 +374,63 @@ pub fn for_each_line(dir: &Path, since: Option<Date>, mut each: impl FnMut(&str)
                 continue;
             }
         };
-        let mut reader = BufReader::with_capacity(256 * 1024, file);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
-                break;
-            }
-            // A torn tail (no newline yet) or bytes that are not text are not events.
-            if let (Some(b'\n'), Ok(text)) = (line.last(), std::str::from_utf8(&line)) {
-                each(text);
-            }
+        let skipped = each_line(BufReader::with_capacity(256 * 1024, file), line_max(), &mut each)?;
+        if skipped > 0 {
+            crate::debug!("skipped {skipped} lines of {} longer than any event", path.display());
         }
     }
     Ok(())
+}
+
+/// The longest line a reader holds: longer than any a hook writes (its fields are cut to
+/// `CLAUDE_SESSION_LOG_FIELD_MAX` each and to a budget of a few times that in all), so only a
+/// file that is not a journal's (a zero-filled region left by a power cut, a sparse file) has
+/// longer ones.
+fn line_max() -> usize {
+    config::log_field_max().saturating_mul(crate::payload::FIELDS_BUDGET + 4).max(64 << 20)
+}
+
+/// Calls `each` with every whole line (ending in `\n`) that is text and at most `max` bytes; a
+/// longer one is skipped as it is read, never held. Returns how many were skipped.
+fn each_line(mut reader: impl BufRead, max: usize, each: &mut impl FnMut(&str)) -> io::Result<usize> {
+    let (mut line, mut skipping, mut skipped) = (Vec::new(), false, 0);
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let (piece, used, ends) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        if !skipping && line.len() + piece.len() > max {
+            (skipping, line) = (true, Vec::new());
+        }
+        if ends {
+            if skipping {
+                skipped += 1;
+            } else if line.is_empty() {
+                // The usual case: the whole line is in the buffer, used where it is.
+                if let Ok(text) = std::str::from_utf8(piece) {
+                    each(text);
+                }
+            } else {
+                line.extend_from_slice(piece);
+                if let Ok(text) = std::str::from_utf8(&line) {
+                    each(text);
+                }
+            }
+            skipping = false;
+            line.clear();
+        } else if !skipping {
+            line.extend_from_slice(piece);
+        }
+        reader.consume(used);
+    }
+    // A torn tail (no newline yet) is not an event.
+    Ok(skipped)
 }
 
 #[cfg(test)]
@@ -402,6 +445,19 @@ mod tests {
         assert_eq!(file_date(&name), Some(t.date()));
         for bad in ["2025-11-21.json", "2025-13-01.jsonl", "x025-11-21.jsonl", "2025-1-211.jsonl", "notes.jsonl"] {
             assert_eq!(file_date(bad), None, "{bad}");
+        }
+    }
+
+    /// Lines across buffer boundaries are whole, a long one is skipped, a torn tail is no line.
+    #[test]
+    fn lines_are_read_within_a_bound() {
+        let text = b"one\ntwo-is-longer\n\xff\nthree\n0123456789abcdef-over\nfour\ntorn";
+        for capacity in [1, 2, 3, 5, 8, 64] {
+            let mut seen = Vec::new();
+            let reader = BufReader::with_capacity(capacity, &text[..]);
+            let skipped = each_line(reader, 16, &mut |l: &str| seen.push(l.to_owned())).unwrap();
+            assert_eq!(seen, ["one\n", "two-is-longer\n", "three\n", "four\n"], "buffer of {capacity}");
+            assert_eq!(skipped, 1, "buffer of {capacity}");
         }
     }
 }
