@@ -51,3 +51,23 @@ fn a_journal_line_longer_than_any_event_is_skipped_not_held() {
     let ids: Vec<&str> = v["sessions"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["before", "after"]);
 }
+
+/// Claude Code writes a lone UTF-16 surrogate as `\ud83d` (`JSON.stringify` of a tool output cut
+/// in the middle of an emoji); serde_json refuses it, and the whole member holding it was dropped:
+/// the Bash command, or the tool's output. The lone half is now U+FFFD and the rest is kept.
+#[test]
+fn a_lone_surrogate_in_a_tool_output_keeps_the_output() {
+    let env = TestEnv::new();
+    let fixture = String::from_utf8(fixture("PostToolUse-Bash.json")).unwrap();
+    let cut = fixture
+        .replace(r#""stdout":"hello""#, r#""stdout":"hello \ud83d""#)
+        .replace(r#""command":"echo hello""#, r#""command":"echo \ud83d\ude00 \udc00""#);
+    assert_ne!(cut, fixture);
+    assert!(serde_json::from_str::<serde_json::Value>(&cut).is_err(), "serde_json refuses it");
+    env.hook("post-tool", cut.as_bytes());
+    let line = env.journal().pop().unwrap();
+    assert_eq!(line["parameters"]["command"], "echo 😀 \u{fffd}", "{line}");
+    assert_eq!(line["tool_response"]["stdout"], "hello \u{fffd}", "{line}");
+    assert_eq!(line["tool_use_id"], "toolu_fake0001132657d176d1");
+    assert!(line["extra"].get("…[cut]").is_none(), "{line}");
+}
