@@ -302,15 +302,17 @@ pub fn record_loss(dir: &Path, time: OffsetDateTime, event: &str, why: &str) {
 /// The file that counts lost events, one line each.
 pub const LOST: &str = "lost";
 
-/// How many events were lost, and the last reason.
+/// How many events were lost, and the last reason: read line by line, however long the file
+/// grew (a whole-file read with a cap said "none" past the cap).
 pub fn losses(dir: &Path) -> (usize, Option<String>) {
-    match private::read(&dir.join(LOST), 16 << 20) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            (text.lines().count(), text.lines().last().map(str::to_owned))
-        }
-        Err(_) => (0, None),
-    }
+    let Ok(file) = private::open(&dir.join(LOST)) else { return (0, None) };
+    let (mut count, mut last) = (0, String::new());
+    let skipped = each_line(BufReader::new(file), 64 << 10, &mut |line: &str| {
+        count += 1;
+        last.clear();
+        last.push_str(line.trim_end_matches('\n'));
+    });
+    (count + skipped.unwrap_or(0), (count > 0).then_some(last))
 }
 
 /// A writer killed mid-line leaves a tail without `\n`; cut it so the next line starts clean.

@@ -71,3 +71,53 @@ fn a_lone_surrogate_in_a_tool_output_keeps_the_output() {
     assert_eq!(line["tool_use_id"], "toolu_fake0001132657d176d1");
     assert!(line["extra"].get("…[cut]").is_none(), "{line}");
 }
+
+/// `lost` grown past 16 MiB (a long full disk, each event a line) was read with a cap, and past
+/// it `hooks status` said no event had been lost. It is read line by line now.
+#[test]
+fn a_lost_file_over_sixteen_mib_still_counts_every_loss() {
+    let env = TestEnv::new();
+    env.hook("session-start", &payload("SessionStart", Some("s"), env.cwd.to_str().unwrap(), json!({})));
+    let line = format!("2026-12-06T09:00:00Z PreToolUse {}: No space left on device\n", "x".repeat(150));
+    let lines = (17 << 20) / line.len() + 1;
+    let lost = env.journal_dir().join("lost");
+    fs::write(&lost, line.repeat(lines)).unwrap();
+    fs::set_permissions(&lost, fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run("claude-session", &["hooks", "status"], b"");
+    let text = stdout(&out);
+    assert!(text.contains(&format!("{lines} events could not be journaled; the last: {}", line.trim_end())), "{text}");
+}
+
+/// `--since 99999999d` reaches past year -9999: the subtraction overflowed and `show` and
+/// `export` aborted (SIGABRT, a core file) instead of saying what is wrong.
+#[test]
+fn an_age_further_back_than_any_day_is_an_error_not_an_abort() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
+    for args in [&["show", "--cost", "--since", "99999999d"][..], &["export", "--since", "1000000000000h"]] {
+        let out = env.run("claude-session", args, b"");
+        assert!(out.status.code().is_some_and(|c| c != 0), "{args:?}: {:?} {}", out.status, stderr(&out));
+        assert!(stderr(&out).contains("further back than any day"), "{args:?}: {}", stderr(&out));
+    }
+}
+
+/// `show --timeline` summed the calls' `duration_ms` unsaturated: two near `u64::MAX` (a
+/// hand-edited journal, a client's garbage) aborted it in a debug build and wrapped in release.
+#[test]
+fn absurd_tool_durations_neither_abort_nor_wrap_the_timeline() {
+    let env = TestEnv::new();
+    let cwd = env.cwd.to_str().unwrap();
+    for id in ["toolu_1", "toolu_2"] {
+        let call = json!({"tool_name": "Bash", "tool_use_id": id, "tool_input": {"command": "true"}});
+        env.hook("pre-tool", &payload("PreToolUse", Some("s"), cwd, call.clone()));
+        let mut done = call;
+        done["tool_response"] = json!({"stdout": ""});
+        done["duration_ms"] = u64::MAX.into();
+        env.hook("post-tool", &payload("PostToolUse", Some("s"), cwd, done));
+    }
+    let out = env.run("show", &["--timeline", "s", "--json"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out.stdout)["summary"]["tool_time_ms"], u64::MAX);
+    let out = env.run("show", &["--timeline", "s"], b"");
+    assert!(stdout(&out).contains(&format!("tool time {} ms", u64::MAX)), "{}", stdout(&out));
+}
