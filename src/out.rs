@@ -65,7 +65,7 @@ pub fn set_applet(name: &'static str) {
     let _ = APPLET.set(name);
 }
 
-/// Turns debug lines on or off. `cmd::main` sets it from `config::debug` before anything else,
+/// Turns debug lines on or off. `cmd` sets it from `config::debug` before anything else,
 /// so that `out` depends on nothing and `config` can say in a debug line what it refused.
 pub fn set_debug(on: bool) {
     DEBUG.store(on, std::sync::atomic::Ordering::Relaxed);

@@ -43,7 +43,6 @@ impl From<&str> for Error {
 
 /// Runs the applet named by argv[0] or by the first argument; returns the exit code.
 pub fn main(argv: Vec<OsString>) -> i32 {
-    out::set_debug(config::debug());
     let code = dispatch(argv);
     out::flush();
     code
@@ -77,6 +76,12 @@ fn dispatch(argv: Vec<OsString>) -> i32 {
             }
         }
     };
+    // Before the first variable is read (the debug switch): a hook reads only its environment,
+    // which never changes, so it is indexed once.
+    if applet.is_hook() {
+        config::use_environment_only();
+    }
+    out::set_debug(config::debug());
     if applet.is_hook() {
         return hook(applet, &args);
     }
@@ -107,7 +112,6 @@ fn hook(applet: &'static Applet, args: &[String]) -> i32 {
         _ => {}
     }
     out::set_applet(applet.name);
-    config::use_environment_only();
     std::panic::set_hook(Box::new(|info| {
         out::debug(format_args!("bug: {info}"));
         std::process::exit(0);

@@ -19,7 +19,8 @@
 //! Every value in `config` asks here; nothing else in the program reads a variable.
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CStr, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -82,7 +83,8 @@ pub fn under_claude_code() -> bool {
 static ENVIRONMENT_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// For the hooks: Claude Code hands them the settings' `env` block in their environment, so they
-/// never read a settings file (a hook's whole budget is about a millisecond).
+/// never read a settings file (a hook's whole budget is about a millisecond). A hook's environment
+/// never changes either: from here on, it is indexed once (see [`Environ`]).
 pub fn use_environment_only() {
     ENVIRONMENT_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
 }
@@ -112,13 +114,10 @@ pub(super) fn text(name: &str) -> Option<String> {
 
 /// [`text`], and the name it was found under.
 pub(super) fn find(name: &str) -> Option<Found> {
-    // The environment's names for it, in the order they win, looked for in one scan.
+    // The environment's names for it, in the order they win.
     let option = PLUGIN_OPTIONS.iter().find(|o| o.stands_for == name).map(|o| o.var);
     let otel = is_otel(name);
     let names: [&[&str]; 3] = match (otel, &option) {
-        // In a hook, an `OTEL_*` name no variable has: only its plugin option may be set.
-        (true, None) if !otel_may_be_set(name) => return None,
-        (true, Some(var)) if !otel_may_be_set(name) => [std::slice::from_ref(var), &[], &[]],
         (true, Some(var)) => [&[PASS_THROUGH, name], &[name], std::slice::from_ref(var)],
         (true, None) => [&[PASS_THROUGH, name], &[name], &[]],
         (false, Some(var)) => [&[name], std::slice::from_ref(var), &[]],
@@ -321,164 +320,170 @@ pub(super) fn env_only(name: &str) -> Option<OsString> {
 }
 
 /// `read` of a variable of the process environment, as `getenv` finds it, borrowed rather than
-/// copied (see [`scan`]).
+/// copied (see [`Environ`]).
 pub(super) fn env<T>(name: &str, read: impl FnOnce(&OsStr) -> T) -> Option<T> {
     env_parts(&[name], read)
 }
 
-/// Whether `test` holds for any of `names` in the process environment, from one scan.
+/// Whether `test` holds for any of `names` in the process environment.
 pub(super) fn env_any<const N: usize>(names: [&str; N], test: impl Fn(&OsStr) -> bool) -> bool {
-    let mut any = false;
-    scan(names.each_ref().map(std::slice::from_ref), |_, value| {
-        any |= test(value);
-        any
-    });
-    any
+    with_environ(|environ| names.iter().any(|name| environ.get(&[name]).is_some_and(&test)))
 }
 
 /// [`env`] of the variable named by `parts` one after the other, without joining them.
 fn env_parts<T>(parts: &[&str], read: impl FnOnce(&OsStr) -> T) -> Option<T> {
-    let (mut read, mut out) = (Some(read), None);
-    scan([parts], |_, value| {
-        out = read.take().map(|read| read(value));
-        true
-    });
-    out
+    with_environ(|environ| environ.get(parts).map(read))
 }
 
 /// The first of `names` (each in parts, as [`env_parts`] takes it) set in the environment to
-/// non-empty UTF-8 text that `takes` (asked only then), its index and text, from one scan of the
-/// environment.
+/// non-empty UTF-8 text that `takes` (asked only then): its index and text.
 fn env_first<const N: usize>(names: [&[&str]; N], takes: impl Fn(usize) -> bool) -> Option<(usize, String)> {
-    let mut best = None;
-    scan(names, |i, value| match value.to_str().filter(|v| !v.is_empty()) {
-        Some(text) if takes(i) => {
-            best = Some((i, text.to_owned()));
-            true
-        }
-        _ => false,
-    });
-    best
+    with_environ(|environ| {
+        names.iter().enumerate().filter(|(_, parts)| !parts.is_empty()).find_map(|(i, parts)| {
+            let text = environ.get(parts)?.to_str().filter(|v| !v.is_empty())?;
+            takes(i).then(|| (i, text.to_owned()))
+        })
+    })
 }
 
-/// One scan of `environ` for all of `names`, in the order they win: `take` is lent the value of
-/// each name as `getenv` finds it (its first entry), and says whether that value wins; the scan
-/// stops when every name ahead of the winner has been seen. A name that no variable can have
-/// (empty, with `=` or NUL) is never found.
-///
-/// A hook asks for about twenty variables, and Claude Code's environment has a hundred, many
-/// of them `CLAUDE_*`: so an entry is first compared by its first byte only, and a value is
-/// borrowed, not copied (`std::env::var_os` would copy the name to a C string, take std's
-/// environment lock and copy the value). The value is lent to `take` only: a later `set_var`
-/// (the `env_values` fuzz target makes them) may free it.
-fn scan<const N: usize>(names: [&[&str]; N], mut take: impl FnMut(usize, &OsStr) -> bool) {
-    use std::os::unix::ffi::OsStrExt;
-    // Each name's first byte while it may still win; `None` once seen, or when it is empty or
-    // holds a NUL (no variable's name can, and `value_of` relies on it).
-    let mut first = names.map(|parts| {
-        let nul = parts.iter().any(|p| p.as_bytes().contains(&0));
-        parts.iter().find_map(|p| p.bytes().next()).filter(|_| !nul)
-    });
-    // `names[..open]` are the ones that may still win.
-    let mut open = N;
-    let trim = |first: &[Option<u8>], mut open: usize| {
-        while open > 0 && first[open - 1].is_none() {
-            open -= 1;
-        }
-        open
-    };
-    open = trim(&first, open);
-    // The names' first bytes: most entries are passed over on this one test.
-    let mut starts = [false; 256];
-    for &b in first.iter().flatten() {
-        starts[usize::from(b)] = true;
+/// Whether `name` is one that [`Environ`] keeps: every name `config` reads (our own, the
+/// `OTEL_*` ones under both names, the plugin's options, the ones Claude Code and the system set;
+/// `tests::every_name_read_is_kept` holds it to that). A name left out is still found, by a
+/// walk of its own: this only says what is fast. A `match` of literals, which compiles to a
+/// length switch and word compares: it runs for a few dozen entries and most lookups.
+fn ours(name: &[u8]) -> bool {
+    // The walk's first test, so that no name kept here is one the walk passes over.
+    if name.len() < 2 || !may_be_ours(name[0], name[1]) {
+        return false;
     }
-    // SAFETY: `environ` is the C library's NULL-terminated array of NUL-terminated `NAME=value`
-    // strings, unchanged while we read it (this program has no threads, and `take` does not
-    // change the environment). An entry is read at its first byte, then as `value_of` reads it,
-    // and its value up to its NUL.
-    unsafe {
-        let mut entry = environ();
-        if open == 0 || entry.is_null() {
-            return;
+    match name {
+        [b'C', b'L', b'A', b'U', b'D', b'E', rest @ ..] => {
+            matches!(rest, b"CODE" | b"_PROJECT_DIR" | b"_CODE_SESSION_ID" | b"_CONFIG_DIR")
+                || rest.starts_with(b"_SESSION_")
+                || rest.starts_with(b"_PLUGIN_OPTION_")
         }
-        loop {
-            let text = (*entry).cast::<u8>();
-            if text.is_null() {
-                return;
+        [b'O', b'T', b'E', b'L', b'_', ..] => true,
+        b"OBSERVABILITY_SERVER_URL" | b"HOOK_DEBUG" | b"HOME" | b"USER" | b"LOGNAME" => true,
+        b"XDG_RUNTIME_DIR" | b"XDG_STATE_HOME" => true,
+        _ => false,
+    }
+}
+
+/// The first two bytes of every name [`ours`] keeps: most entries of a hundred are passed over on
+/// this test, before their name is measured.
+fn may_be_ours(first: u8, second: u8) -> bool {
+    matches!(
+        (first, second),
+        (b'C', b'L') | (b'O', b'T' | b'B') | (b'H', b'O') | (b'U', b'S') | (b'L', b'O') | (b'X', b'D')
+    )
+}
+
+/// The entries of `environ` that a lookup may want ([`ours`]), picked out in one walk, in
+/// `environ`'s order: a name's first entry is the one `getenv` finds. Each is borrowed in place,
+/// not copied (`std::env::var_os` would copy the name to a C string, take std's environment lock
+/// and copy the value, at each lookup; a hook makes about thirty).
+struct Environ(Vec<Entry>);
+
+/// One `NAME=value` entry of `environ`: where it starts and how long its name is.
+#[derive(Clone, Copy)]
+struct Entry {
+    text: *const u8,
+    name: usize,
+}
+
+// SAFETY: an `Environ` points into the C library's environment, which nothing changes while one
+// is in use: a hook's is made once and the hook never changes its environment (it has no threads
+// and sets no variable); any other is made and dropped within one lookup (see `with_environ`).
+unsafe impl Send for Environ {}
+unsafe impl Sync for Environ {}
+
+/// `read` of the environment's [`Environ`]. A hook's environment never changes (see
+/// [`use_environment_only`]), so its index is made once and serves every lookup; other commands
+/// (and the fuzz target, which sets variables) make one at each lookup.
+fn with_environ<T>(read: impl FnOnce(&Environ) -> T) -> T {
+    static HOOK: OnceLock<Environ> = OnceLock::new();
+    let index = || Environ(walk(may_be_ours, ours, false));
+    match ENVIRONMENT_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
+        true => read(HOOK.get_or_init(index)),
+        false => read(&index()),
+    }
+}
+
+impl Environ {
+    /// The value of the variable named `parts` joined, as `getenv` finds it (its first entry). A
+    /// name that no variable can have (empty, with `=` or NUL) is never found.
+    fn get(&self, parts: &[&str]) -> Option<&OsStr> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let entry = match self.0.iter().find(|e| e.name == len && e.is(parts)) {
+            Some(entry) => *entry,
+            // Unset, unless the index does not keep such a name: then a walk of its own looks.
+            None => {
+                let kept = match parts {
+                    [one] => ours(one.as_bytes()),
+                    [head, ..] if *head == PASS_THROUGH => true,
+                    _ => ours(parts.concat().as_bytes()),
+                };
+                let name = if kept { return None } else { parts.concat() };
+                let name = name.as_bytes();
+                if name.is_empty() || name.contains(&b'=') || name.contains(&0) {
+                    return None;
+                }
+                *walk(|b, _| b == name[0], |n| n == name, true).first()?
             }
-            entry = entry.add(1);
-            if !starts[usize::from(*text)] {
+        };
+        // SAFETY: the entry is NUL-terminated, its value after its name and `=`.
+        Some(OsStr::from_bytes(unsafe { CStr::from_ptr(entry.text.add(entry.name + 1).cast()) }.to_bytes()))
+    }
+}
+
+impl Entry {
+    /// Whether the entry's name is `parts` joined (of the same length).
+    fn is(&self, parts: &[&str]) -> bool {
+        // SAFETY: `walk` measured the name within the entry.
+        let name = unsafe { std::slice::from_raw_parts(self.text, self.name) };
+        let mut at = 0;
+        parts.iter().all(|part| {
+            let same = name.get(at..at + part.len()) == Some(part.as_bytes());
+            at += part.len();
+            same
+        })
+    }
+}
+
+/// The one walk over `environ`: each entry whose first two bytes pass `pass` and whose name (up to
+/// its first `=`) passes `keep`, in order; only the first such when `one`.
+fn walk(pass: impl Fn(u8, u8) -> bool, keep: impl Fn(&[u8]) -> bool, one: bool) -> Vec<Entry> {
+    let mut kept = Vec::with_capacity(16);
+    // SAFETY: `environ` is the C library's NULL-terminated array of NUL-terminated `NAME=value`
+    // strings, unchanged while we read it (this program has no threads, and sets no variable).
+    // An entry is read at its first byte, at its second only when the first is not its NUL, then
+    // up to its `=` or NUL.
+    unsafe {
+        let mut at = environ();
+        if at.is_null() {
+            return kept;
+        }
+        while !(*at).is_null() {
+            let text = (*at).cast::<u8>();
+            at = at.add(1);
+            if *text == 0 || !pass(*text, *text.add(1)) {
                 continue;
             }
-            let byte = Some(*text);
-            let hit = (0..open).find_map(|i| (first[i] == byte).then(|| value_of(text, names[i]).map(|v| (i, v)))?);
-            let Some((i, value)) = hit else { continue };
-            first[i] = None;
-            let value = OsStr::from_bytes(std::ffi::CStr::from_ptr(value.cast()).to_bytes());
-            open = trim(&first, if take(i, value) { i } else { open });
-            if open == 0 {
-                return;
+            let mut name = 1;
+            while !matches!(*text.add(name), b'=' | 0) {
+                name += 1;
+            }
+            // An entry without `=` is no variable (`getenv` never finds it).
+            if *text.add(name) == 0 || !keep(std::slice::from_raw_parts(text, name)) {
+                continue;
+            }
+            kept.push(Entry { text, name });
+            if one {
+                break;
             }
         }
     }
-}
-
-/// The value of `entry` (`NAME=value`, NUL-terminated) when its name is `parts` joined. A name
-/// with `=` or NUL in it is no variable's: a variable's name ends at its first `=`, as `getenv`
-/// reads it.
-///
-/// SAFETY: `entry` is NUL-terminated, and `parts` hold no NUL: `entry` is read only while it
-/// matches them, so a shorter entry stops at its own NUL.
-unsafe fn value_of(entry: *const u8, parts: &[&str]) -> Option<*const u8> {
-    let mut at = 0;
-    for part in parts {
-        for &b in part.as_bytes() {
-            if unsafe { *entry.add(at) } != b {
-                return None;
-            }
-            at += 1;
-        }
-    }
-    // Only a name that matches to here can hold `=`: checked once, not for every entry.
-    let named = unsafe { *entry.add(at) } == b'=' && !parts.iter().any(|p| p.as_bytes().contains(&b'='));
-    named.then(|| unsafe { entry.add(at + 1) })
-}
-
-/// In a hook (see [`use_environment_only`]), whether the `OTEL_*` variable `name` may be set, as
-/// itself or under [`PASS_THROUGH`]. One pass over the environment, the first time, keeps the
-/// names that start with either (usually none or a few): a hook with OTLP on asks for a dozen such
-/// variables, nearly all unset, and each was a pass over Claude Code's hundred. A hook's
-/// environment never changes; other commands (and the fuzz target, which sets variables) always
-/// look.
-fn otel_may_be_set(name: &str) -> bool {
-    use std::sync::atomic::Ordering::Relaxed;
-    static NAMES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    if !ENVIRONMENT_ONLY.load(Relaxed) {
-        return true;
-    }
-    let names = NAMES.get_or_init(|| {
-        let mut names = Vec::new();
-        // SAFETY: as in `env_parts`: each entry is read byte by byte only while it matches a
-        // prefix (which holds no NUL), and a matching one up to its `=` or its NUL.
-        unsafe {
-            let starts = |text: *const u8, prefix: &[u8]| prefix.iter().enumerate().all(|(i, b)| *text.add(i) == *b);
-            let mut entry = environ();
-            while !entry.is_null() && !(*entry).is_null() {
-                let text = (*entry).cast::<u8>();
-                if starts(text, b"OTEL_") || starts(text, b"CLAUDE_SESSION_OTEL_") {
-                    let mut len = 0;
-                    while !matches!(*text.add(len), b'=' | 0) {
-                        len += 1;
-                    }
-                    names.push(std::slice::from_raw_parts(text, len).to_vec());
-                }
-                entry = entry.add(1);
-            }
-        }
-        names
-    });
-    names.iter().any(|n| n.ends_with(name.as_bytes()))
+    kept
 }
 
 /// The C library's `environ` (on macOS, through `_NSGetEnviron`, as std does).
@@ -527,6 +532,28 @@ mod tests {
         }
         for name in ["", "=", "PATH=", "PA\0TH", "CLAUDE_SESSION_NO_SUCH_VARIABLE"] {
             assert_eq!(env(name, OsStr::to_os_string), None, "{name:?}");
+        }
+    }
+
+    /// Every name `config` reads is one the hook's index keeps (else each would cost a walk of
+    /// its own); Claude Code's own variables beside ours are left out.
+    #[test]
+    fn every_name_read_is_kept() {
+        let otel = crate::config::otlp::OTEL_VARS.iter().flat_map(|n| [n.to_string(), format!("{PASS_THROUGH}{n}")]);
+        let names: Vec<String> = (super::super::VARS.iter().map(|v| v.name).filter(|n| !n.ends_with('*')))
+            .chain(PLUGIN_OPTIONS.iter().map(|o| o.var))
+            .chain(["CLAUDECODE", "HOOK_DEBUG", "CLAUDE_CONFIG_DIR", "HOME", "USER", "LOGNAME"])
+            .chain(["XDG_RUNTIME_DIR", "XDG_STATE_HOME", PLAIN_ENDPOINT])
+            .map(str::to_owned)
+            .chain(otel)
+            .collect();
+        for name in &names {
+            assert!(ours(name.as_bytes()), "{name}");
+        }
+        for name in
+            ["CLAUDE_CODE_ENTRYPOINT", "CLAUDE_PID", "CLAUDE", "XDG_SESSION_ID", "HOSTNAME", "PATH", "http_proxy"]
+        {
+            assert!(!ours(name.as_bytes()), "{name}");
         }
     }
 
