@@ -200,15 +200,14 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     for _ in 0..8 {
         let file = private::open(path).map_err(|e| err(&e))?;
-        let mut text = String::new();
-        io::Read::read_to_string(&mut &file, &mut text).map_err(|e| err(&e))?;
+        let mut text = Vec::new();
+        io::Read::read_to_end(&mut &file, &mut text).map_err(|e| err(&e))?;
         // A line being appended right now may be half there: the bulk ends at the last newline.
-        let bulk = text.rfind('\n').map_or(0, |i| i + 1);
-        let mut out = String::with_capacity(bulk);
+        let bulk = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let mut out = Vec::with_capacity(bulk);
         let mut changed = edit_lines(&text[..bulk], &mut out, &edit);
         drop(text);
-        let mut staged =
-            private::Staged::new(path, out.as_bytes(), 0o600, private::Durability::Fsync).map_err(|e| err(&e))?;
+        let mut staged = private::Staged::new(path, &out, 0o600, private::Durability::Fsync).map_err(|e| err(&e))?;
         drop(out);
         private::lock_within(&file, Duration::from_secs(5)).map_err(|e| err(&e))?;
         let result = (|| -> io::Result<bool> {
@@ -218,9 +217,9 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
             }
             let mut rest = vec![0u8; (meta.len() - bulk as u64) as usize];
             file.read_exact_at(&mut rest, bulk as u64)?;
-            let mut out = String::new();
-            changed += edit_lines(&String::from_utf8_lossy(&rest), &mut out, &edit);
-            staged.append(out.as_bytes())?;
+            let mut out = Vec::new();
+            changed += edit_lines(&rest, &mut out, &edit);
+            staged.append(&out)?;
             if changed > 0 {
                 // Not synced again: the lines added were not synced where they came from either.
                 staged.commit(private::Durability::Atomic)?;
@@ -243,16 +242,22 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
     Err(err(&"replaced eight times while we rewrote it"))
 }
 
-/// Puts each line of `text` through `edit` into `out`; how many changed.
-fn edit_lines(text: &str, out: &mut String, edit: impl Fn(&str) -> Option<String>) -> usize {
+/// Puts each line of `text` through `edit` into `out`; how many changed. A line that is not
+/// text (a damaged block) is edited as the text it holds and otherwise kept byte for byte: one
+/// such line made the whole rewrite fail, and `cleanup --redact` stop before the files after it.
+fn edit_lines(text: &[u8], out: &mut Vec<u8>, edit: impl Fn(&str) -> Option<String>) -> usize {
     let mut changed = 0;
-    for line in text.split_inclusive('\n') {
-        match edit(line) {
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let edited = match std::str::from_utf8(line) {
+            Ok(line) => edit(line),
+            Err(_) => edit(&String::from_utf8_lossy(line)),
+        };
+        match edited {
             Some(new) => {
                 changed += 1;
-                out.push_str(&new);
+                out.extend_from_slice(new.as_bytes());
             }
-            None => out.push_str(line),
+            None => out.extend_from_slice(line),
         }
     }
     changed

@@ -121,3 +121,43 @@ fn absurd_tool_durations_neither_abort_nor_wrap_the_timeline() {
     let out = env.run("show", &["--timeline", "s"], b"");
     assert!(stdout(&out).contains(&format!("tool time {} ms", u64::MAX)), "{}", stdout(&out));
 }
+
+/// `cleanup --redact` stopped at the first journal file it could not rewrite: one line that is
+/// not UTF-8 (a damaged block), or a day file that is a planted link, and every file after it
+/// kept its secrets. Each file is redacted now; a line that is not text is redacted as the text
+/// it holds, and one that cannot be rewritten is named while the others are still done.
+#[test]
+fn one_damaged_journal_file_does_not_stop_redacting_the_others() {
+    let env = TestEnv::new();
+    let key = "AKIAIOSFODNN7EXAMPLE";
+    let dir = env.journal_dir();
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    let line = |day: &str| {
+        format!(
+            r#"{{"timestamp":"{day}T09:00:00Z","event":"PreToolUse","session_id":"s","parameters":{{"command":"aws configure set aws_access_key_id {key}"}}}}"#
+        )
+        .into_bytes()
+    };
+    std::os::unix::fs::symlink(env.root.join("elsewhere.jsonl"), dir.join("2026-12-01.jsonl")).unwrap();
+    let mut damaged = line("2026-12-02");
+    damaged.extend_from_slice(b"\n{\"summary\":\"caf\xe9 aws_access_key_id ");
+    damaged.extend_from_slice(format!("{key}\"}}\n").as_bytes());
+    damaged.extend_from_slice(b"{\"event\":\"Stop\",\"summary\":\"caf\xe9\"}\n");
+    for (day, text) in [("2026-12-02", damaged.clone()), ("2026-12-03", [line("2026-12-03"), b"\n".to_vec()].concat())]
+    {
+        let path = dir.join(format!("{day}.jsonl"));
+        fs::write(&path, text).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = env.run("cleanup", &["--redact"], b"");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2026-12-01.jsonl: is a symlink"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("3 lines redacted in 2 journal files"), "{}", stdout(&out));
+    let second = fs::read(dir.join("2026-12-02.jsonl")).unwrap();
+    let third = fs::read(dir.join("2026-12-03.jsonl")).unwrap();
+    for text in [&second, &third] {
+        assert!(!String::from_utf8_lossy(text).contains(key), "{}", String::from_utf8_lossy(text));
+    }
+    assert!(second.ends_with(b"\n{\"event\":\"Stop\",\"summary\":\"caf\xe9\"}\n"), "kept byte for byte");
+}

@@ -87,16 +87,24 @@ impl Run for Cleanup {
 fn redact() -> Result<u8, Error> {
     let dir = journal::require_dir()?;
     let files = journal::files(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
-    let mut lines = 0;
+    let (mut lines, mut failed) = (0, Vec::new());
     for (_, path) in &files {
-        let n = journal::rewrite(path, crate::secrets::redact_line)?;
-        if n > 0 {
-            outln!("{}: redacted {}", path.display(), plural(n, "line"));
+        // A file that cannot be rewritten is named at the end; the files after it are still redacted.
+        match journal::rewrite(path, crate::secrets::redact_line) {
+            Ok(n) => {
+                if n > 0 {
+                    outln!("{}: redacted {}", path.display(), plural(n, "line"));
+                }
+                lines += n;
+            }
+            Err(e) => failed.push(e),
         }
-        lines += n;
     }
-    outln!("{} redacted in {}", plural(lines, "line"), plural(files.len(), "journal file"));
-    Ok(0)
+    outln!("{} redacted in {}", plural(lines, "line"), plural(files.len() - failed.len(), "journal file"));
+    match failed.len() {
+        0 => Ok(0),
+        _ => Err(format!("not redacted: {}", failed.join("; ")).into()),
+    }
 }
 
 /// Stale, corrupt and foreign session files, and temp files of writers that died.
