@@ -161,3 +161,40 @@ fn one_damaged_journal_file_does_not_stop_redacting_the_others() {
     }
     assert!(second.ends_with(b"\n{\"event\":\"Stop\",\"summary\":\"caf\xe9\"}\n"), "kept byte for byte");
 }
+
+/// A cloned repository can ship `.claude/settings.json` (or `.claude` itself) as a link to any
+/// file of the user's: `hooks install --project .` followed it and wrote our hooks and env into
+/// that file (a Docker config, say). A project's settings are now written only inside the project;
+/// a link within it is followed as before.
+#[test]
+fn a_projects_settings_link_leading_out_of_it_is_never_written() {
+    let env = TestEnv::new();
+    let outside = env.home.join("docker-config.json");
+    fs::write(&outside, "{\"auths\":{}}\n").unwrap();
+    let dir_outside = env.home.join(".config/tool");
+    fs::create_dir_all(&dir_outside).unwrap();
+    let file_link = env.cwd.join("cloned");
+    fs::create_dir_all(file_link.join(".claude")).unwrap();
+    std::os::unix::fs::symlink(&outside, file_link.join(".claude/settings.json")).unwrap();
+    let dir_link = env.cwd.join("cloned-dir");
+    fs::create_dir_all(&dir_link).unwrap();
+    std::os::unix::fs::symlink(&dir_outside, dir_link.join(".claude")).unwrap();
+    for project in [&file_link, &dir_link] {
+        for command in ["install", "uninstall"] {
+            let out = env.run("claude-session", &["hooks", command, "--project", project.to_str().unwrap()], b"");
+            assert_eq!(out.status.code(), Some(1), "{command} {}: {}", project.display(), stderr(&out));
+            assert!(stderr(&out).contains("outside the project"), "{}", stderr(&out));
+        }
+    }
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "{\"auths\":{}}\n");
+    assert_eq!(list(&dir_outside), Vec::<String>::new());
+
+    // A link inside the project is the project's own file.
+    let inside = env.cwd.join("linked");
+    fs::create_dir_all(inside.join(".claude")).unwrap();
+    fs::write(inside.join("shared.json"), "{}\n").unwrap();
+    std::os::unix::fs::symlink(inside.join("shared.json"), inside.join(".claude/settings.json")).unwrap();
+    let out = env.run("claude-session", &["hooks", "install", "--project", inside.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(fs::read_to_string(inside.join("shared.json")).unwrap().contains("pre-tool"));
+}

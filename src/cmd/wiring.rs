@@ -34,12 +34,28 @@ fn home() -> Result<PathBuf, String> {
     config::home().ok_or_else(|| "HOME is not set (or not absolute)".to_owned())
 }
 
-/// `~/.claude/settings.json`, or `<project>/.claude/settings.json`.
+/// `~/.claude/settings.json`, or `<project>/.claude/settings.json`. A project's `.claude` or
+/// settings file that is a link leading out of the project is refused: a cloned repository can
+/// plant one to any JSON file of the user's (a link of the user's own settings, into a dotfiles
+/// directory, is followed as before).
 fn settings_path(project: Option<&Path>) -> Result<PathBuf, String> {
-    Ok(match project {
-        Some(dir) => absolute(dir)?.join(".claude/settings.json"),
-        None => home()?.join(".claude/settings.json"),
-    })
+    let Some(dir) = project else { return Ok(home()?.join(".claude/settings.json")) };
+    let dir = absolute(dir)?;
+    let path = dir.join(".claude/settings.json");
+    let root = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    for named in [&path, &dir.join(".claude")] {
+        if let Ok(target) = std::fs::canonicalize(named)
+            && !target.starts_with(&root)
+        {
+            return Err(format!(
+                "{}: a link to {}, outside the project {}; it was left untouched",
+                named.display(),
+                target.display(),
+                root.display()
+            ));
+        }
+    }
+    Ok(path)
 }
 
 fn hook_dir(given: Option<&PathBuf>) -> Result<PathBuf, String> {
