@@ -52,6 +52,9 @@ pub mod field {
     pub const TOOL_RESPONSE: &str = payload::TOOL_RESPONSE;
     /// The payload's other fields, as an object.
     pub const EXTRA: &str = "extra";
+    /// With OTLP on: the outbox queues (`<sink>-<16 hex>`) the hook queued the event for. `cleanup`
+    /// closes an abandoned session into these only, never into its own configuration's.
+    pub const OTLP_QUEUES: &str = "otlp_queues";
 }
 
 /// How long a hook waits for another writer's lock before its line goes to `late/`: appends take
