@@ -162,27 +162,35 @@ fn one_damaged_journal_file_does_not_stop_redacting_the_others() {
     assert!(second.ends_with(b"\n{\"event\":\"Stop\",\"summary\":\"caf\xe9\"}\n"), "kept byte for byte");
 }
 
-/// A cloned repository can ship `.claude/settings.json` (or `.claude` itself) as a link to any
-/// file of the user's: `hooks install --project .` followed it and wrote our hooks and env into
-/// that file (a Docker config, say). A project's settings are now written only inside the project;
+/// A cloned repository can ship `.claude/settings.json`, `settings.local.json` (where install puts
+/// credentials) or `.claude` itself as a link to any file of the user's: `hooks install --project
+/// .` followed it and wrote our hooks and env into that file (a Docker config, say). A project's settings are now written only inside the project;
 /// a link within it is followed as before.
 #[test]
 fn a_projects_settings_link_leading_out_of_it_is_never_written() {
     let env = TestEnv::new();
     let outside = env.home.join("docker-config.json");
     fs::write(&outside, "{\"auths\":{}}\n").unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o600)).unwrap();
     let dir_outside = env.home.join(".config/tool");
     fs::create_dir_all(&dir_outside).unwrap();
     let file_link = env.cwd.join("cloned");
     fs::create_dir_all(file_link.join(".claude")).unwrap();
     std::os::unix::fs::symlink(&outside, file_link.join(".claude/settings.json")).unwrap();
+    let local_link = env.cwd.join("cloned-local");
+    fs::create_dir_all(local_link.join(".claude")).unwrap();
+    std::os::unix::fs::symlink(&outside, local_link.join(".claude/settings.local.json")).unwrap();
     let dir_link = env.cwd.join("cloned-dir");
     fs::create_dir_all(&dir_link).unwrap();
     std::os::unix::fs::symlink(&dir_outside, dir_link.join(".claude")).unwrap();
-    for project in [&file_link, &dir_link] {
-        for command in ["install", "uninstall"] {
-            let out = env.run("claude-session", &["hooks", command, "--project", project.to_str().unwrap()], b"");
-            assert_eq!(out.status.code(), Some(1), "{command} {}: {}", project.display(), stderr(&out));
+    for project in [&file_link, &local_link, &dir_link] {
+        let install = ["install", "--otlp", "http://127.0.0.1:9", "--otlp-header", "Authorization=Bearer%20tok3n"];
+        for command in [&install[..], &["uninstall"]] {
+            let mut args = vec!["hooks"];
+            args.extend_from_slice(command);
+            args.extend_from_slice(&["--project", project.to_str().unwrap()]);
+            let out = env.run("claude-session", &args, b"");
+            assert_eq!(out.status.code(), Some(1), "{command:?} {}: {}", project.display(), stderr(&out));
             assert!(stderr(&out).contains("outside the project"), "{}", stderr(&out));
         }
     }

@@ -35,15 +35,16 @@ fn home() -> Result<PathBuf, String> {
 }
 
 /// `~/.claude/settings.json`, or `<project>/.claude/settings.json`. A project's `.claude` or
-/// settings file that is a link leading out of the project is refused: a cloned repository can
-/// plant one to any JSON file of the user's (a link of the user's own settings, into a dotfiles
-/// directory, is followed as before).
+/// settings file (`settings.local.json` too, where credentials go) that is a link leading out of
+/// the project is refused: a cloned repository can plant one to any JSON file of the user's, or
+/// to one another user can read (a link of the user's own settings, into a dotfiles directory,
+/// is followed as before).
 fn settings_path(project: Option<&Path>) -> Result<PathBuf, String> {
     let Some(dir) = project else { return Ok(home()?.join(".claude/settings.json")) };
     let dir = absolute(dir)?;
     let path = dir.join(".claude/settings.json");
     let root = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
-    for named in [&path, &dir.join(".claude")] {
+    for named in [&path, &path.with_file_name("settings.local.json"), &dir.join(".claude")] {
         if let Ok(target) = std::fs::canonicalize(named)
             && !target.starts_with(&root)
         {
