@@ -192,3 +192,31 @@ fn a_projects_settings_link_leading_out_of_it_is_never_written() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(fs::read_to_string(inside.join("shared.json")).unwrap().contains("pre-tool"));
 }
+
+/// `hooks install` racing `hooks uninstall` (two terminals, a dotfiles script and a user): the
+/// uninstall removed the hook directory install had just made, and install failed with "No such
+/// file or directory" while linking into it. Install now makes the directory again and goes on.
+#[test]
+fn an_install_racing_an_uninstall_never_fails_on_a_vanished_hook_directory() {
+    let env = TestEnv::new();
+    // The user's settings are there before (uninstall then keeps `~/.claude`).
+    fs::create_dir_all(env.home.join(".claude")).unwrap();
+    fs::write(env.home.join(".claude/settings.json"), "{\n  \"model\": \"opus\"\n}\n").unwrap();
+    std::thread::scope(|s| {
+        let run = |args: &'static [&'static str]| {
+            let env = &env;
+            s.spawn(move || {
+                for _ in 0..60 {
+                    let out = env.run("claude-session", args, b"");
+                    let text = stderr(&out);
+                    assert!(out.status.code() == Some(0) || text.contains("kept changing"), "{args:?}: {text}");
+                }
+            })
+        };
+        for handle in [run(&["hooks", "install"]), run(&["hooks", "uninstall"])] {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+}
