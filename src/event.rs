@@ -67,8 +67,9 @@ impl<'a> Event<'a> {
     }
 
     /// One JSON object and a newline: our fields first, then the payload's named fields under
-    /// the original design's names (`tool`, `parameters`), then the rest under `extra`.
-    pub fn journal_line(&self) -> Vec<u8> {
+    /// the original design's names (`tool`, `parameters`), then the rest under `extra`, then the
+    /// OTLP queues the event goes to (`otlp_queues`; none: not written).
+    pub fn journal_line(&self, otlp_queues: &[String]) -> Vec<u8> {
         let fields = &self.payload.fields;
         // One pass over the payload sorts its fields, so that no key is looked up or copied.
         let mut named: [Option<&Value>; NAMED.len()] = [None; NAMED.len()];
@@ -108,6 +109,10 @@ impl<'a> Event<'a> {
                 object.value(key, value);
             }
             line.bytes = object.end();
+        }
+        if !otlp_queues.is_empty() {
+            line.key(field::OTLP_QUEUES);
+            let _ = serde_json::to_writer(&mut line.bytes, otlp_queues);
         }
         let mut bytes = line.end();
         bytes.push(b'\n');

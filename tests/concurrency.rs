@@ -300,16 +300,7 @@ fn million_keys(session: &str, value: &str) -> Vec<u8> {
 
 /// Runs the pre-tool hook with its address space limited to `bytes` (as `prlimit --as` does).
 fn hook_within_address_space(env: &TestEnv, bytes: u64, stdin: &[u8]) -> std::process::Output {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = env.command(env.bin.join("pre-tool"));
-    // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, bytes, bytes)
-                .map_err(std::io::Error::from)
-        });
-    }
-    within(cmd, stdin, Duration::from_secs(600))
+    within_address_space(env.command(env.bin.join("pre-tool")), bytes, stdin)
 }
 
 /// Issue 30: under a 300 MB address-space limit, a payload of a million keys was not journaled

@@ -978,17 +978,23 @@ fn events_queued_for_one_projects_server_never_reach_anothers() {
     assert!(stderr(&out).is_empty(), "nothing pending elsewhere now: {}", stderr(&out));
 }
 
+/// Logs only, as JSON, to the collector on `port`, with the key `old-key`.
+fn logs_with_old_key(port: u16) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .set("OTEL_TRACES_EXPORTER", "none")
+        .set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer old-key");
+    env
+}
+
 /// A collector key rotated while records waited: they stay in the old key's queue (never sent
 /// with the new key unasked), `flush` names that queue, and `flush --adopt` sends them with the
 /// new key.
 #[test]
 fn after_a_key_rotation_flush_adopt_sends_what_waited_with_the_new_key() {
     let port = TestServer::closed_port();
-    let mut env = TestEnv::new();
-    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))
-        .set("OTEL_TRACES_EXPORTER", "none")
-        .set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
-        .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer old-key");
+    let mut env = logs_with_old_key(port);
     env.hook("pre-tool", &payload("PreToolUse", Some("waited"), "/w/p", json!({"tool_use_id": "t1"})));
     settle_all(&env);
     let old = env.queue("otlp-logs");
@@ -1149,4 +1155,45 @@ fn a_deliverer_taking_the_spool_waits_for_the_hook_still_writing_into_it() {
     ids.sort();
     assert_eq!(ids, ["t0", "t1", "t2"], "the late writer's record too, each once");
     assert_eq!(outbox_pending(&env), 0);
+}
+
+/// Noticed last session: `flush --adopt QUEUE` counted what it moved as "delivered" in the source
+/// queue's counters, so `show --all` and `hooks status` said records were delivered to a
+/// destination that never got them. They are counted as moved there, and delivered (once) from
+/// the queue they went to.
+#[test]
+fn flush_adopt_counts_what_it_moved_as_moved_not_delivered() {
+    let port = TestServer::closed_port();
+    let mut env = logs_with_old_key(port);
+    for n in 0..2 {
+        env.hook("pre-tool", &payload("PreToolUse", Some("waited"), "/w/p", json!({"tool_use_id": format!("t{n}")})));
+    }
+    settle_all(&env);
+    let old = env.queue("otlp-logs");
+    let old_name = old.file_name().unwrap().to_str().unwrap().to_owned();
+    let collector = Collector::start_on(port);
+    env.set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer new-key");
+    let out = bounded(&env, &["flush", "--adopt", &old_name]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("moved 2 queued"), "{}", stdout(&out));
+    assert_eq!(collector.seen().len(), 1, "one batch of two");
+
+    let queues = |args: &[&str]| -> Vec<Value> {
+        let out = env.run("claude-session", args, b"");
+        json(&out.stdout)["outbox"]["sinks"].as_array().cloned().unwrap_or_default()
+    };
+    for args in [&["show", "--all", "--json"][..], &["hooks", "status", "--json"]] {
+        let sinks = queues(args);
+        let from = sinks.iter().find(|q| q["dir"].as_str().unwrap().ends_with(&old_name)).unwrap();
+        assert_eq!(
+            (&from["delivered"], &from["moved"], &from["pending"]),
+            (&json!(0), &json!(2), &json!(0)),
+            "{args:?}: {from}"
+        );
+        let into = sinks.iter().find(|q| q["configured"] == true && q["sink"] == "otlp-logs").unwrap();
+        assert_eq!((&into["delivered"], &into["moved"]), (&json!(2), &json!(0)), "{args:?}: {into}");
+    }
+    let text = stdout(&env.run("claude-session", &["show", "--all"], b""));
+    let line = text.lines().find(|l| l.contains(&old_name)).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("0 delivered, 2 moved to another queue"), "{line}");
 }

@@ -362,7 +362,7 @@ fn replay_into(backend: &Backend, opted_in: bool, extra: &[(&str, &str)]) -> Vec
     env.set("CLAUDE_SESSION_SERVER_URL", "http://127.0.0.1:9/events");
     backend.configure(&mut env);
     if opted_in {
-        env.set("OTEL_LOG_USER_PROMPTS", "1").set("OTEL_LOG_TOOL_DETAILS", "1");
+        env.set("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1").set("CLAUDE_SESSION_OTEL_LOG_TOOL_DETAILS", "1");
     }
     for (k, v) in extra {
         env.set(k, v);

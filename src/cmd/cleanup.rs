@@ -96,16 +96,24 @@ fn redact() -> Result<u8, Error> {
     private::lock_within(&held, REDACT_WAIT)
         .map_err(|e| format!("journal {}: another cleanup is rewriting it: {e}", dir.display()))?;
     let files = journal::files(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
-    let mut lines = 0;
+    let (mut lines, mut failed) = (0, Vec::new());
     for (_, path) in &files {
-        let n = journal::rewrite(path, crate::secrets::redact_line)?;
-        if n > 0 {
-            outln!("{}: redacted {}", path.display(), plural(n, "line"));
+        // A file that cannot be rewritten is named at the end; the files after it are still redacted.
+        match journal::rewrite(path, crate::secrets::redact_line) {
+            Ok(n) => {
+                if n > 0 {
+                    outln!("{}: redacted {}", path.display(), plural(n, "line"));
+                }
+                lines += n;
+            }
+            Err(e) => failed.push(e),
         }
-        lines += n;
     }
-    outln!("{} redacted in {}", plural(lines, "line"), plural(files.len(), "journal file"));
-    Ok(0)
+    outln!("{} redacted in {}", plural(lines, "line"), plural(files.len() - failed.len(), "journal file"));
+    match failed.len() {
+        0 => Ok(0),
+        _ => Err(format!("not redacted: {}", failed.join("; ")).into()),
+    }
 }
 
 /// Stale, corrupt and foreign session files, and temp files of writers that died.
@@ -184,28 +192,34 @@ fn deliver() -> Option<Report> {
     Some(total)
 }
 
-/// With OTLP on: a session idle for longer than the TTL that never sent SessionEnd (a crash, a
-/// kill) is closed by a SessionEnd of reason `abandoned`, journaled and queued for the collector,
-/// so its trace's open spans appear, marked unfinished. Journaled, it is closed once: the scan and
-/// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
-/// one's lines (one that cannot get the lock leaves the closing to the one holding it).
+/// A session idle for longer than the TTL that never sent SessionEnd (a crash, a kill) and whose
+/// hooks queued for OTLP is closed by a SessionEnd of reason `abandoned`, journaled and queued, so
+/// its trace's open spans appear, marked unfinished. It is queued only for the OTLP queues its own
+/// hooks used (its last journal line's `otlp_queues`), never for the destinations configured here:
+/// cron's collector is not that project's (F6). A session whose line names none is left as it is.
+/// Those queues are sent by a deliverer whose configuration names them (the project's next hook or
+/// `flush`, or this cleanup when it is the same destination). Journaled, it is closed once: the
+/// scan and the writes hold an `flock` on the journal directory, so a second cleanup's scan sees
+/// the first one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    let names: Vec<_> = outbox::configured().into_iter().filter(|d| sink::otlp::NAMES.contains(&d.sink)).collect();
-    if names.is_empty() {
+    // No OTLP queue was ever made: no hook queued for OTLP, so no session has one to close into.
+    let Some(outbox) = Outbox::existing() else { return 0 };
+    if !outbox.queues().iter().any(|q| sink::otlp::NAMES.contains(&q.sink)) {
         return 0;
     }
-    let (Ok(dir), Ok(outbox)) = (journal::require_dir(), Outbox::open()) else { return 0 };
+    let Ok(dir) = journal::require_dir() else { return 0 };
     let Ok(held) = fs::File::open(&dir) else { return 0 };
     if private::lock_within(&held, CLOSE_WAIT).is_err() {
         return 0;
     }
     let now = clock::now();
     let since = now.date().checked_sub(time::Duration::days(7));
-    let Ok(queues) = names.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>() else {
-        return 0;
-    };
     let mut closed = 0;
     for session in sink::otlp::abandoned(&dir, since, config::ttl(), now) {
+        let queues: Vec<_> = session.queues.iter().filter_map(|name| outbox.otlp_queue_named(name)).collect();
+        if queues.is_empty() {
+            continue;
+        }
         if journal::append(&dir, session.time, &session.journal_line).is_err() {
             continue;
         }

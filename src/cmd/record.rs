@@ -47,8 +47,9 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
     let session = session::resolve(payload.str(field::SESSION_ID), &project, now, event_name == "SessionStart");
     crate::debug!("{event_name} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
 
+    let sinks = outbox::configured();
     let event = Event::new(now, event_name, &session, &project, payload);
-    let line = event.journal_line();
+    let line = event.journal_line(&outbox::otlp_queue_names(&sinks));
     let journal_dir = journal::dir();
     match &journal_dir {
         Some(dir) => {
@@ -64,7 +65,6 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib());
     }
 
-    let sinks = outbox::configured();
     if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
         let record = event.server_body(&app);

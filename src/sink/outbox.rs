@@ -101,6 +101,8 @@ pub struct Queue {
 #[derive(Default, Debug, Clone)]
 pub struct Report {
     pub delivered: usize,
+    /// Moved to another queue by `flush --adopt`, not delivered.
+    pub moved: usize,
     pub set_aside: usize,
     pub dropped: usize,
     /// Still waiting after the run (filled in by [`Queue::pending`] for the commands that report).
@@ -124,6 +126,8 @@ pub struct SinkStatus {
     pub older_version: bool,
     pub pending: u64,
     pub delivered: u64,
+    /// Moved to another destination's queue by `flush --adopt` (sent from there, counted there).
+    pub moved: u64,
     pub set_aside: u64,
     /// Records in `rejected/` now: what `flush --resend` would send again.
     pub to_resend: u64,
@@ -151,7 +155,7 @@ impl SinkStatus {
             "sink": self.sink, "dir": self.dir.to_string_lossy(), "destination": self.destination,
             "headers": self.headers, "configured": self.configured, "older_version": self.older_version,
             "pending": self.pending,
-            "delivered": self.delivered, "set_aside": self.set_aside, "to_resend": self.to_resend,
+            "delivered": self.delivered, "moved": self.moved, "set_aside": self.set_aside, "to_resend": self.to_resend,
             "dropped": self.dropped, "last_error": self.last_error, "last_error_at": self.last_error_at,
             "last_set_aside": self.last_set_aside, "last_set_aside_at": self.last_set_aside_at,
             "last_delivered_at": self.last_delivered_at, "backoff_until": self.backoff_until,
@@ -226,6 +230,8 @@ struct State {
     head: u64,
     tail: u64,
     delivered: u64,
+    /// Moved to another queue by `flush --adopt`.
+    moved: u64,
     set_aside: u64,
     dropped: u64,
     failures: u32,
@@ -246,6 +252,7 @@ impl State {
             head: n("head"),
             tail: n("tail").max(n("head")),
             delivered: n("delivered"),
+            moved: n("moved"),
             set_aside: n("set_aside"),
             dropped: n("dropped"),
             failures: n("failures").min(64) as u32,
@@ -260,7 +267,8 @@ impl State {
 
     fn to_json(&self) -> Value {
         json!({
-            "head": self.head, "tail": self.tail, "delivered": self.delivered, "set_aside": self.set_aside,
+            "head": self.head, "tail": self.tail, "delivered": self.delivered, "moved": self.moved,
+            "set_aside": self.set_aside,
             "dropped": self.dropped, "failures": self.failures, "last_error": self.last_error,
             "last_error_at": self.last_error_at, "last_set_aside": self.last_set_aside,
             "last_set_aside_at": self.last_set_aside_at, "last_delivered_at": self.last_delivered_at,
@@ -349,6 +357,12 @@ pub fn configured() -> Vec<Destination> {
     all
 }
 
+/// The queue names of the OTLP destinations among `destinations`, for the journal line: where
+/// `cleanup` may close the session later (see `journal::field::OTLP_QUEUES`).
+pub fn otlp_queue_names(destinations: &[Destination]) -> Vec<String> {
+    destinations.iter().filter(|d| super::otlp::NAMES.contains(&d.sink)).map(Destination::queue_name).collect()
+}
+
 impl Outbox {
     /// `<journal>/outbox`: next to the journal, per user.
     pub fn location() -> Option<PathBuf> {
@@ -379,6 +393,18 @@ impl Outbox {
         let dir = self.dir.join(destination.queue_name());
         private_dir(&dir).map_err(|e| format!("outbox {}: {e}", dir.display()))?;
         Ok(Queue { sink: destination.sink, dir, destination: Some(destination.clone()) })
+    }
+
+    /// The queue named `name` (`<sink>-<16 hex>` of an OTLP sink, as a journal line names it),
+    /// created and checked like the outbox; `None` for any other name. Its destination is not
+    /// known here: only a deliverer whose configuration names it sends what it holds.
+    pub fn otlp_queue_named(&self, name: &str) -> Option<Queue> {
+        let sink = *super::otlp::NAMES.iter().find(|&&sink| {
+            name.strip_prefix(sink).and_then(|id| id.strip_prefix('-')).is_some_and(crate::hash::is_hex)
+        })?;
+        let dir = self.dir.join(name);
+        private_dir(&dir).ok()?;
+        Some(Queue { sink, dir, destination: None })
     }
 
     /// Every queue in the outbox, by name: each destination's (`<sink>-<16 hex>`), and those an
@@ -717,6 +743,7 @@ impl Queue {
             older_version: self.older_version(),
             pending: self.pending() as u64,
             delivered: state.delivered,
+            moved: state.moved,
             set_aside: state.set_aside,
             to_resend: self.set_aside_records().len() as u64,
             dropped: state.dropped,
@@ -852,6 +879,7 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
         drop(held);
         let report = run.report;
         total.delivered += report.delivered;
+        total.moved += report.moved;
         total.set_aside += report.set_aside;
         total.dropped += report.dropped;
         total.error = report.error.clone();
@@ -866,7 +894,8 @@ pub fn deliver(queue: &Queue, sink: Result<Box<dyn Sink>, String>, lock: File, l
 /// `flush --adopt`: moves every record waiting in `from` (another destination's queue, or one an
 /// older version left) into `into`'s spool, oldest first, for `into`'s deliverer to send with its
 /// own configuration. Under `from`'s lock, through the deliverer's own run (spool, numbering,
-/// torn lines, cap), so nothing is moved twice or lost; `delivered` counts what moved.
+/// torn lines, cap), so nothing is moved twice or lost; `moved` counts what moved (in the report
+/// and in `from`'s state), never `delivered`: it is delivered, and counted, from `into`.
 pub fn adopt(from: &Queue, into: &Queue) -> Report {
     match from.lock() {
         Ok(lock) => deliver(from, Ok(Box::new(Move { into: into.clone() })), lock, Duration::ZERO),
@@ -895,9 +924,14 @@ impl Sink for Move {
             lines.push(b'\n');
         }
         match self.into.append(&lines) {
+            // Taken: `Run` counts it as moved (see `moves`).
             Ok(()) => Outcome::Delivered,
             Err(e) => Outcome::Retry { error: format!("outbox {}: {e}", self.into.spool().display()), after: None },
         }
+    }
+
+    fn moves(&self) -> bool {
+        true
     }
 }
 
@@ -1292,9 +1326,14 @@ impl Run<'_> {
                             return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
                         }
                     }
-                    self.report.delivered += seqs.len();
-                    self.state.delivered += seqs.len() as u64;
-                    self.state.last_delivered_at = Some(clock::rfc3339(clock::now()));
+                    if self.sink.moves() {
+                        self.report.moved += seqs.len();
+                        self.state.moved += seqs.len() as u64;
+                    } else {
+                        self.report.delivered += seqs.len();
+                        self.state.delivered += seqs.len() as u64;
+                        self.state.last_delivered_at = Some(clock::rfc3339(clock::now()));
+                    }
                     if self.state.failures > 0 {
                         self.state.failures = 0;
                         let _ = fs::remove_file(self.queue.dir.join(".backoff"));
