@@ -70,7 +70,7 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
         let record = event.server_body(&app);
         let queued = Outbox::in_journal(&journal_dir).and_then(|outbox| {
             let queues = sinks.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>()?;
-            outbox.enqueue(&queues, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
+            outbox.enqueue(&queues, &record, now).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
             Ok(queues)
         });
         match queued {

@@ -34,12 +34,44 @@ fn home() -> Result<PathBuf, String> {
     config::home().ok_or_else(|| "HOME is not set (or not absolute)".to_owned())
 }
 
-/// `~/.claude/settings.json`, or `<project>/.claude/settings.json`.
+/// How long an install or uninstall waits for another one to finish.
+const WIRING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Held for the whole of an install or uninstall (an `flock` on the home directory, which both
+/// need and neither removes): one at a time. Uninstall removes the hook directory once it has
+/// emptied it, and an install that had found it there then made its links in a directory that
+/// was gone ("No such file or directory"), or left links that the settings no longer named.
+fn one_at_a_time() -> Result<fs::File, String> {
+    let home = home()?;
+    let held = fs::File::open(&home).map_err(|e| format!("{}: {e}", home.display()))?;
+    crate::private::lock_within(&held, WIRING_WAIT)
+        .map_err(|e| format!("{}: another `hooks install` or `uninstall` is running: {e}", home.display()))?;
+    Ok(held)
+}
+
+/// `~/.claude/settings.json`, or `<project>/.claude/settings.json`. A project's `.claude` or
+/// settings file (`settings.local.json` too, where credentials go) that is a link leading out of
+/// the project is refused: a cloned repository can plant one to any JSON file of the user's, or
+/// to one another user can read (a link of the user's own settings, into a dotfiles directory,
+/// is followed as before).
 fn settings_path(project: Option<&Path>) -> Result<PathBuf, String> {
-    Ok(match project {
-        Some(dir) => absolute(dir)?.join(".claude/settings.json"),
-        None => home()?.join(".claude/settings.json"),
-    })
+    let Some(dir) = project else { return Ok(home()?.join(".claude/settings.json")) };
+    let dir = absolute(dir)?;
+    let path = dir.join(".claude/settings.json");
+    let root = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    for named in [&path, &path.with_file_name("settings.local.json"), &dir.join(".claude")] {
+        if let Ok(target) = std::fs::canonicalize(named)
+            && !target.starts_with(&root)
+        {
+            return Err(format!(
+                "{}: a link to {}, outside the project {}; it was left untouched",
+                named.display(),
+                target.display(),
+                root.display()
+            ));
+        }
+    }
+    Ok(path)
 }
 
 fn hook_dir(given: Option<&PathBuf>) -> Result<PathBuf, String> {
@@ -56,6 +88,7 @@ fn linked() -> impl Iterator<Item = &'static applets::Applet> {
 
 impl Run for HooksInstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = if self.dry_run { None } else { Some(one_at_a_time()?) };
         // Everything is checked before anything changes.
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
@@ -266,6 +299,20 @@ impl Made {
 /// Makes `dir` and (or re-points) each symlink in it atomically: a new link beside it, renamed
 /// over it. Run as root for another user's home (sudo), what it makes belongs to that user.
 fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
+    // An uninstall running at the same time without `one_at_a_time`'s lock (an older version's)
+    // may remove the directory just made (it is empty until the links are in): then it is made
+    // again, a few times, rather than failing on it.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match make_links_once(dir, links, binary) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 5 => continue,
+            result => return result,
+        }
+    }
+}
+
+fn make_links_once(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
     let mut made = Made::default();
     let missing: Vec<&Path> = dir.ancestors().take_while(|d| fs::symlink_metadata(d).is_err()).collect();
     let owner = dir.ancestors().find_map(|d| fs::metadata(d).ok()).map(|m| (m.uid(), m.gid()));
@@ -320,6 +367,7 @@ fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> 
 
 impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = one_at_a_time()?;
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
         // Install lists only directories it made above the hook directory and the settings file:
