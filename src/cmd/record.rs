@@ -48,12 +48,15 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
     crate::debug!("{event_name} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
 
     let event = Event::new(now, event_name, &session, &project, payload);
-    let line = event.journal_line();
+    // The sinks first: with any, the journal line notes where it wrote the payload's values, and
+    // the outbox record copies them.
+    let sinks = outbox::configured();
+    let line = event.journal_line(!sinks.is_empty());
     let journal_dir = journal::dir();
     match &journal_dir {
         Some(dir) => {
-            if let Err(e) = journal::append(dir, now, &line) {
-                crate::debug!("journal: {e}; lost this {event_name} event ({} bytes)", line.len());
+            if let Err(e) = journal::append(dir, now, &line.bytes) {
+                crate::debug!("journal: {e}; lost this {event_name} event ({} bytes)", line.bytes.len());
                 journal::record_loss(dir, now, event_name, &e);
             }
         }
@@ -64,10 +67,9 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
         crate::debug!("recorded in {} µs, peak RSS {} KiB", started.elapsed().as_micros(), peak_rss_kib());
     }
 
-    let sinks = outbox::configured();
     if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
-        let record = event.server_body(&app);
+        let record = event.server_body(&app, &line);
         let queued = Outbox::in_journal(&journal_dir).and_then(|outbox| {
             let queues = sinks.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>()?;
             outbox.enqueue(&queues, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
