@@ -208,16 +208,30 @@ if [ "$uninstall" = true ]; then
     if [ "$purge" = true ]; then
         set -- "$@" --purge
     fi
+    settings="$HOME/.claude/settings.json"
+    [ -z "$project" ] || settings="$(absolute "$project")/.claude/settings.json"
+    # The list is read as `hooks uninstall` reads it (src/cmd/remains.rs): only a regular file
+    # of ours, never through a link (a planted one could name directories elsewhere), 64 KiB at
+    # most; and of what it names, only absolute paths above the hook directory, the settings
+    # file or the binary, since install makes nothing else.
     made=""
-    [ ! -f "$made_list" ] || made=$(cat "$made_list")
+    if [ ! -L "$made_list" ] && [ -n "$(find "$made_list" -prune -type f -user "$(id -u)" 2>/dev/null)" ]; then
+        made=$(head -c 65536 "$made_list" | while IFS= read -r dir; do
+            case "$dir" in
+                /*) ;;
+                *) continue ;;
+            esac
+            case "$hook_dir/" in "${dir%/}"/*) printf '%s\n' "$dir"; continue ;; esac
+            case "$(dirname "$settings")/" in "${dir%/}"/*) printf '%s\n' "$dir"; continue ;; esac
+            case "$bin_dir/" in "${dir%/}"/*) printf '%s\n' "$dir" ;; esac
+        done)
+    fi
     # The settings are unwired by the installed binary; without one (removed by hand, or by a
     # failed uninstall) by a fresh build, but only when the settings still name our hooks.
     unwire=""
     if [ -x "$binary" ]; then
         unwire=$binary
     else
-        settings="$HOME/.claude/settings.json"
-        [ -z "$project" ] || settings="$(absolute "$project")/.claude/settings.json"
         if grep -qF "$hook_dir/" "$settings" 2>/dev/null || [ "$purge" = true ]; then
             echo "install.sh: no $binary; building one to unwire $settings with" >&2
             unwire=$(build)

@@ -67,10 +67,10 @@ impl<'a> Event<'a> {
     }
 
     /// One JSON object and a newline: our fields first, then the payload's named fields under
-    /// the original design's names (`tool`, `parameters`), then the rest under `extra`. With
-    /// `for_body`, the line notes where it wrote each of the payload's values, for
-    /// [`Event::server_body`].
-    pub fn journal_line(&self, for_body: bool) -> Line {
+    /// the original design's names (`tool`, `parameters`), then the rest under `extra`, then the
+    /// OTLP queues the event goes to (`otlp_queues`; none: not written). With `for_body`, the line
+    /// notes where it wrote each of the payload's values, for [`Event::server_body`].
+    pub fn journal_line(&self, otlp_queues: &[String], for_body: bool) -> Line {
         let fields = &self.payload.fields;
         // One pass over the payload sorts its fields, so that no key is looked up or copied.
         let mut named: [Option<(usize, &Value)>; NAMED.len()] = [None; NAMED.len()];
@@ -122,6 +122,10 @@ impl<'a> Event<'a> {
                 note(at, object.value(key, value));
             }
             line.bytes = object.end();
+        }
+        if !otlp_queues.is_empty() {
+            line.key(field::OTLP_QUEUES);
+            let _ = serde_json::to_writer(&mut line.bytes, otlp_queues);
         }
         let mut bytes = line.end();
         bytes.push(b'\n');
@@ -279,7 +283,7 @@ mod tests {
             for source in [Source::Payload, Source::Store] {
                 let session = Session { id: "s-1".into(), source };
                 let event = Event::new(clock::now(), "PreToolUse", &session, &project, &payload);
-                let line = event.journal_line(true);
+                let line = event.journal_line(&[], true);
                 let body = String::from_utf8(event.server_body("app", &line)).unwrap();
                 let whole = serde_json::to_string(&payload.fields).unwrap();
                 assert!(body.contains(&format!(",\"payload\":{whole},")), "{}: {body}", path.display());

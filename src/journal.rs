@@ -52,6 +52,9 @@ pub mod field {
     pub const TOOL_RESPONSE: &str = payload::TOOL_RESPONSE;
     /// The payload's other fields, as an object.
     pub const EXTRA: &str = "extra";
+    /// With OTLP on: the outbox queues (`<sink>-<16 hex>`) the hook queued the event for. `cleanup`
+    /// closes an abandoned session into these only, never into its own configuration's.
+    pub const OTLP_QUEUES: &str = "otlp_queues";
 }
 
 /// How long a hook waits for another writer's lock before its line goes to `late/`: appends take
@@ -120,10 +123,11 @@ pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), Strin
 /// Where lines that could not wait for their day file's lock are kept, one file each.
 pub const LATE: &str = "late";
 
-/// Writes `line` into a new file of its own, `late/<day>.<ns>.<pid>.<n>.jsonl` (`O_EXCL`, 0600), whole
-/// or not at all: no lock to wait for, so a convoy never costs an event.
+/// Writes `line` into a new file of its own, `late/<day>.<ns>.<pid>.<n>.jsonl` (0600), whole or not
+/// at all: no lock to wait for, so a convoy never costs an event. Written beside it under a temp
+/// name and renamed in (`private::write_atomic`), so `cleanup` folding late files never finds it
+/// half written (it would have folded nothing and removed it while the hook wrote on).
 fn append_late(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let late = dir.join(LATE);
     private::dir(&late).map_err(|why| format!("{}: {why}", late.display()))?;
@@ -132,18 +136,8 @@ fn append_late(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), Stri
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (nanos, pid) = (time.unix_timestamp_nanos(), std::process::id());
     let path = late.join(format!("{}.{nanos:020}.{pid}.{n}.jsonl", &day[..10]));
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(private::NOFOLLOW_NONBLOCK)
-        .open(&path)
-        .and_then(|mut file| {
-            file.write_all(line).inspect_err(|_| {
-                let _ = fs::remove_file(&path);
-            })
-        });
-    written.map_err(|e| format!("{} (its day file's lock was held too long): {e}", path.display()))
+    private::write_atomic(&path, line, 0o600, private::Durability::Atomic)
+        .map_err(|e| format!("{} (its day file's lock was held too long): {e}", path.display()))
 }
 
 /// Folds every late line into its day file (under the day file's lock, waited on for `wait`) and
@@ -200,15 +194,14 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     for _ in 0..8 {
         let file = private::open(path).map_err(|e| err(&e))?;
-        let mut text = String::new();
-        io::Read::read_to_string(&mut &file, &mut text).map_err(|e| err(&e))?;
+        let mut text = Vec::new();
+        io::Read::read_to_end(&mut &file, &mut text).map_err(|e| err(&e))?;
         // A line being appended right now may be half there: the bulk ends at the last newline.
-        let bulk = text.rfind('\n').map_or(0, |i| i + 1);
-        let mut out = String::with_capacity(bulk);
+        let bulk = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let mut out = Vec::with_capacity(bulk);
         let mut changed = edit_lines(&text[..bulk], &mut out, &edit);
         drop(text);
-        let mut staged =
-            private::Staged::new(path, out.as_bytes(), 0o600, private::Durability::Fsync).map_err(|e| err(&e))?;
+        let mut staged = private::Staged::new(path, &out, 0o600, private::Durability::Fsync).map_err(|e| err(&e))?;
         drop(out);
         private::lock_within(&file, Duration::from_secs(5)).map_err(|e| err(&e))?;
         let result = (|| -> io::Result<bool> {
@@ -218,9 +211,9 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
             }
             let mut rest = vec![0u8; (meta.len() - bulk as u64) as usize];
             file.read_exact_at(&mut rest, bulk as u64)?;
-            let mut out = String::new();
-            changed += edit_lines(&String::from_utf8_lossy(&rest), &mut out, &edit);
-            staged.append(out.as_bytes())?;
+            let mut out = Vec::new();
+            changed += edit_lines(&rest, &mut out, &edit);
+            staged.append(&out)?;
             if changed > 0 {
                 // Not synced again: the lines added were not synced where they came from either.
                 staged.commit(private::Durability::Atomic)?;
@@ -243,16 +236,22 @@ pub fn rewrite(path: &Path, edit: impl Fn(&str) -> Option<String>) -> Result<usi
     Err(err(&"replaced eight times while we rewrote it"))
 }
 
-/// Puts each line of `text` through `edit` into `out`; how many changed.
-fn edit_lines(text: &str, out: &mut String, edit: impl Fn(&str) -> Option<String>) -> usize {
+/// Puts each line of `text` through `edit` into `out`; how many changed. A line that is not
+/// text (a damaged block) is edited as the text it holds and otherwise kept byte for byte: one
+/// such line made the whole rewrite fail, and `cleanup --redact` stop before the files after it.
+fn edit_lines(text: &[u8], out: &mut Vec<u8>, edit: impl Fn(&str) -> Option<String>) -> usize {
     let mut changed = 0;
-    for line in text.split_inclusive('\n') {
-        match edit(line) {
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let edited = match std::str::from_utf8(line) {
+            Ok(line) => edit(line),
+            Err(_) => edit(&String::from_utf8_lossy(line)),
+        };
+        match edited {
             Some(new) => {
                 changed += 1;
-                out.push_str(&new);
+                out.extend_from_slice(new.as_bytes());
             }
-            None => out.push_str(line),
+            None => out.extend_from_slice(line),
         }
     }
     changed
@@ -302,15 +301,17 @@ pub fn record_loss(dir: &Path, time: OffsetDateTime, event: &str, why: &str) {
 /// The file that counts lost events, one line each.
 pub const LOST: &str = "lost";
 
-/// How many events were lost, and the last reason.
+/// How many events were lost, and the last reason: read line by line, however long the file
+/// grew (a whole-file read with a cap said "none" past the cap).
 pub fn losses(dir: &Path) -> (usize, Option<String>) {
-    match private::read(&dir.join(LOST), 16 << 20) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes);
-            (text.lines().count(), text.lines().last().map(str::to_owned))
-        }
-        Err(_) => (0, None),
-    }
+    let Ok(file) = private::open(&dir.join(LOST)) else { return (0, None) };
+    let (mut count, mut last) = (0, String::new());
+    let skipped = each_line(BufReader::new(file), 64 << 10, &mut |line: &str| {
+        count += 1;
+        last.clear();
+        last.push_str(line.trim_end_matches('\n'));
+    });
+    (count + skipped.unwrap_or(0), (count > 0).then_some(last))
 }
 
 /// A writer killed mid-line leaves a tail without `\n`; cut it so the next line starts clean.
@@ -374,20 +375,63 @@ pub fn for_each_line(dir: &Path, since: Option<Date>, mut each: impl FnMut(&str)
                 continue;
             }
         };
-        let mut reader = BufReader::with_capacity(256 * 1024, file);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line)? == 0 {
-                break;
-            }
-            // A torn tail (no newline yet) or bytes that are not text are not events.
-            if let (Some(b'\n'), Ok(text)) = (line.last(), std::str::from_utf8(&line)) {
-                each(text);
-            }
+        let skipped = each_line(BufReader::with_capacity(256 * 1024, file), line_max(), &mut each)?;
+        if skipped > 0 {
+            crate::debug!("skipped {skipped} lines of {} longer than any event", path.display());
         }
     }
     Ok(())
+}
+
+/// The longest line a reader holds: longer than any a hook writes (its fields are cut to
+/// `CLAUDE_SESSION_LOG_FIELD_MAX` each and to a budget of a few times that in all), so only a
+/// file that is not a journal's (a zero-filled region left by a power cut, a sparse file) has
+/// longer ones.
+fn line_max() -> usize {
+    config::log_field_max().saturating_mul(crate::payload::FIELDS_BUDGET + 4).max(64 << 20)
+}
+
+/// Calls `each` with every whole line (ending in `\n`) that is text and at most `max` bytes; a
+/// longer one is skipped as it is read, never held. Returns how many were skipped.
+fn each_line(mut reader: impl BufRead, max: usize, each: &mut impl FnMut(&str)) -> io::Result<usize> {
+    let (mut line, mut skipping, mut skipped) = (Vec::new(), false, 0);
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let (piece, used, ends) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..=i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        if !skipping && line.len() + piece.len() > max {
+            (skipping, line) = (true, Vec::new());
+        }
+        if ends {
+            if skipping {
+                skipped += 1;
+            } else if line.is_empty() {
+                // The usual case: the whole line is in the buffer, used where it is.
+                if let Ok(text) = std::str::from_utf8(piece) {
+                    each(text);
+                }
+            } else {
+                line.extend_from_slice(piece);
+                if let Ok(text) = std::str::from_utf8(&line) {
+                    each(text);
+                }
+            }
+            skipping = false;
+            line.clear();
+        } else if !skipping {
+            line.extend_from_slice(piece);
+        }
+        reader.consume(used);
+    }
+    // A torn tail (no newline yet) is not an event.
+    Ok(skipped)
 }
 
 #[cfg(test)]
@@ -402,6 +446,19 @@ mod tests {
         assert_eq!(file_date(&name), Some(t.date()));
         for bad in ["2025-11-21.json", "2025-13-01.jsonl", "x025-11-21.jsonl", "2025-1-211.jsonl", "notes.jsonl"] {
             assert_eq!(file_date(bad), None, "{bad}");
+        }
+    }
+
+    /// Lines across buffer boundaries are whole, a long one is skipped, a torn tail is no line.
+    #[test]
+    fn lines_are_read_within_a_bound() {
+        let text = b"one\ntwo-is-longer\n\xff\nthree\n0123456789abcdef-over\nfour\ntorn";
+        for capacity in [1, 2, 3, 5, 8, 64] {
+            let mut seen = Vec::new();
+            let reader = BufReader::with_capacity(capacity, &text[..]);
+            let skipped = each_line(reader, 16, &mut |l: &str| seen.push(l.to_owned())).unwrap();
+            assert_eq!(seen, ["one\n", "two-is-longer\n", "three\n", "four\n"], "buffer of {capacity}");
+            assert_eq!(skipped, 1, "buffer of {capacity}");
         }
     }
 }

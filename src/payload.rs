@@ -230,6 +230,9 @@ impl Payload {
             {
                 return Payload { fields, len, problem };
             }
+            if let Some(repaired) = lone_surrogates_replaced(bytes) {
+                return Payload::build(&repaired, max, stop, shortcut);
+            }
             let split = split(bytes, i, b'}');
             if !split.members.is_empty() || split.broken.is_none() {
                 let problem = problem.or(split.broken.map(|_| "invalid JSON after the members kept"));
@@ -490,6 +493,46 @@ fn split(b: &[u8], open: usize, close: u8) -> Split {
             }
         }
     }
+}
+
+/// `bytes` with each lone UTF-16 surrogate escape (`\ud83d` not followed by its pair, or a
+/// pair's second half alone) replaced by `\ufffd`, in place (the same six bytes); None when there
+/// is none. Claude Code writes payloads with `JSON.stringify`, which writes a lone surrogate that
+/// way (a tool output cut by `.slice()` in the middle of an emoji has one); serde_json refuses the
+/// text, and the member holding it was dropped. Escapes are found pairwise from the start, so an
+/// escaped backslash followed by `u` is not taken for one.
+fn lone_surrogates_replaced(bytes: &[u8]) -> Option<Vec<u8>> {
+    let unit = |at: usize| -> Option<u16> {
+        let hex = std::str::from_utf8(bytes.get(at..at + 4)?).ok()?;
+        hex.bytes().all(|b| b.is_ascii_hexdigit()).then(|| u16::from_str_radix(hex, 16).ok())?
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while let Some(j) = bytes.get(i..).and_then(|rest| rest.iter().position(|&b| b == b'\\')) {
+        let at = i + j;
+        i = at + 2;
+        if bytes.get(at + 1) != Some(&b'u') {
+            continue;
+        }
+        let Some(u) = unit(at + 2) else { continue };
+        i = at + 6;
+        let lone = match u {
+            0xD800..=0xDBFF => {
+                let low = bytes.get(at + 6..at + 8) == Some(b"\\u")
+                    && unit(at + 8).is_some_and(|l| (0xDC00..=0xDFFF).contains(&l));
+                if low {
+                    i = at + 12;
+                }
+                !low
+            }
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            out.get_or_insert_with(|| bytes.to_vec())[at..at + 6].copy_from_slice(b"\\ufffd");
+        }
+    }
+    out
 }
 
 /// The end (exclusive) of the value starting at `i`, by brackets and quotes alone; None when
@@ -971,6 +1014,22 @@ mod tests {
         let p = Payload::parse(json.as_bytes(), 100);
         let s = p.str("tool_response").unwrap();
         assert_eq!(s, format!("{}…[cut: 10002 bytes]", "x".repeat(100)));
+    }
+
+    /// Only lone halves become U+FFFD; pairs, other escapes and an escaped backslash stay.
+    #[test]
+    fn lone_surrogates_are_replaced_in_place() {
+        let fixed = |t: &str| lone_surrogates_replaced(t.as_bytes()).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(fixed(r#"{"a":"x\ud83d"}"#).as_deref(), Some(r#"{"a":"x\ufffd"}"#));
+        assert_eq!(fixed(r#"{"a":"\uDC00\ud83d\u0041"}"#).as_deref(), Some(r#"{"a":"\ufffd\ufffd\u0041"}"#));
+        assert_eq!(fixed(r#"{"a":"\ud83d\ud83d\ude00"}"#).as_deref(), Some(r#"{"a":"\ufffd\ud83d\ude00"}"#));
+        for kept in [r#"{"a":"\ud83d\ude00 \\ud800 \n \u00e9"}"#, r#"{"a":"\ud8"}"#, r#"{"a":"\"#, ""] {
+            assert_eq!(fixed(kept), None, "{kept}");
+        }
+        let p = Payload::parse(br#"{"tool_input":{"command":"a\ud800"},"tool_response":"x\udfff"}"#, 1024);
+        assert_eq!(p.fields["tool_input"], serde_json::json!({"command": "a\u{fffd}"}));
+        assert_eq!(p.fields["tool_response"], "x\u{fffd}");
+        assert_eq!(p.problem, None);
     }
 
     #[test]

@@ -723,13 +723,27 @@ impl Temp {
     /// before (everything slow is done by then), then the files are exchanged in one step
     /// (`renameat2(RENAME_EXCHANGE)`), and if the one that comes out is not what the merge read
     /// (a write landed in the microseconds between), they are exchanged back at once. Where there
-    /// is no exchange (not Linux, a file system without it), the rename follows the last look.
+    /// is no exchange (not Linux, a file system without it), the rename follows the last look; so
+    /// does a new file's where there are no hard links.
     fn swap(mut self, to: &Path, expected: Option<&str>) -> io::Result<bool> {
         let Some(expected) = expected else {
             // No file was there: a link, which fails if one has appeared since.
             return match fs::hard_link(&self.path, to) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                // A file system without hard links (vfat, exFAT, some network and FUSE mounts
+                // say EPERM or ENOTSUP): the last look, then the rename, as where there is no
+                // exchange below.
+                Err(e)
+                    if matches!(e.raw_os_error(), Some(nix::libc::EPERM | nix::libc::ENOTSUP | nix::libc::ENOSYS)) =>
+                {
+                    if fs::symlink_metadata(to).is_ok() {
+                        return Ok(false);
+                    }
+                    fs::rename(&self.path, to)?;
+                    self.committed = true;
+                    Ok(true)
+                }
                 Err(e) => Err(e),
             };
         };

@@ -282,6 +282,12 @@ impl Timeline {
         self.rows.iter().filter(|r| r.tool.is_some() && r.status.is_some())
     }
 
+    /// The calls' durations summed, saturating: `duration_ms` is a payload's number, and two near
+    /// `u64::MAX` (a hand-edited journal) overflowed.
+    fn tool_time_ms(&self) -> u64 {
+        self.calls().filter_map(|r| r.duration_ms).fold(0, u64::saturating_add)
+    }
+
     /// Tool calls per tool, busiest first.
     fn per_tool(&self) -> Vec<(String, usize)> {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -345,7 +351,7 @@ impl Report for Timeline {
             }
         }
         let per_tool: Vec<String> = self.per_tool().iter().map(|(t, n)| format!("{} {n}", safe(t))).collect();
-        let total: u64 = self.calls().filter_map(|r| r.duration_ms).sum();
+        let total = self.tool_time_ms();
         out.push_str(&format!(
             "\n{}, {}{}{}, tool time {total} ms",
             plural(self.events, "event"),
@@ -399,7 +405,7 @@ impl Report for Timeline {
                 "events": self.events,
                 "tool_calls": self.calls().count(),
                 "per_tool": self.per_tool().into_iter().map(|(t, n)| (t, Value::from(n))).collect::<Map<String, Value>>(),
-                "tool_time_ms": self.calls().filter_map(|r| r.duration_ms).sum::<u64>(),
+                "tool_time_ms": self.tool_time_ms(),
                 "slowest": slowest,
             },
             "usage": self.usage.as_ref().map(|(u, prices)| u.to_json(prices)),

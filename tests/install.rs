@@ -369,3 +369,37 @@ fn a_hook_dir_of_the_users_keeps_their_links_and_itself() {
     assert!(bin.is_dir(), "the user's directory was removed");
     assert_eq!(list(&bin), ["cleanup"], "ours gone, the user's kept");
 }
+
+/// Noticed last session: install.sh's own uninstall read `.made-by-install` through a symlink, so
+/// a planted link could name any empty directory for it to remove. It now reads the list as
+/// `hooks uninstall` does: a regular file of ours, never through a link, and only the directories
+/// above the hook directory or the settings file that it names.
+#[test]
+fn install_sh_uninstall_never_follows_a_planted_made_by_install_link() {
+    let env = TestEnv::new();
+    // An installed binary (the one under test), so uninstall needs no build.
+    let bin_dir = env.root.join("opt/bin");
+    fs::create_dir_all(&bin_dir).unwrap();
+    let uninstall = ["--uninstall", "--bin-dir", bin_dir.to_str().unwrap()];
+    let victim = env.root.join("victim/empty");
+    for planted in ["link", "elsewhere"] {
+        std::os::unix::fs::symlink(BIN, bin_dir.join("claude-session")).unwrap();
+        fs::create_dir_all(&victim).unwrap();
+        let dir = hook_dir(&env);
+        fs::create_dir_all(&dir).unwrap();
+        let list = format!("{}\n{}\n", victim.display(), dir.parent().unwrap().display());
+        match planted {
+            // Someone's link to a list of their own.
+            "link" => {
+                fs::write(env.root.join("list"), &list).unwrap();
+                std::os::unix::fs::symlink(env.root.join("list"), dir.join(".made-by-install")).unwrap();
+            }
+            // A list of ours that names a directory install never makes.
+            _ => fs::write(dir.join(".made-by-install"), &list).unwrap(),
+        }
+        let out = install_sh(&env, &uninstall);
+        assert_eq!(out.status.code(), Some(0), "{planted}: {}\n{}", stdout(&out), stderr(&out));
+        assert!(victim.is_dir(), "{planted}: removed {}: {}", victim.display(), stdout(&out));
+        assert!(!dir.exists(), "{planted}: the hook directory goes: {}", stdout(&out));
+    }
+}

@@ -546,3 +546,139 @@ fn a_fifo_named_as_the_otlp_certificate_is_refused_at_once_not_waited_on() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
 }
+
+/// Noticed last session: `hooks install --project DIR --otlp-header …` wrote the token into the
+/// project's `.claude/settings.json`, which is usually committed to git. The credential now goes
+/// to the project's personal `.claude/settings.local.json` (0600 when made; refused when others can
+/// read it or git tracks it), which Claude Code applies and never commits, and our reader reads for
+/// a project Claude Code trusts (F7's rule holds); uninstall takes it out again.
+#[test]
+fn install_for_a_project_never_writes_a_header_into_its_committed_settings() {
+    use std::os::unix::fs::PermissionsExt;
+    const TOKEN: &str = "pr0ject-t0ken-9f8e";
+    let collector = Recorder::start();
+    let env = TestEnv::new();
+    let project = env.cwd.clone();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git").arg("-C").arg(&project).args(args).output().is_ok_and(|o| o.status.success())
+    };
+    let in_git = git(&["init", "-q"]);
+    if !in_git {
+        println!("skipped: git is not installed (the .gitignore checks)");
+    }
+    let header = format!("Authorization=Bearer {TOKEN}");
+    let dir = project.to_str().unwrap();
+    let install = ["hooks", "install", "--project", dir, "--otlp", &collector.url, "--otlp-header", &header];
+    let out = env.run("claude-session", &install, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!format!("{}{}", stdout(&out), stderr(&out)).contains(TOKEN), "{}", stdout(&out));
+    let (shared, local) = (project.join(".claude/settings.json"), project.join(".claude/settings.local.json"));
+    let state = project.join(".claude/settings.local.json.claude-session.state");
+    let mut holding = files_holding(&project, TOKEN);
+    holding.sort();
+    assert_eq!(holding, [local.display().to_string(), state.display().to_string()], "only the personal settings");
+    assert_eq!(json(&fs::read(&shared).unwrap())["env"]["CLAUDE_SESSION_OTLP_ENDPOINT"], collector.url.as_str());
+    assert!(json(&fs::read(&local).unwrap())["env"]["CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS"].is_string());
+    for file in [&local, &state] {
+        assert_eq!(fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600, "{}", file.display());
+    }
+    if in_git {
+        assert!(stderr(&out).contains("git does not ignore"), "{}", stderr(&out));
+    }
+
+    // Not trusted by Claude Code: neither file is read from a shell (F7).
+    let status = |env: &TestEnv| json(&env.run("claude-session", &["hooks", "status", "--json"], b"").stdout);
+    assert_eq!(status(&env)["otlp_headers"], json!([]), "an untrusted project's header was read");
+    fs::write(env.home.join(".claude.json"), json!({"projects": {dir: {"hasTrustDialogAccepted": true}}}).to_string())
+        .unwrap();
+    assert_eq!(status(&env)["otlp_headers"], json!(["Authorization"]));
+
+    // What Claude Code gives the hooks: both files' env blocks; then a shell's flush sends with it.
+    let mut hook = env.command(env.bin.join("pre-tool"));
+    for file in [&shared, &local] {
+        for (k, v) in json(&fs::read(file).unwrap())["env"].as_object().unwrap() {
+            hook.env(k, v.as_str().unwrap());
+        }
+    }
+    hook.env("CLAUDECODE", "1");
+    let out = feed(hook, &fixture("PreToolUse-Bash.json"));
+    assert_eq!((out.status.code(), out.stdout.len()), (Some(0), 0), "{}", stderr(&out));
+    flush(&env);
+    let got = collector.wait_for(1);
+    assert!(!got.is_empty());
+    for r in &got {
+        assert_eq!(r.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()), "{r:?}");
+    }
+
+    let out = env.run("claude-session", &["hooks", "uninstall", "--project", dir], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!local.exists() && !state.exists(), "the personal settings we made are gone");
+    assert_eq!(files_holding(&project, TOKEN), Vec::<String>::new());
+
+    // A personal file others can read, or one git tracks, is refused, and nothing is written.
+    fs::create_dir_all(local.parent().unwrap()).unwrap();
+    fs::write(&local, "{}\n").unwrap();
+    for dir in [&env.root, &project, &local.parent().unwrap().to_path_buf()] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    fs::set_permissions(&local, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run("claude-session", &install, b"");
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    if in_git {
+        fs::set_permissions(&local, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(git(&["add", ".claude/settings.local.json"]));
+        let out = env.run("claude-session", &install, b"");
+        assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+        assert!(stderr(&out).contains("tracked by git"), "{}", stderr(&out));
+    }
+    assert_eq!(files_holding(&project, TOKEN), Vec::<String>::new(), "a refused install wrote the token");
+}
+
+/// Noticed last session: a plain `OTEL_LOG_USER_PROMPTS=1` (or `OTEL_LOG_TOOL_DETAILS=1`) a user
+/// exports for Claude Code's own telemetry made a shell's `flush` send prompt text (tool input) to
+/// our collector, which our hooks' deliverers (which never see a plain `OTEL_*` name) would not.
+/// The opt-ins follow the headers' rule: a plain one counts only beside a plain
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` naming our collector; ours (`CLAUDE_SESSION_OTEL_…`) always.
+#[test]
+fn a_plain_otel_log_opt_in_meant_for_claude_codes_telemetry_never_widens_what_we_send() {
+    const PROMPT: &str = "the xyzzy prompt";
+    const COMMAND: &str = "echo plugh-input";
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Vars, bool); 4] = [
+        ("for Claude Code's collector", &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")], false),
+        ("no plain endpoint to tell whose", &[], false),
+        ("the plain endpoint is ours", &[("OTEL_EXPORTER_OTLP_ENDPOINT", "OURS")], true),
+        (
+            "ours given under our name",
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+                ("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1"),
+                ("CLAUDE_SESSION_OTEL_LOG_TOOL_DETAILS", "1"),
+            ],
+            true,
+        ),
+    ];
+    for (case, vars, sent) in cases {
+        let collector = Recorder::start();
+        let mut env = TestEnv::new();
+        env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url)
+            .set("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+            .set("OTEL_LOG_USER_PROMPTS", "1")
+            .set("OTEL_LOG_TOOL_DETAILS", "1");
+        for (k, v) in vars {
+            env.set(k, if *v == "OURS" { collector.url.as_str() } else { v });
+        }
+        let cwd = env.cwd.to_str().unwrap().to_owned();
+        env.hook("session-start", &payload("UserPromptSubmit", Some("s-optin"), &cwd, json!({"prompt": PROMPT})));
+        let call = json!({"tool_name": "Bash", "tool_use_id": "t1", "tool_input": {"command": COMMAND}});
+        env.hook("pre-tool", &payload("PreToolUse", Some("s-optin"), &cwd, call));
+        flush(&env);
+        // `flush` returns once everything queued is delivered (the logs; no span has closed yet).
+        let got = collector.requests();
+        let bodies: String = got.iter().map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
+        assert!(bodies.contains("s-optin"), "{case}: nothing arrived: {bodies}");
+        assert_eq!(bodies.contains(PROMPT), sent, "{case}: prompt text");
+        assert_eq!(bodies.contains(COMMAND), sent, "{case}: tool input");
+    }
+}

@@ -667,7 +667,7 @@ fn prompt_text_reaches_the_collector_only_when_opted_in() {
         let receiver = Receiver::start();
         let mut env = otlp_env(&receiver.base());
         if opted_in {
-            env.set("OTEL_LOG_USER_PROMPTS", "1");
+            env.set("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1");
         }
         replay_and_flush(&env);
         let all = serde_json::to_string(&receiver.received()).unwrap();
@@ -930,6 +930,68 @@ fn cron_cleanup_closes_an_abandoned_session_once() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"));
     let text: String = journal.map(|e| fs::read_to_string(e.path()).unwrap()).collect();
     assert!(text.lines().any(|l| l.contains("\"SessionEnd\"") && l.contains("abandoned")), "{text}");
+    let out = env.run("cleanup", &[], b"");
+    assert!(!stdout(&out).contains("closed"), "closed twice: {}", stdout(&out));
+}
+
+/// Noticed last session (F6's leak on a smaller scale): `cleanup` from cron closed project A's
+/// abandoned session into cron's own configured collector, with cron's key. A session's SessionEnd
+/// now goes only to the OTLP queues its own hooks used (named in its journal lines), sent with A's
+/// key by A's next `flush`; a session whose lines name none (destination unknown) is not closed.
+#[test]
+fn cleanup_closes_an_abandoned_session_only_toward_its_own_projects_collector() {
+    use common::server::Recorder;
+    let (a, cron) = (Recorder::start(), Recorder::start());
+    let mut env = TestEnv::new();
+    let headers = "CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS";
+    let as_a = |env: &mut TestEnv| {
+        env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &a.url).set(headers, "authorization=key-of-a");
+    };
+    as_a(&mut env);
+    env.set("CLAUDE_SESSION_TTL", "1s");
+    let sid = "dead0000-0000-4000-8000-00000000000a";
+    let start = serde_json::json!({"session_id": sid, "cwd": "/p/a",
+        "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_use_id": "toolu_a"});
+    env.hook("pre-tool", &serde_json::to_vec(&start).unwrap());
+    // A session journaled with OTLP off: where it would have gone is not known.
+    env.env.remove("CLAUDE_SESSION_OTLP_ENDPOINT");
+    env.hook(
+        "pre-tool",
+        &payload("PreToolUse", Some("dead-no-otlp"), "/p/b", serde_json::json!({"tool_name": "Bash"})),
+    );
+    as_a(&mut env);
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let before = a.requests().len();
+    assert!(before > 0, "A's hook event reached A's collector");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    // Cron, configured for another collector with another key.
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &cron.url).set(headers, "authorization=key-of-cron");
+    let out = env.run("cleanup", &[], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("closed 1 session that never ended"), "{}{}", stdout(&out), stderr(&out));
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(cron.requests().len(), 0, "cron's collector got another project's session");
+    let ends: Vec<Value> = fs::read_dir(env.journal_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+        .flat_map(|e| fs::read_to_string(e.path()).unwrap().lines().map(|l| json(l.as_bytes())).collect::<Vec<_>>())
+        .filter(|l| l["event"] == "SessionEnd")
+        .collect();
+    assert_eq!(ends.len(), 1, "only the session whose queues are known is closed: {ends:?}");
+    assert_eq!(ends[0]["session_id"], sid);
+
+    // A's own flush sends it, with A's key.
+    as_a(&mut env);
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = a.requests();
+    let closing: Vec<_> = got[before..].iter().filter(|r| String::from_utf8_lossy(&r.body).contains(sid)).collect();
+    assert!(!closing.is_empty(), "A's collector never got the SessionEnd: {:?}", &got[before..]);
+    assert!(got.iter().all(|r| r.header("authorization") == Some("key-of-a")), "{got:?}");
     let out = env.run("cleanup", &[], b"");
     assert!(!stdout(&out).contains("closed"), "closed twice: {}", stdout(&out));
 }

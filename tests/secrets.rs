@@ -392,8 +392,8 @@ fn everything_recorded(corpus: &[(Value, Vec<String>)]) -> Vec<(String, String)>
     let mut env = TestEnv::new();
     env.set("CLAUDE_SESSION_SERVER_URL", &server.url);
     env.set("CLAUDE_SESSION_OTLP_ENDPOINT", format!("http://127.0.0.1:{}", TestServer::closed_port()));
-    env.set("OTEL_LOG_USER_PROMPTS", "1");
-    env.set("OTEL_LOG_TOOL_DETAILS", "1");
+    env.set("CLAUDE_SESSION_OTEL_LOG_USER_PROMPTS", "1");
+    env.set("CLAUDE_SESSION_OTEL_LOG_TOOL_DETAILS", "1");
     let events: Vec<Value> = corpus.iter().map(|(e, _)| e.clone()).collect();
     replay(&env, &events);
     let mut out = Vec::new();

@@ -509,3 +509,63 @@ fn an_upgrade_keeps_every_byte_of_the_users_text() {
         assert_eq!(fs::read_to_string(&path).unwrap(), *theirs, "{style}");
     }
 }
+
+/// A new settings file on a file system without hard links (vfat, exFAT, some network and FUSE
+/// mounts: `link` says EPERM) could not be made: it is put in place by a link, which fails if one
+/// appeared meanwhile, and install failed with "Operation not permitted". There it is put in
+/// place by the last look and a rename, as an existing file is where there is no exchange. (From
+/// two sessions ago, never landed.) The C library's `link` is made to fail as such a file system
+/// does, through `LD_PRELOAD`.
+#[test]
+fn a_new_settings_file_on_a_file_system_without_hard_links_is_made() {
+    let env = TestEnv::new();
+    let shim = env.root.join("nolink.c");
+    fs::write(
+        &shim,
+        r#"#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+static int refuse(void) {
+    const char *mark = getenv("NOLINK_MARK");
+    int fd = mark ? open(mark, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
+    if (fd >= 0) close(fd);
+    errno = EPERM;
+    return -1;
+}
+int link(const char *a, const char *b) { (void)a; (void)b; return refuse(); }
+int linkat(int fa, const char *a, int fb, const char *b, int flags) {
+    (void)fa; (void)a; (void)fb; (void)b; (void)flags; return refuse();
+}
+"#,
+    )
+    .unwrap();
+    let library = env.root.join("nolink.so");
+    let built =
+        std::process::Command::new("cc").arg("-shared").arg("-fPIC").arg("-o").arg(&library).arg(&shim).output();
+    if !built.is_ok_and(|o| o.status.success()) {
+        println!(
+            "skipped: no C compiler to build the LD_PRELOAD library that stands in for a file system without hard links"
+        );
+        return;
+    }
+    let mark = env.root.join("link-refused");
+    let mut cmd = env.command(env.bin.join("claude-session"));
+    cmd.args(["hooks", "install"]).env("LD_PRELOAD", &library).env("NOLINK_MARK", &mark);
+    let out = feed(cmd, b"");
+    if !mark.exists() {
+        println!("skipped: this binary does not link through the C library (static), so LD_PRELOAD cannot refuse it");
+        return;
+    }
+    ok(&out);
+    let settings = user_settings(&env);
+    let ours = ours_per_event(&read_json(&settings), &hook_dir(&env));
+    assert!(ours.iter().all(|&n| n == 1), "wired once each: {ours:?}");
+    assert_eq!(fs::metadata(&settings).unwrap().permissions().mode() & 0o777, 0o600);
+    let left: Vec<String> = list(settings.parent().unwrap()).into_iter().filter(|n| n.ends_with(".tmp")).collect();
+    assert!(left.is_empty(), "temp files left: {left:?}");
+    let mut cmd = env.command(env.bin.join("claude-session"));
+    cmd.args(["hooks", "uninstall"]).env("LD_PRELOAD", &library).env("NOLINK_MARK", &mark);
+    ok(&feed(cmd, b""));
+    assert!(!settings.exists(), "the file install made is gone again");
+}

@@ -665,3 +665,25 @@ fn absurd_token_counts_neither_abort_nor_wrap() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", common::stderr(&out));
     }
 }
+
+/// The OTLP deliverer's LLM span summed prompt and output tokens unsaturated: with counts near
+/// `u64::MAX` the deliverer panicked on every try (debug) or sent a wrapped total (release), and
+/// the turn's usage span never arrived.
+#[test]
+fn absurd_token_counts_reach_the_collector_saturated() {
+    let collector = Recorder::start();
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_OTLP_ENDPOINT", &collector.url);
+    env.set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+    let s = Session::new(&env, "absurd-otlp");
+    let max = u64::MAX;
+    write_lines(&s.transcript, &[user("p1", 1), assistant("m1", "r1", OPUS, [max, max, 0, 0], 2)]);
+    s.event(&env, "SessionStart", json!({"source": "startup"}));
+    s.turn(&env, "p1");
+    let out = env.run("claude-session", &["flush"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let spans = spans(&collector);
+    let llm = spans.iter().find(|s| s["attrs"]["openinference.span.kind"] == "LLM").expect("the usage span");
+    let total = &llm["attrs"]["llm.token_count.total"];
+    assert_eq!(total.as_str().and_then(|v| v.parse::<i64>().ok()).or(total.as_i64()), Some(i64::MAX), "{llm}");
+}

@@ -88,7 +88,7 @@ fuzz_target!(|data: &[u8]| {
     let name = payload.str("hook_event_name").unwrap_or("PreToolUse");
     let event = Event::new(time, name, &session, &project, &payload);
 
-    let line = event.journal_line();
+    let line = event.journal_line(&[]);
     assert_eq!(line.last(), Some(&b'\n'));
     let parsed: Value = serde_json::from_slice(&line).expect("the journal line is JSON");
     assert!(parsed.is_object());

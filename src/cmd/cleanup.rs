@@ -37,9 +37,9 @@ impl Run for Cleanup {
         let mut doomed = store_garbage(&store)?;
         // Only in a journal directory the hooks would write to: through a link (planted where
         // CLAUDE_SESSION_LOG_DIR points) the dated files would be another program's.
-        if journal::existing_dir().is_some() {
+        if let Some(journal) = journal::existing_dir() {
             doomed.extend(old_journals());
-            doomed.extend(outbox_temp_files());
+            doomed.extend(temp_files(&journal));
             doomed.extend(crate::usage::old_ledgers(Duration::from_secs(config::log_days() * 86400)));
         }
         if self.dry_run {
@@ -82,21 +82,38 @@ impl Run for Cleanup {
     }
 }
 
+/// How long a `cleanup --redact` waits for another one (or a cleanup closing sessions) to finish.
+const REDACT_WAIT: Duration = Duration::from_secs(600);
+
 /// `cleanup --redact`: every journal file through the secrets filter, file by file, each
-/// atomically under its lock, so hooks appending meanwhile lose nothing.
+/// atomically under its lock, so hooks appending meanwhile lose nothing. One at a time (the
+/// journal directory's `flock`, which closing sessions holds too): two at once kept renaming a
+/// new file over the one the other was rewriting, and one gave up after eight tries ("replaced
+/// eight times while we rewrote it") while hooks kept appending.
 fn redact() -> Result<u8, Error> {
     let dir = journal::require_dir()?;
+    let held = fs::File::open(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+    private::lock_within(&held, REDACT_WAIT)
+        .map_err(|e| format!("journal {}: another cleanup is rewriting it: {e}", dir.display()))?;
     let files = journal::files(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
-    let mut lines = 0;
+    let (mut lines, mut failed) = (0, Vec::new());
     for (_, path) in &files {
-        let n = journal::rewrite(path, crate::secrets::redact_line)?;
-        if n > 0 {
-            outln!("{}: redacted {}", path.display(), plural(n, "line"));
+        // A file that cannot be rewritten is named at the end; the files after it are still redacted.
+        match journal::rewrite(path, crate::secrets::redact_line) {
+            Ok(n) => {
+                if n > 0 {
+                    outln!("{}: redacted {}", path.display(), plural(n, "line"));
+                }
+                lines += n;
+            }
+            Err(e) => failed.push(e),
         }
-        lines += n;
     }
-    outln!("{} redacted in {}", plural(lines, "line"), plural(files.len(), "journal file"));
-    Ok(0)
+    outln!("{} redacted in {}", plural(lines, "line"), plural(files.len() - failed.len(), "journal file"));
+    match failed.len() {
+        0 => Ok(0),
+        _ => Err(format!("not redacted: {}", failed.join("; ")).into()),
+    }
 }
 
 /// Stale, corrupt and foreign session files, and temp files of writers that died.
@@ -131,17 +148,23 @@ fn old_journals() -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// Temp files of hooks that died while putting an event in the outbox.
-fn outbox_temp_files() -> Vec<(PathBuf, String)> {
-    let Some(outbox) = Outbox::existing() else { return Vec::new() };
+/// Temp files of writers that died: hooks putting an event in the outbox or a late line in the
+/// journal's `late/` (checked to be ours first: never through a link), a `cleanup --redact`.
+fn temp_files(journal: &std::path::Path) -> Vec<(PathBuf, String)> {
+    let mut dirs = vec![journal.to_owned()];
+    let late = journal.join(journal::LATE);
+    if fs::symlink_metadata(&late).is_ok_and(|m| m.is_dir()) && private::dir(&late).is_ok() {
+        dirs.push(late);
+    }
+    dirs.extend(Outbox::existing().map(|outbox| outbox.temp_dirs()).unwrap_or_default());
     let mut doomed = Vec::new();
-    for dir in outbox.temp_dirs() {
+    for dir in dirs {
         doomed.extend(
             private::file_names(&dir)
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|n| private::is_temp_name(n) && abandoned(n, &dir.join(n)))
-                .map(|n| (dir.join(n), "outbox temp file of a writer that died".into())),
+                .map(|n| (dir.join(n), "temp file of a writer that died".into())),
         );
     }
     doomed
@@ -169,33 +192,39 @@ fn deliver() -> Option<Report> {
     Some(total)
 }
 
-/// With OTLP on: a session idle for longer than the TTL that never sent SessionEnd (a crash, a
-/// kill) is closed by a SessionEnd of reason `abandoned`, journaled and queued for the collector,
-/// so its trace's open spans appear, marked unfinished. Journaled, it is closed once: the scan and
-/// the writes hold an `flock` on the journal directory, so a second cleanup's scan sees the first
-/// one's lines (one that cannot get the lock leaves the closing to the one holding it).
+/// A session idle for longer than the TTL that never sent SessionEnd (a crash, a kill) and whose
+/// hooks queued for OTLP is closed by a SessionEnd of reason `abandoned`, journaled and queued, so
+/// its trace's open spans appear, marked unfinished. It is queued only for the OTLP queues its own
+/// hooks used (its last journal line's `otlp_queues`), never for the destinations configured here:
+/// cron's collector is not that project's (F6). A session whose line names none is left as it is.
+/// Those queues are sent by a deliverer whose configuration names them (the project's next hook or
+/// `flush`, or this cleanup when it is the same destination). Journaled, it is closed once: the
+/// scan and the writes hold an `flock` on the journal directory, so a second cleanup's scan sees
+/// the first one's lines (one that cannot get the lock leaves the closing to the one holding it).
 fn close_abandoned_sessions() -> usize {
-    let names: Vec<_> = outbox::configured().into_iter().filter(|d| sink::otlp::NAMES.contains(&d.sink)).collect();
-    if names.is_empty() {
+    // No OTLP queue was ever made: no hook queued for OTLP, so no session has one to close into.
+    let Some(outbox) = Outbox::existing() else { return 0 };
+    if !outbox.queues().iter().any(|q| sink::otlp::NAMES.contains(&q.sink)) {
         return 0;
     }
-    let (Ok(dir), Ok(outbox)) = (journal::require_dir(), Outbox::open()) else { return 0 };
+    let Ok(dir) = journal::require_dir() else { return 0 };
     let Ok(held) = fs::File::open(&dir) else { return 0 };
     if private::lock_within(&held, CLOSE_WAIT).is_err() {
         return 0;
     }
     let now = clock::now();
     let since = now.date().checked_sub(time::Duration::days(7));
-    let Ok(queues) = names.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>() else {
-        return 0;
-    };
     let mut closed = 0;
     for session in sink::otlp::abandoned(&dir, since, config::ttl(), now) {
+        let queues: Vec<_> = session.queues.iter().filter_map(|name| outbox.otlp_queue_named(name)).collect();
+        if queues.is_empty() {
+            continue;
+        }
         if journal::append(&dir, session.time, &session.journal_line).is_err() {
             continue;
         }
         let record = serde_json::to_vec(&session.record).unwrap_or_default();
-        if outbox.enqueue(&queues, &record).is_ok() {
+        if outbox.enqueue(&queues, &record, session.time).is_ok() {
             closed += 1;
         }
     }

@@ -147,7 +147,11 @@ pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, St
         return Ok(date.midnight().assume_utc());
     }
     if let Some(age) = config::parse_duration(text) {
-        return Ok(now - age);
+        // An age past year -9999 is no day: an error, not an overflow (which aborted).
+        return time::Duration::try_from(age)
+            .ok()
+            .and_then(|age| now.checked_sub(age))
+            .ok_or_else(|| format!("--since {text}: further back than any day; give a day (2026-11-15)"));
     }
     Err(format!("--since {text}: give a day (2026-11-15), a time (2026-11-15T08:00:00Z) or an age (7d, 12h)"))
 }
@@ -163,5 +167,6 @@ mod tests {
         assert_eq!(parse_since("7d", now).unwrap(), now - Duration::from_secs(7 * 86400));
         assert_eq!(parse_since("2025-11-21T04:40:00Z", now).unwrap(), now);
         assert!(parse_since("last week", now).is_err());
+        assert!(parse_since("99999999d", now).is_err(), "not an overflow");
     }
 }

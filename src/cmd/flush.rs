@@ -100,7 +100,7 @@ fn adopt(outbox: &Outbox, destinations: &[Destination], name: &str) -> Result<()
     }
     let described = from.status().described();
     let report = outbox::adopt(&from, &into);
-    outln!("{}: moved {} queued for {described}", from.sink, report.delivered);
+    outln!("{}: moved {} queued for {described}", from.sink, report.moved);
     match report.error {
         Some(error) => Err(format!("--adopt {name}: {error}").into()),
         None => Ok(()),

@@ -47,11 +47,11 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
     let session = session::resolve(payload.str(field::SESSION_ID), &project, now, event_name == "SessionStart");
     crate::debug!("{event_name} in {}: session {} ({})", project.dir.display(), session.id, session.source.as_str());
 
-    let event = Event::new(now, event_name, &session, &project, payload);
-    // The sinks first: with any, the journal line notes where it wrote the payload's values, and
-    // the outbox record copies them.
     let sinks = outbox::configured();
-    let line = event.journal_line(!sinks.is_empty());
+    let event = Event::new(now, event_name, &session, &project, payload);
+    // With any sink, the line notes where it wrote the payload's values, and the outbox record
+    // copies them.
+    let line = event.journal_line(&outbox::otlp_queue_names(&sinks), !sinks.is_empty());
     let journal_dir = journal::dir();
     match &journal_dir {
         Some(dir) => {
@@ -72,7 +72,7 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
         let record = event.server_body(&app, &line);
         let queued = Outbox::in_journal(&journal_dir).and_then(|outbox| {
             let queues = sinks.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>()?;
-            outbox.enqueue(&queues, &record).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
+            outbox.enqueue(&queues, &record, now).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;
             Ok(queues)
         });
         match queued {

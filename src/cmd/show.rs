@@ -222,8 +222,13 @@ impl Report for StoredSessions {
             crate::text::columns(std::iter::once(header).chain(rows).collect())
         };
         for q in self.outbox.iter().flat_map(|o| &o.sinks) {
+            // Moved by `flush --adopt`: delivered (and counted) from the queue it went to.
+            let moved = match q.moved {
+                0 => String::new(),
+                n => format!(", {n} moved to another queue"),
+            };
             text.push_str(&format!(
-                "\noutbox {} ({}): {} pending, {} delivered, {} set aside, {} dropped\n",
+                "\noutbox {} ({}): {} pending, {} delivered{moved}, {} set aside, {} dropped\n",
                 safe(&q.dir.to_string_lossy()),
                 safe(&q.described()),
                 q.pending,

@@ -34,12 +34,44 @@ fn home() -> Result<PathBuf, String> {
     config::home().ok_or_else(|| "HOME is not set (or not absolute)".to_owned())
 }
 
-/// `~/.claude/settings.json`, or `<project>/.claude/settings.json`.
+/// How long an install or uninstall waits for another one to finish.
+const WIRING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Held for the whole of an install or uninstall (an `flock` on the home directory, which both
+/// need and neither removes): one at a time. Uninstall removes the hook directory once it has
+/// emptied it, and an install that had found it there then made its links in a directory that
+/// was gone ("No such file or directory"), or left links that the settings no longer named.
+fn one_at_a_time() -> Result<fs::File, String> {
+    let home = home()?;
+    let held = fs::File::open(&home).map_err(|e| format!("{}: {e}", home.display()))?;
+    crate::private::lock_within(&held, WIRING_WAIT)
+        .map_err(|e| format!("{}: another `hooks install` or `uninstall` is running: {e}", home.display()))?;
+    Ok(held)
+}
+
+/// `~/.claude/settings.json`, or `<project>/.claude/settings.json`. A project's `.claude` or
+/// settings file (`settings.local.json` too, where credentials go) that is a link leading out of
+/// the project is refused: a cloned repository can plant one to any JSON file of the user's, or
+/// to one another user can read (a link of the user's own settings, into a dotfiles directory,
+/// is followed as before).
 fn settings_path(project: Option<&Path>) -> Result<PathBuf, String> {
-    Ok(match project {
-        Some(dir) => absolute(dir)?.join(".claude/settings.json"),
-        None => home()?.join(".claude/settings.json"),
-    })
+    let Some(dir) = project else { return Ok(home()?.join(".claude/settings.json")) };
+    let dir = absolute(dir)?;
+    let path = dir.join(".claude/settings.json");
+    let root = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+    for named in [&path, &path.with_file_name("settings.local.json"), &dir.join(".claude")] {
+        if let Ok(target) = std::fs::canonicalize(named)
+            && !target.starts_with(&root)
+        {
+            return Err(format!(
+                "{}: a link to {}, outside the project {}; it was left untouched",
+                named.display(),
+                target.display(),
+                root.display()
+            ));
+        }
+    }
+    Ok(path)
 }
 
 fn hook_dir(given: Option<&PathBuf>) -> Result<PathBuf, String> {
@@ -56,6 +88,7 @@ fn linked() -> impl Iterator<Item = &'static applets::Applet> {
 
 impl Run for HooksInstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = if self.dry_run { None } else { Some(one_at_a_time()?) };
         // Everything is checked before anything changes.
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
@@ -97,23 +130,48 @@ impl Run for HooksInstall {
         if !otlp_env.is_empty() && self.otlp.is_none() {
             return Err(Error::Usage("the --otlp-… and --log-… options need --otlp URL".into()));
         }
-        // A header's value is a credential, and the settings file (and its state file beside it,
-        // which keeps the same mode) would hold it: not where other users can read it.
-        if !self.otlp_header.is_empty()
-            && let Some(mode) = readable_by_others(&path)
-        {
+        env.extend(otlp_env);
+        // A project's `settings.json` is usually committed: a credential (the header list, a URL's
+        // password) goes to its personal `settings.local.json` instead, which Claude Code applies
+        // too, above it, and never commits; and our own reader reads it as it does the other (for
+        // a project Claude Code trusts).
+        let local = self.project.as_ref().map(|_| path.with_file_name("settings.local.json"));
+        let (personal, env): (Vec<_>, Vec<_>) =
+            env.into_iter().partition(|(k, v)| local.is_some() && config::is_credential(k, v));
+        let secret_in = local.as_ref().filter(|_| !personal.is_empty()).unwrap_or(&path);
+        let has_secret = !personal.is_empty() || env.iter().any(|(k, v)| config::is_credential(k, v));
+        // A header's value is a credential, and the file (and its state file beside it, which
+        // keeps the same mode) would hold it: not where other users can read it.
+        if has_secret && let Some(mode) = readable_by_others(secret_in) {
             return Err(format!(
-                "--otlp-header: {} is readable by other users (mode {mode:o}), who would read the header's value there; \
+                "{}: {} is readable by other users (mode {mode:o}), who would read the credential there; \
                  make it yours alone first: chmod 600 {}",
-                path.display(),
-                path.display()
+                credential_flag(&self.otlp_header),
+                secret_in.display(),
+                secret_in.display()
             )
             .into());
         }
-        env.extend(otlp_env);
+        if let Some(local) = local.as_ref().filter(|_| !personal.is_empty())
+            && git_tracks(local)
+        {
+            return Err(format!(
+                "{}: {} is tracked by git, so the credential would be committed; untrack it first \
+                 (git rm --cached {}) and add it to .gitignore",
+                credential_flag(&self.otlp_header),
+                local.display(),
+                local.display()
+            )
+            .into());
+        }
+        let personal: Vec<(&str, &str)> = personal.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let local = local.filter(|_| !personal.is_empty());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let links = plan_links(&hook_dir, &binary)?;
         let outcome = settings::install(&path, &hooks, &env, true)?;
+        if let Some(local) = &local {
+            settings::install(local, &[], &personal, true)?;
+        }
         let missing = remains::missing(&[&hook_dir, path.parent().unwrap_or(Path::new("/"))]);
 
         if self.dry_run {
@@ -124,12 +182,26 @@ impl Run for HooksInstall {
                 Outcome::Unchanged => outln!("{}: already wired", path.display()),
                 _ => outln!("would wire {} events in {}", hooks.len(), path.display()),
             }
+            if let Some(local) = &local {
+                let names: Vec<&str> = personal.iter().map(|(k, _)| *k).collect();
+                outln!("would set {} in {} (credentials: never in settings.json)", names.join(", "), local.display());
+            }
             return Ok(0);
         }
         let made = make_links(&hook_dir, &links, &binary).map_err(|e| format!("{}: {e}", hook_dir.display()))?;
+        // The credential first: hooks wired without it would send without it.
+        if let Some(local) = &local
+            && let Err(e) = settings::install(local, &[], &personal, false)
+        {
+            made.undo();
+            return Err(e.into());
+        }
         let outcome = match settings::install(&path, &hooks, &env, false) {
             Ok(outcome) => outcome,
             Err(e) => {
+                if let Some(local) = &local {
+                    let _ = settings::uninstall(local, &[], false);
+                }
                 made.undo();
                 return Err(e.into());
             }
@@ -144,7 +216,36 @@ impl Run for HooksInstall {
             _ => outln!("{}: wired {} hook events", path.display(), hooks.len()),
         }
         for (what, var, url) in &urls {
-            outln!("{what:<6} {} ({var} in the settings' env)", crate::secrets::masked(url));
+            let there = match personal.iter().any(|(k, _)| k == var) {
+                true => "settings.local.json",
+                false => "the settings'",
+            };
+            outln!("{what:<6} {} ({var} in {there} env)", crate::secrets::masked(url));
+        }
+        if let Some(local) = &local {
+            let names: Vec<&str> = personal.iter().map(|(k, _)| *k).collect();
+            outln!(
+                "{}: {} (credentials: in the project's personal settings, never in its settings.json)",
+                local.display(),
+                names.join(", ")
+            );
+            if git_ignores(local) == Some(false) {
+                out::error(&format!(
+                    "warning: git does not ignore {}; add .claude/settings.local.json to the project's .gitignore \
+                     so that it is never committed",
+                    local.display()
+                ));
+            }
+        }
+        // An earlier version wrote the header list into the project's settings.json itself.
+        if local.is_some() {
+            for (var, _) in settings::env_block(&path).iter().filter(|(k, v)| config::is_credential(k, v)) {
+                out::error(&format!(
+                    "warning: {} still sets {var} (a credential, written there by an earlier install): remove it \
+                     from that file, which is usually committed",
+                    path.display()
+                ));
+            }
         }
         Ok(0)
     }
@@ -198,6 +299,20 @@ impl Made {
 /// Makes `dir` and (or re-points) each symlink in it atomically: a new link beside it, renamed
 /// over it. Run as root for another user's home (sudo), what it makes belongs to that user.
 fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
+    // An uninstall running at the same time without `one_at_a_time`'s lock (an older version's)
+    // may remove the directory just made (it is empty until the links are in): then it is made
+    // again, a few times, rather than failing on it.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match make_links_once(dir, links, binary) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 5 => continue,
+            result => return result,
+        }
+    }
+}
+
+fn make_links_once(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
     let mut made = Made::default();
     let missing: Vec<&Path> = dir.ancestors().take_while(|d| fs::symlink_metadata(d).is_err()).collect();
     let owner = dir.ancestors().find_map(|d| fs::metadata(d).ok()).map(|m| (m.uid(), m.gid()));
@@ -252,6 +367,7 @@ fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> 
 
 impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = one_at_a_time()?;
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
         // Install lists only directories it made above the hook directory and the settings file:
@@ -276,6 +392,15 @@ impl Run for HooksUninstall {
         }
         let hooks = settings::hooks_in(&hook_dir)?;
         let outcome = settings::uninstall(&path, &hooks, false);
+        // What install put in the project's personal settings (credentials) goes with the hooks.
+        if self.project.is_some() {
+            let local = path.with_file_name("settings.local.json");
+            match settings::uninstall(&local, &[], false) {
+                Ok(Outcome::Unchanged) => {}
+                Ok(_) => outln!("{}: our env entries removed", local.display()),
+                Err(e) => out::error(&format!("warning: {e}; our credentials may still be there")),
+            }
+        }
         // The hook directory, its parent when it is ours by default (`~/.claude/hooks`), and every
         // directory install made (`~/.claude` when there was none), each if now empty.
         // A hook directory that was given is removed only when install made it (it is listed):
@@ -770,6 +895,50 @@ fn readable_by_others(path: &Path) -> Option<u32> {
             && path.ancestors().skip(1).all(|d| fs::metadata(d).is_ok_and(|m| m.permissions().mode() & search != 0))
     };
     (reach(0o004, 0o001) || reach(0o040, 0o011)).then_some(mode)
+}
+
+/// The flag that gave the credential, for an error about where it would be written.
+fn credential_flag(headers: &[String]) -> &'static str {
+    if headers.is_empty() { "--server/--otlp (a URL with a password)" } else { "--otlp-header" }
+}
+
+/// Whether git tracks `file` (it would be committed): `git ls-files --error-unmatch` in its
+/// directory. No git, or not in a repository: not tracked.
+fn git_tracks(file: &Path) -> bool {
+    git(file, &["ls-files", "--error-unmatch", "--"]) == Some(0)
+}
+
+/// Whether git ignores `file`: `Some(true)`/`Some(false)` in a repository, `None` outside one (or
+/// without git).
+fn git_ignores(file: &Path) -> Option<bool> {
+    match git(file, &["check-ignore", "-q", "--"])? {
+        0 => Some(true),
+        1 => Some(false),
+        _ => None,
+    }
+}
+
+fn git(file: &Path, args: &[&str]) -> Option<i32> {
+    let (dir, name) = (file.parent()?, file.file_name()?);
+    // The directory may not exist yet (a project with no .claude): ask in the nearest that does.
+    let (at, rel) = match dir.exists() {
+        true => (dir.to_path_buf(), PathBuf::from(name)),
+        false => {
+            let at = dir.ancestors().find(|d| d.exists())?;
+            (at.to_path_buf(), file.strip_prefix(at).ok()?.to_path_buf())
+        }
+    };
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(&at)
+        .args(args)
+        .arg(&rel)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?
+        .code()
 }
 
 /// Whether the symlink `link` is one of ours: it points to `binary`, to the same file, or to a

@@ -24,8 +24,8 @@ mod parse;
 mod source;
 
 pub use otlp::{
-    Exporter, Header, Otlp, Protocol, Secret, Signal, Wanted, destinations as otlp_destinations, install_env, otlp,
-    otlp_enabled, proxy_variable, unseen_otel,
+    Exporter, Header, Otlp, Protocol, Secret, Signal, Wanted, destinations as otlp_destinations, install_env,
+    is_credential, otlp, otlp_enabled, proxy_variable, unseen_otel,
 };
 pub use parse::{check_url, events_url, parse_duration, parse_key_values, parse_size, port_in_range};
 pub use source::{

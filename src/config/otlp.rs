@@ -422,6 +422,14 @@ pub struct Wanted<'a> {
     pub log_tool_details: bool,
 }
 
+/// Whether an `env` entry `hooks install` writes holds a credential: the header list (its values
+/// are keys and tokens), or a value our output would mask (a URL's user and password, a key).
+/// With `--project` these go to the project's personal `settings.local.json`, never to its
+/// `settings.json`, which is usually committed.
+pub fn is_credential(var: &str, value: &str) -> bool {
+    var.strip_prefix(PASS_THROUGH).unwrap_or(var) == HEADERS || crate::secrets::masked(value) != value
+}
+
 /// The settings `env` entries for `wanted`, named so that they reach our hooks
 /// (`CLAUDE_SESSION_OTEL_…`), each checked as the exporter will read it. An error names the flag,
 /// never a header's value.

@@ -4,9 +4,9 @@
 //!    its name (`CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS`), then under its own name: Claude Code
 //!    removes every `OTEL_*` variable from a hook's environment (and so from the deliverer the
 //!    hook starts), and passes ours through. Its own name still works wherever it is visible:
-//!    `flush`, `export`, cron, a hook run outside Claude Code; but a header, certificate or signal
-//!    endpoint only beside a plain `OTEL_EXPORTER_OTLP_ENDPOINT` naming our collector (else it is
-//!    Claude Code's own telemetry's, see [`plain_is_ours`]).
+//!    `flush`, `export`, cron, a hook run outside Claude Code; but a header, certificate, signal
+//!    endpoint or privacy opt-in only beside a plain `OTEL_EXPORTER_OTLP_ENDPOINT` naming our
+//!    collector (else it is Claude Code's own telemetry's, see [`plain_is_ours`]).
 //! 2. A plugin option (`CLAUDE_PLUGIN_OPTION_<KEY>`, which Claude Code gives a plugin's hooks), for
 //!    the variables [`PLUGIN_OPTIONS`] names: a variable set explicitly wins over the option.
 //! 3. Outside Claude Code and the hooks, the `env` blocks of Claude Code's settings files (the
@@ -138,11 +138,19 @@ pub(super) fn find(name: &str) -> Option<Found> {
 
 /// Whether a standard name found in the environment is ours to take. Those that say where records
 /// go and with what credentials (headers, certificates, a signal's endpoint) are set for the
-/// collector the plain `OTEL_EXPORTER_OTLP_ENDPOINT` names, Claude Code's own: they are taken only
-/// when that is the collector we send to, so that `flush` from a shell never sends Claude Code's
-/// credentials (or our records) elsewhere. The others carry no credential.
+/// collector the plain `OTEL_EXPORTER_OTLP_ENDPOINT` names, Claude Code's own, and so are the
+/// privacy opt-ins (`OTEL_LOG_USER_PROMPTS`, `OTEL_LOG_TOOL_DETAILS`), which widen what is sent:
+/// they are taken only when that is the collector we send to, so that `flush` from a shell never
+/// sends Claude Code's credentials (or our records) elsewhere, nor more than our own settings
+/// allow (what our hooks' deliverers, which never see a plain `OTEL_*` name, would send). The
+/// others carry no credential and widen nothing.
 fn plain_is_ours(name: &str) -> bool {
-    !is_credential(name) || foreign(env_text(&[PLAIN_ENDPOINT]).as_deref()) == Some(false)
+    !(is_credential(name) || is_opt_in(name)) || foreign(env_text(&[PLAIN_ENDPOINT]).as_deref()) == Some(false)
+}
+
+/// Claude Code's `OTEL_LOG_*` opt-ins: each sends more (prompt text, tool input).
+fn is_opt_in(name: &str) -> bool {
+    name.starts_with("OTEL_LOG_")
 }
 
 /// `OTEL_EXPORTER_OTLP_{,LOGS_,TRACES_}{HEADERS,CERTIFICATE}` and the per-signal endpoints.
@@ -194,9 +202,11 @@ pub(super) fn unseen(names: &[&str], matters: impl Fn(&str, &str) -> bool) -> Ve
         if credential && elsewhere {
             continue;
         }
-        let advice = |there: &str| match credential {
-            true => format!("if our collector needs it, set {carried}{there} to our collector's own value"),
-            false => format!("for claude-session, set {carried}{there} too"),
+        let advice = |there: &str| match (credential, is_opt_in(name)) {
+            (true, _) => format!("if our collector needs it, set {carried}{there} to our collector's own value"),
+            // An opt-in for Claude Code's telemetry is no opt-in for ours: only if that is wanted.
+            (false, true) => format!("only if our collector should get that text too, set {carried}{there}"),
+            (false, false) => format!("for claude-session, set {carried}{there} too"),
         };
         let why = "Claude Code removes OTEL_* variables from hooks";
         if env_text(&[name]).is_some_and(|v| matters(name, &v)) {

@@ -61,6 +61,11 @@ pub trait Sink {
     fn batch_max(&self) -> usize;
     /// Sends records, oldest first. `records` are parsed outbox records.
     fn send(&mut self, records: &[serde_json::Value]) -> Outcome;
+    /// Whether what it takes is moved to another queue (`flush --adopt`), not delivered: counted
+    /// as moved, so that no report calls it delivered.
+    fn moves(&self) -> bool {
+        false
+    }
 }
 
 /// What became of one `send`.

@@ -318,6 +318,19 @@ pub fn within(mut cmd: Command, stdin: &[u8], limit: std::time::Duration) -> Out
     child.wait_with_output().unwrap()
 }
 
+/// [`within`], with the command's address space limited to `bytes` (as `prlimit --as` does).
+pub fn within_address_space(mut cmd: Command, bytes: u64, stdin: &[u8]) -> Output {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, bytes, bytes)
+                .map_err(std::io::Error::from)
+        });
+    }
+    within(cmd, stdin, std::time::Duration::from_secs(600))
+}
+
 /// `cmd` made into a process group of its own with a watchdog: the group is killed when the test
 /// process dies, even by SIGKILL (a `timeout` around `cargo test`), when Drop never runs. Servers
 /// such as MLflow start grandchildren that outlive a killed parent; left behind, each run of the

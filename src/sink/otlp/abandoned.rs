@@ -22,6 +22,10 @@ pub struct Abandoned {
     pub journal_line: Vec<u8>,
     /// The outbox record.
     pub record: Value,
+    /// The OTLP queues the session's own hooks queued its last event for (its journal line's
+    /// `otlp_queues`): the only ones its SessionEnd may go to. Empty: its destination is not
+    /// known (OTLP was off, or an older version journaled it), so it is not closed.
+    pub queues: Vec<String>,
 }
 
 /// Sessions in the journal from `since` on whose last event is older than `idle` and is not a
@@ -51,10 +55,15 @@ pub fn abandoned(
             }
             let time = at + time::Duration::milliseconds(1);
             let copy = |k: &str| line.get(k).cloned().unwrap_or(Value::Null);
+            let queues: Vec<String> = match line.get(field::OTLP_QUEUES) {
+                Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                _ => Vec::new(),
+            };
             let mut journal_line = json!({
                 field::TIMESTAMP: crate::clock::rfc3339(time), field::EVENT: "SessionEnd", field::SESSION_ID: session_id,
                 field::SESSION_SOURCE: "cleanup", field::PROJECT: copy(field::PROJECT), field::PROJECT_DIR: copy(field::PROJECT_DIR),
                 field::CWD: copy(field::CWD), field::USER: copy(field::USER), field::SUMMARY: "abandoned", field::REASON: "abandoned",
+                field::OTLP_QUEUES: queues,
             })
             .to_string()
             .into_bytes();
@@ -67,7 +76,7 @@ pub fn abandoned(
                 },
                 record::TIMESTAMP: (time.unix_timestamp_nanos() / 1_000_000) as i64, record::SUMMARY: "abandoned",
             });
-            Some(Abandoned { session_id, time, journal_line, record })
+            Some(Abandoned { session_id, time, journal_line, record, queues })
         })
         .collect();
     out.sort_by_key(|a| a.time);

@@ -76,7 +76,7 @@ fn for_parent(parent: &Span, session: &str, tally: &Tally, prices: &Prices) -> V
                 attr(conv::OI_LLM_PROVIDER, conv::PROVIDER_ANTHROPIC),
                 attr(conv::OI_TOKENS_PROMPT, n(t.prompt())),
                 attr(conv::OI_TOKENS_COMPLETION, n(t.output)),
-                attr(conv::OI_TOKENS_TOTAL, n(t.prompt() + t.output)),
+                attr(conv::OI_TOKENS_TOTAL, n(t.prompt().saturating_add(t.output))),
                 attr(conv::OI_TOKENS_CACHE_READ, n(t.cache_read)),
                 attr(conv::OI_TOKENS_CACHE_WRITE, n(t.cache_write)),
                 attr(conv::SESSION_ID, session),
