@@ -123,10 +123,11 @@ pub fn append(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), Strin
 /// Where lines that could not wait for their day file's lock are kept, one file each.
 pub const LATE: &str = "late";
 
-/// Writes `line` into a new file of its own, `late/<day>.<ns>.<pid>.<n>.jsonl` (`O_EXCL`, 0600), whole
-/// or not at all: no lock to wait for, so a convoy never costs an event.
+/// Writes `line` into a new file of its own, `late/<day>.<ns>.<pid>.<n>.jsonl` (0600), whole or not
+/// at all: no lock to wait for, so a convoy never costs an event. Written beside it under a temp
+/// name and renamed in (`private::write_atomic`), so `cleanup` folding late files never finds it
+/// half written (it would have folded nothing and removed it while the hook wrote on).
 fn append_late(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let late = dir.join(LATE);
     private::dir(&late).map_err(|why| format!("{}: {why}", late.display()))?;
@@ -135,18 +136,8 @@ fn append_late(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), Stri
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (nanos, pid) = (time.unix_timestamp_nanos(), std::process::id());
     let path = late.join(format!("{}.{nanos:020}.{pid}.{n}.jsonl", &day[..10]));
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(private::NOFOLLOW_NONBLOCK)
-        .open(&path)
-        .and_then(|mut file| {
-            file.write_all(line).inspect_err(|_| {
-                let _ = fs::remove_file(&path);
-            })
-        });
-    written.map_err(|e| format!("{} (its day file's lock was held too long): {e}", path.display()))
+    private::write_atomic(&path, line, 0o600, private::Durability::Atomic)
+        .map_err(|e| format!("{} (its day file's lock was held too long): {e}", path.display()))
 }
 
 /// Folds every late line into its day file (under the day file's lock, waited on for `wait`) and

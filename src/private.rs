@@ -243,6 +243,14 @@ impl Staged {
         self.file.write_all(bytes)
     }
 
+    /// Renames it to `to` instead of the path it was staged beside (a name in another directory
+    /// of the same file system: whoever reads that directory never sees it half written).
+    pub fn rename_to(&mut self, to: &Path) -> io::Result<()> {
+        fs::rename(&self.tmp, to)?;
+        self.committed = true;
+        Ok(())
+    }
+
     /// Renames it over the path; with [`Durability::Fsync`] the directory is synced after.
     pub fn commit(mut self, durability: Durability) -> io::Result<()> {
         fs::rename(&self.tmp, &self.path)?;

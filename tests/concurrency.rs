@@ -12,20 +12,11 @@ use common::server::{Mode, TestServer};
 use common::*;
 use serde_json::{Value, json};
 
-/// Every journal line, parsed, from every day file.
+/// Every journal line, parsed, from every day file and every late file: a hook kept waiting for a
+/// day file's lock past its bound (by a rewrite, on a loaded machine) journals its line in
+/// `late/`, which every reader reads.
 fn journal_lines(env: &TestEnv) -> Vec<Value> {
-    let mut names = list(&env.journal_dir());
-    names.retain(|n| n.ends_with(".jsonl"));
-    names
-        .iter()
-        .flat_map(|n| {
-            fs::read_to_string(env.journal_dir().join(n))
-                .unwrap()
-                .lines()
-                .map(|l| json(l.as_bytes()))
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    env.journal()
 }
 
 /// How many times each value of `key` (in `parameters`, `tool_use_id`, ...) appears.
@@ -90,6 +81,40 @@ fn two_redacts_at_once_drop_no_journal_line() {
     assert!(missing.is_empty() && lost.is_empty(), "lost {missing:?} ({redacts} redacts): {lost}");
     assert!(seen.values().all(|&n| n == 1) && lines.len() == calls, "duplicated: {seen:?}");
     assert!(lines.iter().all(|l| !l.to_string().contains("wJalrXUtnFEMI")), "every line redacted");
+}
+
+/// `cleanup --redact` runs at once, while hooks append lines to redact: each renamed a new file
+/// over the one the others were rewriting, and a run that lost that race eight times in a row gave
+/// up, exiting 1 ("replaced eight times while we rewrote it"; seen under load in the test above).
+/// They now run one after the other, and each succeeds.
+#[test]
+fn redacts_at_once_never_give_up_on_a_file_replaced_under_them() {
+    let mut env = TestEnv::new();
+    env.set("CLAUDE_SESSION_SECRETS_FILTER", "0");
+    let calls = 60;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let runs = std::thread::scope(|s| {
+        let redact = || {
+            let mut runs = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || runs == 0 {
+                let out = env.run("cleanup", &["--redact"], b"");
+                assert_eq!(out.status.code(), Some(0), "after {runs} runs: {}", stderr(&out));
+                runs += 1;
+            }
+            runs
+        };
+        let redacts: Vec<_> = (0..4).map(|_| s.spawn(redact)).collect();
+        for n in 0..calls {
+            let secret = format!("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY{n:04}");
+            let call = json!({"tool_use_id": format!("t{n}"), "tool_input": {"command": secret}});
+            env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", call));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        redacts.into_iter().map(|r| r.join().unwrap()).sum::<usize>()
+    });
+    assert!(runs >= 4);
+    let lines = journal_lines(&env);
+    assert_eq!(lines.len(), calls, "every line once");
 }
 
 /// Issue 30: three `cleanup` runs at once closed an abandoned session more than once (30
@@ -401,6 +426,30 @@ fn each_pair_of_commands_against_live_hooks_loses_and_duplicates_nothing() {
             assert!(got.len() == calls && got.values().all(|&n| n == 1), "{pair}: delivered {got:?}");
             assert_eq!(queue_status(&env, "dashboard")["pending"], 0, "{pair}");
         }
+    }
+}
+
+/// `hooks install` and `hooks uninstall` at once: uninstall removed the hook directory once it had
+/// emptied it, while install, which had found the directory there, was making its links in it:
+/// install failed with "No such file or directory" (twice in the pairwise test, under load). The
+/// two now run one after the other, so the end is always one of theirs: wired and linked, or
+/// neither.
+#[test]
+fn install_racing_uninstall_never_finds_the_hook_dir_gone() {
+    let env = TestEnv::new();
+    let settings = env.home.join(".claude/settings.json");
+    let link = env.home.join(".claude/hooks/claude-session/pre-tool");
+    for round in 0..40 {
+        let outs: Vec<_> = std::thread::scope(|s| {
+            let runs =
+                [s.spawn(|| command(&env, &["hooks", "install"])), s.spawn(|| command(&env, &["hooks", "uninstall"]))];
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        for out in &outs {
+            assert_eq!(out.status.code(), Some(0), "round {round}: {}", stderr(out));
+        }
+        let wired = fs::read_to_string(&settings).is_ok_and(|text| text.contains("pre-tool"));
+        assert_eq!(fs::symlink_metadata(&link).is_ok(), wired, "round {round}: the links and the settings disagree");
     }
 }
 

@@ -1019,6 +1019,144 @@ fn after_a_key_rotation_flush_adopt_sends_what_waited_with_the_new_key() {
     assert!(stderr(&out).contains("no such queue"), "{}", stderr(&out));
 }
 
+/// Each record's `tool_use_id`, in the order the server accepted them.
+fn accepted_ids(server: &TestServer) -> Vec<String> {
+    server.accepted().iter().map(|e| e["payload"]["tool_use_id"].as_str().unwrap_or("?").to_owned()).collect()
+}
+
+/// The journal's convoy, in the outbox: a hook waits for its queue's spool lock for a short bound
+/// only, and sixty-four hooks at once on a loaded machine queued past it. The journal kept every
+/// event, but the dashboard never got the ones whose hook gave up on the spool. Every event must
+/// reach the server exactly once.
+#[test]
+fn sixty_four_concurrent_hooks_deliver_every_event_once() {
+    let port = TestServer::closed_port();
+    let mut env = env_for(&format!("http://127.0.0.1:{port}/events"));
+    // Large records, as the journal's test writes: each holds the spool's lock longer. The batches
+    // are large too: the server may take its time on a loaded machine.
+    env.set("CLAUDE_SESSION_LOG_FIELD_MAX", "200000").set("CLAUDE_SESSION_SERVER_TIMEOUT", "60s");
+    let per_hook = 4;
+    std::thread::scope(|s| {
+        for w in 0..64 {
+            let env = &env;
+            s.spawn(move || {
+                for n in 0..per_hook {
+                    let content = char::from(b'a' + (w % 26) as u8).to_string().repeat(100_000);
+                    let input = json!({"file_path": "/w/p/f", "content": content});
+                    let call = json!({"tool_use_id": format!("w{w}-{n}"), "tool_name": "Write", "tool_input": input});
+                    env.hook("pre-tool", &payload("PreToolUse", Some(&format!("s{w}")), "/w/p", call));
+                }
+            });
+        }
+    });
+    assert_eq!(env.journal().len(), 64 * per_hook, "the journal keeps every event");
+    settle(&env);
+    eprintln!("records that waited in late/: {}", list(&queue_dir(&env).join("late")).len());
+    let server = TestServer::start_on(port);
+    let out = bounded_flush(&env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut ids = accepted_ids(&server);
+    let sent = ids.len();
+    ids.sort();
+    ids.dedup();
+    let expected: Vec<String> = (0..64).flat_map(|w| (0..per_hook).map(move |n| format!("w{w}-{n}"))).collect();
+    let missing: Vec<&String> = expected.iter().filter(|id| ids.binary_search(id).is_err()).collect();
+    assert!(missing.is_empty(), "{} of {} never reached the server: {missing:?}", missing.len(), expected.len());
+    assert_eq!(sent, expected.len(), "each exactly once");
+    // Per session, in the order its hooks ran.
+    for w in 0..64 {
+        let prefix = format!("w{w}-");
+        let seq: Vec<String> = accepted_ids(&server).into_iter().filter(|id| id.starts_with(&prefix)).collect();
+        let want: Vec<String> = (0..per_hook).map(|n| format!("w{w}-{n}")).collect();
+        assert_eq!(seq, want);
+    }
+    assert_eq!(outbox_pending(&env), 0);
+}
+
+/// A tool call `id` of session `s`, through the pre-tool hook.
+fn tool_call(env: &TestEnv, id: &str) {
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/w/p", json!({"tool_use_id": id})));
+}
+
+/// A queue whose deliverer was told to come back in two minutes, so that the hooks after it only
+/// queue: t0 numbered, t1 in the spool.
+fn t1_spooled_while_backing_off() -> (TestServer, TestEnv) {
+    let server = TestServer::start();
+    server.set(Mode::Busy(120));
+    let env = env_for(&server.url);
+    tool_call(&env, "t0");
+    settle(&env);
+    tool_call(&env, "t1");
+    (server, env)
+}
+
+/// The spool's lock is waited on for a bound: a hook kept waiting past it (another hook holding
+/// the lock while kept off the CPU) lost its record for every sink, though the journal kept it.
+/// It now goes to a file of its own in the queue's `late/`, and the deliverer numbers it among the
+/// spool's lines by its event's time.
+#[test]
+fn a_hook_kept_waiting_for_the_spool_lock_queues_its_event_late_not_lost() {
+    let (server, env) = t1_spooled_while_backing_off();
+    let hook = |id: &str| tool_call(&env, id);
+    let (spool, late) = (queue_dir(&env).join("spool"), queue_dir(&env).join("late"));
+    // Another hook holds the spool's lock for longer than a hook waits.
+    let held = fs::File::open(&spool).unwrap();
+    held.lock().unwrap();
+    hook("t2");
+    assert_eq!(fs::read_to_string(&spool).unwrap().lines().count(), 1, "nothing appended under another's lock");
+    assert_eq!(list(&late).len(), 1, "{:?}", list(&late));
+    held.unlock().unwrap();
+    hook("t3");
+    assert_eq!(outbox_pending(&env), 4, "a late record is pending like the others");
+
+    server.set(Mode::Up);
+    let out = bounded_flush(&env);
+    assert_eq!(stdout(&out), "delivered 4, set aside 0, dropped 0, pending 0\n", "{}", stderr(&out));
+    // By their events' times: t2 went late after t1 was spooled, and before t3 was.
+    assert_eq!(accepted_ids(&server), ["t0", "t1", "t2", "t3"]);
+    assert!(!late.exists(), "emptied, and removed until a hook needs it again");
+    assert_eq!(outbox_pending(&env), 0);
+}
+
+/// A deliverer takes the spool by renaming it, then passed through its lock waiting 50 ms at most
+/// for a hook writing into it, and read it. A hook that had the lock before the rename and was kept
+/// off the CPU longer than that wrote its line after the deliverer had read the spool and removed
+/// it: lost. The deliverer now waits for it, or leaves the taken spool unread for a later run.
+#[test]
+fn a_deliverer_taking_the_spool_waits_for_the_hook_still_writing_into_it() {
+    let (server, env) = t1_spooled_while_backing_off();
+    let (spool, taken) = (queue_dir(&env).join("spool"), queue_dir(&env).join("spool.taken"));
+    let line = fs::read_to_string(&spool).unwrap().replace("\"t1\"", "\"t2\"");
+    // A hook that locked the spool, found it still the spool, and is about to write.
+    let mut writer = fs::File::options().append(true).open(&spool).unwrap();
+    writer.lock().unwrap();
+
+    server.set(Mode::Up);
+    std::thread::scope(|s| {
+        let flush = s.spawn(|| bounded_flush(&env));
+        let waited = Instant::now();
+        while !taken.exists() && !flush.is_finished() {
+            assert!(waited.elapsed() < WAIT, "no deliverer took the spool");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Well past the 50 ms the deliverer used to wait before reading.
+        let waited = Instant::now();
+        while taken.exists() && !flush.is_finished() && waited.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::io::Write::write_all(&mut writer, line.as_bytes()).unwrap();
+        writer.unlock().unwrap();
+        flush.join().unwrap();
+    });
+    // Had the deliverer given up waiting (a very loaded machine), the taken spool waits for this.
+    let out = bounded_flush(&env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut ids = accepted_ids(&server);
+    ids.sort();
+    assert_eq!(ids, ["t0", "t1", "t2"], "the late writer's record too, each once");
+    assert_eq!(outbox_pending(&env), 0);
+}
+
 /// Noticed last session: `flush --adopt QUEUE` counted what it moved as "delivered" in the source
 /// queue's counters, so `show --all` and `hooks status` said records were delivered to a
 /// destination that never got them. They are counted as moved there, and delivered (once) from

@@ -194,6 +194,36 @@ fn a_hook_kept_waiting_for_the_journal_lock_journals_its_event_late_not_lost() {
     assert_eq!(env.journal().len(), 2, "folded, not copied");
 }
 
+/// A late line is written under a temp name and renamed in: `cleanup` folding late files found one
+/// a hook had just created and not yet written, folded nothing from it and removed it, and the
+/// hook's line went into the removed file. What such a hook leaves if it dies is a temp file,
+/// which no reader takes for lines and `cleanup` removes once its writer is gone.
+#[test]
+fn a_late_line_is_never_seen_half_written_and_a_dead_writers_temp_is_removed() {
+    let env = TestEnv::new();
+    let tool = |id: &str| json!({"tool_name": "Bash", "tool_use_id": id, "tool_input": {"command": "ls"}});
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/p", tool("first")));
+    let day = list(&env.journal_dir()).into_iter().find(|n| n.ends_with(".jsonl")).unwrap();
+    let held = fs::File::open(env.journal_dir().join(&day)).unwrap();
+    held.lock().unwrap();
+    env.hook("pre-tool", &payload("PreToolUse", Some("s"), "/p", tool("second")));
+    held.unlock().unwrap();
+    let late = env.journal_dir().join("late");
+    let names = list(&late);
+    assert!(names.len() == 1 && !names[0].starts_with('.'), "renamed in, no temp left: {names:?}");
+    // As a hook would leave them: killed while writing (its pid gone), and still writing (alive).
+    let dead = late.join(format!(".{}.999999999.0.tmp", names[0]));
+    let live = late.join(format!(".{}.{}.0.tmp", names[0], std::process::id()));
+    fs::write(&dead, "{\"half").unwrap();
+    fs::write(&live, "{\"being").unwrap();
+    assert_eq!(env.journal().len(), 2, "temp files are not read as lines");
+    let out = env.run("claude-session", &["cleanup"], b"");
+    assert_eq!(stdout(&out), "journaled 1 late line that waited in late/\nremoved 1 file\n", "{}", stderr(&out));
+    assert_eq!(list(&late), [live.file_name().unwrap().to_str().unwrap()], "the live writer's temp stays");
+    let ids: Vec<Value> = env.journal().iter().map(|l| l["tool_use_id"].clone()).collect();
+    assert_eq!(ids, [json!("first"), json!("second")]);
+}
+
 #[test]
 fn a_50_mib_payload_is_cut_to_a_small_line() {
     let mut env = TestEnv::new();

@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use claude_session::sink::otlp::{self, History, Privacy, Resource};
 use common::backends::{self, Backend};
@@ -497,8 +497,66 @@ fn turns_by_session(events: &[Value]) -> BTreeMap<String, BTreeSet<String>> {
     turns
 }
 
-fn phoenix_spans(base: &str, project: &str) -> Vec<Got> {
-    let answer = json(get(&format!("{base}/v1/projects/{project}/spans?limit=1000")).as_bytes());
+/// Sessions, each with the ids of its turns' traces.
+type Sessions = BTreeMap<String, BTreeSet<String>>;
+
+/// How long a backend may take to store what it accepted: generous, for a loaded machine. Not a
+/// timing assertion: past it, what is there is checked, and the failure says what is missing.
+const STORED_MAX: Duration = Duration::from_secs(300);
+
+/// What `read` gives back once the backend has stored all of `events`' spans: every tool call's,
+/// every span's parent, every session's turns. Phoenix answers 200 when it has queued the spans
+/// and stores them later (its bulk inserter), later still on a loaded machine: read at once, the
+/// spans and sessions were missing some, and a project not made yet was a 404.
+fn stored(events: &[Value], read: impl Fn() -> Option<(Vec<Got>, Sessions)>) -> (Vec<Got>, Sessions) {
+    let calls: BTreeSet<(String, String)> = events
+        .iter()
+        .filter_map(|e| Some((e["session_id"].as_str()?.to_owned(), e["tool_use_id"].as_str()?.to_owned())))
+        .collect();
+    let whole = |(spans, sessions): &(Vec<Got>, Sessions)| {
+        let ids: BTreeSet<(&str, &str)> = spans.iter().map(|s| (s.trace.as_str(), s.id.as_str())).collect();
+        let parented =
+            spans.iter().all(|s| s.parent.as_ref().is_none_or(|p| ids.contains(&(s.trace.as_str(), p.as_str()))));
+        let text = |s: &Got, k: &str| s.attrs.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let tools: BTreeSet<(String, String)> =
+            spans.iter().filter(|s| s.kind == "TOOL").map(|s| (text(s, "session.id"), text(s, "tool.id"))).collect();
+        parented && tools == calls && *sessions == turns_by_session(events)
+    };
+    let started = Instant::now();
+    for reads in 1.. {
+        match read() {
+            Some(got) if whole(&got) || started.elapsed() > STORED_MAX => {
+                eprintln!("read back whole after {reads} reads, {:?}", started.elapsed());
+                return got;
+            }
+            None if started.elapsed() > STORED_MAX => panic!("the backend never answered"),
+            _ => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+    unreachable!()
+}
+
+/// Phoenix's spans and sessions pages for `project`; None until both answer.
+fn phoenix_read(base: &str, project: &str) -> Option<(Vec<Got>, Sessions)> {
+    let spans = phoenix_spans(&json(try_get(&format!("{base}/v1/projects/{project}/spans?limit=1000"))?.as_bytes()));
+    let sessions = json(try_get(&format!("{base}/v1/projects/{project}/sessions"))?.as_bytes());
+    let shown = sessions["data"]
+        .as_array()?
+        .iter()
+        .map(|s| {
+            let traces = s["traces"].as_array().unwrap().iter().map(|t| t["trace_id"].as_str().unwrap().to_owned());
+            (s["session_id"].as_str().unwrap().to_owned(), traces.collect())
+        })
+        .collect();
+    Some((spans, shown))
+}
+
+/// A GET's body, or None for an error or an answer other than 2xx.
+fn try_get(url: &str) -> Option<String> {
+    ureq::get(url).call().ok()?.body_mut().read_to_string().ok()
+}
+
+fn phoenix_spans(answer: &Value) -> Vec<Got> {
     let time = |v: &Value| claude_session::clock::parse(v.as_str().unwrap()).unwrap().unix_timestamp_nanos();
     answer["data"]
         .as_array()
@@ -524,19 +582,9 @@ fn phoenix_shows_kinds_sessions_as_turns_and_the_background_subagent_inside_its_
     let plain = replay_into(&phoenix, false, &[]);
     let opted = replay_into(&phoenix, true, &[("OTEL_RESOURCE_ATTRIBUTES", "openinference.project.name=opted-in")]);
     for (project, opted_in, events) in [("default", false, &plain), ("opted-in", true, &opted)] {
-        let spans = phoenix_spans(&phoenix.base(), project);
+        let (spans, shown) = stored(events, || phoenix_read(&phoenix.base(), project));
         check_backend(&format!("phoenix {project}"), events, &spans, opted_in);
         // The sessions page: each session with its turns, one trace each, and nothing else.
-        let sessions = json(get(&format!("{}/v1/projects/{project}/sessions", phoenix.base())).as_bytes());
-        let shown: BTreeMap<String, BTreeSet<String>> = sessions["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                let traces = s["traces"].as_array().unwrap().iter().map(|t| t["trace_id"].as_str().unwrap().to_owned());
-                (s["session_id"].as_str().unwrap().to_owned(), traces.collect())
-            })
-            .collect();
         assert_eq!(shown, turns_by_session(events), "phoenix {project}: sessions and their turns");
     }
 }
@@ -602,7 +650,7 @@ fn mlflow_shows_span_types_sessions_as_turns_and_the_background_subagent_inside_
     let header = format!("x-mlflow-experiment-id={opted}");
     let opted_events = replay_into(&mlflow, true, &[("CLAUDE_SESSION_OTEL_EXPORTER_OTLP_HEADERS", &header)]);
     for (experiment, opted_in, events) in [("0", false, &plain), (opted.as_str(), true, &opted_events)] {
-        let (spans, sessions) = mlflow_spans(&mlflow.base(), experiment);
+        let (spans, sessions) = stored(events, || Some(mlflow_spans(&mlflow.base(), experiment)));
         check_backend(&format!("mlflow {experiment}"), events, &spans, opted_in);
         assert_eq!(sessions, turns_by_session(events), "mlflow {experiment}: sessions and their turns");
     }

@@ -37,9 +37,9 @@ impl Run for Cleanup {
         let mut doomed = store_garbage(&store)?;
         // Only in a journal directory the hooks would write to: through a link (planted where
         // CLAUDE_SESSION_LOG_DIR points) the dated files would be another program's.
-        if journal::existing_dir().is_some() {
+        if let Some(journal) = journal::existing_dir() {
             doomed.extend(old_journals());
-            doomed.extend(outbox_temp_files());
+            doomed.extend(temp_files(&journal));
             doomed.extend(crate::usage::old_ledgers(Duration::from_secs(config::log_days() * 86400)));
         }
         if self.dry_run {
@@ -82,10 +82,19 @@ impl Run for Cleanup {
     }
 }
 
+/// How long a `cleanup --redact` waits for another one (or a cleanup closing sessions) to finish.
+const REDACT_WAIT: Duration = Duration::from_secs(600);
+
 /// `cleanup --redact`: every journal file through the secrets filter, file by file, each
-/// atomically under its lock, so hooks appending meanwhile lose nothing.
+/// atomically under its lock, so hooks appending meanwhile lose nothing. One at a time (the
+/// journal directory's `flock`, which closing sessions holds too): two at once kept renaming a
+/// new file over the one the other was rewriting, and one gave up after eight tries ("replaced
+/// eight times while we rewrote it") while hooks kept appending.
 fn redact() -> Result<u8, Error> {
     let dir = journal::require_dir()?;
+    let held = fs::File::open(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
+    private::lock_within(&held, REDACT_WAIT)
+        .map_err(|e| format!("journal {}: another cleanup is rewriting it: {e}", dir.display()))?;
     let files = journal::files(&dir).map_err(|e| format!("journal {}: {e}", dir.display()))?;
     let (mut lines, mut failed) = (0, Vec::new());
     for (_, path) in &files {
@@ -139,17 +148,23 @@ fn old_journals() -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// Temp files of hooks that died while putting an event in the outbox.
-fn outbox_temp_files() -> Vec<(PathBuf, String)> {
-    let Some(outbox) = Outbox::existing() else { return Vec::new() };
+/// Temp files of writers that died: hooks putting an event in the outbox or a late line in the
+/// journal's `late/` (checked to be ours first: never through a link), a `cleanup --redact`.
+fn temp_files(journal: &std::path::Path) -> Vec<(PathBuf, String)> {
+    let mut dirs = vec![journal.to_owned()];
+    let late = journal.join(journal::LATE);
+    if fs::symlink_metadata(&late).is_ok_and(|m| m.is_dir()) && private::dir(&late).is_ok() {
+        dirs.push(late);
+    }
+    dirs.extend(Outbox::existing().map(|outbox| outbox.temp_dirs()).unwrap_or_default());
     let mut doomed = Vec::new();
-    for dir in outbox.temp_dirs() {
+    for dir in dirs {
         doomed.extend(
             private::file_names(&dir)
                 .unwrap_or_default()
                 .into_iter()
                 .filter(|n| private::is_temp_name(n) && abandoned(n, &dir.join(n)))
-                .map(|n| (dir.join(n), "outbox temp file of a writer that died".into())),
+                .map(|n| (dir.join(n), "temp file of a writer that died".into())),
         );
     }
     doomed
@@ -209,7 +224,7 @@ fn close_abandoned_sessions() -> usize {
             continue;
         }
         let record = serde_json::to_vec(&session.record).unwrap_or_default();
-        if outbox.enqueue(&queues, &record).is_ok() {
+        if outbox.enqueue(&queues, &record, session.time).is_ok() {
             closed += 1;
         }
     }

@@ -128,7 +128,9 @@ pub fn purge() -> Vec<String> {
     if let Some(dir) = &journal {
         // The day files and their late lines (`journal::files`), then what else is ours there.
         let dated = journal::files(dir).unwrap_or_default().into_iter().map(|(_, path)| path);
-        for file in dated.chain(ours_in(dir, &|n| n == journal::LOST || private::is_temp_name(n))) {
+        let late = Some(dir.join(journal::LATE)).filter(|late| checked(late).is_ok());
+        let temps = late.iter().flat_map(|late| ours_in(late, &private::is_temp_name));
+        for file in dated.chain(ours_in(dir, &|n| n == journal::LOST || private::is_temp_name(n))).chain(temps) {
             remove(&file, false);
         }
         let _ = fs::remove_dir(dir.join(journal::LATE));

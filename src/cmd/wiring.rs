@@ -34,6 +34,21 @@ fn home() -> Result<PathBuf, String> {
     config::home().ok_or_else(|| "HOME is not set (or not absolute)".to_owned())
 }
 
+/// How long an install or uninstall waits for another one to finish.
+const WIRING_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Held for the whole of an install or uninstall (an `flock` on the home directory, which both
+/// need and neither removes): one at a time. Uninstall removes the hook directory once it has
+/// emptied it, and an install that had found it there then made its links in a directory that
+/// was gone ("No such file or directory"), or left links that the settings no longer named.
+fn one_at_a_time() -> Result<fs::File, String> {
+    let home = home()?;
+    let held = fs::File::open(&home).map_err(|e| format!("{}: {e}", home.display()))?;
+    crate::private::lock_within(&held, WIRING_WAIT)
+        .map_err(|e| format!("{}: another `hooks install` or `uninstall` is running: {e}", home.display()))?;
+    Ok(held)
+}
+
 /// `~/.claude/settings.json`, or `<project>/.claude/settings.json`. A project's `.claude` or
 /// settings file (`settings.local.json` too, where credentials go) that is a link leading out of
 /// the project is refused: a cloned repository can plant one to any JSON file of the user's, or
@@ -73,6 +88,7 @@ fn linked() -> impl Iterator<Item = &'static applets::Applet> {
 
 impl Run for HooksInstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = if self.dry_run { None } else { Some(one_at_a_time()?) };
         // Everything is checked before anything changes.
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
@@ -283,8 +299,9 @@ impl Made {
 /// Makes `dir` and (or re-points) each symlink in it atomically: a new link beside it, renamed
 /// over it. Run as root for another user's home (sudo), what it makes belongs to that user.
 fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
-    // An uninstall running at the same time may remove the directory just made (it is empty until
-    // the links are in): then it is made again, a few times, rather than failing on it.
+    // An uninstall running at the same time without `one_at_a_time`'s lock (an older version's)
+    // may remove the directory just made (it is empty until the links are in): then it is made
+    // again, a few times, rather than failing on it.
     let mut tries = 0;
     loop {
         tries += 1;
@@ -350,6 +367,7 @@ fn make_links_once(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<M
 
 impl Run for HooksUninstall {
     fn run(&self) -> Result<u8, Error> {
+        let _held = one_at_a_time()?;
         let path = settings_path(self.project.as_deref())?;
         let hook_dir = hook_dir(self.hook_dir.as_ref())?;
         // Install lists only directories it made above the hook directory and the settings file:

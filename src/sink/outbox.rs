@@ -8,6 +8,8 @@
 //! ```text
 //! <queue>/spool           hooks append records here, one JSON line each, under its flock
 //! <queue>/spool.taken     the spool a deliverer took (renamed) and is numbering
+//! <queue>/late/<ns>.<pid>.<n>  a record whose hook could not get the spool's lock in time, in a
+//!                         file of its own (written beside, renamed in: never seen half written)
 //! <queue>/queue/<seq>     numbered records, one file each: the oldest is `head` in state.json
 //! <queue>/state.json      head, tail, counters, consecutive failures, last error, and the
 //!                         destination for people (URL masked, header names, never values)
@@ -29,9 +31,12 @@
 //! `flush --resend` puts it back in the spool.
 //!
 //! A hook appends one line per sink (no file created per event: that is the costly part of a
-//! write on most file systems). A deliverer run takes the spool and numbers its lines into
-//! `queue/`, then opens the oldest by number: a run costs what it admits and sends, never what is
-//! pending, and nothing lists the backlog. After sending it keeps the lock and looks at the
+//! write on most file systems). The spool's lock is waited on for [`SPOOL_LOCK_WAIT`] only: a hook
+//! kept waiting longer (a convoy of hooks on a loaded machine) puts its record in `late/` instead,
+//! as the journal does its line. A deliverer run takes the spool and numbers its lines into
+//! `queue/`, the late records among them by time, then opens the oldest by number: a run costs
+//! what it admits and sends, never what is pending, and nothing lists the backlog (only `late/`,
+//! which exists while records wait in it). After sending it keeps the lock and looks at the
 //! spool's size every [`POLL`] for [`LINGER`], so one fork serves a burst of hooks. After a
 //! failure it backs off exponentially (honouring Retry-After) and hooks start no deliverer
 //! meanwhile.
@@ -66,8 +71,15 @@ const LOCK_WAIT: Duration = Duration::from_secs(75);
 /// A record bigger than this is not one of ours.
 const RECORD_MAX: u64 = 64 << 20;
 const STATE_MAX: u64 = 64 << 10;
-/// How long a hook or deliverer waits for the spool's lock, held only for one line's write.
+/// How long a hook waits for the spool's lock, held only for one line's write; past it, its record
+/// goes to `late/`.
 const SPOOL_LOCK_WAIT: Duration = Duration::from_millis(50);
+/// How long a deliverer that took the spool waits for a hook still writing into it (the hook took
+/// the lock before the take, and was then kept off the CPU): past it, the taken spool is left,
+/// unread, for a later run. Not on a hook's path.
+const TAKE_WAIT: Duration = Duration::from_secs(10);
+/// `<queue>/late`: records whose hooks could not wait for the spool's lock, one file each.
+const LATE: &str = "late";
 
 /// `<journal>/outbox`.
 pub struct Outbox {
@@ -303,7 +315,7 @@ impl Destination {
 
     /// Its queue's directory name under the outbox: `<sink>-<16 hex digits of the id>`.
     pub fn queue_name(&self) -> String {
-        format!("{}-{:016x}", self.sink, self.id())
+        crate::hash::named(self.sink, self.id())
     }
 
     /// The URL records are posted to: for the request only, never shown (see [`Self::shown`]).
@@ -432,15 +444,21 @@ impl Outbox {
         Queue { sink, dir: self.dir.join(sink), destination: None }
     }
 
-    /// Puts one record in every sink's queue: one line appended to each sink's spool (no file
-    /// is created per event: this is the hook's hot path). A deliverer numbers the lines later.
-    pub fn enqueue(&self, queues: &[Queue], record: &[u8]) -> io::Result<()> {
+    /// Puts one record (of an event at `time`) in every sink's queue: one line appended to each
+    /// sink's spool (no file is created per event: this is the hook's hot path), or, when the
+    /// spool's lock is not had in time, a file of its own in the queue's `late/`. A deliverer
+    /// numbers them later.
+    pub fn enqueue(&self, queues: &[Queue], record: &[u8], time: time::OffsetDateTime) -> io::Result<()> {
         let mut line = Vec::with_capacity(record.len() + 2);
         line.extend_from_slice(record);
         line.push(b'\n');
         let mut result = Ok(());
         for q in queues {
-            if let Err(e) = q.append(&line) {
+            let queued = match q.append(&line) {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => q.append_late(&line, time.unix_timestamp_nanos()),
+                other => other,
+            };
+            if let Err(e) = queued {
                 result = Err(io::Error::new(e.kind(), format!("{}: {e}", q.spool().display())));
             }
         }
@@ -582,6 +600,50 @@ impl Queue {
         self.dir.join("spool.taken")
     }
 
+    fn late_dir(&self) -> PathBuf {
+        self.dir.join(LATE)
+    }
+
+    /// Writes `line` (a record of an event at `nanos`) into a new file of its own,
+    /// `late/<nanos>.<pid>.<n>`, whole or not at all: no lock to wait for, so a convoy never costs
+    /// a record. It is written beside the queue and renamed in, so a deliverer reading `late/`
+    /// never sees it half written; a hook killed first leaves a temp file `cleanup` removes.
+    fn append_late(&self, line: &[u8], nanos: i128) -> io::Result<()> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{:020}.{}.{n}", nanos.max(0), std::process::id());
+        let mut staged = private::Staged::new(&self.dir.join(&name), line, 0o600, Durability::Atomic)?;
+        let late = self.late_dir();
+        for _ in 0..3 {
+            private_dir(&late).map_err(|why| io::Error::other(format!("{}: {why}", late.display())))?;
+            match staged.rename_to(&late.join(&name)) {
+                // A deliverer removed the emptied directory meanwhile: made again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                other => return other,
+            }
+        }
+        Err(io::Error::other(format!("{} keeps being removed", late.display())))
+    }
+
+    /// What waits in `late/`, oldest first: each name with its event's time in milliseconds
+    /// (`i64::MAX` for a name not of ours: admitted last, and set aside if it is no record).
+    fn late_records(&self) -> io::Result<Vec<(i64, String)>> {
+        let late = self.late_dir();
+        if fs::symlink_metadata(&late).is_err() {
+            return Ok(Vec::new());
+        }
+        private_dir(&late).map_err(|why| io::Error::other(format!("{}: {why}", late.display())))?;
+        let time = |name: &str| {
+            let nanos = name.split('.').next().filter(|n| n.len() == 20)?.parse::<i128>().ok()?;
+            Some((nanos / 1_000_000) as i64)
+        };
+        let mut names: Vec<(i64, String)> =
+            private::file_names(&late)?.into_iter().map(|n| (time(&n).unwrap_or(i64::MAX), n)).collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// Appends one line to the spool under its `flock`, after checking that the file is a
     /// regular one of ours and still the spool (a deliverer may have just taken it: then the
     /// line goes into the new one). A torn line left by a killed writer is ended first, so that
@@ -612,18 +674,21 @@ impl Queue {
                 return file.write_all(line);
             }
         }
-        Err(io::Error::other("the spool keeps being taken"))
+        Err(io::Error::new(io::ErrorKind::TimedOut, "the spool keeps being taken"))
     }
 
-    /// Whether hooks left records since the spool was last taken: one `lstat`.
+    /// Whether hooks left records since the spool was last taken: an `lstat` or three. A run
+    /// removes `late/` once it emptied it.
     fn spool_waiting(&self) -> bool {
-        fs::symlink_metadata(self.spool()).is_ok_and(|m| m.len() > 0) || fs::symlink_metadata(self.taken()).is_ok()
+        fs::symlink_metadata(self.spool()).is_ok_and(|m| m.len() > 0)
+            || fs::symlink_metadata(self.taken()).is_ok()
+            || fs::symlink_metadata(self.late_dir()).is_ok_and(|m| m.is_dir())
     }
 
     /// Records not yet delivered: the numbered files in `queue/` from the saved head on, plus the
-    /// lines of the spool and of a taken spool. Counted from the files, not from the counters a
-    /// deliverer saves only when it goes idle: one at work has numbered and sent records its saved
-    /// state does not know of yet. While a taken spool is being numbered (nothing is sent
+    /// lines of the spool and of a taken spool, and the records in `late/`. Counted from the
+    /// files, not from the counters a deliverer saves only when it goes idle: one at work has
+    /// numbered and sent records its saved state does not know of yet. While a taken spool is being numbered (nothing is sent
     /// meanwhile), the records numbered from it (at or past the saved tail) are counted by its
     /// lines instead; a count that a deliverer's step (take, number, save) could have split is
     /// taken again. For
@@ -647,11 +712,12 @@ impl Queue {
                 .filter(|&seq| seq >= state.head)
                 .collect();
             let spool = lines(&self.spool()).unwrap_or(0);
+            let late = self.late_records().map_or(0, |names| names.len());
             let numbered = match taken {
                 Some(_) => seqs.iter().filter(|&&seq| seq < state.tail).count(),
                 None => seqs.len(),
             };
-            count = numbered + taken.unwrap_or(0) + spool;
+            count = numbered + taken.unwrap_or(0) + spool + late;
             // The spool not taken, the taken one not numbered, nothing saved: one moment's count.
             if (inode(&self.taken()), inode(&self.spool())) == before && self.state() == state {
                 break;
@@ -957,47 +1023,77 @@ impl Run<'_> {
         self.admit_spool();
     }
 
-    /// Takes the spool from hooks (a rename, then one pass through its lock so that a write in
-    /// progress ends) and numbers its lines into `queue/`, one file each. A spool taken by a run
-    /// that died is numbered first.
+    /// Takes the spool from hooks (a rename, then its lock, so that a hook that took the lock
+    /// before the rename ends its write) and numbers its lines into `queue/`, one file each, with
+    /// the records in `late/` among them by their events' times: a hook that went late wrote
+    /// before the next hook of its session spooled, and after the one before it. A spool taken by
+    /// a run that died is numbered first.
     fn admit_spool(&mut self) {
         if self.report.error.is_some() {
             return;
         }
         let (spool, taken) = (self.queue.spool(), self.queue.taken());
-        if fs::symlink_metadata(&taken).is_err() {
-            match fs::symlink_metadata(&spool) {
-                Ok(m) if m.len() == 0 && m.is_file() => return,
-                Ok(_) => {}
-                Err(_) => return,
-            }
-            if let Err(e) = fs::rename(&spool, &taken) {
-                return self.fail(&format!("outbox {}: {e}", spool.display()), None);
-            }
+        if fs::symlink_metadata(&taken).is_err()
+            && fs::symlink_metadata(&spool).is_ok_and(|m| !(m.is_file() && m.len() == 0))
+            && let Err(e) = fs::rename(&spool, &taken)
+        {
+            return self.fail(&format!("outbox {}: {e}", spool.display()), None);
         }
-        let file = match open_ours(&taken) {
+        // Listed after the take: a record that went late before a line of the taken spool was
+        // written is here.
+        let mut late = match self.queue.late_records() {
+            Ok(late) => late,
+            Err(e) => return self.fail(&format!("outbox {e}"), None),
+        };
+        if !self.number_taken(&taken, &mut late) {
+            return;
+        }
+        let rest = late.into_iter().map(|(_, name)| name).collect();
+        if self.admit_late(rest) {
+            // Emptied: hooks make it again when they need it. Not empty: a record came meanwhile,
+            // for the next pass.
+            let _ = fs::remove_dir(self.queue.late_dir());
+        }
+    }
+
+    /// Numbers the taken spool's lines, and before each the late records older than it (taken
+    /// from `late`); removes the taken spool when all went. Whether the run goes on.
+    fn number_taken(&mut self, taken: &Path, late: &mut Vec<(i64, String)>) -> bool {
+        let file = match open_ours(taken) {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return true,
             Err(e) => {
                 // A symlink, FIFO or foreign file where the spool was: never read, set aside.
-                if self.queue.set_aside(&taken, "spool", 0, &e.to_string()).is_ok() {
+                if self.queue.set_aside(taken, "spool", 0, &e.to_string()).is_ok() {
                     self.report.set_aside += 1;
                     self.state.set_aside += 1;
                 }
-                return;
+                return true;
             }
         };
-        let _ = private::lock_within(&file, SPOOL_LOCK_WAIT);
+        // A hook that locked the spool before it was taken writes its line first: it gets the
+        // time it needs. One that holds it for longer (stopped) leaves the taken spool to a
+        // later run, unread, rather than have its line written after we read.
+        if let Err(e) = private::lock_within(&file, TAKE_WAIT)
+            && e.kind() == io::ErrorKind::TimedOut
+        {
+            self.fail(&format!("outbox {}: a hook is still writing into it: {e}", taken.display()), None);
+            return false;
+        }
         let _ = file.unlock();
         if let Err(e) = private_dir(&self.queue.queue_dir()) {
-            return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+            self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+            return false;
         }
         // Where the line being numbered starts in the taken spool.
         let mut start = 0u64;
         for line in io::BufReader::new(file).split(b'\n') {
             let line = match line {
                 Ok(line) => line,
-                Err(e) => return self.fail(&format!("outbox {}: {e}", taken.display()), None),
+                Err(e) => {
+                    self.fail(&format!("outbox {}: {e}", taken.display()), None);
+                    return false;
+                }
             };
             let at = start;
             start += line.len() as u64 + 1;
@@ -1009,20 +1105,56 @@ impl Run<'_> {
                 // Torn by a hook killed mid-write: the whole event, from the journal, if it is there.
                 Err(_) => self.recover(&line).unwrap_or(line),
             };
-            if let Err(e) = self.number(&line) {
+            // Parsed only while late records wait (rarely): the spool's own lines need no time.
+            let older = match late.is_empty() {
+                true => 0,
+                false => record_time(&line).map_or(0, |time| late.iter().take_while(|(t, _)| *t < time).count()),
+            };
+            let numbered = older == 0 || self.admit_late(late.drain(..older).map(|(_, name)| name).collect());
+            let numbered = numbered
+                && match self.number(&line) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+                        false
+                    }
+                };
+            if !numbered {
                 // The next run numbers the taken spool again: what this one numbered is blanked
                 // first (a line of spaces is skipped), or it would be queued, and sent, twice
                 // (seen on a full disk). Overwriting needs no new space.
                 if at > 0
-                    && let Err(blank) = blank(&taken, at - 1)
+                    && let Err(blank) = blank(taken, at - 1)
                 {
                     crate::debug!("outbox {}: {blank}; its first records may be sent twice", taken.display());
                 }
-                return self.fail(&format!("outbox {}: {e}", self.queue.queue_dir().display()), None);
+                return false;
             }
         }
-        if let Err(e) = fs::remove_file(&taken) {
+        if let Err(e) = fs::remove_file(taken) {
             self.fail(&format!("outbox {}: {e}", taken.display()), None);
+            return false;
+        }
+        true
+    }
+
+    /// Numbers these records of `late/`, oldest first; whether all went. One that cannot be
+    /// numbered nor set aside fails the run, so that a lingering deliverer never spins on it.
+    fn admit_late(&mut self, names: Vec<String>) -> bool {
+        if names.is_empty() {
+            return true;
+        }
+        let late = self.queue.late_dir();
+        if !self.admit_from(&late, names.clone()) {
+            return false;
+        }
+        match names.iter().find(|n| fs::symlink_metadata(late.join(n)).is_ok()) {
+            Some(stuck) => {
+                let stuck = late.join(stuck);
+                self.fail(&format!("outbox {}: neither a record of ours nor set aside", stuck.display()), None);
+                false
+            }
+            None => true,
         }
     }
 
@@ -1258,6 +1390,11 @@ fn fail(queue: &Queue, state: &mut State, error: &str, after: Option<Duration>) 
     let doubled = BACKOFF_FIRST.saturating_mul(1 << (state.failures - 1).min(16));
     let wait = doubled.min(BACKOFF_MAX).max(after.unwrap_or_default());
     let _ = set_backoff(&queue.dir, SystemTime::now() + wait);
+}
+
+/// A record's event time (its `timestamp`, in milliseconds), if it has one.
+fn record_time(record: &[u8]) -> Option<i64> {
+    serde_json::from_slice::<Value>(record).ok()?.get(crate::event::record::TIMESTAMP)?.as_i64()
 }
 
 /// Outbox record files: `<20 digits>-<10 digits>-<4 digits>.json`.
