@@ -68,19 +68,26 @@ impl<'a> Event<'a> {
 
     /// One JSON object and a newline: our fields first, then the payload's named fields under
     /// the original design's names (`tool`, `parameters`), then the rest under `extra`, then the
-    /// OTLP queues the event goes to (`otlp_queues`; none: not written).
-    pub fn journal_line(&self, otlp_queues: &[String]) -> Vec<u8> {
+    /// OTLP queues the event goes to (`otlp_queues`; none: not written). With `for_body`, the line
+    /// notes where it wrote each of the payload's values, for [`Event::server_body`].
+    pub fn journal_line(&self, otlp_queues: &[String], for_body: bool) -> Line {
         let fields = &self.payload.fields;
         // One pass over the payload sorts its fields, so that no key is looked up or copied.
-        let mut named: [Option<&Value>; NAMED.len()] = [None; NAMED.len()];
+        let mut named: [Option<(usize, &Value)>; NAMED.len()] = [None; NAMED.len()];
         let mut cwd = None;
-        for (key, value) in fields {
+        for (at, (key, value)) in fields.iter().enumerate() {
             if let Some(i) = NAMED.iter().position(|(wire, _)| wire == key) {
-                named[i] = Some(value);
+                named[i] = Some((at, value));
             } else if key == wire::CWD {
-                cwd = Some(value);
+                cwd = Some((at, value));
             }
         }
+        let mut values = if for_body { vec![None; fields.len()] } else { Vec::new() };
+        let mut note = |at: usize, span| {
+            if let Some(slot) = values.get_mut(at) {
+                *slot = Some(span);
+            }
+        };
         let mut line = Object::new();
         line.str(field::TIMESTAMP, &clock::rfc3339(self.time));
         line.str(field::EVENT, self.name);
@@ -88,25 +95,31 @@ impl<'a> Event<'a> {
         line.str(field::SESSION_SOURCE, self.session.source.as_str());
         line.str(field::PROJECT, &self.project.name);
         line.str(field::PROJECT_DIR, &self.project.dir.to_string_lossy());
-        line.value(field::CWD, cwd.unwrap_or(&Value::Null));
+        match cwd {
+            Some((at, value)) => note(at, line.value(field::CWD, value)),
+            None => {
+                let _ = line.value(field::CWD, &Value::Null);
+            }
+        }
         line.str(field::USER, &config::user());
         line.str(field::SUMMARY, &self.summary);
         for ((_, ours), value) in NAMED.iter().zip(named) {
-            if let Some(value) = value {
-                line.value(ours, value);
+            if let Some((at, value)) = value {
+                note(at, line.value(ours, value));
             }
         }
         let mut extra = fields
             .iter()
-            .filter(|(k, _)| !IMPLIED.contains(&k.as_str()) && !NAMED.iter().any(|(w, _)| w == k))
+            .enumerate()
+            .filter(|(_, (k, _))| !IMPLIED.contains(&k.as_str()) && !NAMED.iter().any(|(w, _)| w == k))
             // The payload's id is the line's `session_id` unless it was unusable.
-            .filter(|(k, _)| !(k.as_str() == wire::SESSION_ID && self.session.source == Source::Payload))
+            .filter(|(_, (k, _))| !(k.as_str() == wire::SESSION_ID && self.session.source == Source::Payload))
             .peekable();
         if extra.peek().is_some() {
             line.key(field::EXTRA);
             let mut object = Object::open(std::mem::take(&mut line.bytes));
-            for (key, value) in extra {
-                object.value(key, value);
+            for (at, (key, value)) in extra {
+                note(at, object.value(key, value));
             }
             line.bytes = object.end();
         }
@@ -116,12 +129,14 @@ impl<'a> Event<'a> {
         }
         let mut bytes = line.end();
         bytes.push(b'\n');
-        bytes
+        Line { bytes, values }
     }
 
     /// The observability server's `POST /events` body: the id exactly as journaled, the event
-    /// name, the payload cut as in the journal, and the time in integer milliseconds.
-    pub fn server_body(&self, source_app: &str) -> Vec<u8> {
+    /// name, the payload cut as in the journal, and the time in integer milliseconds. The
+    /// payload's values are copied from the event's journal `line`, as it wrote them (the
+    /// payload's JSON is most of a hook's writing, and this writes it once).
+    pub fn server_body(&self, source_app: &str, line: &Line) -> Vec<u8> {
         let mut body = Object::new();
         body.str(record::SOURCE_APP, source_app);
         body.str(record::SESSION_ID, &self.session.id);
@@ -131,13 +146,33 @@ impl<'a> Event<'a> {
         body.key(record::TIMESTAMP);
         let _ = serde_json::to_writer(&mut body.bytes, &((self.time.unix_timestamp_nanos() / 1_000_000) as i64));
         body.key(record::PAYLOAD);
-        let _ = serde_json::to_writer(&mut body.bytes, &self.payload.fields);
+        // As serde_json writes the map, member by member.
+        let mut payload = Object::open(std::mem::take(&mut body.bytes));
+        for (at, (key, value)) in self.payload.fields.iter().enumerate() {
+            match line.values.get(at).copied().flatten() {
+                Some((start, end)) => {
+                    payload.key(key);
+                    payload.bytes.extend_from_slice(&line.bytes[start..end]);
+                }
+                None => {
+                    let _ = payload.value(key, value);
+                }
+            }
+        }
+        body.bytes = payload.end();
         body.str(record::SUMMARY, &self.summary);
         if let Some(model) = self.payload.str(wire::MODEL) {
             body.str(record::MODEL_NAME, model);
         }
         body.end()
     }
+}
+
+/// A journal line, and where in it each of the payload's values is (by its place in the payload;
+/// `None` for a value the line does not hold, such as `hook_event_name`; none noted unless asked).
+pub struct Line {
+    pub bytes: Vec<u8>,
+    values: Vec<Option<(usize, usize)>>,
 }
 
 /// A JSON object written member by member, in order, as serde_json writes a map: a hook's line
@@ -174,9 +209,12 @@ impl Object {
         let _ = serde_json::to_writer(&mut self.bytes, value);
     }
 
-    fn value(&mut self, key: &str, value: &Value) {
+    /// The member, and where its value's text is in the bytes.
+    fn value(&mut self, key: &str, value: &Value) -> (usize, usize) {
         self.key(key);
+        let start = self.bytes.len();
         let _ = serde_json::to_writer(&mut self.bytes, value);
+        (start, self.bytes.len())
     }
 
     fn end(mut self) -> Vec<u8> {
@@ -220,4 +258,38 @@ pub fn record_from_journal(line: &Map<String, Value>) -> Option<(OffsetDateTime,
         out.insert(record::MODEL_NAME.into(), model.into());
     }
     Some((time, Value::Object(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// The server body copies the payload's values from the journal line: byte for byte what
+    /// serde_json writes of the payload, for every recorded payload, whichever source the session
+    /// id came from (the line leaves the payload's `session_id` out when it is the line's own).
+    #[test]
+    fn the_server_body_holds_the_payload_as_serde_json_writes_it() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.330");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let payload = Payload::parse(&std::fs::read(&path).unwrap(), 16 * 1024);
+            assert!(!payload.fields.is_empty(), "{}", path.display());
+            let project = Project::at(Path::new("/work/proj"));
+            for source in [Source::Payload, Source::Store] {
+                let session = Session { id: "s-1".into(), source };
+                let event = Event::new(clock::now(), "PreToolUse", &session, &project, &payload);
+                let line = event.journal_line(&[], true);
+                let body = String::from_utf8(event.server_body("app", &line)).unwrap();
+                let whole = serde_json::to_string(&payload.fields).unwrap();
+                assert!(body.contains(&format!(",\"payload\":{whole},")), "{}: {body}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 20, "{seen}");
+    }
 }

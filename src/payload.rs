@@ -631,13 +631,15 @@ fn fit_text(text: &str, limit: usize, size: usize, max: usize) -> Option<Value> 
 fn whole_object(bytes: &[u8], open: usize, max: usize, budget: usize) -> Option<Map<String, Value>> {
     // Its text must fit the field cap: an object that does not end within it is not scanned on.
     let within = &bytes[..bytes.len().min(open.saturating_add(max).saturating_add(1))];
-    let text = &within[open..value_end(within, open)?];
-    let shape = shape(text)?;
+    let (shape, end) = leading_shape(&within[open..])?;
     if shape.size > max || shape.size + 2 + CUT_MEMBER > budget || shape.members > MAX_MEMBERS {
         return None;
     }
-    let fields: Map<String, Value> = serde_json::from_slice(text).ok()?;
-    fields.keys().all(|key| escaped_len(key) <= MAX_KEY.min(max)).then_some(fields)
+    let fields: Map<String, Value> = serde_json::from_slice(&within[open..open + end]).ok()?;
+    // A key's JSON text is at most six bytes a byte (`\u001f`) and its quotes: most are measured
+    // by their length alone.
+    let limit = MAX_KEY.min(max);
+    fields.keys().all(|key| key.len().saturating_mul(6) + 2 <= limit || escaped_len(key) <= limit).then_some(fields)
 }
 
 /// The members of a split object, each cut to its share of `limit`, in their order, and a
@@ -738,16 +740,39 @@ struct Shape {
 }
 
 fn shape(raw: &[u8]) -> Option<Shape> {
+    shape_and_end(raw, false).map(|(shape, _)| shape)
+}
+
+/// [`shape`] of the object (or array) `raw` starts with, and where it ends: the one pass that
+/// finds both (its end by brackets and quotes, as [`value_end`] finds it). None when it does not
+/// end within `raw`.
+fn leading_shape(raw: &[u8]) -> Option<(Shape, usize)> {
+    shape_and_end(raw, true)
+}
+
+/// [`shape`] of all of `raw`, or with `leading` of the object (or array) it starts with, and the
+/// end of what was measured.
+fn shape_and_end(raw: &[u8], leading: bool) -> Option<(Shape, usize)> {
     let (mut exponents, mut depth, mut commas, mut empty) = (0, 0usize, 0, true);
     let mut i = 0;
-    while i < raw.len() {
+    let end = loop {
+        if i >= raw.len() {
+            if leading {
+                return None;
+            }
+            break raw.len();
+        }
         if depth == 1 && !matches!(raw[i], b'}' | b']') && !raw[i].is_ascii_whitespace() {
             empty = false;
         }
         match raw[i] {
             b'"' => {
                 // A string: nothing in it counts; its end, past escapes, eight bytes at a time.
-                i = string_end(raw, i).unwrap_or(raw.len());
+                i = match string_end(raw, i) {
+                    Some(end) => end,
+                    None if leading => return None,
+                    None => raw.len(),
+                };
                 continue;
             }
             b'{' | b'[' => {
@@ -756,14 +781,19 @@ fn shape(raw: &[u8]) -> Option<Shape> {
                     return None;
                 }
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if leading && depth == 0 {
+                    break i + 1;
+                }
+            }
             b',' if depth == 1 => commas += 1,
             b'e' | b'E' => exponents += 1,
             _ => {}
         }
         i += 1;
-    }
-    Some(Shape { size: raw.len() + exponents, members: if empty { 0 } else { commas + 1 } })
+    };
+    Some((Shape { size: end + exponents, members: if empty { 0 } else { commas + 1 } }, end))
 }
 
 /// Max-min fair shares of `budget`: the smallest demands are met whole, the rest split what is

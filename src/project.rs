@@ -61,7 +61,7 @@ pub fn key(dir: &Path) -> String {
     if safe.is_empty() {
         safe.push_str("root");
     }
-    format!("{safe}-{:016x}", crate::hash::fnv64(dir.as_os_str().as_bytes()))
+    crate::hash::named(&safe, crate::hash::fnv64(dir.as_os_str().as_bytes()))
 }
 
 /// Whether a file name has the shape [`key`] gives, so `cleanup` touches nothing else.

@@ -309,8 +309,9 @@ pub fn decode_path(line: &str) -> PathBuf {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        // Two hex digits exactly: from_str_radix alone would take `+5`.
-        let hex = bytes.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        // Two hex digits exactly: from_str_radix alone would take `+5`. Looked at after a `%` only.
+        let hex = (bytes[i] == b'%').then(|| bytes.get(i + 1..i + 3)).flatten();
+        let hex = hex.filter(|h| h.iter().all(u8::is_ascii_hexdigit));
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
             (b'%', Some(b)) => {
                 out.push(b);

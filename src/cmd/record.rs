@@ -49,12 +49,14 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
 
     let sinks = outbox::configured();
     let event = Event::new(now, event_name, &session, &project, payload);
-    let line = event.journal_line(&outbox::otlp_queue_names(&sinks));
+    // With any sink, the line notes where it wrote the payload's values, and the outbox record
+    // copies them.
+    let line = event.journal_line(&outbox::otlp_queue_names(&sinks), !sinks.is_empty());
     let journal_dir = journal::dir();
     match &journal_dir {
         Some(dir) => {
-            if let Err(e) = journal::append(dir, now, &line) {
-                crate::debug!("journal: {e}; lost this {event_name} event ({} bytes)", line.len());
+            if let Err(e) = journal::append(dir, now, &line.bytes) {
+                crate::debug!("journal: {e}; lost this {event_name} event ({} bytes)", line.bytes.len());
                 journal::record_loss(dir, now, event_name, &e);
             }
         }
@@ -67,7 +69,7 @@ fn record(payload: &mut Payload, default_event: &'static str) -> u8 {
 
     if let (false, Some(journal_dir)) = (sinks.is_empty(), journal_dir) {
         let app = config::source_app().unwrap_or_else(|| project.name.clone());
-        let record = event.server_body(&app);
+        let record = event.server_body(&app, &line);
         let queued = Outbox::in_journal(&journal_dir).and_then(|outbox| {
             let queues = sinks.iter().map(|d| outbox.queue(d)).collect::<Result<Vec<_>, _>>()?;
             outbox.enqueue(&queues, &record, now).map_err(|e| format!("outbox {}: {e}", outbox.dir.display()))?;

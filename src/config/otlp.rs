@@ -283,12 +283,12 @@ fn exported(which: Signal) -> Result<bool, String> {
 
 /// The signal's own variable (`OTEL_EXPORTER_OTLP_LOGS_<suffix>`).
 fn own(which: Signal, suffix: &str) -> Option<Found> {
-    find(&format!("OTEL_EXPORTER_OTLP_{}_{suffix}", which.upper()))
+    find(&["OTEL_EXPORTER_OTLP_", which.upper(), "_", suffix].concat())
 }
 
 /// The signal's own variable, else the common one.
 fn either(which: Signal, suffix: &str) -> Option<Found> {
-    own(which, suffix).or_else(|| find(&format!("OTEL_EXPORTER_OTLP_{suffix}")))
+    own(which, suffix).or_else(|| find(&["OTEL_EXPORTER_OTLP_", suffix].concat()))
 }
 
 /// The signal's protocol, and whether the variable was set for Claude Code's own exporter (gRPC):

@@ -315,7 +315,7 @@ impl Destination {
 
     /// Its queue's directory name under the outbox: `<sink>-<16 hex digits of the id>`.
     pub fn queue_name(&self) -> String {
-        format!("{}-{:016x}", self.sink, self.id())
+        crate::hash::named(self.sink, self.id())
     }
 
     /// The URL records are posted to: for the request only, never shown (see [`Self::shown`]).

@@ -62,6 +62,59 @@ FORMS = [
     ("sshpass -p 'sshpass phrase' ssh deploy@web1", "sshpass phrase"),
     ("docker login -u ci -p dockerLoginPw registry.example.com", "dockerLoginPw"),
     ("redis-cli -h cache -a redisCliAuthPw INFO", "redisCliAuthPw"),
+    # FINDINGS-3 (an adversary's pass over what agents write), in order of how common the form is.
+    # F1: service tokens, as the tools print them and as .env files hold them.
+    ("$ gcloud auth print-access-token\nya29.a0AfB_q7Kx2Lm9PzR4vN8wT3hJ6dF1sGe5Yb0cU2iO9aP4lX7", "ya29.a0AfB_q7Kx2Lm9PzR4vN8wT3hJ6dF1sGe5Yb0cU2iO9aP4lX7"),
+    ("DOCKER_TOKEN=dckr_pat_Wq3zX9pL2mN7vB5cR8tY1uI4oP6", "dckr_pat_Wq3zX9pL2mN7vB5cR8tY1uI4oP6"),
+    ("OPENROUTER_KEY sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+     "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+    # F2: typed declarations.
+    ('export const STRIPE_SECRET: string = "tsTypedSecr3t";', "tsTypedSecr3t"),
+    ('const API_TOKEN: &str = "rustConstT0ken";', "rustConstT0ken"),
+    ('    openai_api_key: str = "pydanticDefaultK3y"', "pydanticDefaultK3y"),
+    # F3: arrow pairs.
+    ("        'password' => 'laravelDbPassw0rd',", "laravelDbPassw0rd"),
+    ("  :password => \"railsHashPassw0rd\",", "railsHashPassw0rd"),
+    # F4: SQL.
+    ("psql -c \"ALTER ROLE shop WITH PASSWORD 'sqlRolePassw0rd'\"", "sqlRolePassw0rd"),
+    ("CREATE USER 'shop'@'%' IDENTIFIED BY 'mysqlIdentPassw0rd';", "mysqlIdentPassw0rd"),
+    # F6: a value holding a word of its name.
+    ("      MYSQL_ROOT_PASSWORD: rootpassword", "rootpassword"),
+    ("JWT_SECRET=mysupersecretjwtkey", "mysupersecretjwtkey"),
+    # F9: a quoted subscript.
+    ('os.environ["ANTHROPIC_API_KEY"] = "pyEnvironK3yValue"', "pyEnvironK3yValue"),
+    # F5: a value beside its secret's name.
+    ("        - name: POSTGRES_PASSWORD\n          value: \"k8sEnvValuePassw0rd\"", "k8sEnvValuePassw0rd"),
+    ('{"name": "STRIPE_API_KEY", "value": "ecsTaskDefK3yValue"}', "ecsTaskDefK3yValue"),
+    ('<add key="ApiKey" value="dotnetAppSettingK3y" />', "dotnetAppSettingK3y"),
+    # F7: YAML comments and block scalars.
+    ("  password: yamlCommentedPw9 # prod", "yamlCommentedPw9"),
+    ("  password: |\n    yamlBlockScalarPw9", "yamlBlockScalarPw9"),
+    # F9: calls.
+    ('api_key = os.getenv("OPENAI_API_KEY", "getenvDefaultK3y")', "getenvDefaultK3y"),
+    ('std::env::set_var("API_TOKEN", "rustSetVarT0ken");', "rustSetVarT0ken"),
+    # F10: tool options.
+    ("ssh-keygen -t ed25519 -N 'sshKeygenPhrase9' -f ~/.ssh/deploy", "sshKeygenPhrase9"),
+    ("keytool -importkeystore -srckeystore a.p12 -srcstorepass keytoolSrcPw9 -destkeystore a.jks", "keytoolSrcPw9"),
+    # F13, F14: a service's key, a PW name.
+    ('openai_key = "vendorNamedK3y9"', "vendorNamedK3y9"),
+    ("ADMIN_PW=Kp4zRw8TyQ", "Kp4zRw8TyQ"),
+    # F8: XML elements.
+    ("      <password>mavenSettingsPw9</password>", "mavenSettingsPw9"),
+    # F11: a secret fed on stdin.
+    ("echo 'ghAuthStdinT0ken' | gh auth login --with-token", "ghAuthStdinT0ken"),
+    ('echo "sudoStdinPassw0rd" | sudo -S systemctl restart shop', "sudoStdinPassw0rd"),
+    ('npx wrangler secret put STRIPE_KEY <<< "wranglerHereStr1ng"', "wranglerHereStr1ng"),
+    # F12: a private key in base64.
+    ("  tls.key: LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2UUlCQURBTkJna3Foa2lHOXcwQkFRRUZBQVNDQktjd2dnU2pBZ0VBQW9JQkFRQzc=",
+     "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCk1JSUV2UUlCQURBTkJna3Foa2lHOXcwQkFRRUZBQVNDQktjd2dnU2pBZ0VBQW9JQkFRQzc="),
+    # F15: URLs and webhooks.
+    ("git clone https://Tk7x9Qm2Lp4Zr8Wv3Ny6Hb1@github.com/acme/shop.git", "Tk7x9Qm2Lp4Zr8Wv3Ny6Hb1"),
+    ("curl https://api.telegram.org/bot7012345678:AAF3kLm9QxZ2vN7pR4tW8yH1jD6fG0sK5eU/getMe", "AAF3kLm9QxZ2vN7pR4tW8yH1jD6fG0sK5eU"),
+    # F16-F18: pairs, pwd, htpasswd.
+    ("r = requests.get(url, auth=('deploy', 'requestsAuthPw9'))", "requestsAuthPw9"),
+    ("Server=tcp:db,1433;Database=shop;Uid=sa;Pwd=odbcConnPw9;", "odbcConnPw9"),
+    ("htpasswd -bc /etc/nginx/.htpasswd admin htpasswdBatchPw9", "htpasswdBatchPw9"),
 ]
 
 # Ordinary text every field holds too: the filter must leave it as it is.
