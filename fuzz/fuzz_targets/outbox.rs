@@ -4,7 +4,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use claude_session::sink::outbox::{Outbox, is_record_name};
+use claude_session::sink::outbox::{Destination, Outbox, is_record_name};
 use libfuzzer_sys::fuzz_target;
 
 /// `<20 digits>-<10 digits>-<4 digits>.json`, checked without the code under test.
@@ -28,9 +28,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
     let outbox = Outbox { dir };
-    let queue = outbox.queue("dashboard").expect("a private queue dir");
+    let destination = Destination::new("dashboard", "http://127.0.0.1:9/events".into(), Vec::new());
+    let queue = outbox.queue(&destination).expect("a private queue dir");
     std::fs::write(queue.dir.join("state.json"), rest).unwrap();
     let status = queue.status();
     assert!(status.to_json().is_object());
-    assert_eq!(outbox.status().sinks.len(), 1);
+    assert_eq!(outbox.status(&[destination]).sinks.len(), 1);
 });

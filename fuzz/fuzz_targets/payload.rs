@@ -88,14 +88,16 @@ fuzz_target!(|data: &[u8]| {
     let name = payload.str("hook_event_name").unwrap_or("PreToolUse");
     let event = Event::new(time, name, &session, &project, &payload);
 
-    let line = event.journal_line(&[]);
+    // With a sink: the line notes where it wrote each value, and the body copies them.
+    let journal_line = event.journal_line(&[], true);
+    let line = &journal_line.bytes;
     assert_eq!(line.last(), Some(&b'\n'));
-    let parsed: Value = serde_json::from_slice(&line).expect("the journal line is JSON");
+    let parsed: Value = serde_json::from_slice(line).expect("the journal line is JSON");
     assert!(parsed.is_object());
     // The fields once (the event name and cwd are among them), and our own.
     assert!(line.len() <= fields.len() + FIXED, "journal line {} > {} + {FIXED}", line.len(), fields.len());
 
-    let body = event.server_body("app");
+    let body = event.server_body("app", &journal_line);
     serde_json::from_slice::<Value>(&body).expect("the server body is JSON");
     // The fields, and the event name and model again.
     assert!(
