@@ -70,7 +70,7 @@ impl<'a> Event<'a> {
     /// the original design's names (`tool`, `parameters`), then the rest under `extra`, then the
     /// OTLP queues the event goes to (`otlp_queues`; none: not written). With `for_body`, the line
     /// notes where it wrote each of the payload's values, for [`Event::server_body`].
-    pub fn journal_line(&self, otlp_queues: &[String], for_body: bool) -> Line {
+    pub fn journal_line(&self, otlp_queues: &[&str], for_body: bool) -> Line {
         let fields = &self.payload.fields;
         // One pass over the payload sorts its fields, so that no key is looked up or copied.
         let mut named: [Option<(usize, &Value)>; NAMED.len()] = [None; NAMED.len()];

@@ -289,11 +289,16 @@ pub struct Destination {
     pub sink: &'static str,
     url: String,
     headers: Vec<config::Header>,
+    /// `<sink>-<16 hex digits of the id>`, made once: a hook names its OTLP queues in the journal
+    /// line and then opens every queue.
+    queue_name: String,
 }
 
 impl Destination {
     pub fn new(sink: &'static str, url: String, headers: Vec<config::Header>) -> Destination {
-        Destination { sink, url, headers }
+        let mut destination = Destination { sink, url, headers, queue_name: String::new() };
+        destination.queue_name = crate::hash::named(sink, destination.id());
+        destination
     }
 
     /// A 64-bit FNV-1a hash of the sink, the URL and the headers (names in lowercase, sorted;
@@ -314,8 +319,8 @@ impl Destination {
     }
 
     /// Its queue's directory name under the outbox: `<sink>-<16 hex digits of the id>`.
-    pub fn queue_name(&self) -> String {
-        crate::hash::named(self.sink, self.id())
+    pub fn queue_name(&self) -> &str {
+        &self.queue_name
     }
 
     /// The URL records are posted to: for the request only, never shown (see [`Self::shown`]).
@@ -359,7 +364,7 @@ pub fn configured() -> Vec<Destination> {
 
 /// The queue names of the OTLP destinations among `destinations`, for the journal line: where
 /// `cleanup` may close the session later (see `journal::field::OTLP_QUEUES`).
-pub fn otlp_queue_names(destinations: &[Destination]) -> Vec<String> {
+pub fn otlp_queue_names(destinations: &[Destination]) -> Vec<&str> {
     destinations.iter().filter(|d| super::otlp::NAMES.contains(&d.sink)).map(Destination::queue_name).collect()
 }
 
