@@ -128,14 +128,11 @@ pub const LATE: &str = "late";
 /// name and renamed in (`private::write_atomic`), so `cleanup` folding late files never finds it
 /// half written (it would have folded nothing and removed it while the hook wrote on).
 fn append_late(dir: &Path, time: OffsetDateTime, line: &[u8]) -> Result<(), String> {
-    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let late = dir.join(LATE);
     private::dir(&late).map_err(|why| format!("{}: {why}", late.display()))?;
     // Named by the event's time first, so a day's late lines read back in the order they happened.
     let day = file_name(time);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (nanos, pid) = (time.unix_timestamp_nanos(), std::process::id());
-    let path = late.join(format!("{}.{nanos:020}.{pid}.{n}.jsonl", &day[..10]));
+    let path = late.join(format!("{}.{}.jsonl", &day[..10], private::unique_name(time.unix_timestamp_nanos())));
     private::write_atomic(&path, line, 0o600, private::Durability::Atomic)
         .map_err(|e| format!("{} (its day file's lock was held too long): {e}", path.display()))
 }

@@ -205,6 +205,14 @@ pub enum Durability {
     Atomic,
 }
 
+/// `<nanos, 20 digits>.<pid>.<n>`: a file name that sorts by time and that no other write, of
+/// this process or another, takes (the journal's and the queues' late files).
+pub fn unique_name(nanos: i128) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{nanos:020}.{}.{n}", std::process::id())
+}
+
 /// Replaces `path` with `bytes` atomically: a new temp file beside it (`O_EXCL`, `O_NOFOLLOW`,
 /// `mode`), write, rename over the target; with [`Durability::Fsync`] the file is synced before
 /// the rename and the directory after it. A symlink or foreign file at the target is replaced,

@@ -614,10 +614,7 @@ impl Queue {
     /// a record. It is written beside the queue and renamed in, so a deliverer reading `late/`
     /// never sees it half written; a hook killed first leaves a temp file `cleanup` removes.
     fn append_late(&self, line: &[u8], nanos: i128) -> io::Result<()> {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{:020}.{}.{n}", nanos.max(0), std::process::id());
+        let name = private::unique_name(nanos.max(0));
         let mut staged = private::Staged::new(&self.dir.join(&name), line, 0o600, Durability::Atomic)?;
         let late = self.late_dir();
         for _ in 0..3 {
