@@ -195,7 +195,8 @@ fn a_projects_settings_link_leading_out_of_it_is_never_written() {
 
 /// `hooks install` racing `hooks uninstall` (two terminals, a dotfiles script and a user): the
 /// uninstall removed the hook directory install had just made, and install failed with "No such
-/// file or directory" while linking into it. Install now makes the directory again and goes on.
+/// file or directory" while linking into it. The two now take turns (a lock on the home
+/// directory, as `concurrency::install_racing_uninstall_never_finds_the_hook_dir_gone` checks too).
 #[test]
 fn an_install_racing_an_uninstall_never_fails_on_a_vanished_hook_directory() {
     let env = TestEnv::new();

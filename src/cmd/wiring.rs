@@ -299,20 +299,6 @@ impl Made {
 /// Makes `dir` and (or re-points) each symlink in it atomically: a new link beside it, renamed
 /// over it. Run as root for another user's home (sudo), what it makes belongs to that user.
 fn make_links(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
-    // An uninstall running at the same time without `one_at_a_time`'s lock (an older version's)
-    // may remove the directory just made (it is empty until the links are in): then it is made
-    // again, a few times, rather than failing on it.
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match make_links_once(dir, links, binary) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound && tries < 5 => continue,
-            result => return result,
-        }
-    }
-}
-
-fn make_links_once(dir: &Path, links: &[PathBuf], binary: &Path) -> io::Result<Made> {
     let mut made = Made::default();
     let missing: Vec<&Path> = dir.ancestors().take_while(|d| fs::symlink_metadata(d).is_err()).collect();
     let owner = dir.ancestors().find_map(|d| fs::metadata(d).ok()).map(|m| (m.uid(), m.gid()));
